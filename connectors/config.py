@@ -1,0 +1,377 @@
+"""Source config: one validated, frozen model per entry of ``sources:``.
+
+Differences between exports are data, not code: an export with odd headers,
+another encoding or other tier codes is onboarded by a config entry alone.
+Validation happens once, here, so every later step can trust the model; the
+vocabularies of :mod:`connectors.canonical` are checked against value maps and
+constants instead of being restated. Errors name the source and the key path::
+
+    source 'erp': key 'fields.tier.map.GOLD': value 'Gold' is not allowed for 'tier' ...
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+import zoneinfo
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import ErrorDetails
+
+from connectors.canonical import FIELD_NAMES, FIELDS_BY_NAME, IDENTIFYING_FIELDS
+from connectors.errors import ConfigError
+
+SystemKind = Literal["crm", "erp", "ecommerce", "ticketing", "other"]
+FileFormat = Literal["csv", "jsonl", "parquet", "excel"]
+NAMED_TIMESTAMP_FORMATS = ("iso", "epoch_s", "epoch_ms")
+# Epoch numbers count from 1970-01-01T00:00:00Z: a zone would be meaningless.
+EPOCH_FORMATS = ("epoch_s", "epoch_ms")
+TRUST_DEFAULT_KEY = "default"
+_GLOB_CHARS = re.compile(r"[*?\[]")
+
+
+class _KeyedValueError(ValueError):
+    """A validation failure that knows the key path below the validated object.
+
+    Pydantic reports errors raised in a model validator at the model's own
+    location; carrying the sub-key lets messages point at e.g.
+    ``fields.tier.map.GOLD`` instead of just the source.
+    """
+
+    def __init__(self, key: tuple[str | int, ...], message: str) -> None:
+        super().__init__(message)
+        self.key = key
+        self.message = message
+
+
+def _check_field_name(name: str) -> str:
+    if name not in FIELDS_BY_NAME:
+        msg = f"unknown canonical field {name!r} (expected one of {', '.join(FIELD_NAMES)})"
+        raise ValueError(msg)
+    return name
+
+
+def _check_trust_key(name: str) -> str:
+    return name if name == TRUST_DEFAULT_KEY else _check_field_name(name)
+
+
+ColumnName = Annotated[str, Field(min_length=1)]
+CanonicalFieldName = Annotated[str, AfterValidator(_check_field_name)]
+TrustKey = Annotated[str, AfterValidator(_check_trust_key)]
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class _Frozen(BaseModel):
+    # YAML reads unquoted codes such as `1: S` as numbers; they mean the text.
+    model_config = ConfigDict(frozen=True, extra="forbid", coerce_numbers_to_str=True)
+
+
+class FieldMapping(_Frozen):
+    """How one canonical field is filled from a source row.
+
+    Exactly one of ``column`` (a column name or dotted JSON path), ``columns``
+    (coalesce: the first non-empty one wins) or ``constant``. ``map`` translates
+    source codes to canonical values; a non-empty value missing from it
+    quarantines the row (a map value of null drops the value on purpose).
+    ``present``/``absent`` derive the value from whether the column is filled,
+    e.g. ``customer_type`` from a company-name column.
+
+    Example:
+        >>> FieldMapping(column="客户等级", map={"VIP": "S"}).source_columns
+        ('客户等级',)
+    """
+
+    column: ColumnName | None = None
+    columns: tuple[ColumnName, ...] | None = Field(default=None, min_length=1)
+    constant: str | None = None
+    map: dict[str, str | None] | None = Field(default=None, min_length=1)
+    present: str | None = None
+    absent: str | None = None
+
+    @model_validator(mode="after")
+    def _one_origin(self) -> FieldMapping:
+        origins = [k for k in ("column", "columns", "constant") if getattr(self, k) is not None]
+        if len(origins) != 1:
+            found = ", ".join(origins) or "none"
+            msg = f"give exactly one of 'column', 'columns', 'constant' (found: {found})"
+            raise ValueError(msg)
+        derives = self.present is not None or self.absent is not None
+        if self.constant is not None and (self.map is not None or derives):
+            raise ValueError("'constant' cannot be combined with 'map', 'present' or 'absent'")
+        if self.map is not None and derives:
+            raise ValueError("'map' cannot be combined with 'present'/'absent'")
+        return self
+
+    @property
+    def source_columns(self) -> tuple[str, ...]:
+        """The source columns this mapping reads, in coalesce order."""
+        if self.column is not None:
+            return (self.column,)
+        return self.columns or ()
+
+    @property
+    def derives_presence(self) -> bool:
+        """Whether the value is ``present``/``absent`` rather than the cell text."""
+        return self.present is not None or self.absent is not None
+
+    def fixed_outputs(self) -> tuple[tuple[tuple[str, ...], str], ...]:
+        """Every value the config itself can produce, with its key path.
+
+        Used to check vocabularies at load time rather than row by row.
+        """
+        outputs: list[tuple[tuple[str, ...], str | None]] = [
+            (("constant",), self.constant),
+            (("present",), self.present),
+            (("absent",), self.absent),
+            *((("map", code), value) for code, value in (self.map or {}).items()),
+        ]
+        return tuple((key, value) for key, value in outputs if value is not None)
+
+
+class UpdatedAtSpec(_Frozen):
+    """Where a source's last-modified timestamp lives and how to read it.
+
+    ``format`` is ``iso`` (offsets honoured, naive values in ``timezone``),
+    ``epoch_s``, ``epoch_ms`` or a strptime pattern such as ``%Y/%m/%d %H:%M``.
+
+    Example:
+        >>> UpdatedAtSpec(column="更新时间", format="%Y/%m/%d %H:%M", timezone="Asia/Shanghai").format
+        '%Y/%m/%d %H:%M'
+    """
+
+    column: ColumnName
+    format: str
+    timezone: str = "UTC"
+
+    @field_validator("format")
+    @classmethod
+    def _known_format(cls, value: str) -> str:
+        if value not in NAMED_TIMESTAMP_FORMATS and "%" not in value:
+            named = ", ".join(NAMED_TIMESTAMP_FORMATS)
+            msg = f"expected {named} or a strptime pattern, got {value!r}"
+            raise ValueError(msg)
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            msg = f"unknown IANA time zone {value!r}"
+            raise ValueError(msg) from None
+        return value
+
+    @model_validator(mode="after")
+    def _epoch_is_utc(self) -> UpdatedAtSpec:
+        if self.format in EPOCH_FORMATS and self.timezone != "UTC":
+            msg = f"{self.format} timestamps are UTC by definition; remove 'timezone'"
+            raise _KeyedValueError(("timezone",), msg)
+        return self
+
+
+class SourceConfig(_Frozen):
+    """One source export: where it is, how to read it, and how it maps.
+
+    ``path`` keeps the text as written (for messages and ``source_file``);
+    ``base_dir`` is the config file's folder it is resolved against.
+
+    Example:
+        >>> src = parse_sources([{
+        ...     "name": "crm", "system": "crm", "path": "crm.csv", "format": "csv",
+        ...     "record_id": "id", "fields": {"name": "account"}, "trust": {"default": 0.8},
+        ... }], base_dir=Path("data"))[0]
+        >>> (src.resolved_path.as_posix(), src.trust_for("email"))
+        ('data/crm.csv', 0.8)
+    """
+
+    name: Annotated[str, Field(min_length=1)]
+    system: SystemKind
+    path: Annotated[str, Field(min_length=1)]
+    format: FileFormat
+    encoding: str = "utf-8"
+    delimiter: str = ","
+    sheet: str | None = None
+    default_country: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] | None = None
+    record_id: ColumnName
+    updated_at: UpdatedAtSpec | None = None
+    fields: dict[CanonicalFieldName, FieldMapping]
+    trust: dict[TrustKey, Probability]
+    base_dir: Path
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str) -> str:
+        try:
+            codecs.lookup(value)
+        except LookupError:
+            msg = f"unknown encoding {value!r} (any Python codec name, e.g. gb18030, utf-16)"
+            raise ValueError(msg) from None
+        return value
+
+    @field_validator("delimiter")
+    @classmethod
+    def _single_character(cls, value: str) -> str:
+        if len(value) != 1 or value in "\"\r\n":
+            msg = f"expected one character other than a quote or line break, got {value!r}"
+            raise ValueError(msg)
+        return value
+
+    @field_validator("fields", mode="before")
+    @classmethod
+    def _expand_shorthand(cls, value: Any) -> Any:
+        if not isinstance(value, Mapping):
+            return value
+        return {k: {"column": v} if isinstance(v, str) else v for k, v in value.items()}
+
+    @field_validator("trust")
+    @classmethod
+    def _has_default(cls, value: dict[str, float]) -> dict[str, float]:
+        if TRUST_DEFAULT_KEY not in value:
+            raise ValueError(f"needs a {TRUST_DEFAULT_KEY!r} trust for fields not listed")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SourceConfig:
+        if self.sheet is not None and self.format != "excel":
+            raise _KeyedValueError(("sheet",), "only valid with format 'excel'")
+        if not set(IDENTIFYING_FIELDS) & set(self.fields):
+            msg = f"maps none of {', '.join(IDENTIFYING_FIELDS)}: no record could ever match"
+            raise _KeyedValueError(("fields",), msg)
+        for name, mapping in self.fields.items():
+            allowed = FIELDS_BY_NAME[name].allowed
+            if allowed is None:
+                continue
+            for key, value in mapping.fixed_outputs():
+                if value not in allowed:
+                    msg = f"value {value!r} is not allowed for {name!r} (allowed: {', '.join(allowed)})"
+                    raise _KeyedValueError(("fields", name, *key), msg)
+        return self
+
+    @property
+    def resolved_path(self) -> Path:
+        """``path`` resolved against the config's folder (absolute paths stay)."""
+        return self.base_dir / self.path
+
+    @property
+    def is_glob(self) -> bool:
+        """Whether ``path`` is a pattern that may match several files."""
+        return bool(_GLOB_CHARS.search(self.path))
+
+    @property
+    def referenced_columns(self) -> tuple[str, ...]:
+        """Every source column the config reads, first mention first.
+
+        These must exist in each file: their absence is schema drift.
+        """
+        columns = [self.record_id]
+        if self.updated_at is not None:
+            columns.append(self.updated_at.column)
+        for mapping in self.fields.values():
+            columns.extend(mapping.source_columns)
+        return tuple(dict.fromkeys(columns))
+
+    def trust_for(self, field: str) -> float:
+        """The trust of this source for one canonical field (else the default).
+
+        Example:
+            >>> src = SourceConfig.model_validate({
+            ...     "name": "erp", "system": "erp", "path": "e.csv", "format": "csv",
+            ...     "record_id": "id", "fields": {"name": "n"}, "base_dir": ".",
+            ...     "trust": {"default": 0.85, "tier": 0.95},
+            ... })
+            >>> (src.trust_for("tier"), src.trust_for("name"))
+            (0.95, 0.85)
+        """
+        if field not in FIELDS_BY_NAME:
+            msg = f"source {self.name!r}: unknown canonical field {field!r}"
+            raise ConfigError(msg)
+        return self.trust.get(field, self.trust[TRUST_DEFAULT_KEY])
+
+
+def parse_sources(raw: Sequence[Any], *, base_dir: Path) -> tuple[SourceConfig, ...]:
+    """Validate the ``sources:`` list of a run config.
+
+    Args:
+        raw: The parsed YAML/TOML ``sources`` list.
+        base_dir: The config file's folder; relative paths resolve against it.
+
+    Returns:
+        One frozen :class:`SourceConfig` per entry, in config order.
+
+    Raises:
+        ConfigError: one line naming each bad source and key path, e.g.
+            ``source 'erp': key 'fields.tier.map': Input should be a valid dictionary``.
+    """
+    if not isinstance(raw, Sequence) or isinstance(raw, str | bytes):
+        raise ConfigError(f"key 'sources': expected a list of source entries, got {raw!r}")
+    problems: list[str] = []
+    sources: list[SourceConfig] = []
+    first_index: dict[str, int] = {}
+    for index, entry in enumerate(raw, start=1):
+        label = _source_label(entry, index)
+        if not isinstance(entry, Mapping):
+            problems.append(f"{label}: expected a mapping of keys, got {entry!r}")
+            continue
+        if "base_dir" in entry:
+            problems.append(f"{label}: key 'base_dir': unknown key")
+            continue
+        try:
+            source = SourceConfig.model_validate({**entry, "base_dir": base_dir})
+        except ValidationError as exc:
+            problems.extend(f"{label}: {_describe(error)}" for error in exc.errors())
+            continue
+        if source.name in first_index:
+            other = first_index[source.name]
+            problems.append(f"{label}: key 'name': duplicate source name (also source #{other})")
+            continue
+        first_index[source.name] = index
+        sources.append(source)
+    if problems:
+        raise ConfigError("; ".join(problems))
+    return tuple(sources)
+
+
+def _source_label(entry: Any, index: int) -> str:
+    name = entry.get("name") if isinstance(entry, Mapping) else None
+    return f"source {name!r}" if isinstance(name, str) and name else f"source #{index}"
+
+
+def _describe(error: ErrorDetails) -> str:
+    """One pydantic error as ``key 'a.b[0]': message`` in the user's vocabulary."""
+    loc: tuple[str | int, ...] = tuple(error["loc"])
+    cause = error.get("ctx", {}).get("error")
+    if isinstance(cause, _KeyedValueError):
+        loc, message = (*loc, *cause.key), cause.message
+    elif error["type"] == "extra_forbidden":
+        message = "unknown key"
+    elif error["type"] == "missing":
+        message = "required key is missing"
+    else:
+        message = error["msg"].removeprefix("Value error, ")
+        # Our own value errors quote the value already; pydantic's type errors do not.
+        if error["type"] != "value_error" and not isinstance(error["input"], Mapping | list):
+            message += f" (got {error['input']!r})"
+    key = _format_key(loc)
+    return f"key {key!r}: {message}" if key else message
+
+
+def _format_key(loc: tuple[str | int, ...]) -> str:
+    """``('fields', 'name', 'columns', 0)`` -> ``fields.name.columns[0]``."""
+    text = ""
+    for part in loc:
+        if part == "[key]":
+            continue
+        text += f"[{part}]" if isinstance(part, int) else f".{part}" if text else str(part)
+    return text

@@ -1,0 +1,262 @@
+"""Raw frame + source config -> canonical records, and the rows that cannot be.
+
+Everything a source does differently is in its config; this module turns
+that config into Polars expressions (trim, empty -> null, coalesce,
+constants, value maps, present/absent, timestamps) and runs them over the
+whole file at once. Quarantine rules derive from :mod:`connectors.canonical`
+(identifying fields, closed vocabularies) instead of restating them.
+
+The intermediate "mapped frame" is the canonical frame plus ``raw`` and
+``reason`` (null for good rows): one frame per file keeps every input row in
+one place until :func:`split_mapped`, which is what makes
+``rows_in == records + quarantine`` hold by construction.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import polars as pl
+
+from connectors.canonical import (
+    CANONICAL_SCHEMA,
+    FIELD_NAMES,
+    FIELDS_BY_NAME,
+    IDENTIFYING_FIELDS,
+    QUARANTINE_SCHEMA,
+)
+from connectors.config import FieldMapping, SourceConfig
+from connectors.errors import SchemaDriftError
+from connectors.readers import RawFrame
+from connectors.timestamps import UTC_DATETIME, parse_timestamp
+
+MAPPED_SCHEMA: dict[str, pl.DataType] = {
+    **CANONICAL_SCHEMA,
+    "raw": pl.String(),
+    "reason": pl.String(),
+}
+# `source_columns` names a constant's origin with this marker, not a column.
+CONSTANT_ORIGIN = "(constant)"
+REASON_SEPARATOR = "; "
+
+
+@dataclass(frozen=True)
+class _FieldExprs:
+    """One canonical field's value, where it came from, and what is wrong with it."""
+
+    value: pl.Expr
+    source_columns_entry: pl.Expr
+    reasons: tuple[pl.Expr, ...]
+
+
+def check_schema_drift(raw: RawFrame, *, source: SourceConfig, source_file: str) -> None:
+    """Fail before any row is mapped if a column the config reads is gone.
+
+    A file with neither header nor rows (an empty export) has nothing to check.
+
+    Raises:
+        SchemaDriftError: e.g. ``source 'erp': column '客户等级' not found in
+            data/samples/erp_customers.csv``.
+    """
+    if raw.data.width == 0 and raw.row_number.len() == 0:
+        return
+    missing = [c for c in source.referenced_columns if c not in raw.data.columns]
+    if not missing:
+        return
+    where = (source.base_dir / source_file).as_posix()
+    noun = "path" if source.format == "jsonl" else "column"
+    names = ", ".join(map(repr, missing))
+    found = "in any row of" if source.format == "jsonl" else "in"
+    plural = "s" if len(missing) > 1 else ""
+    msg = f"source {source.name!r}: {noun}{plural} {names} not found {found} {where}"
+    raise SchemaDriftError(msg)
+
+
+def map_to_canonical(raw: RawFrame, *, source: SourceConfig, source_file: str) -> pl.DataFrame:
+    """Map one file's raw frame to a mapped frame (``MAPPED_SCHEMA``).
+
+    Reader failures are included as rows with their reason, so the result has
+    exactly one row per input row, ordered by ``row_number``.
+
+    Args:
+        raw: What the reader got from the file.
+        source: The source's config.
+        source_file: The file as named in records and quarantine.
+
+    Raises:
+        SchemaDriftError: see :func:`check_schema_drift`.
+    """
+    check_schema_drift(raw, source=source, source_file=source_file)
+    failures = raw.failures.with_columns(
+        source_system=pl.lit(source.name), source_file=pl.lit(source_file)
+    )
+    if raw.data.width == 0:
+        mapped = pl.DataFrame(schema=MAPPED_SCHEMA)
+    else:
+        cleaned = raw.data.lazy().select(_clean(c).alias(c) for c in source.referenced_columns)
+        mapped = (
+            cleaned.select(_canonical_exprs(source, source_file=source_file))
+            .collect()
+            .with_columns(row_number=raw.row_number, raw=raw.raw)
+        )
+    return (
+        pl.concat([mapped, failures], how="diagonal")
+        .select(pl.col(name).cast(dtype) for name, dtype in MAPPED_SCHEMA.items())
+        .sort("row_number")
+    )
+
+
+def quarantine_duplicates(mapped: pl.DataFrame) -> pl.DataFrame:
+    """Keep one good row per ``source_record_id``; give the others a reason.
+
+    The kept row has the latest ``source_updated_at`` (a null time loses);
+    on a tie the later row wins, as a later line of an export usually
+    corrects an earlier one. Call it once per source, over all its files.
+
+    Example:
+        A record ``C1`` at rows 2 and 5 with equal times keeps row 5; row 2
+        gets ``duplicate source_record_id 'C1' (kept row 5)``.
+    """
+    ordinal = "_ordinal"
+    key = pl.when(pl.col("reason").is_null()).then(pl.col("source_record_id"))
+
+    def kept(column: str) -> pl.Expr:
+        latest_first = pl.col(column).sort_by(
+            ["source_updated_at", ordinal], descending=[True, True], nulls_last=True
+        )
+        return latest_first.first().over(key)
+
+    same_file = pl.col("source_file") == kept("source_file")
+    kept_row = kept("row_number").cast(pl.String)
+    where = pl.when(same_file).then(kept_row).otherwise(
+        pl.concat_str(kept_row, pl.lit(" of "), kept("source_file"))
+    )
+    duplicate = pl.concat_str(
+        pl.lit("duplicate source_record_id '"),
+        pl.col("source_record_id"),
+        pl.lit("' (kept row "),
+        where,
+        pl.lit(")"),
+    )
+    is_loser = pl.col("reason").is_null() & (pl.col(ordinal) != kept(ordinal))
+    return (
+        mapped.with_row_index(ordinal)
+        .with_columns(reason=pl.when(is_loser).then(duplicate).otherwise(pl.col("reason")))
+        .drop(ordinal)
+    )
+
+
+def split_mapped(mapped: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Split a mapped frame into (canonical records, quarantine rows)."""
+    good = pl.col("reason").is_null()
+    records = mapped.filter(good).select(CANONICAL_SCHEMA.keys())
+    quarantine = mapped.filter(~good).select(QUARANTINE_SCHEMA.keys())
+    return records, quarantine
+
+
+def _clean(column: str) -> pl.Expr:
+    text = pl.col(column).str.strip_chars()
+    return pl.when(text != "").then(text)
+
+
+def _canonical_exprs(source: SourceConfig, *, source_file: str) -> list[pl.Expr]:
+    fields = {
+        name: _field_exprs(name, source.fields[name]) if name in source.fields else None
+        for name in FIELD_NAMES
+    }
+    values = {
+        name: exprs.value if exprs else pl.lit(None, pl.String) for name, exprs in fields.items()
+    }
+    record_id = pl.col(source.record_id)
+    reasons = [
+        pl.when(record_id.is_null()).then(pl.lit(f"missing record id (column {source.record_id!r})")),
+        pl.when(pl.all_horizontal(values[name].is_null() for name in IDENTIFYING_FIELDS)).then(
+            pl.lit(f"none of {', '.join(IDENTIFYING_FIELDS)} present")
+        ),
+    ]
+    updated_at = pl.lit(None, UTC_DATETIME)
+    if source.updated_at is not None:
+        spec = source.updated_at
+        text = pl.col(spec.column)
+        updated_at = parse_timestamp(text, spec=spec)
+        bad_time = _quoted_reason(f"column {spec.column!r}: ", text, f" is not a {spec.format!r} timestamp")
+        reasons.append(pl.when(text.is_not_null() & updated_at.is_null()).then(bad_time))
+    entries = []
+    for exprs in fields.values():
+        if exprs is not None:
+            reasons.extend(exprs.reasons)
+            entries.append(exprs.source_columns_entry)
+    reason = pl.concat_str(reasons, separator=REASON_SEPARATOR, ignore_nulls=True)
+    source_columns = pl.concat_str(
+        pl.lit("{"), pl.concat_str(entries, separator=",", ignore_nulls=True), pl.lit("}")
+    )
+    return [
+        pl.lit(source.name, pl.String).alias("source_system"),
+        record_id.alias("source_record_id"),
+        pl.lit(source_file, pl.String).alias("source_file"),
+        updated_at.alias("source_updated_at"),
+        source_columns.alias("source_columns"),
+        *(value.alias(name) for name, value in values.items()),
+        pl.when(reason != "").then(reason).alias("reason"),
+    ]
+
+
+def _field_exprs(name: str, mapping: FieldMapping) -> _FieldExprs:
+    """Expressions for one mapped field; source columns are already cleaned."""
+    json_key = json.dumps(name)
+    if mapping.constant is not None:
+        value = pl.lit(mapping.constant, pl.String)
+        entry = pl.lit(f"{json_key}:{json.dumps(CONSTANT_ORIGIN)}")
+        return _FieldExprs(value, entry, ())
+    columns = mapping.source_columns
+    cells = [pl.col(c) for c in columns]
+    chosen = pl.coalesce(cells)
+
+    def origin(label: Callable[[str], str]) -> pl.Expr:
+        """The label of the column that supplied the value (first non-empty)."""
+        return pl.coalesce(
+            pl.when(cell.is_not_null()).then(pl.lit(label(c))) for cell, c in zip(cells, columns, strict=True)
+        )
+
+    origin_json = origin(lambda c: json.dumps(c, ensure_ascii=False))
+    reasons: list[pl.Expr] = []
+    if mapping.derives_presence:
+        value = pl.when(chosen.is_not_null()).then(pl.lit(mapping.present)).otherwise(
+            pl.lit(mapping.absent)
+        )
+        # An empty column decides `absent` too: name the first column read.
+        origin_json = origin_json.fill_null(pl.lit(json.dumps(columns[0], ensure_ascii=False)))
+    elif mapping.map is not None:
+        codes = list(mapping.map)
+        value = chosen.replace_strict(
+            codes, [mapping.map[c] for c in codes], default=None, return_dtype=pl.String
+        )
+        unmapped = chosen.is_not_null() & ~chosen.is_in(codes)
+        message = pl.concat_str(origin(lambda c: f"column {c!r}: unmapped value '"), chosen, pl.lit("'"))
+        reasons.append(pl.when(unmapped).then(message))
+    else:
+        value = chosen
+        reasons.extend(_outside_vocabulary(name, value, origin(repr)))
+    entry = pl.when(value.is_not_null()).then(pl.concat_str(pl.lit(f"{json_key}:"), origin_json))
+    return _FieldExprs(value.cast(pl.String), entry, tuple(reasons))
+
+
+def _outside_vocabulary(name: str, value: pl.Expr, column: pl.Expr) -> list[pl.Expr]:
+    """A reason when a passed-through value is outside the field's vocabulary.
+
+    Mapped, constant and present/absent values were checked against the
+    vocabulary when the config was validated; only raw cells need a row check.
+    """
+    allowed = FIELDS_BY_NAME[name].allowed
+    if allowed is None:
+        return []
+    outside = value.is_not_null() & ~value.is_in(allowed)
+    message = _quoted_reason(f"field {name!r}: ", value, f" is not one of {', '.join(allowed)}")
+    return [pl.when(outside).then(pl.concat_str(message, pl.lit(" (column "), column, pl.lit(")")))]
+
+
+def _quoted_reason(prefix: str, value: pl.Expr, suffix: str) -> pl.Expr:
+    """``prefix + 'value' + suffix`` as an expression."""
+    return pl.concat_str(pl.lit(f"{prefix}'"), value, pl.lit(f"'{suffix}"))

@@ -1,0 +1,149 @@
+"""Format readers: a file in, a raw frame of text cells out.
+
+Every reader returns a :class:`RawFrame`: the rows it could read as String
+columns named as in the file (nested JSON as dotted paths), and the rows it
+could not read at all as failures. Mapping to canonical fields is not their
+job; keeping readers format-only is what lets a new export be onboarded by
+config alone.
+
+The readers live in one module per format (``csv_reader``, ``jsonl_reader``,
+``parquet_reader``, ``excel_reader``); this module holds what they share.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from dataclasses import dataclass
+
+import polars as pl
+
+FAILURE_SCHEMA: dict[str, pl.DataType] = {
+    "row_number": pl.Int64(),
+    "raw": pl.String(),
+    "reason": pl.String(),
+}
+
+# The stdlib "surrogateescape" refuses bytes below 0x80 and so cannot decode a
+# broken UTF-16 file at all. This handler maps every undecodable byte b to
+# U+DC00+b, for any codec, so one bad byte marks its cell instead of the file.
+_ESCAPE_HANDLER = "fusion.escape_bytes"
+_ESCAPED_BYTE = re.compile("[\udc00-\udcff]")
+
+
+def _escape_bytes(error: UnicodeError) -> tuple[str, int]:
+    if not isinstance(error, UnicodeDecodeError):
+        raise error
+    bad = error.object[error.start : error.end]
+    return "".join(chr(0xDC00 + byte) for byte in bad), error.end
+
+
+codecs.register_error(_ESCAPE_HANDLER, _escape_bytes)
+
+
+@dataclass(frozen=True)
+class RawFrame:
+    """What a reader got out of one file.
+
+    ``row_number`` and ``raw`` are kept beside ``data`` rather than in it, so
+    an export with its own ``raw`` or ``row_number`` column cannot collide.
+
+    Attributes:
+        data: One String column per file column (or dotted JSON path), in file
+            order; a header-only file gives its columns and no rows.
+        row_number: Int64, the 1-based record ordinal of each ``data`` row
+            (see docs/CONTRACTS.md).
+        raw: String, each ``data`` row's original text (JSON object or line).
+        failures: Rows that could not be read at all (``FAILURE_SCHEMA``).
+    """
+
+    data: pl.DataFrame
+    row_number: pl.Series
+    raw: pl.Series
+    failures: pl.DataFrame
+
+    @property
+    def rows_in(self) -> int:
+        """Data rows seen in the file: read ones plus failed ones."""
+        return self.row_number.len() + self.failures.height
+
+
+def decode_text(data: bytes, *, encoding: str) -> str:
+    """Decode a whole file, marking undecodable bytes instead of failing.
+
+    A leading byte-order mark is dropped whatever the codec, so ``utf-8``
+    reads files saved "UTF-8 with BOM" too.
+    """
+    return data.decode(encoding, errors=_ESCAPE_HANDLER).removeprefix("\ufeff")
+
+
+def has_undecodable(text: str) -> bool:
+    """Whether ``text`` holds bytes that :func:`decode_text` could not decode."""
+    return _ESCAPED_BYTE.search(text) is not None
+
+
+def show_undecodable(text: str) -> str:
+    r"""``text`` with undecodable bytes shown as ``\xNN`` (valid UTF-8 for storage)."""
+    return _ESCAPED_BYTE.sub(lambda m: f"\\x{ord(m.group()) - 0xDC00:02x}", text)
+
+
+def undecodable_reason(columns: list[str], *, encoding: str) -> str:
+    """The quarantine reason for cells holding bytes the codec rejects."""
+    return "; ".join(f"column {c!r}: bytes not valid {encoding}" for c in columns)
+
+
+def failure_frame(rows: list[tuple[int, str, str]]) -> pl.DataFrame:
+    """Failures ``(row_number, raw, reason)`` as a ``FAILURE_SCHEMA`` frame."""
+    return pl.DataFrame(rows, schema=FAILURE_SCHEMA, orient="row")
+
+
+def rows_as_json(data: pl.DataFrame) -> pl.Series:
+    """Each row as a JSON object of column -> value, for the ``raw`` column."""
+    if data.width == 0:
+        return pl.Series("raw", [], dtype=pl.String)
+    return data.select(pl.struct(pl.all()).struct.json_encode().alias("raw")).to_series()
+
+
+def typed_raw_frame(frame: pl.DataFrame) -> RawFrame:
+    """A raw frame from an already typed table (Parquet, Excel).
+
+    ``raw`` keeps the typed row as JSON; ``data`` flattens structs to dotted
+    paths, writes lists as JSON text and casts everything else to String.
+    """
+    return RawFrame(
+        data=_as_text(_flatten_structs(frame)),
+        row_number=pl.int_range(1, frame.height + 1, dtype=pl.Int64, eager=True).alias(
+            "row_number"
+        ),
+        raw=rows_as_json(frame),
+        failures=failure_frame([]),
+    )
+
+
+def _flatten_structs(frame: pl.DataFrame) -> pl.DataFrame:
+    while any(isinstance(dtype, pl.Struct) for dtype in frame.dtypes):
+        frame = frame.select(
+            pl.col(name).struct.unnest().name.prefix(f"{name}.")
+            if isinstance(dtype, pl.Struct)
+            else pl.col(name)
+            for name, dtype in frame.schema.items()
+        )
+    return frame
+
+
+def _as_text(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.select(
+        _json_text(name) if dtype.is_nested() else pl.col(name).cast(pl.String)
+        for name, dtype in frame.schema.items()
+    )
+
+
+def _json_text(name: str) -> pl.Expr:
+    # Polars cannot cast a list to String; encoding a one-field struct and
+    # taking the field back out yields the list's JSON text (null stays null).
+    return (
+        pl.struct(pl.col(name).alias("v"))
+        .struct.json_encode()
+        .str.json_path_match("$.v")
+        .alias(name)
+    )

@@ -1,0 +1,1 @@
+"""dbt_like_models."""

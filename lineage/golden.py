@@ -1,0 +1,243 @@
+"""The golden record: standardised records + clusters -> one row per customer, with lineage.
+
+Three frames come out, all sorted so identical inputs give identical bytes:
+
+- ``golden_customer``: one row per unified_id, the surviving value of every field;
+- ``field_lineage``: one row per non-null golden value, naming the record and the
+  source column it came from, its trust components and the rule that chose it;
+- ``field_candidates``: every candidate value, winners and losers, with
+  ``lost_because`` for the losers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from connectors.canonical import GOLDEN_FIELDS, RECORD_KEY_COLUMNS
+from lineage.settings import LineageError, SurvivorshipSettings
+from lineage.survivorship import select_winners
+from lineage.trust import CANDIDATE_COLUMNS, TRUST_COMPONENTS, Sources, score_candidates
+
+# Standardisation's validation flag for the fields that have one (CONTRACTS.md).
+VALIDITY_FLAGS: dict[str, str] = {
+    "email": "email_valid",
+    "phone": "phone_valid",
+    "tax_id": "tax_id_valid",
+}
+FIELD_ORDER: dict[str, int] = {field: i for i, field in enumerate(GOLDEN_FIELDS)}
+KEYS_IN_ERROR = 5  # record keys quoted in an input error; the rest are counted
+
+GOLDEN_CUSTOMER_COLUMNS: tuple[str, ...] = (
+    "unified_id",
+    *GOLDEN_FIELDS,
+    "source_count",
+    "record_count",
+    "trust_score",
+    "first_seen_at",
+    "updated_at",
+)
+FIELD_LINEAGE_COLUMNS: tuple[str, ...] = (
+    "unified_id",
+    "field",
+    "value",
+    "source_system",
+    "source_record_id",
+    "source_column",
+    "source_updated_at",
+    "trust_score",
+    "rule",
+    "run_id",
+    *TRUST_COMPONENTS,
+)
+FIELD_CANDIDATES_COLUMNS: tuple[str, ...] = (
+    "unified_id",
+    "field",
+    "value",
+    "source_system",
+    "source_record_id",
+    "source_column",
+    "source_updated_at",
+    *TRUST_COMPONENTS,
+    "trust_score",
+    "is_winner",
+    "lost_because",
+    "run_id",
+    "rank",
+    "rule",
+)
+
+
+class LineageInputError(LineageError):
+    """The standardised records and the xref do not describe the same set of records."""
+
+
+@dataclass(frozen=True)
+class GoldenRecord:
+    """The three outputs of survivorship (columns: ``*_COLUMNS`` of this module)."""
+
+    golden_customer: pl.DataFrame
+    field_lineage: pl.DataFrame
+    field_candidates: pl.DataFrame
+
+
+def _quote_keys(frame: pl.DataFrame) -> str:
+    keys = frame.select(RECORD_KEY_COLUMNS).unique().sort(RECORD_KEY_COLUMNS)
+    shown = ", ".join(f"{s}:{r}" for s, r in keys.head(KEYS_IN_ERROR).rows())
+    more = keys.height - KEYS_IN_ERROR
+    return f"{shown} (+{more} more)" if more > 0 else shown
+
+
+def _check_inputs(std_records: pl.DataFrame, xref: pl.DataFrame) -> None:
+    """Fail loudly when the two frames break the contract of CONTRACTS.md."""
+    needed = {
+        "std_records": (
+            std_records,
+            (
+                *RECORD_KEY_COLUMNS,
+                "source_updated_at",
+                "source_columns",
+                *GOLDEN_FIELDS,
+                *VALIDITY_FLAGS.values(),
+            ),
+        ),
+        "xref": (xref, (*RECORD_KEY_COLUMNS, "unified_id")),
+    }
+    for label, (frame, columns) in needed.items():
+        missing = [c for c in columns if c not in frame.columns]
+        if missing:
+            msg = f"{label}: missing columns {missing}"
+            raise LineageInputError(msg)
+        duplicated = frame.filter(pl.struct(RECORD_KEY_COLUMNS).is_duplicated())
+        if duplicated.height:
+            msg = f"{label}: duplicate record keys {_quote_keys(duplicated)}"
+            raise LineageInputError(msg)
+    if xref["unified_id"].null_count():
+        missing_ids = xref.filter(pl.col("unified_id").is_null())
+        msg = f"xref: null unified_id for {_quote_keys(missing_ids)}"
+        raise LineageInputError(msg)
+    unmatched = std_records.join(xref, on=RECORD_KEY_COLUMNS, how="anti")
+    if unmatched.height:
+        msg = f"std_records: records without a unified_id in xref: {_quote_keys(unmatched)}"
+        raise LineageInputError(msg)
+    orphaned = xref.join(std_records, on=RECORD_KEY_COLUMNS, how="anti")
+    if orphaned.height:
+        msg = f"xref: records missing from std_records: {_quote_keys(orphaned)}"
+        raise LineageInputError(msg)
+
+
+def extract_candidates(std_records: pl.DataFrame, xref: pl.DataFrame) -> pl.DataFrame:
+    """Unpivot the records into one candidate per non-null golden field value.
+
+    ``source_column`` comes from the record's ``source_columns`` JSON text and
+    ``valid`` from the field's validation flag (null for fields without one).
+    The loop runs over the fields, building one lazy frame each; rows stay in polars.
+
+    Example::
+
+        extract_candidates(std, xref).columns == list(CANDIDATE_COLUMNS)
+    """
+    records = std_records.lazy().join(
+        xref.lazy().select(*RECORD_KEY_COLUMNS, "unified_id"), on=RECORD_KEY_COLUMNS, how="inner"
+    )
+    per_field = [
+        records.select(
+            "unified_id",
+            pl.lit(field, dtype=pl.String).alias("field"),
+            pl.col(field).cast(pl.String).alias("value"),
+            *RECORD_KEY_COLUMNS,
+            pl.col("source_columns").str.json_path_match(f"$.{field}").alias("source_column"),
+            "source_updated_at",
+            (
+                pl.col(VALIDITY_FLAGS[field])
+                if field in VALIDITY_FLAGS
+                else pl.lit(None, dtype=pl.Boolean)
+            ).alias("valid"),
+        ).filter(pl.col("value").is_not_null())
+        for field in GOLDEN_FIELDS
+    ]
+    return pl.concat(per_field, how="vertical").select(CANDIDATE_COLUMNS).collect()
+
+
+def _sorted_by_field(frame: pl.DataFrame, *then: str) -> pl.DataFrame:
+    order = pl.col("field").replace_strict(FIELD_ORDER, return_dtype=pl.UInt32)
+    return frame.sort(pl.col("unified_id"), order, *then)
+
+
+def _golden_customer(
+    records: pl.DataFrame, winners: pl.DataFrame, *, settings: SurvivorshipSettings
+) -> pl.DataFrame:
+    """Pivot the winners to one row per customer and add the record-level statistics."""
+    values = winners.group_by("unified_id").agg(
+        *(pl.col("value").filter(pl.col("field") == f).first().alias(f) for f in GOLDEN_FIELDS),
+        pl.col("trust_score").mean().round(settings.trust_decimals),
+    )
+    stats = records.group_by("unified_id").agg(
+        pl.col("source_system").n_unique().cast(pl.Int64).alias("source_count"),
+        pl.len().cast(pl.Int64).alias("record_count"),
+        pl.col("source_updated_at").min().alias("first_seen_at"),
+        pl.col("source_updated_at").max().alias("updated_at"),
+    )
+    return (
+        stats.join(values, on="unified_id", how="left")
+        .select(GOLDEN_CUSTOMER_COLUMNS)
+        .sort("unified_id")
+    )
+
+
+def build_golden_record(
+    std_records: pl.DataFrame,
+    xref: pl.DataFrame,
+    *,
+    sources: Sources,
+    settings: SurvivorshipSettings,
+    run_id: str,
+) -> GoldenRecord:
+    """Score every candidate value, pick the survivors, and record where each came from.
+
+    Args:
+        std_records: The standardised canonical frame (CONTRACTS.md): canonical
+            columns plus ``email_valid, phone_valid, tax_id_valid``; other columns
+            are ignored.
+        xref: ``source_system, source_record_id, unified_id`` (plus anything else),
+            one row per record of ``std_records``.
+        sources: Per-source trust: ``{name: {"default": 0.8, field: trust}}`` or
+            objects with ``.name`` and ``.trust_for(field)``.
+        settings: The run's survivorship settings.
+        run_id: Stamped on every lineage and candidate row.
+
+    Returns:
+        ``GoldenRecord(golden_customer, field_lineage, field_candidates)``.
+
+    Raises:
+        LineageInputError: Missing columns, duplicate keys, or records and xref disagree.
+        SourceTrustError: A source in the records has no trust configured.
+
+    Example::
+
+        golden = build_golden_record(std, xref, sources={"crm": {"default": 0.8}},
+                                     settings=SurvivorshipSettings(), run_id="run-1")
+        golden.golden_customer.select("unified_id", "name", "trust_score")
+    """
+    _check_inputs(std_records, xref)
+    candidates = extract_candidates(std_records, xref)
+    scored = score_candidates(
+        candidates,
+        sources=sources,
+        settings=settings,
+        as_of=std_records.select(pl.col("source_updated_at").max()).item(),
+    )
+    chosen = _sorted_by_field(
+        select_winners(scored, settings=settings).with_columns(run_id=pl.lit(run_id, pl.String)),
+        "rank",
+    )
+    winners = chosen.filter(pl.col("is_winner"))
+    records = std_records.join(
+        xref.select(*RECORD_KEY_COLUMNS, "unified_id"), on=RECORD_KEY_COLUMNS, how="inner"
+    )
+    return GoldenRecord(
+        golden_customer=_golden_customer(records, winners, settings=settings),
+        field_lineage=winners.select(FIELD_LINEAGE_COLUMNS),
+        field_candidates=chosen.select(FIELD_CANDIDATES_COLUMNS),
+    )

@@ -1,0 +1,250 @@
+"""Survivorship: one winning value per (unified_id, field), and why every other value lost.
+
+A rule is a function returning its *primary* rank keys; the shared tie-break
+chain (higher trust, later ``source_updated_at``, higher authority, smaller
+``(source_system, source_record_id)``) is appended to every rule, so a winner is
+always unique and the same inputs always give the same winner. The last key is
+unique per record, which makes the order total.
+
+Adding a rule is one function plus one ``RULES`` entry, e.g. ``longest``::
+
+    def longest(settings):
+        return (RankKey("length", pl.col("value").str.len_chars(), descending=True,
+                        explain=lambda lost, won: pl.format("shorter ({} < {})", lost, won)),)
+
+Dependent fields (``settings.dependent_fields``) are ranked after their leader:
+a follower value from the record that supplied the leader's winning value ranks
+first (rule ``dependent_on_<leader>``); without one the field's own rule applies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+if TYPE_CHECKING:
+    from lineage.settings import SurvivorshipSettings
+
+GROUP = ("unified_id", "field")
+RECORD = pl.struct("source_system", "source_record_id")
+Explain = Callable[[pl.Expr, pl.Expr], pl.Expr]
+
+
+@dataclass(frozen=True)
+class RankKey:
+    """One ordering criterion of a survivorship rule.
+
+    Attributes:
+        name: Identifier, unique within a rule's keys; also how the key is deduplicated
+            against the tie-break chain.
+        expr: Expression over the candidate frame giving the key's value.
+        descending: True when a larger value wins.
+        explain: ``(loser_value, winner_value) -> text`` for a candidate that lost on
+            this key, e.g. ``"lower trust 0.61 < 0.83"``.
+        tie_label: How a tie on this key is named in later reasons
+            (``"tie on trust; older (...)"``); None keeps it out of the text.
+    """
+
+    name: str
+    expr: pl.Expr
+    descending: bool
+    explain: Explain
+    tie_label: str | None = None
+
+
+def _timestamp_text(ts: pl.Expr, other: pl.Expr) -> pl.Expr:
+    """A date, or a full timestamp when both values fall on the same day."""
+    same_day = ts.dt.date() == other.dt.date()
+    text = (
+        pl.when(same_day)
+        .then(ts.dt.to_string("%Y-%m-%d %H:%M:%S"))
+        .otherwise(ts.dt.to_string("%Y-%m-%d"))
+    )
+    return text.fill_null("unknown")
+
+
+def _record_key_text(key: pl.Expr) -> pl.Expr:
+    """``source_system:source_record_id`` of a record-key struct."""
+    return pl.format(
+        "{}:{}", key.struct.field("source_system"), key.struct.field("source_record_id")
+    )
+
+
+TRUST = RankKey(
+    "trust",
+    pl.col("trust_score"),
+    descending=True,
+    explain=lambda lost, won: pl.format("lower trust {} < {}", lost, won),
+    tie_label="trust",
+)
+FRESHNESS = RankKey(
+    "freshness",
+    pl.col("source_updated_at"),
+    descending=True,
+    explain=lambda lost, won: pl.format(
+        "older ({} < {})", _timestamp_text(lost, won), _timestamp_text(won, lost)
+    ),
+    tie_label="source_updated_at",
+)
+AUTHORITY = RankKey(
+    "authority",
+    pl.col("authority"),
+    descending=True,
+    explain=lambda lost, won: pl.format("lower authority {} < {}", lost, won),
+    tie_label="authority",
+)
+RECORD_KEY = RankKey(
+    "record_key",
+    RECORD,
+    descending=False,
+    explain=lambda lost, won: pl.format(
+        "record key {} sorts after {}", _record_key_text(lost), _record_key_text(won)
+    ),
+)
+TIE_BREAKS: tuple[RankKey, ...] = (TRUST, FRESHNESS, AUTHORITY, RECORD_KEY)
+
+
+def highest_trust(settings: SurvivorshipSettings) -> tuple[RankKey, ...]:
+    """The value with the highest trust score wins (the default rule)."""
+    return (TRUST,)
+
+
+def most_recent(settings: SurvivorshipSettings) -> tuple[RankKey, ...]:
+    """The most recently updated value wins, whatever its trust (e.g. a tier change)."""
+    return (FRESHNESS,)
+
+
+Rule = Callable[["SurvivorshipSettings"], tuple[RankKey, ...]]
+# Rules receive the settings so configurable ones (a source priority list) can read them.
+RULES: dict[str, Rule] = {"highest_trust": highest_trust, "most_recent": most_recent}
+
+
+def rank_keys(primary: Sequence[RankKey]) -> tuple[RankKey, ...]:
+    """A rule's primary keys followed by the tie-break chain keys it does not already use.
+
+    Example:
+        >>> [k.name for k in rank_keys((FRESHNESS,))]
+        ['freshness', 'trust', 'authority', 'record_key']
+    """
+    used = {k.name for k in primary}
+    return (*primary, *(k for k in TIE_BREAKS if k.name not in used))
+
+
+def rank_candidates(candidates: pl.DataFrame, *, keys: Sequence[RankKey]) -> pl.DataFrame:
+    """Order each (unified_id, field) group by ``keys``; mark the winner and explain the rest.
+
+    Adds ``rank`` (1 = winner), ``is_winner`` and ``lost_because`` (null for the
+    winner): the first key on which a candidate differs from the winner, prefixed
+    by the keys it tied on, e.g. ``"tie on trust; older (2021-03-01 < 2024-05-02)"``.
+
+    Example::
+
+        ranked = rank_candidates(scored, keys=rank_keys((TRUST,)))
+        ranked.filter("is_winner").select("unified_id", "field", "value")
+    """
+    key_cols = [f"_key_{k.name}" for k in keys]
+    won_cols = [f"_won_{k.name}" for k in keys]
+    ranked = (
+        candidates.with_columns(k.expr.alias(c) for k, c in zip(keys, key_cols, strict=True))
+        .sort(
+            [*GROUP, *key_cols],
+            descending=[False] * len(GROUP) + [k.descending for k in keys],
+            nulls_last=True,
+        )
+        .with_columns(
+            (pl.int_range(1, pl.len() + 1, dtype=pl.UInt32).over(GROUP)).alias("rank"),
+            *(
+                pl.col(k).first().over(GROUP).alias(w)
+                for k, w in zip(key_cols, won_cols, strict=True)
+            ),
+        )
+        .with_columns(is_winner=pl.col("rank") == 1)
+    )
+    # One candidate reason per key; the first key the loser differs on is the one reported.
+    reasons: list[pl.Expr] = []
+    tied: list[str] = []
+    for key, key_col, won_col in zip(keys, key_cols, won_cols, strict=True):
+        prefix = f"tie on {', '.join(tied)}; " if tied else ""
+        reasons.append(
+            pl.when(pl.col(key_col).ne_missing(pl.col(won_col))).then(
+                pl.lit(prefix) + key.explain(pl.col(key_col), pl.col(won_col))
+            )
+        )
+        if key.tie_label is not None:
+            tied.append(key.tie_label)
+    reason = pl.when(~pl.col("is_winner")).then(pl.coalesce(reasons))
+    return ranked.with_columns(reason.alias("lost_because")).drop(*key_cols, *won_cols)
+
+
+def _rank_by_field_rules(
+    candidates: pl.DataFrame, *, settings: SurvivorshipSettings, lead: Sequence[RankKey] = ()
+) -> pl.DataFrame:
+    """Rank each field by its own rule (one pass per rule in use), adding ``rule``."""
+    parts = []
+    for rule_name in sorted(set(settings.rules.values())):
+        fields = [f for f, r in settings.rules.items() if r == rule_name]
+        keys = rank_keys(RULES[rule_name](settings))
+        parts.append(
+            rank_candidates(
+                candidates.filter(pl.col("field").is_in(fields)), keys=(*lead, *keys)
+            ).with_columns(rule=pl.lit(rule_name))
+        )
+    return pl.concat(parts, how="vertical")
+
+
+FOLLOWS_LEADER = RankKey(
+    "follows_leader",
+    pl.col("_follows_leader"),
+    descending=True,
+    explain=lambda _lost, _won: pl.format(
+        "dependent on {} from {}", pl.col("_leader_field"), _record_key_text(pl.col("_leader_key"))
+    ),
+)
+
+
+def select_winners(candidates: pl.DataFrame, *, settings: SurvivorshipSettings) -> pl.DataFrame:
+    """Pick one value per (unified_id, field) per its rule and the dependent-field settings.
+
+    Args:
+        candidates: Scored candidates (``lineage.trust.score_candidates`` output):
+            ``unified_id, field, value, source_system, source_record_id,
+            source_updated_at, authority, trust_score`` and any other columns.
+        settings: The rule of each field and the dependent fields.
+
+    Returns:
+        The candidates plus ``rank``, ``is_winner``, ``rule`` (the rule that decided
+        the group; ``dependent_on_<leader>`` when a follower came from the leader's
+        record) and ``lost_because``, sorted by unified_id, field and rank.
+
+    Example::
+
+        chosen = select_winners(scored, settings=SurvivorshipSettings())
+        chosen.filter("is_winner").select("unified_id", "field", "value", "rule")
+    """
+    leader_of = {f: leader for leader, fs in settings.dependent_fields.items() for f in fs}
+    is_follower = pl.col("field").is_in(list(leader_of))
+    first_pass = _rank_by_field_rules(candidates.filter(~is_follower), settings=settings)
+    leader_records = first_pass.filter(
+        pl.col("is_winner") & pl.col("field").is_in(list(settings.dependent_fields))
+    ).select("unified_id", pl.col("field").alias("_leader_field"), RECORD.alias("_leader_key"))
+    followers = (
+        candidates.filter(is_follower)
+        .with_columns(
+            pl.col("field").replace_strict(leader_of, return_dtype=pl.String).alias("_leader_field")
+        )
+        .join(leader_records, on=["unified_id", "_leader_field"], how="left")
+        .with_columns(RECORD.eq_missing(pl.col("_leader_key")).alias("_follows_leader"))
+    )
+    second_pass = (
+        _rank_by_field_rules(followers, settings=settings, lead=(FOLLOWS_LEADER,))
+        .with_columns(
+            rule=pl.when(pl.col("_follows_leader").any().over(GROUP))
+            .then(pl.format("dependent_on_{}", pl.col("_leader_field")))
+            .otherwise(pl.col("rule"))
+        )
+        .drop("_leader_field", "_leader_key", "_follows_leader")
+    )
+    return pl.concat([first_pass, second_pass], how="vertical").sort(*GROUP, "rank")

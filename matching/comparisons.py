@@ -1,0 +1,237 @@
+"""Comparisons that declare, score and explain themselves.
+
+Like Splink's comparison creators, each comparison knows which columns it
+reads, how to compute its level for many pairs at once (rapidfuzz ``cpdist``
+over the pair list, or vectorised equality) and how to label each level for
+``match_evidence``. Level -1 means "a value is missing": it carries no weight.
+Higher levels always mean "more alike", which the model relies on to keep
+weights monotone in similarity.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+import polars as pl
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import JaroWinkler
+
+from matching.semantic import cosine_of_pairs
+
+MISSING = -1
+
+
+@dataclass(frozen=True)
+class PairFrame:
+    """The columns of both sides of every candidate pair, aligned row by row."""
+
+    left: pl.DataFrame
+    right: pl.DataFrame
+    left_index: np.ndarray
+    right_index: np.ndarray
+    name_vectors: object
+
+    @classmethod
+    def build(
+        cls, std: pl.DataFrame, left: np.ndarray, right: np.ndarray, *, name_vectors: object
+    ) -> PairFrame:
+        """Gather both sides of the pairs (left/right are record_index arrays)."""
+        return cls(
+            std[left.astype(np.int64)], std[right.astype(np.int64)], left, right, name_vectors
+        )
+
+    def __len__(self) -> int:
+        return self.left.height
+
+    def equal(self, column: str | pl.Expr) -> np.ndarray:
+        """Where both sides are present and equal (vectorised)."""
+        expr = pl.col(column) if isinstance(column, str) else column
+        left = self.left.select(expr.alias("v"))["v"]
+        right = self.right.select(expr.alias("v"))["v"]
+        return (left == right).fill_null(False).to_numpy()
+
+    def texts(self, column: str) -> tuple[list[str], list[str], np.ndarray]:
+        """Both sides as lists of strings ('' for null) and the mask where both exist."""
+        lcol, rcol = self.left[column], self.right[column]
+        present = (lcol.is_not_null() & rcol.is_not_null()).to_numpy()
+        return lcol.fill_null("").to_list(), rcol.fill_null("").to_list(), present
+
+
+class Comparison(Protocol):
+    """A named comparison with ordered levels."""
+
+    name: str
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """Label of each level; index = level."""
+        ...
+
+    def levels(self, pairs: PairFrame) -> np.ndarray:
+        """Level per pair (int8), -1 where a value is missing."""
+        ...
+
+
+def _bucket(scores: np.ndarray, present: np.ndarray, thresholds: tuple[float, ...]) -> np.ndarray:
+    """Level = number of thresholds reached (thresholds in descending order)."""
+    level = np.zeros(len(scores), dtype=np.int8)
+    for threshold in thresholds:
+        level += (scores >= threshold).astype(np.int8)
+    level[~present] = MISSING
+    return level
+
+
+def _cpdist(left: list[str], right: list[str], scorer: object) -> np.ndarray:
+    if not left:
+        return np.zeros(0, dtype=np.float32)
+    return np.asarray(process.cpdist(left, right, scorer=scorer, workers=-1), dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class NameSimilarity:
+    """Best of Jaro-Winkler on the name key and on its romanisation.
+
+    The romanised side lets '王伟' meet 'Wei Wang' and '上海星辰贸易' meet
+    'Shanghai Xingchen Trading'; exact agreement on the key is its own level.
+    """
+
+    name: str = "name"
+    thresholds: tuple[float, ...] = (0.80, 0.88, 0.95)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return (
+            f"jw<{self.thresholds[0]}",
+            *(f"jw>={t}" for t in self.thresholds),
+            "exact_key",
+        )
+
+    def levels(self, pairs: PairFrame) -> np.ndarray:
+        lkey, rkey, present = pairs.texts("name_key")
+        llat, rlat, _ = pairs.texts("name_latin_sorted")
+        key_score = _cpdist(lkey, rkey, JaroWinkler.normalized_similarity)
+        latin_score = _cpdist(
+            [t.replace(" ", "") for t in llat],
+            [t.replace(" ", "") for t in rlat],
+            JaroWinkler.normalized_similarity,
+        )
+        level = _bucket(np.maximum(key_score, latin_score), present, self.thresholds)
+        level[pairs.equal("name_key")] = len(self.thresholds) + 1
+        return level
+
+
+@dataclass(frozen=True)
+class SemanticNameSimilarity:
+    """Cosine similarity of the name embeddings (see matching.semantic)."""
+
+    name: str = "name_semantic"
+    thresholds: tuple[float, ...] = (0.5, 0.7, 0.85)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return (f"cos<{self.thresholds[0]}", *(f"cos>={t}" for t in self.thresholds))
+
+    def levels(self, pairs: PairFrame) -> np.ndarray:
+        _, _, present = pairs.texts("name_key")
+        cosine = cosine_of_pairs(pairs.name_vectors, pairs.left_index, pairs.right_index)
+        return _bucket(cosine, present, self.thresholds)
+
+
+@dataclass(frozen=True)
+class ExactOrFuzzy:
+    """Exact agreement, else a Levenshtein-ratio level, on one column."""
+
+    name: str
+    column: str
+    fuzzy_threshold: float = 0.85
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return ("different", f"lev>={self.fuzzy_threshold}", "exact")
+
+    def levels(self, pairs: PairFrame) -> np.ndarray:
+        left, right, present = pairs.texts(self.column)
+        score = _cpdist(left, right, fuzz.ratio) / 100.0
+        level = _bucket(score, present, (self.fuzzy_threshold,))
+        level[pairs.equal(self.column)] = 2
+        return level
+
+
+@dataclass(frozen=True)
+class PhoneAgreement:
+    """Same E.164 number; else same last seven digits (a re-typed area code)."""
+
+    name: str = "phone"
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return ("different", "last7_equal", "exact")
+
+    def levels(self, pairs: PairFrame) -> np.ndarray:
+        digits = pl.col("phone").str.replace_all(r"\D", "")
+        level = np.zeros(len(pairs), dtype=np.int8)
+        level[pairs.equal(pl.when(digits.str.len_chars() >= 7).then(digits.str.slice(-7)))] = 1
+        level[pairs.equal(digits)] = 2
+        _, _, present = pairs.texts("phone")
+        level[~present] = MISSING
+        return level
+
+
+@dataclass(frozen=True)
+class ExactMatch:
+    """Two levels: equal or not."""
+
+    name: str
+    column: str
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return ("different", "exact")
+
+    def levels(self, pairs: PairFrame) -> np.ndarray:
+        _, _, present = pairs.texts(self.column)
+        level = pairs.equal(self.column).astype(np.int8)
+        level[~present] = MISSING
+        return level
+
+
+@dataclass(frozen=True)
+class TokenSetSimilarity:
+    """rapidfuzz token_set_ratio levels: word order and extra words forgiven."""
+
+    name: str
+    column: str
+    thresholds: tuple[float, ...] = (0.7, 0.9)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return (f"tokens<{self.thresholds[0]}", *(f"tokens>={t}" for t in self.thresholds))
+
+    def levels(self, pairs: PairFrame) -> np.ndarray:
+        left, right, present = pairs.texts(self.column)
+        score = _cpdist(left, right, fuzz.token_set_ratio) / 100.0
+        return _bucket(score, present, self.thresholds)
+
+
+def default_comparisons() -> tuple[Comparison, ...]:
+    """The comparisons of the default model, in match_evidence column order."""
+    return (
+        NameSimilarity(),
+        SemanticNameSimilarity(),
+        ExactOrFuzzy("email", "email"),
+        PhoneAgreement(),
+        ExactMatch("tax_id", "tax_id"),
+        TokenSetSimilarity("contact", "contact_latin_sorted"),
+        TokenSetSimilarity("address", "address_key"),
+        ExactMatch("postcode", "postcode"),
+        ExactMatch("city", "city_key"),
+    )
+
+
+def comparison_levels(pairs: PairFrame, comparisons: tuple[Comparison, ...]) -> np.ndarray:
+    """Level matrix (pairs x comparisons), int8."""
+    if not comparisons:
+        return np.zeros((len(pairs), 0), dtype=np.int8)
+    return np.column_stack([c.levels(pairs) for c in comparisons]).astype(np.int8)

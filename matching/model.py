@@ -1,0 +1,178 @@
+"""An unsupervised Fellegi-Sunter model: u by random sampling, m by EM.
+
+u (how often two *different* customers agree at a level) is estimated from
+random record pairs, which are almost all non-matches; it stays fixed. m (how
+often the *same* customer agrees at a level) and the prior are learnt by
+expectation-maximisation over all candidate pairs at once, not per training
+block, so a block that correlates with a compared field cannot collapse the
+estimate (Splink's documented failure when it trains within blocks). Weights
+are then made monotone in similarity with isotonic regression: a closer name
+never counts for less than a farther one.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.isotonic import IsotonicRegression
+
+from matching.comparisons import MISSING, Comparison
+from matching.settings import ModelSettings
+
+
+@dataclass(frozen=True)
+class LevelParameters:
+    """m and u of every level of one comparison."""
+
+    comparison: str
+    labels: tuple[str, ...]
+    m: tuple[float, ...]
+    u: tuple[float, ...]
+
+    @property
+    def bayes_factors_log2(self) -> np.ndarray:
+        """log2(m/u) per level: the weight a pair gains at that level."""
+        return np.log2(np.asarray(self.m) / np.asarray(self.u))
+
+
+@dataclass(frozen=True)
+class FellegiSunterModel:
+    """Learnt parameters; serialisable with ``to_dict`` and stored with the run."""
+
+    levels: tuple[LevelParameters, ...]
+    prior: float
+    em_iterations: int
+
+    def match_weights(self, level_matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Total match weight per pair and the per-comparison log2 Bayes factors."""
+        contributions = np.zeros(level_matrix.shape, dtype=np.float64)
+        for k, params in enumerate(self.levels):
+            factors = params.bayes_factors_log2
+            column = level_matrix[:, k]
+            present = column != MISSING
+            contributions[present, k] = factors[column[present]]
+        prior_weight = math.log2(self.prior / (1.0 - self.prior))
+        return prior_weight + contributions.sum(axis=1), contributions
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-friendly parameters, for the run record and the auditor."""
+        return {
+            "prior": self.prior,
+            "em_iterations": self.em_iterations,
+            "comparisons": [
+                {
+                    "comparison": p.comparison,
+                    "levels": [
+                        {"label": label, "m": m, "u": u, "log2_bayes_factor": math.log2(m / u)}
+                        for label, m, u in zip(p.labels, p.m, p.u, strict=True)
+                    ],
+                }
+                for p in self.levels
+            ],
+        }
+
+
+def probability_from_weight(weight: np.ndarray) -> np.ndarray:
+    """Match probability from a log2 odds weight."""
+    return 1.0 / (1.0 + np.exp2(-np.clip(weight, -60.0, 60.0)))
+
+
+def level_frequencies(
+    level_matrix: np.ndarray, n_levels: list[int], *, weights: np.ndarray | None, smoothing: float
+) -> list[np.ndarray]:
+    """Smoothed, normalised frequency of each level per comparison (missing ignored)."""
+    if weights is None:
+        weights = np.ones(level_matrix.shape[0])
+    out = []
+    for k, n in enumerate(n_levels):
+        column = level_matrix[:, k]
+        present = column != MISSING
+        counts = np.bincount(column[present], weights=weights[present], minlength=n)[:n]
+        counts = counts + smoothing
+        total = counts.sum()
+        out.append(counts / total if total > 0 else np.full(n, 1.0 / n))
+    return out
+
+
+def _log_likelihood(level_matrix: np.ndarray, probabilities: list[np.ndarray]) -> np.ndarray:
+    total = np.zeros(level_matrix.shape[0])
+    for k, p in enumerate(probabilities):
+        column = level_matrix[:, k]
+        present = column != MISSING
+        total[present] += np.log(p[column[present]])
+    return total
+
+
+def _initial_m(n_levels: list[int]) -> list[np.ndarray]:
+    """Start m heavily on the top level: matches mostly agree."""
+    out = []
+    for n in n_levels:
+        start = np.full(n, 0.1 / max(n - 1, 1))
+        start[-1] = 0.9
+        out.append(start / start.sum())
+    return out
+
+
+def _monotone(m: np.ndarray, u: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Adjust m so that log(m/u) never decreases with the level (isotonic fit)."""
+    if len(m) < 2:
+        return m
+    log_ratio = np.log(m / u)
+    fitted = IsotonicRegression(increasing=True).fit_transform(
+        np.arange(len(m)), log_ratio, sample_weight=np.maximum(counts, 1e-9)
+    )
+    adjusted = u * np.exp(fitted)
+    return adjusted / adjusted.sum()
+
+
+def fit_model(
+    candidate_levels: np.ndarray,
+    u_levels: np.ndarray,
+    *,
+    comparisons: tuple[Comparison, ...],
+    settings: ModelSettings,
+) -> FellegiSunterModel:
+    """Learn u from random pairs and m plus the prior by EM over candidate pairs.
+
+    Args:
+        candidate_levels: Level matrix of the candidate pairs.
+        u_levels: Level matrix of random record pairs.
+        comparisons: The comparisons, in level-matrix column order.
+        settings: Model settings (iterations, smoothing).
+    """
+    n_levels = [len(c.labels) for c in comparisons]
+    smoothing = settings.laplace_smoothing
+    u = level_frequencies(u_levels, n_levels, weights=None, smoothing=smoothing)
+    m = _initial_m(n_levels)
+    prior = 0.1
+    iterations = 0
+    for iterations in range(1, settings.em_max_iterations + 1):  # noqa: B007
+        log_match = np.log(prior) + _log_likelihood(candidate_levels, m)
+        log_non_match = np.log(1.0 - prior) + _log_likelihood(candidate_levels, u)
+        posterior = 1.0 / (1.0 + np.exp(np.clip(log_non_match - log_match, -700, 700)))
+        new_prior = float(np.clip(posterior.mean(), 1e-6, 1 - 1e-6))
+        new_m = level_frequencies(
+            candidate_levels, n_levels, weights=posterior, smoothing=smoothing * 1e-3
+        )
+        change = max(
+            abs(new_prior - prior), *(float(np.abs(a - b).max()) for a, b in zip(new_m, m, strict=True))
+        )
+        m, prior = new_m, new_prior
+        if change < settings.em_tolerance:
+            break
+    match_counts = level_frequencies(
+        candidate_levels, n_levels, weights=None, smoothing=0.0
+    )
+    m = [_monotone(mk, uk, ck) for mk, uk, ck in zip(m, u, match_counts, strict=True)]
+    params = tuple(
+        LevelParameters(
+            comparison=c.name,
+            labels=c.labels,
+            m=tuple(float(x) for x in mk),
+            u=tuple(float(x) for x in uk),
+        )
+        for c, mk, uk in zip(comparisons, m, u, strict=True)
+    )
+    return FellegiSunterModel(levels=params, prior=prior, em_iterations=iterations)

@@ -1,0 +1,118 @@
+"""Matching settings: one frozen object per run, stored with the run as JSON.
+
+Every threshold the matcher uses lives here, with the reason for its default,
+so that no stage carries a magic number and a run can be reproduced from its
+stored settings alone (Splink's settings dictionary does the same).
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class BlockingSettings(BaseModel):
+    """How candidate pairs are generated."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    rules: tuple[str, ...] = Field(
+        default=(
+            "email",
+            "phone",
+            "tax_id",
+            "name_key",
+            "name_latin_sorted",
+            "contact_and_postcode",
+            "sorted_name_neighbourhood",
+            "semantic_name_neighbours",
+        ),
+        description="Blocking rules to apply, by name (see matching.blocking.BLOCKING_RULES).",
+    )
+    max_block_size: int = Field(
+        default=300,
+        ge=2,
+        description=(
+            "Exact-key blocks larger than this are skipped and logged: a key shared by "
+            "hundreds of records (a hotline number, a common name) says little and would "
+            "make a quadratic number of pairs."
+        ),
+    )
+    neighbourhood_window: int = Field(
+        default=7,
+        ge=3,
+        description="Window of the sorted-neighbourhood index over romanised names (odd).",
+    )
+    semantic_neighbours: int = Field(
+        default=6, ge=1, description="Nearest neighbours per record in name-embedding space."
+    )
+    semantic_min_cosine: float = Field(
+        default=0.55,
+        ge=0.0,
+        le=1.0,
+        description="Neighbours below this cosine similarity are not candidates.",
+    )
+
+
+class ModelSettings(BaseModel):
+    """The Fellegi-Sunter model: how m/u are learnt and how weights become decisions."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    u_sample_pairs: int = Field(
+        default=200_000,
+        ge=1_000,
+        description="Random record pairs drawn to estimate u (almost all are non-matches).",
+    )
+    seed: int = Field(default=42, description="Seed for the u sample; runs are reproducible.")
+    em_max_iterations: int = Field(default=50, ge=1)
+    em_tolerance: float = Field(default=1e-6, gt=0)
+    laplace_smoothing: float = Field(
+        default=1.0,
+        gt=0,
+        description="Pseudo-count per level, so an unseen level never gets an infinite weight.",
+    )
+    match_threshold: float = Field(
+        default=0.9, gt=0, lt=1, description="Pairs at or above this probability are matches."
+    )
+    review_threshold: float = Field(
+        default=0.5,
+        gt=0,
+        lt=1,
+        description="Pairs in [review_threshold, match_threshold) go to steward review.",
+    )
+
+    @model_validator(mode="after")
+    def _check_band(self) -> ModelSettings:
+        if self.review_threshold > self.match_threshold:
+            msg = (
+                f"matching.model: review_threshold {self.review_threshold} is above "
+                f"match_threshold {self.match_threshold}"
+            )
+            raise ValueError(msg)
+        return self
+
+
+class ClusterSettings(BaseModel):
+    """How matched pairs become clusters without chaining unrelated customers."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    cannot_link_probability: float = Field(
+        default=0.01,
+        ge=0,
+        lt=1,
+        description=(
+            "A scored pair below this probability is strong evidence of two different "
+            "customers: clusters holding such a pair are never merged through other links."
+        ),
+    )
+
+
+class MatchSettings(BaseModel):
+    """All settings of the matching stage."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    blocking: BlockingSettings = BlockingSettings()
+    model: ModelSettings = ModelSettings()
+    clustering: ClusterSettings = ClusterSettings()

@@ -1,0 +1,207 @@
+"""Dagster assets: one per source, one per stage. Each body is one call into
+``pipelines.stages`` plus the metadata a data engineer wants to see."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import polars as pl
+from dagster import AssetExecutionContext, AssetIn, AssetsDefinition, MetadataValue, asset
+
+from connectors import SourceBatch
+from lineage import GoldenRecord
+from matching import MatchResult
+from pipelines import stages
+from pipelines.resources import FusionResource
+from pipelines.settings import FusionConfig
+from pipelines.warehouse import WarehouseError
+
+
+def source_asset_name(source_name: str) -> str:
+    """Asset name of a configured source."""
+    return f"source_{source_name}"
+
+
+def build_source_asset(source_name: str, *, file_format: str) -> AssetsDefinition:
+    """The asset that reads one configured export."""
+
+    @asset(
+        name=source_asset_name(source_name),
+        group_name="sources",
+        kinds={file_format},
+        description=f"Canonical records and quarantine of source {source_name!r}.",
+    )
+    def _source(context: AssetExecutionContext, fusion: FusionResource) -> SourceBatch:
+        source = next(s for s in fusion.config().sources if s.name == source_name)
+        batch = stages.load_one_source(source)
+        context.add_output_metadata(
+            {
+                "rows_in": batch.rows_in,
+                "records": batch.records.height,
+                "quarantined": batch.quarantine.height,
+                "files": [str(f) for f in batch.files],
+            }
+        )
+        return batch
+
+    return _source
+
+
+@dataclass(frozen=True)
+class Release:
+    """The tables of one release, ready to be checked and published."""
+
+    tables: dict[str, pl.DataFrame]
+    rows_in: dict[str, int]
+    based_on_release: str | None
+    config_hash: str
+
+
+def build_stage_assets(config: FusionConfig) -> list[AssetsDefinition]:
+    """The stage assets downstream of the configured sources."""
+    source_ins = {
+        source_asset_name(s.name): AssetIn(source_asset_name(s.name)) for s in config.sources
+    }
+
+    @asset(ins=source_ins, group_name="matching", kinds={"polars"})
+    def standardised_records(
+        context: AssetExecutionContext, fusion: FusionResource, **batches: SourceBatch
+    ) -> pl.DataFrame:
+        """All sources' records, cleaned, with matching keys."""
+        by_name = {name.removeprefix("source_"): batch for name, batch in batches.items()}
+        std = stages.standardise_batches(by_name, config=fusion.config())
+        context.add_output_metadata({"records": std.height})
+        return std
+
+    @asset(group_name="matching", kinds={"polars"})
+    def match_result(
+        context: AssetExecutionContext, fusion: FusionResource, standardised_records: pl.DataFrame
+    ) -> MatchResult:
+        """Candidate pairs, the learnt model, scored pairs and clusters."""
+        result = stages.match(standardised_records, config=fusion.config())
+        decisions = dict(result.scored_pairs.group_by("decision").len().iter_rows())
+        context.add_output_metadata(
+            {
+                "candidate_pairs": result.scored_pairs.height,
+                "clusters": result.clusters["cluster"].n_unique(),
+                "decisions": decisions,
+                "blocking": MetadataValue.md(result.blocking_report.to_pandas().to_markdown()),
+                "prior": result.model.prior,
+            }
+        )
+        return result
+
+    @asset(group_name="identity")
+    def unified_ids(
+        context: AssetExecutionContext,
+        fusion: FusionResource,
+        standardised_records: pl.DataFrame,
+        match_result: MatchResult,
+    ) -> stages.IdentityAtRelease:
+        """Unified IDs carried over from the published release."""
+        identity = stages.identify_against_warehouse(
+            standardised_records, match_result, warehouse=fusion.warehouse(), run_id=context.run_id
+        )
+        context.add_output_metadata(
+            {
+                "unified_ids": identity.identity.xref["unified_id"].n_unique(),
+                "based_on_release": identity.release or "none",
+            }
+        )
+        return identity
+
+    @asset(group_name="lineage")
+    def golden_record(
+        context: AssetExecutionContext,
+        fusion: FusionResource,
+        standardised_records: pl.DataFrame,
+        unified_ids: stages.IdentityAtRelease,
+    ) -> GoldenRecord:
+        """Golden customers by survivorship, with field lineage and all candidates."""
+        golden = stages.build_golden(
+            standardised_records, unified_ids.identity, config=fusion.config(), run_id=context.run_id
+        )
+        context.add_output_metadata({"golden_rows": golden.golden_customer.height})
+        return golden
+
+    @asset(ins=source_ins, group_name="publish")
+    def release_tables(
+        context: AssetExecutionContext,
+        fusion: FusionResource,
+        standardised_records: pl.DataFrame,
+        match_result: MatchResult,
+        unified_ids: stages.IdentityAtRelease,
+        golden_record: GoldenRecord,
+        **batches: SourceBatch,
+    ) -> Release:
+        """Every warehouse table of this run, before the checks that gate publishing."""
+        config = fusion.config()
+        by_name = {name.removeprefix("source_"): batch for name, batch in batches.items()}
+        tables = stages.warehouse_tables(
+            batches=by_name,
+            std=standardised_records,
+            result=match_result,
+            identity=unified_ids.identity,
+            golden=golden_record,
+            config=config,
+            run_id=context.run_id,
+        )
+        context.add_output_metadata({name: frame.height for name, frame in tables.items()})
+        return Release(
+            tables=tables,
+            rows_in={name: batch.rows_in for name, batch in by_name.items()},
+            based_on_release=unified_ids.release,
+            config_hash=config.config_hash,
+        )
+
+    @asset(group_name="publish", kinds={"duckdb", "parquet"})
+    def published_warehouse(
+        context: AssetExecutionContext, fusion: FusionResource, release_tables: Release
+    ) -> str:
+        """The release, published atomically to DuckDB and Parquet."""
+        warehouse = fusion.warehouse()
+        lock = contextlib.nullcontext() if fusion.lock_held_by_caller else warehouse.lock()
+        with lock:
+            if warehouse.current_release() != release_tables.based_on_release:
+                msg = (
+                    f"warehouse {warehouse.root} changed during this run "
+                    f"(was {release_tables.based_on_release}, now {warehouse.current_release()}); "
+                    "rerun to build on the new release"
+                )
+                raise WarehouseError(msg)
+            published = stages.publish_release(
+                warehouse,
+                release_tables.tables,
+                rows_in=release_tables.rows_in,
+                run_id=context.run_id,
+                started_at=_run_started_at(context),
+                config_hash=release_tables.config_hash,
+            )
+        context.add_output_metadata(
+            {"release": MetadataValue.path(str(published)), "database": str(warehouse.database)}
+        )
+        return str(published)
+
+    return [
+        standardised_records,
+        match_result,
+        unified_ids,
+        golden_record,
+        release_tables,
+        published_warehouse,
+    ]
+
+
+def _run_started_at(context: AssetExecutionContext) -> datetime:
+    record = context.instance.get_run_record_by_id(context.run_id)
+    if record is not None and record.start_time is not None:
+        return datetime.fromtimestamp(record.start_time, tz=UTC)
+    return stages.utc_now()
+
+
+def build_assets(config: FusionConfig) -> list[AssetsDefinition]:
+    """Every asset of the graph for this configuration."""
+    sources = [build_source_asset(s.name, file_format=s.format) for s in config.sources]
+    return [*sources, *build_stage_assets(config)]

@@ -1,0 +1,86 @@
+"""The ``fusion`` command line.
+
+``fusion run`` materialises the same Dagster asset graph as the scheduler,
+in process, and exits non-zero with a one-line reason when anything fails; the
+previously published warehouse is then untouched.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from connectors.errors import FusionError
+
+console = Console(stderr=True, highlight=False)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """fusion: many customer exports in, one golden record per customer out."""
+
+
+@main.command()
+@click.option(
+    "--config", "config_path", type=click.Path(path_type=Path), required=True,
+    help="Run configuration (YAML) naming the sources.",
+)  # fmt: skip
+@click.option(
+    "--warehouse", "warehouse_dir", type=click.Path(path_type=Path), required=True,
+    help="Warehouse folder to publish golden.duckdb and parquet/ into.",
+)  # fmt: skip
+def run(config_path: Path, warehouse_dir: Path) -> None:
+    """Run the whole graph on the configured sources and publish the warehouse."""
+    from pipelines.runner import run_pipeline
+
+    try:
+        outcome = run_pipeline(config_path, warehouse_dir, console=console)
+    except FusionError as error:
+        click.echo(f"fusion run failed: {error}", err=True)
+        sys.exit(1)
+    click.echo(outcome.summary_text())
+
+
+@main.command()
+@click.argument("unified_id")
+@click.option("--warehouse", "warehouse_dir", type=click.Path(path_type=Path), required=True)
+@click.option("--html", "html_path", type=click.Path(path_type=Path), default=None,
+              help="Also write a self-contained HTML report to this file.")  # fmt: skip
+def lineage(unified_id: str, warehouse_dir: Path, html_path: Path | None) -> None:
+    """The auditor's view of one customer: members, evidence, field winners and losers."""
+    from lineage.report import load_customer_report, render_html, render_terminal
+
+    try:
+        report = load_customer_report(warehouse_dir, unified_id)
+    except FusionError as error:
+        click.echo(f"fusion lineage failed: {error}", err=True)
+        sys.exit(1)
+    render_terminal(report, Console())
+    if html_path is not None:
+        html_path.write_text(render_html(report), encoding="utf-8")
+        click.echo(f"HTML report written to {html_path}")
+
+
+@main.command()
+@click.option("--warehouse", "warehouse_dir", type=click.Path(path_type=Path), required=True)
+@click.option("--truth", "truth_dir", type=click.Path(path_type=Path), required=True,
+              help="Folder with records.csv and entities.csv (ground truth).")  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+def evaluate(warehouse_dir: Path, truth_dir: Path, as_json: bool) -> None:
+    """Score a warehouse against ground truth: clusters and golden-field accuracy."""
+    import json
+
+    from pipelines.evaluate import evaluate_warehouse, format_evaluation
+
+    try:
+        evaluation = evaluate_warehouse(warehouse_dir, truth_dir)
+    except (FusionError, FileNotFoundError, ValueError) as error:
+        click.echo(f"fusion evaluate failed: {error}", err=True)
+        sys.exit(1)
+    if as_json:
+        click.echo(json.dumps(evaluation.to_dict(), indent=2))
+    else:
+        click.echo(format_evaluation(evaluation))

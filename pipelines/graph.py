@@ -1,0 +1,113 @@
+"""The asset graph for one configuration: assets, checks, job, schedule, sensors.
+
+``pipelines.definitions`` (the code location) and the CLI both call
+``build_definitions``, so a scheduled run and a hand run execute the same graph.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from dagster import (
+    AssetSelection,
+    DefaultScheduleStatus,
+    DefaultSensorStatus,
+    Definitions,
+    FilesystemIOManager,
+    LoggerDefinition,
+    RunFailureSensorContext,
+    RunRequest,
+    ScheduleDefinition,
+    SensorEvaluationContext,
+    SkipReason,
+    define_asset_job,
+    run_failure_sensor,
+    sensor,
+)
+
+from pipelines import stages
+from pipelines.assets import build_assets
+from pipelines.checks import build_invariant_checks
+from pipelines.resources import FusionResource
+from pipelines.settings import FusionConfig, load_fusion_config
+from pipelines.warehouse import Warehouse
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = REPO_ROOT / "data" / "samples" / "fusion.yaml"
+DEFAULT_WAREHOUSE = REPO_ROOT / "warehouse"
+JOB_NAME = "fusion_full_run"
+
+
+def landing_files_cursor(landing_dir: Path) -> str:
+    """A cursor naming every file in the landing folder with its size and mtime."""
+    if not landing_dir.is_dir():
+        return ""
+    entries = sorted(
+        f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in landing_dir.iterdir() if p.is_file()
+    )
+    return "|".join(entries)
+
+
+def build_definitions(
+    config_path: Path,
+    warehouse_dir: Path,
+    *,
+    lock_held_by_caller: bool = False,
+    loggers: Mapping[str, LoggerDefinition] | None = None,
+) -> Definitions:
+    """Assets, checks, job, schedule and sensors for one configuration."""
+    config: FusionConfig = load_fusion_config(config_path)
+    assets = build_assets(config)
+    release_asset = next(a for a in assets if a.key.path[-1] == "release_tables")
+    checks = build_invariant_checks(release_asset)
+    job = define_asset_job(JOB_NAME, selection=AssetSelection.all(include_sources=True))
+    daily = ScheduleDefinition(
+        name="fusion_daily",
+        job=job,
+        cron_schedule="0 2 * * *",
+        execution_timezone="UTC",
+        default_status=DefaultScheduleStatus.STOPPED,
+    )
+    landing_dir = config.landing_dir
+
+    @sensor(job=job, minimum_interval_seconds=60, default_status=DefaultSensorStatus.STOPPED)
+    def new_export_sensor(context: SensorEvaluationContext) -> RunRequest | SkipReason:
+        """Request a run when files in the landing folder appear or change."""
+        if landing_dir is None:
+            return SkipReason("run.landing_dir is not configured")
+        cursor = landing_files_cursor(landing_dir)
+        if not cursor or cursor == context.cursor:
+            return SkipReason(f"no new files in {landing_dir}")
+        context.update_cursor(cursor)
+        return RunRequest(run_key=cursor)
+
+    warehouse = Warehouse(warehouse_dir.resolve())
+
+    @run_failure_sensor(monitored_jobs=[job], default_status=DefaultSensorStatus.RUNNING)
+    def log_failed_runs(context: RunFailureSensorContext) -> None:
+        """Failed scheduled runs are logged beside the warehouse; the release stays."""
+        stages.log_failed_run(
+            warehouse,
+            run_id=context.dagster_run.run_id,
+            started_at=stages.utc_now(),
+            config_hash=config.config_hash,
+            reason=context.failure_event.message or "run failed",
+        )
+
+    return Definitions(
+        assets=assets,
+        asset_checks=checks,
+        jobs=[job],
+        schedules=[daily],
+        sensors=[new_export_sensor, log_failed_runs],
+        loggers=dict(loggers) if loggers else None,
+        resources={
+            "fusion": FusionResource(
+                config_path=str(config.path),
+                warehouse_dir=str(warehouse_dir),
+                lock_held_by_caller=lock_held_by_caller,
+            ),
+            "io_manager": FilesystemIOManager(base_dir=str(warehouse_dir / ".dagster_storage")),
+        },
+    )

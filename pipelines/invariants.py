@@ -1,0 +1,132 @@
+"""The warehouse invariants of DESIGN.md, as plain checks over the release tables.
+
+Each check returns an ``InvariantResult``; Dagster asset checks (blocking, so a
+failure stops publishing) and the tests call the same functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from connectors.canonical import GOLDEN_FIELDS
+
+Tables = Mapping[str, pl.DataFrame]
+
+
+@dataclass(frozen=True)
+class InvariantResult:
+    """Outcome of one invariant: passed, a one-line description, and counts."""
+
+    name: str
+    passed: bool
+    description: str
+    metadata: dict[str, int] = field(default_factory=dict)
+
+
+def every_row_accounted_for(tables: Tables, *, rows_in: Mapping[str, int]) -> InvariantResult:
+    """Every input row is in customer_xref or quarantine, exactly once."""
+    xref = tables["customer_xref"]
+    quarantine = tables["quarantine"]
+    per_source_xref = dict(xref.group_by("source_system").len().iter_rows())
+    per_source_quarantine = dict(quarantine.group_by("source_system").len().iter_rows())
+    mismatched = {
+        source: (expected, per_source_xref.get(source, 0) + per_source_quarantine.get(source, 0))
+        for source, expected in rows_in.items()
+        if expected != per_source_xref.get(source, 0) + per_source_quarantine.get(source, 0)
+    }
+    duplicate_keys = xref.height - xref.select("source_system", "source_record_id").n_unique()
+    duplicate_rows = quarantine.height - quarantine.select(
+        "source_system", "source_file", "row_number"
+    ).n_unique()
+    passed = not mismatched and duplicate_keys == 0 and duplicate_rows == 0
+    description = (
+        "rows_in = xref rows + quarantine rows for every source"
+        if passed
+        else f"unaccounted rows per source (expected, found): {mismatched}; "
+        f"duplicate xref keys {duplicate_keys}; duplicate quarantine rows {duplicate_rows}"
+    )
+    return InvariantResult(
+        "every_row_accounted_for",
+        passed,
+        description,
+        {
+            "rows_in": sum(rows_in.values()),
+            "xref_rows": xref.height,
+            "quarantine_rows": quarantine.height,
+        },
+    )
+
+
+def unified_ids_consistent(tables: Tables) -> InvariantResult:
+    """unified_id is unique in golden_customer and every xref unified_id exists there."""
+    golden = tables["golden_customer"]
+    xref = tables["customer_xref"]
+    duplicates = golden.height - golden["unified_id"].n_unique()
+    orphans = xref.join(golden.select("unified_id"), on="unified_id", how="anti").height
+    empty_golden = golden.join(xref.select("unified_id").unique(), on="unified_id", how="anti").height
+    passed = duplicates == 0 and orphans == 0 and empty_golden == 0
+    return InvariantResult(
+        "unified_ids_consistent",
+        passed,
+        "golden unified_id unique; xref and golden agree"
+        if passed
+        else f"{duplicates} duplicate golden ids, {orphans} xref rows without golden row, "
+        f"{empty_golden} golden rows without xref rows",
+        {"golden_rows": golden.height, "duplicates": duplicates, "orphans": orphans},
+    )
+
+
+def golden_values_have_lineage(tables: Tables) -> InvariantResult:
+    """Each non-null golden field has one field_lineage row naming record and column."""
+    golden = tables["golden_customer"]
+    lineage = tables["field_lineage"]
+    fields = [f for f in GOLDEN_FIELDS if f in golden.columns]
+    values = golden.unpivot(index="unified_id", on=fields, variable_name="field").drop_nulls(
+        "value"
+    )
+    documented = lineage.filter(
+        pl.col("source_record_id").is_not_null() & pl.col("source_column").is_not_null()
+    ).select("unified_id", "field")
+    missing = values.join(documented, on=["unified_id", "field"], how="anti").height
+    repeated = lineage.height - lineage.select("unified_id", "field").n_unique()
+    passed = missing == 0 and repeated == 0
+    return InvariantResult(
+        "golden_values_have_lineage",
+        passed,
+        "every golden value has exactly one lineage row"
+        if passed
+        else f"{missing} golden values without lineage, {repeated} repeated lineage rows",
+        {"golden_values": values.height, "missing": missing, "repeated": repeated},
+    )
+
+
+def probabilities_in_range(tables: Tables) -> InvariantResult:
+    """Match probabilities and trust scores lie in [0, 1]."""
+    evidence = tables["match_evidence"]["match_probability"]
+    trust = tables["golden_customer"]["trust_score"]
+    out_of_range = int(((evidence < 0) | (evidence > 1)).sum()) + int(
+        ((trust < 0) | (trust > 1)).sum()
+    )
+    return InvariantResult(
+        "probabilities_in_range",
+        out_of_range == 0,
+        "all probabilities and trust scores in [0, 1]"
+        if out_of_range == 0
+        else f"{out_of_range} values outside [0, 1]",
+        {"out_of_range": out_of_range},
+    )
+
+
+TABLE_INVARIANTS: tuple[Callable[[Tables], InvariantResult], ...] = (
+    unified_ids_consistent,
+    golden_values_have_lineage,
+    probabilities_in_range,
+)
+
+
+def check_all(tables: Tables, *, rows_in: Mapping[str, int]) -> list[InvariantResult]:
+    """Every invariant over one release."""
+    return [every_row_accounted_for(tables, rows_in=rows_in), *(c(tables) for c in TABLE_INVARIANTS)]

@@ -1,0 +1,93 @@
+"""Run the asset graph in process for the CLI, with progress and a clean failure line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from dagster import DagsterEventType, DagsterInstance, ExecuteInProcessResult, mem_io_manager
+from rich.console import Console
+
+from connectors.errors import FusionError
+from pipelines import stages
+from pipelines.graph import JOB_NAME, build_definitions
+from pipelines.progress import make_progress_logger
+from pipelines.settings import load_fusion_config
+from pipelines.warehouse import Warehouse
+
+
+class RunFailedError(FusionError):
+    """The run did not publish; the reason is the first step failure."""
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """Where the published golden record is, and what to try first."""
+
+    run_id: str
+    warehouse: Warehouse
+    golden_rows: int
+
+    def summary_text(self) -> str:
+        """What a newcomer needs after the first run."""
+        db = self.warehouse.database
+        return (
+            f"run {self.run_id} published {self.golden_rows} golden customers\n"
+            f"  DuckDB:  {db}\n"
+            f"  Parquet: {self.warehouse.parquet_dir}/\n"
+            "Try:\n"
+            f"  duckdb -readonly {db} \"SELECT customer_type, tier, count(*) AS customers "
+            "FROM golden_customer GROUP BY ALL ORDER BY ALL\"\n"
+            f"  fusion lineage <unified_id> --warehouse {self.warehouse.root}"
+        )
+
+
+def first_failure_reason(result: ExecuteInProcessResult) -> str:
+    """One line: the innermost error message of the first failed step."""
+    for event in result.all_events:
+        if event.event_type == DagsterEventType.STEP_FAILURE and event.step_failure_data:
+            error = event.step_failure_data.error
+            while error is not None and error.cause is not None:
+                error = error.cause
+            if error is None:
+                continue
+            message = error.message.strip().splitlines()[0]
+            return message.split(": ", 1)[1] if message.startswith(error.cls_name or "\0") else message
+    return "the run failed without a step failure (see the Dagster logs)"
+
+
+def run_pipeline(config_path: Path, warehouse_dir: Path, *, console: Console) -> RunOutcome:
+    """Materialise the whole graph in process and publish; raise on any failure."""
+    config = load_fusion_config(config_path)
+    warehouse = Warehouse(warehouse_dir.resolve())
+    console.print(f"fusion: {len(config.sources)} sources from {config.path}")
+    with warehouse.lock():
+        started_at = stages.utc_now()
+        definitions = build_definitions(
+            config.path,
+            warehouse.root,
+            lock_held_by_caller=True,
+            loggers={"fusion_progress": make_progress_logger(console)},
+        )
+        result = definitions.resolve_job_def(JOB_NAME).execute_in_process(
+            instance=DagsterInstance.ephemeral(),
+            resources={"io_manager": mem_io_manager},
+            run_config={"loggers": {"fusion_progress": {}}},
+            raise_on_error=False,
+        )
+        if not result.success:
+            reason = first_failure_reason(result)
+            stages.log_failed_run(
+                warehouse,
+                run_id=result.run_id,
+                started_at=started_at,
+                config_hash=config.config_hash,
+                reason=reason,
+            )
+            raise RunFailedError(reason)
+    golden = warehouse.read_table("golden_customer")
+    return RunOutcome(
+        run_id=result.run_id,
+        warehouse=warehouse,
+        golden_rows=golden.height if golden is not None else 0,
+    )

@@ -1,0 +1,125 @@
+"""The run configuration: sources plus the settings of every stage, in one file.
+
+``load_fusion_config`` reads the YAML file named on the command line, validates
+every section and returns one frozen object. Its JSON form is stored with each
+run and its hash identifies the configuration in ``pipeline_runs``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from connectors.config import SourceConfig, parse_sources
+from connectors.errors import ConfigError
+from lineage.settings import SurvivorshipSettings
+from matching.settings import MatchSettings
+
+TOP_LEVEL_KEYS = frozenset({"run", "sources", "matching", "survivorship"})
+
+
+class RunSettings(BaseModel):
+    """Settings of the run itself."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = "fusion"
+    landing_dir: str | None = None
+
+
+@dataclass(frozen=True)
+class FusionConfig:
+    """Everything a run needs besides the data; immutable for the run's duration."""
+
+    path: Path
+    run: RunSettings
+    sources: tuple[SourceConfig, ...]
+    matching: MatchSettings
+    survivorship: SurvivorshipSettings
+
+    @property
+    def base_dir(self) -> Path:
+        """Folder that relative paths in the config are resolved against."""
+        return self.path.parent
+
+    @property
+    def landing_dir(self) -> Path | None:
+        """Folder watched by the new-file sensor, resolved."""
+        if self.run.landing_dir is None:
+            return None
+        return (self.base_dir / self.run.landing_dir).resolve()
+
+    def to_json(self) -> str:
+        """Canonical JSON of the whole configuration (stable key order)."""
+        document = {
+            "run": self.run.model_dump(mode="json"),
+            "sources": [s.model_dump(mode="json", exclude={"base_dir"}) for s in self.sources],
+            "matching": self.matching.model_dump(mode="json"),
+            "survivorship": self.survivorship.model_dump(mode="json"),
+        }
+        return json.dumps(document, sort_keys=True, ensure_ascii=False, default=str)
+
+    @property
+    def config_hash(self) -> str:
+        """Short SHA-256 of the canonical JSON: identifies the configuration of a run."""
+        return hashlib.sha256(self.to_json().encode()).hexdigest()[:16]
+
+    @property
+    def default_regions(self) -> dict[str, str]:
+        """Source name -> the country used to read its national phone numbers."""
+        return {s.name: s.default_country for s in self.sources if s.default_country}
+
+
+def _section(model: type[BaseModel], raw: Any, key: str, path: Path) -> Any:
+    try:
+        return model.model_validate(raw or {})
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        msg = f"{path}: key '{key}.{where}': {first['msg']}"
+        raise ConfigError(msg) from None
+
+
+def load_fusion_config(path: Path | str) -> FusionConfig:
+    """Read and validate a run configuration file.
+
+    Raises:
+        ConfigError: naming the file, the source and the key that is wrong.
+
+    Example:
+        >>> config = load_fusion_config("data/samples/fusion.yaml")  # doctest: +SKIP
+        >>> [s.name for s in config.sources]  # doctest: +SKIP
+        ['crm', 'erp', 'ecommerce', 'tickets']
+    """
+    path = Path(path).resolve()
+    if not path.is_file():
+        msg = f"config file not found: {path}"
+        raise ConfigError(msg)
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        msg = f"{path}: not valid YAML: {error}"
+        raise ConfigError(msg) from None
+    if not isinstance(document, dict):
+        msg = f"{path}: expected a mapping with a 'sources' list at the top"
+        raise ConfigError(msg)
+    unknown = sorted(set(document) - TOP_LEVEL_KEYS)
+    if unknown:
+        msg = f"{path}: unknown top-level key(s) {unknown}; known: {sorted(TOP_LEVEL_KEYS)}"
+        raise ConfigError(msg)
+    if not document.get("sources"):
+        msg = f"{path}: key 'sources' must list at least one source"
+        raise ConfigError(msg)
+    return FusionConfig(
+        path=path,
+        run=_section(RunSettings, document.get("run"), "run", path),
+        sources=parse_sources(document["sources"], base_dir=path.parent),
+        matching=_section(MatchSettings, document.get("matching"), "matching", path),
+        survivorship=_section(SurvivorshipSettings, document.get("survivorship"), "survivorship", path),
+    )

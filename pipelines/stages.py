@@ -1,0 +1,315 @@
+"""The stages of a run as plain functions: what each Dagster asset calls.
+
+No Dagster here: the asset bodies in ``pipelines.assets`` are one call each
+into this module, so every stage is testable without an orchestrator and the
+CLI and the scheduler run identical code.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from datetime import UTC, datetime
+
+import polars as pl
+
+from connectors import SourceBatch, load_source
+from connectors.canonical import QUARANTINE_SCHEMA
+from connectors.config import SourceConfig
+from lineage import GoldenRecord, build_golden_record
+from matching import IdAssignment, MatchResult, assign_unified_ids, match_records, standardise
+from pipelines.settings import FusionConfig
+from pipelines.warehouse import Warehouse
+
+XREF_COLUMNS = ("source_system", "source_record_id", "unified_id", "match_probability", "run_id")
+
+
+def load_one_source(source: SourceConfig) -> SourceBatch:
+    """Read one export into canonical records plus its quarantine."""
+    return load_source(source)
+
+
+def standardise_batches(batches: Mapping[str, SourceBatch], *, config: FusionConfig) -> pl.DataFrame:
+    """Concatenate every source's canonical records and standardise them together."""
+    records = pl.concat([batches[s.name].records for s in config.sources], how="vertical")
+    return standardise(records, default_regions=config.default_regions)
+
+
+def match(std: pl.DataFrame, *, config: FusionConfig) -> MatchResult:
+    """Block, compare, score and cluster the standardised records."""
+    return match_records(std, settings=config.matching)
+
+
+@dataclass(frozen=True)
+class PreviousRelease:
+    """What a run reads from the previously published warehouse."""
+
+    xref: pl.DataFrame | None
+    history: pl.DataFrame | None
+    runs: pl.DataFrame | None
+
+    @classmethod
+    def read(cls, warehouse: Warehouse) -> PreviousRelease:
+        """The current release's tables, or Nones for a new warehouse."""
+        return cls(
+            xref=warehouse.read_table("customer_xref"),
+            history=warehouse.read_table("unified_id_history"),
+            runs=warehouse.read_table("pipeline_runs"),
+        )
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Unified IDs of this run: the xref and the ID events."""
+
+    xref: pl.DataFrame
+    history: pl.DataFrame
+
+
+def assign_identity(
+    std: pl.DataFrame, result: MatchResult, *, previous: PreviousRelease, run_id: str, at: datetime
+) -> Identity:
+    """Carry unified IDs over from the previous release and record ID events."""
+    membership = std.select("record_index", "source_system", "source_record_id").join(
+        result.clusters, on="record_index"
+    )
+    issued = previous.history["unified_id"] if previous.history is not None else None
+    assignment: IdAssignment = assign_unified_ids(
+        membership.drop("record_index"), previous_xref=previous.xref, issued_ids=issued
+    )
+    probability = _record_match_probability(result)
+    xref = (
+        membership.join(assignment.cluster_ids, on="cluster")
+        .join(probability, on="record_index", how="left")
+        .with_columns(
+            pl.col("match_probability").fill_null(1.0),
+            pl.lit(run_id).alias("run_id"),
+        )
+        .select(XREF_COLUMNS)
+        .sort("source_system", "source_record_id")
+    )
+    events = assignment.history.with_columns(
+        pl.lit(run_id).alias("run_id"), pl.lit(at).alias("at")
+    )
+    history = events if previous.history is None else pl.concat([previous.history, events])
+    return Identity(xref=xref, history=history)
+
+
+def _record_match_probability(result: MatchResult) -> pl.DataFrame:
+    """Per record, the highest probability of a link inside its own cluster."""
+    pairs = result.scored_pairs.select("left", "right", "match_probability")
+    labels = result.clusters
+    within = (
+        pairs.join(labels.rename({"record_index": "left", "cluster": "lc"}), on="left")
+        .join(labels.rename({"record_index": "right", "cluster": "rc"}), on="right")
+        .filter(pl.col("lc") == pl.col("rc"))
+    )
+    both_ends = pl.concat(
+        [
+            within.select(pl.col("left").alias("record_index"), "match_probability"),
+            within.select(pl.col("right").alias("record_index"), "match_probability"),
+        ]
+    )
+    return both_ends.group_by("record_index").agg(pl.col("match_probability").max())
+
+
+@dataclass(frozen=True)
+class IdentityAtRelease:
+    """Unified IDs plus the release they were carried over from (None: first run)."""
+
+    identity: Identity
+    release: str | None
+
+
+def identify_against_warehouse(
+    std: pl.DataFrame, result: MatchResult, *, warehouse: Warehouse, run_id: str
+) -> IdentityAtRelease:
+    """Assign IDs against the warehouse's current release."""
+    release = warehouse.current_release()
+    identity = assign_identity(
+        std, result, previous=PreviousRelease.read(warehouse), run_id=run_id, at=utc_now()
+    )
+    return IdentityAtRelease(identity=identity, release=release)
+
+
+def build_golden(
+    std: pl.DataFrame, identity: Identity, *, config: FusionConfig, run_id: str
+) -> GoldenRecord:
+    """Survivorship over trust scores, with field lineage."""
+    return build_golden_record(
+        std, identity.xref, sources=config.sources, settings=config.survivorship, run_id=run_id
+    )
+
+
+def match_evidence(std: pl.DataFrame, result: MatchResult, *, run_id: str) -> pl.DataFrame:
+    """Scored candidate pairs keyed by source records, with the per-comparison evidence."""
+    keys = std.select("record_index", "source_system", "source_record_id")
+    left = keys.rename(
+        {"record_index": "left", "source_system": "left_source_system",
+         "source_record_id": "left_source_record_id"}
+    )  # fmt: skip
+    right = keys.rename(
+        {"record_index": "right", "source_system": "right_source_system",
+         "source_record_id": "right_source_record_id"}
+    )  # fmt: skip
+    clusters = result.clusters
+    evidence = (
+        result.scored_pairs.join(left, on="left")
+        .join(right, on="right")
+        .join(clusters.rename({"record_index": "left", "cluster": "lc"}), on="left")
+        .join(clusters.rename({"record_index": "right", "cluster": "rc"}), on="right")
+        .with_columns(
+            (pl.col("lc") == pl.col("rc")).alias("same_cluster"), pl.lit(run_id).alias("run_id")
+        )
+    )
+    leading = [
+        "left_source_system", "left_source_record_id", "right_source_system",
+        "right_source_record_id", "match_probability", "match_weight", "decision",
+        "same_cluster", "blocking_rules",
+    ]  # fmt: skip
+    comparisons = [
+        c for c in evidence.columns if c.endswith(("_level", "_weight")) and c != "match_weight"
+    ]
+    return evidence.select(*leading, *comparisons, "run_id").sort(
+        "left_source_system", "left_source_record_id", "right_source_system", "right_source_record_id"
+    )
+
+
+def quarantine_table(batches: Mapping[str, SourceBatch], *, run_id: str) -> pl.DataFrame:
+    """Every rejected row of every source, with its reason."""
+    frames = [b.quarantine for b in batches.values()]
+    combined = pl.concat(frames) if frames else pl.DataFrame(schema=QUARANTINE_SCHEMA)
+    return combined.with_columns(pl.lit(run_id).alias("run_id")).sort(
+        "source_system", "source_file", "row_number"
+    )
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """Counts and timings of one run, as they go into ``pipeline_runs``."""
+
+    run_id: str
+    started_at: datetime
+    rows_in: int
+    rows_quarantined: int
+    golden_rows: int
+    config_hash: str
+
+    def as_row(self, *, status: str, finished_at: datetime) -> dict[str, object]:
+        """A ``pipeline_runs`` row."""
+        return {
+            "run_id": self.run_id,
+            "started_at": self.started_at,
+            "finished_at": finished_at,
+            "status": status,
+            "rows_in": self.rows_in,
+            "rows_quarantined": self.rows_quarantined,
+            "golden_rows": self.golden_rows,
+            "config_hash": self.config_hash,
+        }
+
+
+PIPELINE_RUNS_SCHEMA = {
+    "run_id": pl.String,
+    "started_at": pl.Datetime("us", "UTC"),
+    "finished_at": pl.Datetime("us", "UTC"),
+    "status": pl.String,
+    "rows_in": pl.Int64,
+    "rows_quarantined": pl.Int64,
+    "golden_rows": pl.Int64,
+    "config_hash": pl.String,
+}
+
+
+def pipeline_runs_table(log: list[dict[str, object]], current: dict[str, object]) -> pl.DataFrame:
+    """Every logged run (failures included) plus the one being published."""
+    rows = [{k: entry.get(k) for k in PIPELINE_RUNS_SCHEMA} for entry in [*log, current]]
+    frame = pl.DataFrame(rows, schema={k: pl.String for k in PIPELINE_RUNS_SCHEMA}, orient="row")
+    return frame.with_columns(
+        pl.col("started_at", "finished_at").str.to_datetime(time_zone="UTC", strict=False),
+        pl.col("rows_in", "rows_quarantined", "golden_rows").cast(pl.Int64),
+    ).cast(PIPELINE_RUNS_SCHEMA)
+
+
+def warehouse_tables(
+    *,
+    batches: Mapping[str, SourceBatch],
+    std: pl.DataFrame,
+    result: MatchResult,
+    identity: Identity,
+    golden: GoldenRecord,
+    config: FusionConfig,
+    run_id: str,
+) -> dict[str, pl.DataFrame]:
+    """Every table of a release except ``pipeline_runs`` (added at publish time)."""
+    return {
+        "golden_customer": golden.golden_customer,
+        "customer_xref": identity.xref,
+        "field_lineage": golden.field_lineage,
+        "field_candidates": golden.field_candidates,
+        "match_evidence": match_evidence(std, result, run_id=run_id),
+        "quarantine": quarantine_table(batches, run_id=run_id),
+        "unified_id_history": identity.history,
+        "blocking_report": result.blocking_report.with_columns(pl.lit(run_id).alias("run_id")),
+        "run_settings": pl.DataFrame(
+            {
+                "run_id": [run_id],
+                "config_hash": [config.config_hash],
+                "config_json": [config.to_json()],
+                "match_model_json": [json.dumps(result.model.to_dict())],
+            }
+        ),
+    }
+
+
+def publish_release(
+    warehouse: Warehouse,
+    tables: Mapping[str, pl.DataFrame],
+    *,
+    rows_in: Mapping[str, int],
+    run_id: str,
+    started_at: datetime,
+    config_hash: str,
+) -> Path:
+    """Add ``pipeline_runs``, publish atomically, and log the run as succeeded."""
+    finished_at = utc_now()
+    summary = RunSummary(
+        run_id=run_id,
+        started_at=started_at,
+        rows_in=sum(rows_in.values()),
+        rows_quarantined=tables["quarantine"].height,
+        golden_rows=tables["golden_customer"].height,
+        config_hash=config_hash,
+    )
+    row = summary.as_row(status="succeeded", finished_at=finished_at)
+    runs = pipeline_runs_table(warehouse.read_run_log(), row)
+    release = f"{started_at:%Y%m%dT%H%M%S}-{run_id[:8]}"
+    published = warehouse.publish({**tables, "pipeline_runs": runs}, release=release)
+    warehouse.append_run_log(row)
+    return published
+
+
+def log_failed_run(
+    warehouse: Warehouse, *, run_id: str, started_at: datetime, config_hash: str | None, reason: str
+) -> None:
+    """Record a failed run in the run log; the published release is not touched."""
+    warehouse.append_run_log(
+        {
+            "run_id": run_id,
+            "started_at": started_at,
+            "finished_at": utc_now(),
+            "status": "failed",
+            "rows_in": None,
+            "rows_quarantined": None,
+            "golden_rows": None,
+            "config_hash": config_hash,
+            "reason": reason,
+        }
+    )
+
+
+def utc_now() -> datetime:
+    """The wall clock, UTC; used only for run bookkeeping, never for values."""
+    return datetime.now(UTC)

@@ -1,0 +1,410 @@
+"""Survivorship: winners per rule, the tie-break chain, dependent fields, and the reasons."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import polars as pl
+import pytest
+
+from lineage import SurvivorshipSettings, score_candidates, select_winners
+
+Builder = Callable[..., pl.DataFrame]
+ALL_TIED = "tie on trust, source_updated_at, authority; "
+
+
+def outcome(chosen: pl.DataFrame, field: str = "name") -> tuple[str, dict[str, str | None]]:
+    """(winning record id, {record id: lost_because}) of one field of U1."""
+    group = chosen.filter((pl.col("unified_id") == "U1") & (pl.col("field") == field))
+    assert group["is_winner"].sum() == 1
+    winner = group.filter("is_winner")["source_record_id"].item()
+    return winner, dict(group.select("source_record_id", "lost_because").rows())
+
+
+@pytest.mark.parametrize(
+    ("older", "newer", "as_of", "lost_because"),
+    [
+        pytest.param(
+            "2023-01-01",
+            "2024-01-01",
+            "2024-01-01",
+            "lower trust 0.4 < 0.8",
+            id="one half-life apart",
+        ),
+        pytest.param(
+            "2023-07-01",
+            "2023-12-01",
+            "2024-01-01",
+            "lower trust 0.5641 < 0.7543",
+            id="both decayed",
+        ),
+        pytest.param(
+            "2010-01-01",
+            "2012-01-01",
+            "2030-01-01",
+            "tie on trust; older (2010-01-01 < 2012-01-01)",
+            id="both at the floor",
+        ),
+        pytest.param(
+            "2024-05-02 09:59",
+            "2024-05-02 10:00",
+            "2024-05-02 10:00",
+            "tie on trust; older (2024-05-02 09:59:00 < 2024-05-02 10:00:00)",
+            id="a minute apart rounds to a tie",
+        ),
+        pytest.param(
+            None,
+            "2010-01-01",
+            "2030-01-01",
+            "tie on trust; older (unknown < 2010-01-01)",
+            id="missing timestamp is oldest",
+        ),
+    ],
+)
+def test_equal_authority_fresher_value_wins(
+    older: str | None,
+    newer: str,
+    as_of: str,
+    lost_because: str,
+    make_candidates: Builder,
+    parse_ts: Callable[..., Any],
+) -> None:
+    candidates = make_candidates(
+        [
+            {"system": "crm", "id": "A-old", "value": "Acme", "at": older},
+            {"system": "erp", "id": "B-new", "value": "Acme Ltd", "at": newer},
+        ]
+    )
+    scored = score_candidates(
+        candidates,
+        sources={"crm": {"default": 0.8}, "erp": {"default": 0.8}},
+        settings=SurvivorshipSettings(),
+        as_of=parse_ts(as_of),
+    )
+    winner, reasons = outcome(select_winners(scored, settings=SurvivorshipSettings()))
+    assert winner == "B-new"
+    assert reasons == {"B-new": None, "A-old": lost_because}
+
+
+@pytest.mark.parametrize(
+    ("strong_at", "expected_winner", "lost_because"),
+    [
+        # erp 0.9 one year old: 0.45 beats tickets 0.4 fresh.
+        pytest.param("2023-01-01", "E1", "lower trust 0.4 < 0.45", id="authority wins"),
+        # erp 0.9 two years old: 0.225 loses to tickets 0.4 fresh.
+        pytest.param("2022-01-01", "T1", "lower trust 0.225 < 0.4", id="freshness wins"),
+    ],
+)
+def test_authority_against_freshness_follows_trust(
+    strong_at: str,
+    expected_winner: str,
+    lost_because: str,
+    make_candidates: Builder,
+) -> None:
+    candidates = make_candidates(
+        [
+            {"system": "erp", "id": "E1", "value": "Acme", "at": strong_at},
+            {"system": "tickets", "id": "T1", "value": "ACME Co", "at": "2024-01-01"},
+        ]
+    )
+    scored = score_candidates(
+        candidates,
+        sources={"erp": {"default": 0.9}, "tickets": {"default": 0.4}},
+        settings=SurvivorshipSettings(),
+        as_of=datetime(2024, 1, 1, tzinfo=UTC),
+    )
+    winner, reasons = outcome(select_winners(scored, settings=SurvivorshipSettings()))
+    assert winner == expected_winner
+    loser = next(k for k in reasons if k != expected_winner)
+    assert reasons[loser] == lost_because
+
+
+@pytest.mark.parametrize(
+    ("rows", "winner", "lost_because"),
+    [
+        pytest.param(
+            [
+                ("crm", "C1", "2024-01-01", 0.9, 0.6),
+                ("erp", "E1", "2024-01-01", 0.9, 0.5),
+            ],
+            "C1",
+            {"E1": "lower trust 0.5 < 0.6"},
+            id="higher trust",
+        ),
+        pytest.param(
+            [
+                ("crm", "C1", "2021-03-01", 0.9, 0.6),
+                ("erp", "E1", "2024-05-02", 0.7, 0.6),
+            ],
+            "E1",
+            {"C1": "tie on trust; older (2021-03-01 < 2024-05-02)"},
+            id="then later timestamp, even against higher authority",
+        ),
+        pytest.param(
+            [
+                ("crm", "C1", "2024-01-01", 0.5, 0.3),
+                ("erp", "E1", "2024-01-01", 0.6, 0.3),
+            ],
+            "E1",
+            {"C1": "tie on trust, source_updated_at; lower authority 0.5 < 0.6"},
+            id="then higher authority",
+        ),
+        pytest.param(
+            [
+                ("crm", "C1", None, 0.5, 0.3),
+                ("erp", "E1", None, 0.6, 0.3),
+            ],
+            "E1",
+            {"C1": "tie on trust, source_updated_at; lower authority 0.5 < 0.6"},
+            id="two missing timestamps tie",
+        ),
+        pytest.param(
+            [
+                ("crm", "C2", "2024-01-01", 0.8, 0.8),
+                ("crm", "C10", "2024-01-01", 0.8, 0.8),
+                ("crm", "C1", "2024-01-01", 0.8, 0.8),
+            ],
+            "C1",
+            {
+                "C10": ALL_TIED + "record key crm:C10 sorts after crm:C1",
+                "C2": ALL_TIED + "record key crm:C2 sorts after crm:C1",
+            },
+            id="then smaller record id (string order)",
+        ),
+        pytest.param(
+            [
+                ("erp", "A1", "2024-01-01", 0.8, 0.8),
+                ("crm", "Z9", "2024-01-01", 0.8, 0.8),
+            ],
+            "Z9",
+            {"A1": ALL_TIED + "record key erp:A1 sorts after crm:Z9"},
+            id="source system before record id",
+        ),
+    ],
+)
+def test_tie_break_chain(
+    rows: list[tuple[str, str, str | None, float, float]],
+    winner: str,
+    lost_because: dict[str, str],
+    make_scored: Builder,
+) -> None:
+    candidates = make_scored(
+        [
+            {"system": s, "id": i, "value": f"v-{i}", "at": at, "authority": a, "trust": t}
+            for s, i, at, a, t in rows
+        ]
+    )
+    got_winner, reasons = outcome(select_winners(candidates, settings=SurvivorshipSettings()))
+    assert got_winner == winner
+    assert reasons == {winner: None, **lost_because}
+
+
+@pytest.mark.parametrize(
+    ("rows", "winner", "lost_because"),
+    [
+        pytest.param(
+            [("erp", "E1", "2023-01-01", 0.95), ("shop", "S1", "2024-01-01", 0.3)],
+            "S1",
+            {"E1": "older (2023-01-01 < 2024-01-01)"},
+            id="newest beats trusted",
+        ),
+        pytest.param(
+            [("erp", "E1", "2024-01-01", 0.95), ("shop", "S1", "2024-01-01", 0.3)],
+            "E1",
+            {"S1": "tie on source_updated_at; lower trust 0.3 < 0.95"},
+            id="same time: trust decides",
+        ),
+        pytest.param(
+            [("erp", "E1", None, 0.95), ("shop", "S1", "2001-01-01", 0.1)],
+            "S1",
+            {"E1": "older (unknown < 2001-01-01)"},
+            id="missing timestamp loses",
+        ),
+    ],
+)
+def test_most_recent_rule(
+    rows: list[tuple[str, str, str | None, float]],
+    winner: str,
+    lost_because: dict[str, str],
+    make_scored: Builder,
+) -> None:
+    candidates = make_scored(
+        [
+            {
+                "system": s,
+                "id": i,
+                "field": "tier",
+                "value": f"v-{i}",
+                "at": at,
+                "authority": t,
+                "trust": t,
+            }
+            for s, i, at, t in rows
+        ]
+    )
+    settings = SurvivorshipSettings(rules={"tier": "most_recent"})
+    chosen = select_winners(candidates, settings=settings)
+    got_winner, reasons = outcome(chosen, field="tier")
+    assert got_winner == winner
+    assert reasons == {winner: None, **lost_because}
+    assert set(chosen["rule"]) == {"most_recent"}
+
+
+ADDRESS_CASE = [
+    # crm wins the address; erp is more trusted for city and region.
+    {"system": "crm", "id": "C1", "field": "address", "value": "1 Road", "trust": 0.9},
+    {"system": "crm", "id": "C1", "field": "city", "value": "Shanghai", "trust": 0.5},
+    {"system": "crm", "id": "C1", "field": "postcode", "value": "200000", "trust": 0.5},
+    {"system": "erp", "id": "E1", "field": "address", "value": "2 Street", "trust": 0.8},
+    {"system": "erp", "id": "E1", "field": "city", "value": "Beijing", "trust": 0.95},
+    {"system": "erp", "id": "E1", "field": "postcode", "value": "100000", "trust": 0.95},
+    {"system": "erp", "id": "E1", "field": "region", "value": "Beijing", "trust": 0.95},
+    {"system": "shop", "id": "S1", "field": "region", "value": "BJ", "trust": 0.2},
+]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "rule", "lost_because"),
+    [
+        ("address", "1 Road", "highest_trust", {"E1": "lower trust 0.8 < 0.9"}),
+        ("city", "Shanghai", "dependent_on_address", {"E1": "dependent on address from crm:C1"}),
+        (
+            "postcode",
+            "200000",
+            "dependent_on_address",
+            {"E1": "dependent on address from crm:C1"},
+        ),
+        # The address record has no region: region falls back to its own rule.
+        ("region", "Beijing", "highest_trust", {"S1": "lower trust 0.2 < 0.95"}),
+    ],
+)
+def test_dependent_fields_follow_the_address_record(
+    field: str,
+    value: str,
+    rule: str,
+    lost_because: dict[str, str],
+    make_scored: Builder,
+) -> None:
+    candidates = make_scored(
+        [{**r, "at": "2024-01-01", "authority": r["trust"]} for r in ADDRESS_CASE]
+    )
+    chosen = select_winners(candidates, settings=SurvivorshipSettings())
+    group = chosen.filter(pl.col("field") == field)
+    assert group.filter("is_winner")["value"].item() == value
+    assert set(group["rule"]) == {rule}
+    losers = dict(
+        group.filter(~pl.col("is_winner")).select("source_record_id", "lost_because").rows()
+    )
+    assert losers == lost_because
+
+
+def test_dependent_fields_without_an_address_use_their_own_rule(make_scored: Builder) -> None:
+    candidates = make_scored(
+        [{**r, "at": "2024-01-01", "authority": r["trust"]} for r in ADDRESS_CASE]
+    ).filter(pl.col("field") != "address")
+    winners = select_winners(candidates, settings=SurvivorshipSettings()).filter("is_winner")
+    assert dict(winners.select("field", "value").rows()) == {
+        "city": "Beijing",
+        "postcode": "100000",
+        "region": "Beijing",
+    }
+    assert set(winners["rule"]) == {"highest_trust"}
+
+
+def test_dependent_fields_are_configurable(make_scored: Builder) -> None:
+    candidates = make_scored(
+        [
+            {
+                "system": "crm",
+                "id": "C1",
+                "field": "name",
+                "value": "Acme",
+                "trust": 0.9,
+                "authority": 0.5,
+            },
+            {
+                "system": "crm",
+                "id": "C1",
+                "field": "contact_name",
+                "value": "Li Lei",
+                "trust": 0.1,
+                "authority": 0.5,
+            },
+            {
+                "system": "erp",
+                "id": "E1",
+                "field": "contact_name",
+                "value": "Han Meimei",
+                "trust": 0.9,
+                "authority": 0.5,
+            },
+            {
+                "system": "erp",
+                "id": "E1",
+                "field": "city",
+                "value": "Beijing",
+                "trust": 0.9,
+                "authority": 0.5,
+            },
+            {
+                "system": "crm",
+                "id": "C1",
+                "field": "city",
+                "value": "Shanghai",
+                "trust": 0.1,
+                "authority": 0.5,
+            },
+        ]
+    ).with_columns(source_updated_at=pl.lit(datetime(2024, 1, 1, tzinfo=UTC)))
+    settings = SurvivorshipSettings(dependent_fields={"name": ("contact_name",)})
+    winners = select_winners(candidates, settings=settings).filter("is_winner")
+    assert dict(winners.select("field", "value").rows()) == {
+        "name": "Acme",
+        "contact_name": "Li Lei",
+        "city": "Beijing",  # no longer tied to an address
+    }
+    assert dict(winners.select("field", "rule").rows())["contact_name"] == "dependent_on_name"
+
+
+def test_one_winner_per_group_across_clusters_and_rules(make_scored: Builder) -> None:
+    rows = [
+        {
+            "uid": uid,
+            "field": field,
+            "system": s,
+            "id": f"{uid}-{s}",
+            "value": f"{s}",
+            "at": at,
+            "authority": 0.5,
+            "trust": t,
+        }
+        for uid in ("U1", "U2", "U3")
+        for field in ("name", "tier", "city")
+        for s, at, t in (
+            ("crm", "2024-01-01", 0.7),
+            ("erp", "2023-01-01", 0.9),
+            ("shop", None, 0.7),
+        )
+    ]
+    settings = SurvivorshipSettings(rules={"tier": "most_recent"})
+    chosen = select_winners(make_scored(rows), settings=settings)
+    assert chosen.height == len(rows)
+    per_group = chosen.group_by("unified_id", "field").agg(
+        pl.col("is_winner").sum().alias("winners"),
+        pl.col("lost_because").null_count().alias("unexplained"),
+        pl.col("rank").sort().alias("ranks"),
+    )
+    assert per_group["winners"].to_list() == [1] * 9
+    assert per_group["unexplained"].to_list() == [1] * 9
+    assert per_group["ranks"].to_list() == [[1, 2, 3]] * 9
+    winners = chosen.filter("is_winner")
+    assert dict(winners.filter(pl.col("unified_id") == "U1").select("field", "value").rows()) == {
+        "name": "erp",
+        "tier": "crm",
+        "city": "erp",
+    }
+    assert chosen.select("unified_id", "field", "rank").equals(
+        chosen.select("unified_id", "field", "rank").sort("unified_id", "field", "rank")
+    )
