@@ -146,8 +146,9 @@ class UpdatedAtSpec(_Frozen):
     ``epoch_s``, ``epoch_ms`` or a strptime pattern such as ``%Y/%m/%d %H:%M``.
 
     Example:
-        >>> UpdatedAtSpec(column="更新时间", format="%Y/%m/%d %H:%M", timezone="Asia/Shanghai").format
-        '%Y/%m/%d %H:%M'
+        >>> spec = UpdatedAtSpec(column="t", format="%Y/%m/%d %H:%M", timezone="Asia/Shanghai")
+        >>> spec.timezone
+        'Asia/Shanghai'
     """
 
     column: ColumnName
@@ -223,7 +224,7 @@ class SourceConfig(_Frozen):
     @field_validator("delimiter")
     @classmethod
     def _single_character(cls, value: str) -> str:
-        if len(value) != 1 or value in "\"\r\n":
+        if len(value) != 1 or value in '"\r\n':
             msg = f"expected one character other than a quote or line break, got {value!r}"
             raise ValueError(msg)
         return value
@@ -255,7 +256,8 @@ class SourceConfig(_Frozen):
                 continue
             for key, value in mapping.fixed_outputs():
                 if value not in allowed:
-                    msg = f"value {value!r} is not allowed for {name!r} (allowed: {', '.join(allowed)})"
+                    vocabulary = ", ".join(allowed)
+                    msg = f"value {value!r} is not allowed for {name!r} (allowed: {vocabulary})"
                     raise _KeyedValueError(("fields", name, *key), msg)
         return self
 

@@ -65,12 +65,14 @@ def check_schema_drift(raw: RawFrame, *, source: SourceConfig, source_file: str)
     missing = [c for c in source.referenced_columns if c not in raw.data.columns]
     if not missing:
         return
-    where = (source.base_dir / source_file).as_posix()
-    noun = "path" if source.format == "jsonl" else "column"
-    names = ", ".join(map(repr, missing))
-    found = "in any row of" if source.format == "jsonl" else "in"
+    file = (source.base_dir / source_file).as_posix()
+    # JSON Lines has no header: a path is missing only if no row carries it.
+    noun, where = (
+        ("path", f"in any row of {file}") if source.format == "jsonl" else ("column", f"in {file}")
+    )
     plural = "s" if len(missing) > 1 else ""
-    msg = f"source {source.name!r}: {noun}{plural} {names} not found {found} {where}"
+    names = ", ".join(map(repr, missing))
+    msg = f"source {source.name!r}: {noun}{plural} {names} not found {where}"
     raise SchemaDriftError(msg)
 
 
@@ -130,8 +132,10 @@ def quarantine_duplicates(mapped: pl.DataFrame) -> pl.DataFrame:
 
     same_file = pl.col("source_file") == kept("source_file")
     kept_row = kept("row_number").cast(pl.String)
-    where = pl.when(same_file).then(kept_row).otherwise(
-        pl.concat_str(kept_row, pl.lit(" of "), kept("source_file"))
+    where = (
+        pl.when(same_file)
+        .then(kept_row)
+        .otherwise(pl.concat_str(kept_row, pl.lit(" of "), kept("source_file")))
     )
     duplicate = pl.concat_str(
         pl.lit("duplicate source_record_id '"),
@@ -170,8 +174,10 @@ def _canonical_exprs(source: SourceConfig, *, source_file: str) -> list[pl.Expr]
         name: exprs.value if exprs else pl.lit(None, pl.String) for name, exprs in fields.items()
     }
     record_id = pl.col(source.record_id)
-    reasons = [
-        pl.when(record_id.is_null()).then(pl.lit(f"missing record id (column {source.record_id!r})")),
+    reasons: list[pl.Expr] = [
+        pl.when(record_id.is_null()).then(
+            pl.lit(f"missing record id (column {source.record_id!r})")
+        ),
         pl.when(pl.all_horizontal(values[name].is_null() for name in IDENTIFYING_FIELDS)).then(
             pl.lit(f"none of {', '.join(IDENTIFYING_FIELDS)} present")
         ),
@@ -181,7 +187,9 @@ def _canonical_exprs(source: SourceConfig, *, source_file: str) -> list[pl.Expr]
         spec = source.updated_at
         text = pl.col(spec.column)
         updated_at = parse_timestamp(text, spec=spec)
-        bad_time = _quoted_reason(f"column {spec.column!r}: ", text, f" is not a {spec.format!r} timestamp")
+        bad_time = _quoted_reason(
+            f"column {spec.column!r}: ", text, f" is not a valid timestamp (format {spec.format!r})"
+        )
         reasons.append(pl.when(text.is_not_null() & updated_at.is_null()).then(bad_time))
     entries = []
     for exprs in fields.values():
@@ -217,14 +225,17 @@ def _field_exprs(name: str, mapping: FieldMapping) -> _FieldExprs:
     def origin(label: Callable[[str], str]) -> pl.Expr:
         """The label of the column that supplied the value (first non-empty)."""
         return pl.coalesce(
-            pl.when(cell.is_not_null()).then(pl.lit(label(c))) for cell, c in zip(cells, columns, strict=True)
+            pl.when(cell.is_not_null()).then(pl.lit(label(c)))
+            for cell, c in zip(cells, columns, strict=True)
         )
 
     origin_json = origin(lambda c: json.dumps(c, ensure_ascii=False))
     reasons: list[pl.Expr] = []
     if mapping.derives_presence:
-        value = pl.when(chosen.is_not_null()).then(pl.lit(mapping.present)).otherwise(
-            pl.lit(mapping.absent)
+        value = (
+            pl.when(chosen.is_not_null())
+            .then(pl.lit(mapping.present))
+            .otherwise(pl.lit(mapping.absent))
         )
         # An empty column decides `absent` too: name the first column read.
         origin_json = origin_json.fill_null(pl.lit(json.dumps(columns[0], ensure_ascii=False)))
@@ -234,7 +245,9 @@ def _field_exprs(name: str, mapping: FieldMapping) -> _FieldExprs:
             codes, [mapping.map[c] for c in codes], default=None, return_dtype=pl.String
         )
         unmapped = chosen.is_not_null() & ~chosen.is_in(codes)
-        message = pl.concat_str(origin(lambda c: f"column {c!r}: unmapped value '"), chosen, pl.lit("'"))
+        message = pl.concat_str(
+            origin(lambda c: f"column {c!r}: unmapped value '"), chosen, pl.lit("'")
+        )
         reasons.append(pl.when(unmapped).then(message))
     else:
         value = chosen

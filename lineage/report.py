@@ -40,7 +40,9 @@ class CustomerReport:
 
 
 def _query(con: duckdb.DuckDBPyConnection, sql: str, *params: object) -> pl.DataFrame:
-    return con.execute(sql, list(params)).pl()
+    frame = pl.from_arrow(con.execute(sql, list(params)).to_arrow_table())
+    assert isinstance(frame, pl.DataFrame)
+    return frame
 
 
 def resolve_unified_id(con: duckdb.DuckDBPyConnection, unified_id: str) -> str:
@@ -49,17 +51,17 @@ def resolve_unified_id(con: duckdb.DuckDBPyConnection, unified_id: str) -> str:
     for _ in range(MAX_RESOLVE_HOPS):
         live = con.execute(
             "SELECT count(*) FROM golden_customer WHERE unified_id = ?", [current]
-        ).fetchone()
-        if live and live[0]:
+        ).fetchall()
+        if live[0][0]:
             return current
         successor = con.execute(
             "SELECT other_unified_id FROM unified_id_history "
             "WHERE unified_id = ? AND event = 'merged_into' ORDER BY at DESC LIMIT 1",
             [current],
-        ).fetchone()
-        if successor is None:
+        ).fetchall()
+        if not successor:
             break
-        current = successor[0]
+        current = successor[0][0]
     msg = f"unified id {unified_id!r} is not in the warehouse"
     raise ReportError(msg)
 

@@ -11,14 +11,12 @@ from collections.abc import Mapping
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from connectors.canonical import GOLDEN_FIELDS
-from lineage.survivorship import RULES
+from connectors.errors import FusionError
+from lineage.survivorship import DEFAULT_RULE, RULES
 
 
-class LineageError(ValueError):
+class LineageError(FusionError):
     """Base of the errors the lineage step raises on bad input or configuration."""
-
-
-DEFAULT_RULE = "highest_trust"
 
 
 def _address_parts() -> dict[str, tuple[str, ...]]:

@@ -120,6 +120,7 @@ def most_recent(settings: SurvivorshipSettings) -> tuple[RankKey, ...]:
 Rule = Callable[["SurvivorshipSettings"], tuple[RankKey, ...]]
 # Rules receive the settings so configurable ones (a source priority list) can read them.
 RULES: dict[str, Rule] = {"highest_trust": highest_trust, "most_recent": most_recent}
+DEFAULT_RULE = "highest_trust"
 
 
 def rank_keys(primary: Sequence[RankKey]) -> tuple[RankKey, ...]:
@@ -153,6 +154,7 @@ def rank_candidates(candidates: pl.DataFrame, *, keys: Sequence[RankKey]) -> pl.
             [*GROUP, *key_cols],
             descending=[False] * len(GROUP) + [k.descending for k in keys],
             nulls_last=True,
+            maintain_order=True,
         )
         .with_columns(
             (pl.int_range(1, pl.len() + 1, dtype=pl.UInt32).over(GROUP)).alias("rank"),
@@ -182,17 +184,22 @@ def rank_candidates(candidates: pl.DataFrame, *, keys: Sequence[RankKey]) -> pl.
 def _rank_by_field_rules(
     candidates: pl.DataFrame, *, settings: SurvivorshipSettings, lead: Sequence[RankKey] = ()
 ) -> pl.DataFrame:
-    """Rank each field by its own rule (one pass per rule in use), adding ``rule``."""
-    parts = []
-    for rule_name in sorted(set(settings.rules.values())):
-        fields = [f for f, r in settings.rules.items() if r == rule_name]
-        keys = rank_keys(RULES[rule_name](settings))
-        parts.append(
+    """Rank each field by its own rule (one pass per registered rule), adding ``rule``."""
+    with_rule = candidates.with_columns(
+        pl.col("field")
+        .replace_strict(settings.rules, default=DEFAULT_RULE, return_dtype=pl.String)
+        .alias("rule")
+    )
+    return pl.concat(
+        [
             rank_candidates(
-                candidates.filter(pl.col("field").is_in(fields)), keys=(*lead, *keys)
-            ).with_columns(rule=pl.lit(rule_name))
-        )
-    return pl.concat(parts, how="vertical")
+                with_rule.filter(pl.col("rule") == name),
+                keys=(*lead, *rank_keys(rule(settings))),
+            )
+            for name, rule in sorted(RULES.items())
+        ],
+        how="vertical",
+    )
 
 
 FOLLOWS_LEADER = RankKey(

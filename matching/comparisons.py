@@ -16,7 +16,6 @@ from typing import Protocol
 import numpy as np
 import polars as pl
 from rapidfuzz import fuzz, process
-from rapidfuzz.distance import JaroWinkler
 
 from matching.semantic import cosine_of_pairs
 
@@ -60,9 +59,14 @@ class PairFrame:
 
 
 class Comparison(Protocol):
-    """A named comparison with ordered levels."""
+    """A named comparison with ordered levels.
+
+    ``tf_column``: when set, agreement at the top level is term-frequency
+    adjusted by how common the agreed value of that column is.
+    """
 
     name: str
+    tf_column: str | None
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -91,52 +95,48 @@ def _cpdist(left: list[str], right: list[str], scorer: object) -> np.ndarray:
 
 @dataclass(frozen=True)
 class NameSimilarity:
-    """Best of Jaro-Winkler on the name key and on its romanisation.
+    """Best of three name similarities, with exact key agreement as its own level.
 
-    The romanised side lets '王伟' meet 'Wei Wang' and '上海星辰贸易' meet
-    'Shanghai Xingchen Trading'; exact agreement on the key is its own level.
+    - Levenshtein (Indel) ratio of the name keys: typos, dropped legal forms;
+    - the same ratio on the romanised, token-sorted names: '王伟' / 'Wei Wang',
+      '上海星辰贸易' / 'Shanghai Xingchen Trading';
+    - cosine of the TF-IDF name embeddings (matching.semantic): reordered and
+      abbreviated names, weighted by how distinctive the shared n-grams are.
+
+    They are folded into one comparison because they measure the same thing:
+    as separate Fellegi-Sunter comparisons their evidence would be counted
+    twice. Jaro-Winkler is not used: its prefix bonus rates every pair of
+    companies from one city ('上海星辰贸易' / '上海华拓科技') as similar.
+    Exact agreement is term-frequency adjusted on ``name_key`` (a shared
+    'Michael Brown' says less than a shared '上海星辰贸易').
     """
 
     name: str = "name"
-    thresholds: tuple[float, ...] = (0.80, 0.88, 0.95)
+    thresholds: tuple[float, ...] = (0.70, 0.85, 0.93)
+    tf_column: str | None = "name_key"
 
     @property
     def labels(self) -> tuple[str, ...]:
         return (
-            f"jw<{self.thresholds[0]}",
-            *(f"jw>={t}" for t in self.thresholds),
+            f"sim<{self.thresholds[0]}",
+            *(f"sim>={t}" for t in self.thresholds),
             "exact_key",
         )
 
     def levels(self, pairs: PairFrame) -> np.ndarray:
         lkey, rkey, present = pairs.texts("name_key")
         llat, rlat, _ = pairs.texts("name_latin_sorted")
-        key_score = _cpdist(lkey, rkey, JaroWinkler.normalized_similarity)
+        key_score = _cpdist(lkey, rkey, fuzz.ratio) / 100.0
         latin_score = _cpdist(
             [t.replace(" ", "") for t in llat],
             [t.replace(" ", "") for t in rlat],
-            JaroWinkler.normalized_similarity,
-        )
-        level = _bucket(np.maximum(key_score, latin_score), present, self.thresholds)
+            fuzz.ratio,
+        ) / 100.0
+        cosine = cosine_of_pairs(pairs.name_vectors, pairs.left_index, pairs.right_index)
+        best = np.maximum(np.maximum(key_score, latin_score), cosine)
+        level = _bucket(best, present, self.thresholds)
         level[pairs.equal("name_key")] = len(self.thresholds) + 1
         return level
-
-
-@dataclass(frozen=True)
-class SemanticNameSimilarity:
-    """Cosine similarity of the name embeddings (see matching.semantic)."""
-
-    name: str = "name_semantic"
-    thresholds: tuple[float, ...] = (0.5, 0.7, 0.85)
-
-    @property
-    def labels(self) -> tuple[str, ...]:
-        return (f"cos<{self.thresholds[0]}", *(f"cos>={t}" for t in self.thresholds))
-
-    def levels(self, pairs: PairFrame) -> np.ndarray:
-        _, _, present = pairs.texts("name_key")
-        cosine = cosine_of_pairs(pairs.name_vectors, pairs.left_index, pairs.right_index)
-        return _bucket(cosine, present, self.thresholds)
 
 
 @dataclass(frozen=True)
@@ -146,6 +146,7 @@ class ExactOrFuzzy:
     name: str
     column: str
     fuzzy_threshold: float = 0.85
+    tf_column: str | None = None
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -164,6 +165,7 @@ class PhoneAgreement:
     """Same E.164 number; else same last seven digits (a re-typed area code)."""
 
     name: str = "phone"
+    tf_column: str | None = None
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -185,6 +187,7 @@ class ExactMatch:
 
     name: str
     column: str
+    tf_column: str | None = None
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -204,6 +207,7 @@ class TokenSetSimilarity:
     name: str
     column: str
     thresholds: tuple[float, ...] = (0.7, 0.9)
+    tf_column: str | None = None
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -219,7 +223,6 @@ def default_comparisons() -> tuple[Comparison, ...]:
     """The comparisons of the default model, in match_evidence column order."""
     return (
         NameSimilarity(),
-        SemanticNameSimilarity(),
         ExactOrFuzzy("email", "email"),
         PhoneAgreement(),
         ExactMatch("tax_id", "tax_id"),

@@ -1,13 +1,21 @@
-"""An unsupervised Fellegi-Sunter model: u by random sampling, m by EM.
+"""An unsupervised Fellegi-Sunter model learnt by EM over all candidate pairs.
 
-u (how often two *different* customers agree at a level) is estimated from
-random record pairs, which are almost all non-matches; it stays fixed. m (how
-often the *same* customer agrees at a level) and the prior are learnt by
+m (how often the *same* customer agrees at a level), u (how often two
+*different* candidate records do) and the prior are learnt together by
 expectation-maximisation over all candidate pairs at once, not per training
 block, so a block that correlates with a compared field cannot collapse the
-estimate (Splink's documented failure when it trains within blocks). Weights
-are then made monotone in similarity with isotonic regression: a closer name
-never counts for less than a farther one.
+estimate (Splink's documented failure when it trains within blocks).
+
+Two guards keep EM honest:
+- it starts from a seed (pairs agreeing exactly on most comparisons), not a
+  vague guess, so it lands in the right basin;
+- u never drops below its value on random record pairs (estimated by
+  sampling, as Splink does): blocking enriches agreement among candidate
+  non-matches, it never makes agreement rarer, and without the floor a level
+  EM saw in no non-match would get an unbounded weight.
+
+Weights are then made monotone in similarity with isotonic regression: a
+closer name never counts for less than a farther one.
 """
 
 from __future__ import annotations
@@ -45,14 +53,31 @@ class FellegiSunterModel:
     prior: float
     em_iterations: int
 
-    def match_weights(self, level_matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Total match weight per pair and the per-comparison log2 Bayes factors."""
+    def match_weights(
+        self, level_matrix: np.ndarray, *, term_frequencies: dict[int, np.ndarray] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Total match weight per pair and the per-comparison log2 Bayes factors.
+
+        Args:
+            level_matrix: Level per pair and comparison.
+            term_frequencies: Comparison position -> per pair, the share of records
+                holding the agreed value. At the top level a value more common than
+                the average agreeing value gets ``log2(u_top / tf)`` (negative): two
+                'Michael Brown' records agree more often by chance than two
+                '上海星辰贸易' records. Rare values get no bonus.
+        """
         contributions = np.zeros(level_matrix.shape, dtype=np.float64)
         for k, params in enumerate(self.levels):
             factors = params.bayes_factors_log2
             column = level_matrix[:, k]
             present = column != MISSING
             contributions[present, k] = factors[column[present]]
+            if term_frequencies and k in term_frequencies:
+                top = len(params.u) - 1
+                u_top = params.u[top]
+                tf = np.maximum(term_frequencies[k], u_top)
+                adjustment = np.log2(u_top / tf)
+                contributions[:, k] += np.where(column == top, adjustment, 0.0)
         prior_weight = math.log2(self.prior / (1.0 - self.prior))
         return prior_weight + contributions.sum(axis=1), contributions
 
@@ -105,14 +130,22 @@ def _log_likelihood(level_matrix: np.ndarray, probabilities: list[np.ndarray]) -
     return total
 
 
-def _initial_m(n_levels: list[int]) -> list[np.ndarray]:
-    """Start m heavily on the top level: matches mostly agree."""
-    out = []
-    for n in n_levels:
-        start = np.full(n, 0.1 / max(n - 1, 1))
-        start[-1] = 0.9
-        out.append(start / start.sum())
-    return out
+def seed_posterior(level_matrix: np.ndarray, n_levels: list[int]) -> np.ndarray:
+    """A starting guess of which candidates match: those agreeing exactly on most comparisons.
+
+    EM only finds a local optimum. Started from a vague guess it can settle on
+    "pairs with similar names" as the match class (similar-name non-matches
+    are plentiful among blocked candidates, and name-like comparisons are
+    correlated). Pairs that agree at the top level on at least half of their
+    present comparisons (and on two or more) are nearly all true matches, so
+    their level frequencies start m in the right basin.
+    """
+    top = np.asarray(n_levels) - 1
+    present = level_matrix != MISSING
+    at_top = (level_matrix == top) & present
+    agree = at_top.sum(axis=1)
+    needed = np.maximum(2, np.ceil(present.sum(axis=1) / 2))
+    return (agree >= needed).astype(np.float64)
 
 
 def _monotone(m: np.ndarray, u: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -127,6 +160,12 @@ def _monotone(m: np.ndarray, u: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return adjusted / adjusted.sum()
 
 
+def _floored(u: np.ndarray, floor: np.ndarray) -> np.ndarray:
+    """Probabilities with no level below ``floor``, renormalised."""
+    raised = np.maximum(u, floor)
+    return raised / raised.sum()
+
+
 def fit_model(
     candidate_levels: np.ndarray,
     u_levels: np.ndarray,
@@ -134,7 +173,7 @@ def fit_model(
     comparisons: tuple[Comparison, ...],
     settings: ModelSettings,
 ) -> FellegiSunterModel:
-    """Learn u from random pairs and m plus the prior by EM over candidate pairs.
+    """Learn m, u and the prior by seeded EM over candidate pairs (u floored by random pairs).
 
     Args:
         candidate_levels: Level matrix of the candidate pairs.
@@ -144,9 +183,11 @@ def fit_model(
     """
     n_levels = [len(c.labels) for c in comparisons]
     smoothing = settings.laplace_smoothing
-    u = level_frequencies(u_levels, n_levels, weights=None, smoothing=smoothing)
-    m = _initial_m(n_levels)
-    prior = 0.1
+    u_random = level_frequencies(u_levels, n_levels, weights=None, smoothing=smoothing)
+    u = u_random
+    seed = seed_posterior(candidate_levels, n_levels)
+    m = level_frequencies(candidate_levels, n_levels, weights=seed, smoothing=smoothing)
+    prior = float(np.clip(seed.mean(), 1e-3, 1 - 1e-3))
     iterations = 0
     for iterations in range(1, settings.em_max_iterations + 1):  # noqa: B007
         log_match = np.log(prior) + _log_likelihood(candidate_levels, m)
@@ -156,12 +197,17 @@ def fit_model(
         new_m = level_frequencies(
             candidate_levels, n_levels, weights=posterior, smoothing=smoothing * 1e-3
         )
+        u = level_frequencies(
+            candidate_levels, n_levels, weights=1.0 - posterior, smoothing=smoothing * 1e-3
+        )
         change = max(
             abs(new_prior - prior), *(float(np.abs(a - b).max()) for a, b in zip(new_m, m, strict=True))
         )
         m, prior = new_m, new_prior
         if change < settings.em_tolerance:
             break
+    u = [_floored(uk, floor) for uk, floor in zip(u, u_random, strict=True)]
+    m = [_floored(mk, np.full(len(mk), settings.m_floor)) for mk in m]
     match_counts = level_frequencies(
         candidate_levels, n_levels, weights=None, smoothing=0.0
     )

@@ -71,6 +71,16 @@ class ModelSettings(BaseModel):
         gt=0,
         description="Pseudo-count per level, so an unseen level never gets an infinite weight.",
     )
+    m_floor: float = Field(
+        default=0.005,
+        gt=0,
+        lt=0.5,
+        description=(
+            "No level of a true match is treated as impossible: a moved office, a "
+            "mistyped tax id. m never drops below this, which bounds how strongly a "
+            "single disagreement can veto a pair (here to about -7.6 bits)."
+        ),
+    )
     match_threshold: float = Field(
         default=0.9, gt=0, lt=1, description="Pairs at or above this probability are matches."
     )

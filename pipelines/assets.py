@@ -1,7 +1,6 @@
 """Dagster assets: one per source, one per stage. Each body is one call into
 ``pipelines.stages`` plus the metadata a data engineer wants to see."""
 
-from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass

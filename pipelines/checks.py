@@ -1,6 +1,5 @@
 """Asset checks: the DESIGN.md invariants gate publishing (blocking checks)."""
 
-from __future__ import annotations
 
 from collections.abc import Callable
 

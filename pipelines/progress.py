@@ -36,7 +36,10 @@ class _StepLineHandler(logging.Handler):
             verdict = "passed" if data.passed else "[red]FAILED[/]"
             self.console.print(f"  {label} {data.asset_check_key.name}: {verdict}")
             return
-        message = record.getMessage().split(" - ")[-1]
+        if event.event_type_value == "STEP_FAILURE":
+            self.console.print(f"  {label} {event.step_key}")
+            return
+        message = record.getMessage().split(" - ")[-1].splitlines()[0]
         self.console.print(f"  {label} {event.step_key}  [dim]{message}[/]")
 
 

@@ -225,7 +225,10 @@ PIPELINE_RUNS_SCHEMA = {
 
 def pipeline_runs_table(log: list[dict[str, object]], current: dict[str, object]) -> pl.DataFrame:
     """Every logged run (failures included) plus the one being published."""
-    rows = [{k: entry.get(k) for k in PIPELINE_RUNS_SCHEMA} for entry in [*log, current]]
+    rows = [
+        {k: None if entry.get(k) is None else str(entry.get(k)) for k in PIPELINE_RUNS_SCHEMA}
+        for entry in [*log, current]
+    ]
     frame = pl.DataFrame(rows, schema={k: pl.String for k in PIPELINE_RUNS_SCHEMA}, orient="row")
     return frame.with_columns(
         pl.col("started_at", "finished_at").str.to_datetime(time_zone="UTC", strict=False),

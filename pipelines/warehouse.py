@@ -79,7 +79,9 @@ class Warehouse:
             names = {row[0] for row in con.execute("SHOW TABLES").fetchall()}
             if table not in names:
                 return None
-            return con.execute(f'SELECT * FROM "{table}"').pl()
+            frame = pl.from_arrow(con.execute(f'SELECT * FROM "{table}"').to_arrow_table())
+            assert isinstance(frame, pl.DataFrame)
+            return frame
 
     def read_run_log(self) -> list[dict[str, object]]:
         """Every logged run, oldest first."""

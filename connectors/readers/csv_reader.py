@@ -77,7 +77,9 @@ def read_csv(path: Path, *, encoding: str, delimiter: str) -> RawFrame:
     except csv.Error as exc:
         msg = f"record {number + 1}: {exc}"
         raise SourceReadError(msg) from exc
-    data = pl.DataFrame(dict(zip(header, columns, strict=True)), schema=dict.fromkeys(header, pl.String))
+    data = pl.DataFrame(
+        dict(zip(header, columns, strict=True)), schema=dict.fromkeys(header, pl.String)
+    )
     return RawFrame(
         data=data,
         row_number=pl.Series("row_number", numbers, dtype=pl.Int64),

@@ -26,7 +26,7 @@ def read_excel(path: Path, *, sheet: str | None) -> RawFrame:
     Example:
         >>> import tempfile
         >>> p = Path(tempfile.mkdtemp()) / "x.xlsx"
-        >>> pl.DataFrame({"id": ["C1"], "zip": ["01234"]}).write_excel(p)
+        >>> _ = pl.DataFrame({"id": ["C1"], "zip": ["01234"]}).write_excel(p)
         >>> read_excel(p, sheet=None).data.rows()
         [('C1', '01234')]
     """

@@ -22,7 +22,6 @@ from connectors.readers import (
     undecodable_reason,
 )
 
-
 _JSON_TYPES: dict[type, str] = {
     list: "an array",
     str: "a string",

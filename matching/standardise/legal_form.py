@@ -62,8 +62,17 @@ def name_key_expr(name: pl.Expr) -> pl.Expr:
 
 
 def split_legal_form(frame: pl.LazyFrame) -> pl.LazyFrame:
-    """Step: add ``legal_form`` and ``name_key``; ``name`` itself is unchanged."""
+    """Step: add ``legal_form``, ``name_key`` and ``contact_key``; ``name`` is unchanged.
+
+    A person has no contact person: sources that repeat the person's own name
+    as contact (e-commerce, tickets) would otherwise count the name twice, as
+    name and as contact evidence, and put a contact on a person's golden record.
+    """
     name = pl.col("name")
+    is_person = pl.col("customer_type") == "person"
+    frame = frame.with_columns(
+        pl.when(is_person).then(None).otherwise(pl.col("contact_name")).alias("contact_name")
+    )
     return frame.with_columns(
         _legal_form_code(name).alias("legal_form"),
         name_key_expr(name).alias("name_key"),

@@ -13,27 +13,35 @@ import pytest
 
 from connectors.canonical import CANONICAL_SCHEMA, GOLDEN_FIELDS
 
-VALIDITY_SCHEMA = {"email_valid": pl.Boolean, "phone_valid": pl.Boolean, "tax_id_valid": pl.Boolean}
-STD_SCHEMA = {**CANONICAL_SCHEMA, **VALIDITY_SCHEMA, "name_key": pl.String}
-CANDIDATE_SCHEMA = {
-    "unified_id": pl.String,
-    "field": pl.String,
-    "value": pl.String,
-    "source_system": pl.String,
-    "source_record_id": pl.String,
-    "source_column": pl.String,
-    "source_updated_at": pl.Datetime("us", "UTC"),
-    "valid": pl.Boolean,
+VALIDITY_SCHEMA: dict[str, pl.DataType] = {
+    "email_valid": pl.Boolean(),
+    "phone_valid": pl.Boolean(),
+    "tax_id_valid": pl.Boolean(),
 }
-SCORED_SCHEMA = {
-    "unified_id": pl.String,
-    "field": pl.String,
-    "value": pl.String,
-    "source_system": pl.String,
-    "source_record_id": pl.String,
+STD_SCHEMA: dict[str, pl.DataType] = {
+    **CANONICAL_SCHEMA,
+    **VALIDITY_SCHEMA,
+    "name_key": pl.String(),  # a matching key: lineage must ignore it
+}
+CANDIDATE_SCHEMA: dict[str, pl.DataType] = {
+    "unified_id": pl.String(),
+    "field": pl.String(),
+    "value": pl.String(),
+    "source_system": pl.String(),
+    "source_record_id": pl.String(),
+    "source_column": pl.String(),
     "source_updated_at": pl.Datetime("us", "UTC"),
-    "authority": pl.Float64,
-    "trust_score": pl.Float64,
+    "valid": pl.Boolean(),
+}
+SCORED_SCHEMA: dict[str, pl.DataType] = {
+    "unified_id": pl.String(),
+    "field": pl.String(),
+    "value": pl.String(),
+    "source_system": pl.String(),
+    "source_record_id": pl.String(),
+    "source_updated_at": pl.Datetime("us", "UTC"),
+    "authority": pl.Float64(),
+    "trust_score": pl.Float64(),
 }
 
 

@@ -258,7 +258,8 @@ def intl_tax_id(rng: random.Random, registry: Registry, country: str) -> str:
         if country == "US":
             code = f"{rng.randint(10, 99)}-{rng.randint(1000000, 9999999)}"
         elif country == "SG":
-            code = f"{rng.randint(2000, 2024)}{rng.randint(10000, 99999)}{rng.choice('CDEGHKMNRWZ')}"
+            check = rng.choice("CDEGHKMNRWZ")
+            code = f"{rng.randint(2000, 2024)}{rng.randint(10000, 99999)}{check}"
         else:
             code = f"{country}{rng.randint(100000000, 999999999)}"
         if code not in registry.tax_ids:

@@ -191,7 +191,7 @@ def format_phone(rng: random.Random, e164: str, style: str) -> str:
 
 
 def _format_cn(rng: random.Random, nsn: str, style: str) -> str:
-    if nsn.startswith("1"):  # mobile
+    if len(nsn) == 11 and nsn.startswith("1"):  # mobile; Beijing landlines start with 10 too
         a, b, c = _group(nsn, (3, 4, 4))
         if style == "erp":
             return rng.choice((f"{a} {b} {c}", nsn, f"{a}-{b}-{c}"))

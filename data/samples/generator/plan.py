@@ -62,8 +62,8 @@ def _erp_probability(entity: Entity) -> float:
     if entity.tier == "C":
         return 0.0
     if entity.customer_type == "person":
-        return 0.06
-    return 0.93 if entity.chinese else 0.6
+        return 0.08
+    return 0.97 if entity.chinese else 0.7
 
 
 def _coverage(rng: random.Random, entity: Entity) -> list[Plan]:
@@ -99,6 +99,10 @@ def _default_ts(rng: random.Random, source: str) -> datetime:
     return _between(rng, datetime(2019, 1, 1, tzinfo=UTC), end)
 
 
+def _carried_by(plans: list[Plan], fieldname: str) -> bool:
+    return any(fieldname in CARRIES[p.source] for p in plans)
+
+
 def _partition(
     rng: random.Random, plans: list[Plan], fields: list[str]
 ) -> tuple[list[Plan], list[Plan], list[str]] | None:
@@ -109,10 +113,7 @@ def _partition(
             pre_idx = set(rng.sample(range(len(plans)), pre_count))
             pre = [p for i, p in enumerate(plans) if i in pre_idx]
             post = [p for i, p in enumerate(plans) if i not in pre_idx]
-            if all(
-                any(f in CARRIES[p.source] for p in pre) and any(f in CARRIES[p.source] for p in post)
-                for f in fields
-            ):
+            if all(_carried_by(side, f) for side in (pre, post) for f in fields):
                 return pre, post, fields
         fields = fields[:-1] if len(fields) > 1 else [f for f in fields if f != "address"]
     return None

@@ -34,7 +34,9 @@ COUNTRY_EN: dict[str, str] = {
     "SG": "Singapore",
     "DE": "Germany",
 }
-COUNTRY_ZH: dict[str, str] = {"CN": "中国", "US": "美国", "GB": "英国", "SG": "新加坡", "DE": "德国"}
+COUNTRY_ZH: dict[str, str] = {
+    "CN": "中国", "US": "美国", "GB": "英国", "SG": "新加坡", "DE": "德国",
+}
 ERP_TIER: dict[str, str] = {"S": "VIP", "A": "PRO", "B": "STD"}
 
 
@@ -139,15 +141,18 @@ CN_BRANDS: tuple[tuple[str, str], ...] = (
 # Industry words in Chinese company names, with their English rendering.
 CN_INDUSTRY_WORDS: dict[str, tuple[tuple[str, str], ...]] = {
     "Manufacturing": (("机械", "Machinery"), ("精密制造", "Precision Manufacturing"),
-                      ("电子", "Electronics"), ("新材料", "New Materials"), ("机电", "Electromechanical")),
+                      ("电子", "Electronics"), ("新材料", "New Materials"),
+                      ("机电", "Electromechanical")),
     "Retail": (("贸易", "Trading"), ("商贸", "Commerce and Trade"), ("百货", "Department Store"),
                ("电子商务", "E-commerce"), ("进出口", "Import and Export")),
-    "Software": (("科技", "Technology"), ("软件", "Software"), ("信息技术", "Information Technology"),
-                 ("网络科技", "Network Technology"), ("数据科技", "Data Technology")),
+    "Software": (("科技", "Technology"), ("软件", "Software"),
+                 ("信息技术", "Information Technology"), ("网络科技", "Network Technology"),
+                 ("数据科技", "Data Technology")),
     "Logistics": (("物流", "Logistics"), ("供应链管理", "Supply Chain Management"),
                   ("运输", "Transportation"), ("国际货运代理", "International Freight Forwarding")),
     "Finance": (("投资", "Investment"), ("资产管理", "Asset Management"),
-                ("融资租赁", "Financial Leasing"), ("金融信息服务", "Financial Information Services")),
+                ("融资租赁", "Financial Leasing"),
+                ("金融信息服务", "Financial Information Services")),
     "Healthcare": (("医疗器械", "Medical Devices"), ("医药", "Pharmaceutical"),
                    ("健康科技", "Health Technology"), ("生物科技", "Biotechnology")),
     "Education": (("教育科技", "Education Technology"), ("教育咨询", "Education Consulting"),
@@ -227,7 +232,9 @@ EN_SURNAMES: tuple[str, ...] = (
     "Adams", "Nelson", "Carter", "Mitchell", "Roberts", "Turner", "Phillips", "Campbell",
     "Parker", "Evans", "Edwards", "Collins", "Stewart", "Morris", "Murphy", "Cook", "Rogers",
 )
-SG_SURNAMES: tuple[str, ...] = ("Tan", "Lim", "Lee", "Ng", "Wong", "Goh", "Chua", "Ong", "Koh", "Teo")
+SG_SURNAMES: tuple[str, ...] = (
+    "Tan", "Lim", "Lee", "Ng", "Wong", "Goh", "Chua", "Ong", "Koh", "Teo",
+)
 DE_FIRST_NAMES: tuple[str, ...] = (
     "Lukas", "Jonas", "Felix", "Maximilian", "Leon", "Paul", "Anna", "Lena", "Laura", "Julia",
     "Katharina", "Sophie", "Stefan", "Andreas", "Markus", "Tobias", "Sabine", "Claudia",
@@ -269,7 +276,7 @@ EN_LEGAL_FORMS: dict[str, tuple[tuple[str, float], ...]] = {
     "DE": (("GmbH", 0.8), ("AG", 0.2)),
 }
 EN_LEGAL_VARIANTS: dict[str, tuple[str, ...]] = {
-    "Inc.": ("Inc", "Incorporated", "Inc.,"),
+    "Inc.": ("Inc", "Incorporated", "INC"),
     "LLC": ("L.L.C.", "Llc"),
     "Corp.": ("Corp", "Corporation"),
     "Ltd": ("Ltd.", "Limited", "LTD"),
@@ -341,8 +348,10 @@ CN_FREE_MAIL: tuple[tuple[str, float], ...] = (
 )
 INTL_FREE_MAIL: dict[str, tuple[tuple[str, float], ...]] = {
     "US": (("gmail.com", 0.5), ("yahoo.com", 0.2), ("outlook.com", 0.2), ("icloud.com", 0.1)),
-    "GB": (("gmail.com", 0.4), ("hotmail.co.uk", 0.25), ("outlook.com", 0.2), ("btinternet.com", 0.15)),
-    "SG": (("gmail.com", 0.5), ("singnet.com.sg", 0.2), ("yahoo.com.sg", 0.15), ("outlook.com", 0.15)),
+    "GB": (("gmail.com", 0.4), ("hotmail.co.uk", 0.25), ("outlook.com", 0.2),
+           ("btinternet.com", 0.15)),
+    "SG": (("gmail.com", 0.5), ("singnet.com.sg", 0.2), ("yahoo.com.sg", 0.15),
+           ("outlook.com", 0.15)),
     "DE": (("gmx.de", 0.35), ("web.de", 0.3), ("gmail.com", 0.25), ("t-online.de", 0.1)),
 }
 
@@ -352,6 +361,7 @@ TICKET_SUBJECTS_ZH: tuple[str, ...] = (
 )
 TICKET_SUBJECTS_EN: tuple[str, ...] = (
     "Invoice request", "Cannot log in", "Shipment delayed", "Refund request",
-    "Update billing address", "Contract renewal", "Damaged item received", "API integration question",
+    "Update billing address", "Contract renewal", "Damaged item received",
+    "API integration question",
     "Statement reconciliation", "Add new user", "Pricing question", "Error on checkout page",
 )

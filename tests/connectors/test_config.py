@@ -1,0 +1,222 @@
+"""Source config validation: good configs load, bad ones name source and key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from connectors.config import FieldMapping, SourceConfig, parse_sources
+from connectors.errors import ConfigError
+
+SAMPLE_CONFIG = Path(__file__).parents[2] / "data" / "samples" / "fusion.yaml"
+
+
+def entry(**overrides: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "name": "erp",
+        "system": "erp",
+        "path": "erp.csv",
+        "format": "csv",
+        "record_id": "客户编号",
+        "fields": {"name": "客户名称", "tier": {"column": "客户等级", "map": {"VIP": "S"}}},
+        "trust": {"default": 0.85},
+    }
+    return {**base, **overrides}
+
+
+def test_sample_config_loads() -> None:
+    doc = yaml.safe_load(SAMPLE_CONFIG.read_text(encoding="utf-8"))
+    sources = parse_sources(doc["sources"], base_dir=SAMPLE_CONFIG.parent)
+    by_name = {s.name: s for s in sources}
+    assert list(by_name) == ["crm", "erp", "ecommerce", "tickets"]
+    erp = by_name["erp"]
+    assert erp.resolved_path == SAMPLE_CONFIG.parent / "erp_customers.csv"
+    assert erp.encoding == "gb18030"
+    assert erp.updated_at is not None
+    assert (erp.updated_at.format, erp.updated_at.timezone) == ("%Y/%m/%d %H:%M", "Asia/Shanghai")
+    assert erp.fields["tier"].map == {"VIP": "S", "PRO": "A", "STD": "B"}
+    assert erp.fields["name"] == FieldMapping(column="客户名称")
+    assert (erp.trust_for("tier"), erp.trust_for("email")) == (0.95, 0.85)
+    assert by_name["ecommerce"].fields["name"].source_columns == (
+        "customer.company",
+        "customer.name",
+    )
+    tickets_type = by_name["tickets"].fields["customer_type"]
+    assert (tickets_type.present, tickets_type.absent) == ("company", "person")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"encodingx": "utf-8"}, "source 'erp': key 'encodingx': unknown key"),
+        (
+            {"fields": {"name": "客户名称", "tire": "客户等级"}},
+            "source 'erp': key 'fields.tire': unknown canonical field 'tire'",
+        ),
+        (
+            {"fields": {"name": "n", "tier": {"column": "客户等级", "map": {"GOLD": "Gold"}}}},
+            "source 'erp': key 'fields.tier.map.GOLD': value 'Gold' is not allowed for 'tier' "
+            "(allowed: S, A, B, C)",
+        ),
+        (
+            {"fields": {"name": "n", "tier": {"column": "客户等级", "map": ["VIP"]}}},
+            "source 'erp': key 'fields.tier.map': Input should be a valid dictionary",
+        ),
+        (
+            {"fields": {"name": "n", "tier": {"column": "t", "mapping": {"VIP": "S"}}}},
+            "source 'erp': key 'fields.tier.mapping': unknown key",
+        ),
+        (
+            {"fields": {"name": "n", "customer_type": {"constant": "firm"}}},
+            "source 'erp': key 'fields.customer_type.constant': value 'firm' is not allowed",
+        ),
+        (
+            {"fields": {"name": "n", "customer_type": {"column": "c", "absent": "nobody"}}},
+            "source 'erp': key 'fields.customer_type.absent': value 'nobody' is not allowed",
+        ),
+        (
+            {"fields": {"name": {"column": "a", "constant": "b"}}},
+            "source 'erp': key 'fields.name': give exactly one of 'column', 'columns', 'constant' "
+            "(found: column, constant)",
+        ),
+        (
+            {"fields": {"name": {"map": {"a": "b"}}}},
+            "source 'erp': key 'fields.name': give exactly one of 'column', 'columns', 'constant' "
+            "(found: none)",
+        ),
+        (
+            {"fields": {"name": {"columns": []}}},
+            "source 'erp': key 'fields.name.columns': Tuple should have at least 1 item",
+        ),
+        (
+            {"fields": {"name": {"column": "n", "map": {"a": "b"}, "present": "x"}}},
+            "source 'erp': key 'fields.name': 'map' cannot be combined with 'present'/'absent'",
+        ),
+        (
+            {"fields": {"name": 5}},
+            "source 'erp': key 'fields.name': Input should be a valid dictionary or instance of "
+            "FieldMapping (got 5)",
+        ),
+        (
+            {"fields": {"city": "城市"}},
+            "source 'erp': key 'fields': maps none of name, email, phone",
+        ),
+        (
+            {"trust": {"default": 1.5}},
+            "source 'erp': key 'trust.default': Input should be less than or equal to 1 (got 1.5)",
+        ),
+        (
+            {"trust": {"default": 0.5, "tire": 0.9}},
+            "source 'erp': key 'trust.tire': unknown canonical field 'tire'",
+        ),
+        ({"trust": {"tier": 0.9}}, "source 'erp': key 'trust': needs a 'default' trust"),
+        ({"encoding": "klingon"}, "source 'erp': key 'encoding': unknown encoding 'klingon'"),
+        ({"delimiter": ";;"}, "source 'erp': key 'delimiter': expected one character"),
+        ({"format": "xlsx"}, "source 'erp': key 'format': Input should be 'csv', 'jsonl'"),
+        ({"system": "sap"}, "source 'erp': key 'system': Input should be 'crm', 'erp'"),
+        ({"default_country": "China"}, "source 'erp': key 'default_country': String should match"),
+        ({"sheet": "Sheet1"}, "source 'erp': key 'sheet': only valid with format 'excel'"),
+        (
+            {"updated_at": {"column": "t", "format": "iso", "timezone": "Mars/Olympus"}},
+            "source 'erp': key 'updated_at.timezone': unknown IANA time zone 'Mars/Olympus'",
+        ),
+        (
+            {"updated_at": {"column": "t", "format": "yyyy-mm-dd"}},
+            "source 'erp': key 'updated_at.format': expected iso, epoch_s, epoch_ms or a "
+            "strptime pattern, got 'yyyy-mm-dd'",
+        ),
+        (
+            {"updated_at": {"column": "t", "format": "epoch_ms", "timezone": "Asia/Shanghai"}},
+            "source 'erp': key 'updated_at.timezone': epoch_ms timestamps are UTC by definition",
+        ),
+        ({"updated_at": {"format": "iso"}}, "source 'erp': key 'updated_at.column': required"),
+        ({"record_id": None}, "source 'erp': key 'record_id': Input should be a valid string"),
+    ],
+)
+def test_invalid_entry_names_source_and_key(overrides: dict[str, Any], expected: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_sources([entry(**overrides)], base_dir=Path())
+    message = str(info.value)
+    assert message.startswith(expected), message
+    assert "pydantic" not in message
+    assert "\n" not in message
+    assert info.value.__context__ is None  # no pydantic traceback chained below
+
+
+def test_missing_key_is_named() -> None:
+    raw = entry()
+    del raw["record_id"]
+    with pytest.raises(
+        ConfigError, match=r"^source 'erp': key 'record_id': required key is missing$"
+    ):
+        parse_sources([raw], base_dir=Path())
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("crm", "key 'sources': expected a list of source entries, got 'crm'"),
+        (["crm"], "source #1: expected a mapping of keys, got 'crm'"),
+        (
+            [{**entry(), "name": ""}],
+            "source #1: key 'name': String should have at least 1 character (got '')",
+        ),
+        ([entry(), entry()], "source 'erp': key 'name': duplicate source name (also source #1)"),
+        ([{**entry(), "base_dir": "/etc"}], "source 'erp': key 'base_dir': unknown key"),
+    ],
+)
+def test_invalid_sources_list(raw: Any, expected: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_sources(raw, base_dir=Path())
+    assert str(info.value) == expected
+
+
+def test_every_problem_is_reported_on_one_line() -> None:
+    raw = [entry(format="xlsx"), entry(name="crm", encoding="klingon", trust={"default": 2})]
+    with pytest.raises(ConfigError) as info:
+        parse_sources(raw, base_dir=Path())
+    problems = str(info.value).split("; ")
+    assert [p.split(":")[0] for p in problems] == ["source 'erp'", "source 'crm'", "source 'crm'"]
+    assert ["key 'format'" in problems[0], "key 'encoding'" in problems[1]] == [True, True]
+    assert "key 'trust.default'" in problems[2]
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("erp.csv", Path("cfg") / "erp.csv"),
+        ("exports/*.csv", Path("cfg") / "exports/*.csv"),
+        ("/srv/erp.csv", Path("/srv/erp.csv")),
+    ],
+)
+def test_paths_resolve_against_config_folder(path: str, expected: Path) -> None:
+    source = parse_sources([entry(path=path)], base_dir=Path("cfg"))[0]
+    assert (source.path, source.resolved_path) == (path, expected)
+    assert source.is_glob == ("*" in path)
+
+
+def test_shorthand_numbers_and_round_trip() -> None:
+    raw = entry(
+        fields={"name": "客户名称", "tier": {"column": "等级", "map": {1: "S", 2: "A", "x": None}}},
+        updated_at={"column": "t", "format": "%Y/%m/%d %H:%M", "timezone": "Asia/Shanghai"},
+        trust={"default": 0.85, "tier": 0.95},
+    )
+    source = parse_sources([raw], base_dir=Path("cfg"))[0]
+    assert source.fields["tier"].map == {"1": "S", "2": "A", "x": None}
+    assert source.referenced_columns == ("客户编号", "t", "客户名称", "等级")
+    assert SourceConfig.model_validate_json(source.model_dump_json()) == source
+
+
+def test_models_are_frozen() -> None:
+    source = parse_sources([entry()], base_dir=Path())[0]
+    with pytest.raises(ValueError, match="frozen"):
+        source.name = "other"  # type: ignore[misc]
+
+
+def test_trust_for_unknown_field_is_an_error() -> None:
+    source = parse_sources([entry()], base_dir=Path())[0]
+    with pytest.raises(ConfigError, match=r"source 'erp': unknown canonical field 'tire'"):
+        source.trust_for("tire")

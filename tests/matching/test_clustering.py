@@ -1,0 +1,67 @@
+"""Clustering: equals connected components when nothing conflicts; refuses chains."""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+import polars as pl
+import pytest
+
+from matching.clustering import cluster_pairs
+
+
+def _pairs(edges: list[tuple[int, int, float]]) -> pl.DataFrame:
+    probability = [p for _, _, p in edges]
+    weight = [float(np.log2(p / (1 - p))) if 0 < p < 1 else (60.0 if p >= 1 else -60.0)
+              for p in probability]  # fmt: skip
+    return pl.DataFrame(
+        {
+            "left": [a for a, _, _ in edges],
+            "right": [b for _, b, _ in edges],
+            "match_weight": weight,
+            "match_probability": probability,
+        },
+        schema={"left": pl.UInt32, "right": pl.UInt32, "match_weight": pl.Float64,
+                "match_probability": pl.Float64},
+    )  # fmt: skip
+
+
+def _as_partition(labels: np.ndarray) -> set[frozenset[int]]:
+    groups: dict[int, set[int]] = {}
+    for index, label in enumerate(labels.tolist()):
+        groups.setdefault(label, set()).add(index)
+    return {frozenset(g) for g in groups.values()}
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_equals_connected_components_without_cannot_links(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2, 60))
+    m = int(rng.integers(0, 3 * n))
+    edges = {(int(min(a, b)), int(max(a, b))) for a, b in rng.integers(0, n, size=(m, 2)) if a != b}
+    scored = [(a, b, float(rng.uniform(0.95, 0.9999))) for a, b in sorted(edges)]
+    labels = cluster_pairs(n, _pairs(scored), match_threshold=0.9, cannot_link_probability=0.01)
+    graph = nx.Graph()
+    graph.add_nodes_from(range(n))
+    graph.add_edges_from(edges)
+    assert _as_partition(labels) == {frozenset(c) for c in nx.connected_components(graph)}
+
+
+def test_weak_link_cannot_chain_two_conflicting_customers() -> None:
+    # 0-1 and 2-3 are strong pairs; 1-2 is a link, but 0 and 3 are a confident non-match.
+    scored = [(0, 1, 0.9999), (2, 3, 0.9999), (1, 2, 0.95), (0, 3, 0.0001)]
+    labels = cluster_pairs(4, _pairs(scored), match_threshold=0.9, cannot_link_probability=0.01)
+    assert _as_partition(labels) == {frozenset({0, 1}), frozenset({2, 3})}
+
+
+def test_strongest_link_wins_the_conflict() -> None:
+    # Record 1 is wanted by 0 (strong) and 2 (weaker); 0 and 2 are different customers.
+    scored = [(0, 1, 0.99999), (1, 2, 0.93), (0, 2, 0.0001)]
+    labels = cluster_pairs(3, _pairs(scored), match_threshold=0.9, cannot_link_probability=0.01)
+    assert _as_partition(labels) == {frozenset({0, 1}), frozenset({2})}
+
+
+def test_labels_are_smallest_member_and_below_threshold_pairs_do_not_link() -> None:
+    scored = [(3, 4, 0.99), (1, 2, 0.5)]
+    labels = cluster_pairs(5, _pairs(scored), match_threshold=0.9, cannot_link_probability=0.01)
+    assert labels.tolist() == [0, 1, 2, 3, 3]

@@ -1,0 +1,163 @@
+"""Table-driven cases for every standardisation step."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from matching.standardise import standardise
+from matching.standardise.chinese import romanise_tokens, to_simplified
+from matching.standardise.contact import phone_to_e164
+
+REGIONS = {"crm": "CN", "web": "US"}
+
+
+def _one(make_frame, **values):  # type: ignore[no-untyped-def]
+    return standardise(make_frame([values]), default_regions=REGIONS).row(0, named=True)
+
+
+@pytest.mark.parametrize(
+    ("name", "name_key", "legal_form"),
+    [
+        ("上海星辰贸易有限公司", "上海星辰贸易", "ltd"),
+        ("上海星辰貿易有限公司", "上海星辰贸易", "ltd"),
+        ("深圳华拓科技股份有限公司", "深圳华拓科技", "joint_stock"),
+        ("上海星辰贸易有限公司杭州分公司", "上海星辰贸易杭州分公司", "ltd"),
+        ("Shanghai Xingchen Trading Co., Ltd.", "shanghai xingchen trading", "ltd"),
+        ("Northwind Logistics Inc.", "northwind logistics", "inc"),
+        ("Harbor Foods GmbH", "harbor foods", "gmbh"),
+        ("ＡＣＭＥ   Corp", "acme", "inc"),
+        ("Bluepeak Software Limited", "bluepeak software", "ltd"),
+        ("王伟", "王伟", None),
+        ("John  Smith", "john smith", None),
+    ],
+)
+def test_name_key_and_legal_form(make_frame, name, name_key, legal_form):  # type: ignore[no-untyped-def]
+    row = _one(make_frame, name=name)
+    assert row["name_key"] == name_key
+    assert row["legal_form"] == legal_form
+
+
+@pytest.mark.parametrize(
+    ("key", "tokens"),
+    [
+        ("王小明", ["wang", "xiaoming"]),
+        ("王伟", ["wang", "wei"]),
+        ("wei wang", ["wei", "wang"]),
+        ("上海星辰贸易", ["shanghaixingchenmaoyi"]),
+    ],
+)
+def test_romanise_tokens(key, tokens):  # type: ignore[no-untyped-def]
+    assert romanise_tokens(key) == tokens
+
+
+def test_pinyin_and_chinese_person_names_share_sorted_key(make_frame):  # type: ignore[no-untyped-def]
+    frame = make_frame([{"name": "王伟"}, {"name": "Wei Wang"}, {"name": "WANG Wei"}])
+    keys = standardise(frame, default_regions=REGIONS)["name_latin_sorted"].to_list()
+    assert keys == ["wang wei"] * 3
+
+
+@pytest.mark.parametrize(
+    ("text", "region", "expected"),
+    [
+        ("+86 138-0013-8000", "CN", "+8613800138000"),
+        ("13800138000", "CN", "+8613800138000"),
+        ("86-13800138000", "CN", "+8613800138000"),
+        ("(021) 6123-4567", "CN", "+862161234567"),
+        ("+1 (415) 555-0123", "CN", "+14155550123"),
+        ("415.555.0123", "US", "+14155550123"),
+        ("020 7946 0958", "GB", "+442079460958"),
+        ("12345", "CN", None),
+        ("not a phone", "CN", None),
+    ],
+)
+def test_phone_to_e164(text, region, expected):  # type: ignore[no-untyped-def]
+    assert phone_to_e164(text, region) == expected
+
+
+def test_phone_region_comes_from_record_country_then_source(make_frame):  # type: ignore[no-untyped-def]
+    frame = make_frame(
+        [
+            {"source_system": "crm", "source_record_id": "1", "phone": "415.555.0123", "country": "us"},
+            {"source_system": "web", "source_record_id": "2", "phone": "415.555.0123"},
+            {"source_system": "crm", "source_record_id": "3", "phone": "020 7946 0958"},
+        ]
+    )
+    out = standardise(frame, default_regions=REGIONS)
+    # crm/3 has no country: read with the crm default (CN), where 020 is Guangzhou.
+    assert out["phone"].to_list() == ["+14155550123", "+862079460958", "+14155550123"]
+    assert out["phone_valid"].to_list() == [True, True, True]
+
+
+@pytest.mark.parametrize(
+    ("email", "cleaned", "valid"),
+    [
+        (" John.Smith@Gmail.COM ", "john.smith@gmail.com", True),
+        ("wang.wei@qq.com", "wang.wei@qq.com", True),
+        ("bad@", "bad@", False),
+        ("no-at-sign.com", "no-at-sign.com", False),
+        ("N/A", None, None),
+        ("test@test.com", None, None),
+    ],
+)
+def test_email(make_frame, email, cleaned, valid):  # type: ignore[no-untyped-def]
+    row = _one(make_frame, email=email)
+    assert row["email"] == cleaned
+    assert row["email_valid"] == valid
+
+
+@pytest.mark.parametrize(
+    ("address", "key"),
+    [
+        ("120 Market Street, Suite 5", "120 market st ste 5"),
+        ("120 MARKET ST. STE 5", "120 market st ste 5"),
+        ("浦东新区 张江路88号", "浦东新区张江路88号"),
+    ],
+)
+def test_address_key(make_frame, address, key):  # type: ignore[no-untyped-def]
+    assert _one(make_frame, address=address)["address_key"] == key
+
+
+def test_city_key_agrees_across_scripts(make_frame):  # type: ignore[no-untyped-def]
+    frame = make_frame([{"city": "上海"}, {"city": "Shanghai"}, {"city": "上海市"}])
+    assert standardise(frame, default_regions=REGIONS)["city_key"].to_list() == ["shanghai"] * 3
+
+
+def test_record_index_follows_record_keys(make_frame):  # type: ignore[no-untyped-def]
+    frame = make_frame(
+        [
+            {"source_system": "web", "source_record_id": "2", "name": "b"},
+            {"source_system": "crm", "source_record_id": "9", "name": "a"},
+            {"source_system": "web", "source_record_id": "1", "name": "c"},
+        ]
+    )
+    out = standardise(frame, default_regions=REGIONS)
+    assert out["record_index"].to_list() == [0, 1, 2]
+    assert out["source_record_id"].to_list() == ["9", "1", "2"]
+
+
+@settings(derandomize=True, max_examples=60, deadline=None)
+@given(st.text(max_size=30))
+def test_simplified_conversion_is_idempotent(text):  # type: ignore[no-untyped-def]
+    once = to_simplified(text)
+    assert to_simplified(once) == once
+
+
+@settings(derandomize=True, max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.text(alphabet=st.sampled_from("abc 星辰貿易有限公司Co.,Ltd-@1"), max_size=25),
+        min_size=1,
+        max_size=5,
+    )
+)
+def test_standardise_is_idempotent_on_names(names):  # type: ignore[no-untyped-def]
+    from tests.matching.conftest import canonical_frame
+
+    once = standardise(canonical_frame([{"name": n} for n in names]), default_regions=REGIONS)
+    again = standardise(
+        canonical_frame([{"name": n} for n in once["name"].to_list()]), default_regions=REGIONS
+    )
+    assert again["name_key"].to_list() == once["name_key"].to_list()
+    assert again["name"].to_list() == once["name"].to_list()
