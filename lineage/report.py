@@ -40,9 +40,7 @@ class CustomerReport:
 
 
 def _query(con: duckdb.DuckDBPyConnection, sql: str, *params: object) -> pl.DataFrame:
-    frame = pl.from_arrow(con.execute(sql, list(params)).to_arrow_table())
-    assert isinstance(frame, pl.DataFrame)
-    return frame
+    return con.sql(sql, params=list(params)).pl()
 
 
 def resolve_unified_id(con: duckdb.DuckDBPyConnection, unified_id: str) -> str:
@@ -56,7 +54,7 @@ def resolve_unified_id(con: duckdb.DuckDBPyConnection, unified_id: str) -> str:
             return current
         successor = con.execute(
             "SELECT other_unified_id FROM unified_id_history "
-            "WHERE unified_id = ? AND event = 'merged_into' ORDER BY at DESC LIMIT 1",
+            "WHERE unified_id = ? AND event = 'merged_into' ORDER BY \"at\" DESC LIMIT 1",
             [current],
         ).fetchall()
         if not successor:
@@ -108,7 +106,7 @@ def load_customer_report(warehouse_dir: Path, unified_id: str) -> CustomerReport
             history=_query(
                 con,
                 "SELECT * FROM unified_id_history WHERE unified_id = ? OR other_unified_id = ? "
-                "ORDER BY at, event",
+                "ORDER BY \"at\", event",
                 live_id,
                 live_id,
             ),

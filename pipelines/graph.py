@@ -61,7 +61,7 @@ def build_definitions(
     assets = build_assets(config)
     release_asset = next(a for a in assets if a.key.path[-1] == "release_tables")
     checks = build_invariant_checks(release_asset)
-    job = define_asset_job(JOB_NAME, selection=AssetSelection.all(include_sources=True))
+    job = define_asset_job(JOB_NAME, selection=AssetSelection.all())
     daily = ScheduleDefinition(
         name="fusion_daily",
         job=job,

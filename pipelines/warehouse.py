@@ -79,9 +79,10 @@ class Warehouse:
             names = {row[0] for row in con.execute("SHOW TABLES").fetchall()}
             if table not in names:
                 return None
-            frame = pl.from_arrow(con.execute(f'SELECT * FROM "{table}"').to_arrow_table())
-            assert isinstance(frame, pl.DataFrame)
-            return frame
+            frame = con.sql(f'SELECT * FROM "{table}"').pl()
+        # DuckDB names UTC 'Etc/UTC'; frames built in this run say 'UTC'.
+        zoned = [c for c, t in frame.schema.items() if isinstance(t, pl.Datetime) and t.time_zone]
+        return frame.with_columns(pl.col(zoned).dt.convert_time_zone("UTC"))
 
     def read_run_log(self) -> list[dict[str, object]]:
         """Every logged run, oldest first."""
