@@ -81,7 +81,9 @@ def load_customer_report(warehouse_dir: Path, unified_id: str) -> CustomerReport
         evidence = _query(
             con,
             """
-            WITH m AS (SELECT source_system, source_record_id FROM customer_xref WHERE unified_id = ?)
+            WITH m AS (
+                SELECT source_system, source_record_id FROM customer_xref WHERE unified_id = ?
+            )
             SELECT e.* FROM match_evidence e
             JOIN m l ON e.left_source_system = l.source_system
                     AND e.left_source_record_id = l.source_record_id
@@ -106,7 +108,7 @@ def load_customer_report(warehouse_dir: Path, unified_id: str) -> CustomerReport
             history=_query(
                 con,
                 "SELECT * FROM unified_id_history WHERE unified_id = ? OR other_unified_id = ? "
-                "ORDER BY \"at\", event",
+                'ORDER BY "at", event',
                 live_id,
                 live_id,
             ),
@@ -153,9 +155,9 @@ def render_terminal(report: CustomerReport, console: Console) -> None:
              "source_updated_at", "trust_score", "is_winner", "lost_because"]  # fmt: skip
     for column in shown:
         fields.add_column(column)
-    for row in report.candidates.select(shown).iter_rows(named=True):
-        style = "bold green" if row["is_winner"] else "dim"
-        fields.add_row(*(_text(row[c]) for c in shown), style=style)
+    for candidate in report.candidates.select(shown).iter_rows(named=True):
+        style = "bold green" if candidate["is_winner"] else "dim"
+        fields.add_row(*(_text(candidate[c]) for c in shown), style=style)
     console.print(fields)
 
     history = Table(title="Unified ID history")

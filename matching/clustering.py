@@ -20,9 +20,7 @@ class _ConstrainedUnionFind:
     def __init__(self, n: int, cannot_link: dict[int, set[int]]) -> None:
         self.parent = list(range(n))
         self.members: dict[int, set[int]] = {}
-        self.forbidden: dict[int, set[int]] = {
-            i: set(others) for i, others in cannot_link.items()
-        }
+        self.forbidden: dict[int, set[int]] = {i: set(others) for i, others in cannot_link.items()}
 
     def find(self, x: int) -> int:
         root = x

@@ -11,7 +11,7 @@ weights monotone in similarity.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import polars as pl
@@ -65,8 +65,15 @@ class Comparison(Protocol):
     adjusted by how common the agreed value of that column is.
     """
 
-    name: str
-    tf_column: str | None
+    @property
+    def name(self) -> str:
+        """Name of the comparison; prefixes its match_evidence columns."""
+        ...
+
+    @property
+    def tf_column(self) -> str | None:
+        """Column whose value frequency adjusts top-level agreement, if any."""
+        ...
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -87,7 +94,7 @@ def _bucket(scores: np.ndarray, present: np.ndarray, thresholds: tuple[float, ..
     return level
 
 
-def _cpdist(left: list[str], right: list[str], scorer: object) -> np.ndarray:
+def _cpdist(left: list[str], right: list[str], scorer: Any) -> np.ndarray:
     if not left:
         return np.zeros(0, dtype=np.float32)
     return np.asarray(process.cpdist(left, right, scorer=scorer, workers=-1), dtype=np.float32)
@@ -127,11 +134,14 @@ class NameSimilarity:
         lkey, rkey, present = pairs.texts("name_key")
         llat, rlat, _ = pairs.texts("name_latin_sorted")
         key_score = _cpdist(lkey, rkey, fuzz.ratio) / 100.0
-        latin_score = _cpdist(
-            [t.replace(" ", "") for t in llat],
-            [t.replace(" ", "") for t in rlat],
-            fuzz.ratio,
-        ) / 100.0
+        latin_score = (
+            _cpdist(
+                [t.replace(" ", "") for t in llat],
+                [t.replace(" ", "") for t in rlat],
+                fuzz.ratio,
+            )
+            / 100.0
+        )
         cosine = cosine_of_pairs(pairs.name_vectors, pairs.left_index, pairs.right_index)
         best = np.maximum(np.maximum(key_score, latin_score), cosine)
         level = _bucket(best, present, self.thresholds)

@@ -17,10 +17,10 @@ import polars as pl
 
 ID_PREFIX = "FU-"
 ID_DIGITS = 8
-HISTORY_SCHEMA = {
-    "unified_id": pl.String,
-    "event": pl.String,
-    "other_unified_id": pl.String,
+HISTORY_SCHEMA: dict[str, pl.DataType] = {
+    "unified_id": pl.String(),
+    "event": pl.String(),
+    "other_unified_id": pl.String(),
 }
 
 
@@ -63,7 +63,9 @@ def assign_unified_ids(
     keys = ["source_system", "source_record_id"]
     if previous_xref is not None and previous_xref.height:
         with_previous = membership.join(
-            previous_xref.select(*keys, pl.col("unified_id").alias("previous_id")), on=keys, how="left"
+            previous_xref.select(*keys, pl.col("unified_id").alias("previous_id")),
+            on=keys,
+            how="left",
         )
     else:
         with_previous = membership.with_columns(pl.lit(None, dtype=pl.String).alias("previous_id"))
@@ -80,14 +82,16 @@ def assign_unified_ids(
     )
     # A cluster claiming several previous IDs keeps the oldest; the others merge into it.
     kept = claims.sort(["cluster", "age"]).unique("cluster", keep="first", maintain_order=True)
-    merged = claims.join(kept.select("cluster", pl.col("previous_id").alias("survivor")), on="cluster")
+    merged = claims.join(
+        kept.select("cluster", pl.col("previous_id").alias("survivor")), on="cluster"
+    )
     merged = merged.filter(pl.col("previous_id") != pl.col("survivor"))
 
     clusters = membership.select("cluster").unique().sort("cluster")
     new_clusters = clusters.join(kept.select("cluster"), on="cluster", how="anti")
-    used = [s for s in (issued_ids, previous_xref["unified_id"] if previous_xref is not None else None)
-            if s is not None and len(s)]  # fmt: skip
-    highest = max((int(_max_sequence(s)) for s in used), default=0)
+    previous_ids = previous_xref["unified_id"] if previous_xref is not None else None
+    used = [s for s in (issued_ids, previous_ids) if s is not None and len(s)]
+    highest = max((_max_sequence(s) for s in used), default=0)
     new_ids = new_clusters.with_row_index("offset").select(
         "cluster",
         (
@@ -105,17 +109,27 @@ def assign_unified_ids(
         .sort(["cluster", "len", "age"], descending=[False, True, False])
         .unique("cluster", keep="first", maintain_order=True)
         .join(new_ids, on="cluster")
-        .select("unified_id", pl.lit("split_from").alias("event"), pl.col("previous_id").alias("other_unified_id"))
+        .select(
+            "unified_id",
+            pl.lit("split_from").alias("event"),
+            pl.col("previous_id").alias("other_unified_id"),
+        )
     )
     created = new_ids.join(split_sources.select("unified_id"), on="unified_id", how="anti").select(
-        "unified_id", pl.lit("created").alias("event"), pl.lit(None, dtype=pl.String).alias("other_unified_id")
+        "unified_id",
+        pl.lit("created").alias("event"),
+        pl.lit(None, dtype=pl.String).alias("other_unified_id"),
     )
     merges = merged.select(
         pl.col("previous_id").alias("unified_id"),
         pl.lit("merged_into").alias("event"),
         pl.col("survivor").alias("other_unified_id"),
     )
-    history = pl.concat([created, split_sources, merges]).cast(HISTORY_SCHEMA).sort("unified_id", "event")
+    history = (
+        pl.concat([created, split_sources, merges])
+        .cast(pl.Schema(HISTORY_SCHEMA))
+        .sort("unified_id", "event")
+    )
     return IdAssignment(cluster_ids=cluster_ids, history=history)
 
 

@@ -64,16 +64,20 @@ def pair_term_frequencies(
     for k, comparison in enumerate(comparisons):
         if comparison.tf_column is None:
             continue
-        share = std.select(
-            (pl.len().over(comparison.tf_column) / pl.len()).alias("tf")
-        )["tf"].to_numpy()
+        share = std.select((pl.len().over(comparison.tf_column) / pl.len()).alias("tf"))[
+            "tf"
+        ].to_numpy()
         out[k] = share[pairs.left_index.astype(np.int64)] if len(pairs) else np.zeros(0)
     return out
 
 
 def score_pairs(
-    pairs: PairFrame, levels: np.ndarray, *, model: FellegiSunterModel,
-    comparisons: tuple[Comparison, ...], settings: MatchSettings,
+    pairs: PairFrame,
+    levels: np.ndarray,
+    *,
+    model: FellegiSunterModel,
+    comparisons: tuple[Comparison, ...],
+    settings: MatchSettings,
     term_frequencies: dict[int, np.ndarray],
 ) -> pl.DataFrame:
     """Scored pair frame with per-comparison level labels and weights."""
@@ -125,7 +129,11 @@ def match_records(
     )
     model = fit_model(levels, u_levels, comparisons=comparisons, settings=settings.model)
     scored = score_pairs(
-        pair_frame, levels, model=model, comparisons=comparisons, settings=settings,
+        pair_frame,
+        levels,
+        model=model,
+        comparisons=comparisons,
+        settings=settings,
         term_frequencies=pair_term_frequencies(std, pair_frame, comparisons),
     ).with_columns(candidates.pairs["blocking_rules"])
     labels = cluster_pairs(

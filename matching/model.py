@@ -114,10 +114,10 @@ def level_frequencies(
     for k, n in enumerate(n_levels):
         column = level_matrix[:, k]
         present = column != MISSING
-        counts = np.bincount(column[present], weights=weights[present], minlength=n)[:n]
-        counts = counts + smoothing
-        total = counts.sum()
-        out.append(counts / total if total > 0 else np.full(n, 1.0 / n))
+        counted = np.bincount(column[present], weights=weights[present], minlength=n)[:n]
+        smoothed = counted.astype(np.float64) + smoothing
+        total = smoothed.sum()
+        out.append(smoothed / total if total > 0 else np.full(n, 1.0 / n))
     return out
 
 
@@ -201,16 +201,15 @@ def fit_model(
             candidate_levels, n_levels, weights=1.0 - posterior, smoothing=smoothing * 1e-3
         )
         change = max(
-            abs(new_prior - prior), *(float(np.abs(a - b).max()) for a, b in zip(new_m, m, strict=True))
+            abs(new_prior - prior),
+            *(float(np.abs(a - b).max()) for a, b in zip(new_m, m, strict=True)),
         )
         m, prior = new_m, new_prior
         if change < settings.em_tolerance:
             break
     u = [_floored(uk, floor) for uk, floor in zip(u, u_random, strict=True)]
     m = [_floored(mk, np.full(len(mk), settings.m_floor)) for mk in m]
-    match_counts = level_frequencies(
-        candidate_levels, n_levels, weights=None, smoothing=0.0
-    )
+    match_counts = level_frequencies(candidate_levels, n_levels, weights=None, smoothing=0.0)
     m = [_monotone(mk, uk, ck) for mk, uk, ck in zip(m, u, match_counts, strict=True)]
     params = tuple(
         LevelParameters(

@@ -1,7 +1,6 @@
 """Dagster assets: one per source, one per stage. Each body is one call into
 ``pipelines.stages`` plus the metadata a data engineer wants to see."""
 
-
 import contextlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -120,7 +119,10 @@ def build_stage_assets(config: FusionConfig) -> list[AssetsDefinition]:
     ) -> GoldenRecord:
         """Golden customers by survivorship, with field lineage and all candidates."""
         golden = stages.build_golden(
-            standardised_records, unified_ids.identity, config=fusion.config(), run_id=context.run_id
+            standardised_records,
+            unified_ids.identity,
+            config=fusion.config(),
+            run_id=context.run_id,
         )
         context.add_output_metadata({"golden_rows": golden.golden_customer.height})
         return golden

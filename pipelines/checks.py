@@ -1,6 +1,5 @@
 """Asset checks: the DESIGN.md invariants gate publishing (blocking checks)."""
 
-
 from collections.abc import Callable
 
 from dagster import AssetCheckResult, AssetChecksDefinition, AssetsDefinition, asset_check
@@ -22,7 +21,9 @@ def build_invariant_checks(release_asset: AssetsDefinition) -> list[AssetChecksD
     def every_row_accounted_for(release_tables: Release) -> AssetCheckResult:
         """Every input row is in customer_xref or quarantine, exactly once."""
         return _as_check_result(
-            invariants.every_row_accounted_for(release_tables.tables, rows_in=release_tables.rows_in)
+            invariants.every_row_accounted_for(
+                release_tables.tables, rows_in=release_tables.rows_in
+            )
         )
 
     def table_check(check: Callable[[invariants.Tables], invariants.InvariantResult]):  # type: ignore[no-untyped-def]

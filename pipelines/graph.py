@@ -44,7 +44,9 @@ def landing_files_cursor(landing_dir: Path) -> str:
     if not landing_dir.is_dir():
         return ""
     entries = sorted(
-        f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in landing_dir.iterdir() if p.is_file()
+        f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}"
+        for p in landing_dir.iterdir()
+        if p.is_file()
     )
     return "|".join(entries)
 

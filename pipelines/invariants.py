@@ -38,9 +38,10 @@ def every_row_accounted_for(tables: Tables, *, rows_in: Mapping[str, int]) -> In
         if expected != per_source_xref.get(source, 0) + per_source_quarantine.get(source, 0)
     }
     duplicate_keys = xref.height - xref.select("source_system", "source_record_id").n_unique()
-    duplicate_rows = quarantine.height - quarantine.select(
-        "source_system", "source_file", "row_number"
-    ).n_unique()
+    duplicate_rows = (
+        quarantine.height
+        - quarantine.select("source_system", "source_file", "row_number").n_unique()
+    )
     passed = not mismatched and duplicate_keys == 0 and duplicate_rows == 0
     description = (
         "rows_in = xref rows + quarantine rows for every source"
@@ -66,7 +67,9 @@ def unified_ids_consistent(tables: Tables) -> InvariantResult:
     xref = tables["customer_xref"]
     duplicates = golden.height - golden["unified_id"].n_unique()
     orphans = xref.join(golden.select("unified_id"), on="unified_id", how="anti").height
-    empty_golden = golden.join(xref.select("unified_id").unique(), on="unified_id", how="anti").height
+    empty_golden = golden.join(
+        xref.select("unified_id").unique(), on="unified_id", how="anti"
+    ).height
     passed = duplicates == 0 and orphans == 0 and empty_golden == 0
     return InvariantResult(
         "unified_ids_consistent",
@@ -129,4 +132,7 @@ TABLE_INVARIANTS: tuple[Callable[[Tables], InvariantResult], ...] = (
 
 def check_all(tables: Tables, *, rows_in: Mapping[str, int]) -> list[InvariantResult]:
     """Every invariant over one release."""
-    return [every_row_accounted_for(tables, rows_in=rows_in), *(c(tables) for c in TABLE_INVARIANTS)]
+    return [
+        every_row_accounted_for(tables, rows_in=rows_in),
+        *(c(tables) for c in TABLE_INVARIANTS),
+    ]

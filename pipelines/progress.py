@@ -46,7 +46,7 @@ class _StepLineHandler(logging.Handler):
 def make_progress_logger(console: Console):  # type: ignore[no-untyped-def]
     """A Dagster logger definition writing concise step lines to ``console``."""
 
-    @logger(description="One line per finished step, for the fusion CLI.")
+    @logger(None, description="One line per finished step, for the fusion CLI.")
     def fusion_progress(_: InitLoggerContext) -> logging.Logger:
         log = logging.Logger("fusion_progress", level=logging.DEBUG)
         log.addHandler(_StepLineHandler(console))

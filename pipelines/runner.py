@@ -36,8 +36,8 @@ class RunOutcome:
             f"  DuckDB:  {db}\n"
             f"  Parquet: {self.warehouse.parquet_dir}/\n"
             "Try:\n"
-            f"  duckdb -readonly {db} \"SELECT customer_type, tier, count(*) AS customers "
-            "FROM golden_customer GROUP BY ALL ORDER BY ALL\"\n"
+            f'  duckdb -readonly {db} "SELECT customer_type, tier, count(*) AS customers '
+            'FROM golden_customer GROUP BY ALL ORDER BY ALL"\n'
             f"  fusion lineage <unified_id> --warehouse {self.warehouse.root}"
         )
 
@@ -52,7 +52,9 @@ def first_failure_reason(result: ExecuteInProcessResult) -> str:
             if error is None:
                 continue
             message = error.message.strip().splitlines()[0]
-            return message.split(": ", 1)[1] if message.startswith(error.cls_name or "\0") else message
+            return (
+                message.split(": ", 1)[1] if message.startswith(error.cls_name or "\0") else message
+            )
     return "the run failed without a step failure (see the Dagster logs)"
 
 

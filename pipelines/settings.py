@@ -121,5 +121,7 @@ def load_fusion_config(path: Path | str) -> FusionConfig:
         run=_section(RunSettings, document.get("run"), "run", path),
         sources=parse_sources(document["sources"], base_dir=path.parent),
         matching=_section(MatchSettings, document.get("matching"), "matching", path),
-        survivorship=_section(SurvivorshipSettings, document.get("survivorship"), "survivorship", path),
+        survivorship=_section(
+            SurvivorshipSettings, document.get("survivorship"), "survivorship", path
+        ),
     )

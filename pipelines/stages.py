@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from datetime import UTC, datetime
+from pathlib import Path
 
 import polars as pl
 
@@ -31,7 +31,9 @@ def load_one_source(source: SourceConfig) -> SourceBatch:
     return load_source(source)
 
 
-def standardise_batches(batches: Mapping[str, SourceBatch], *, config: FusionConfig) -> pl.DataFrame:
+def standardise_batches(
+    batches: Mapping[str, SourceBatch], *, config: FusionConfig
+) -> pl.DataFrame:
     """Concatenate every source's canonical records and standardise them together."""
     records = pl.concat([batches[s.name].records for s in config.sources], how="vertical")
     return standardise(records, default_regions=config.default_regions)
@@ -90,9 +92,7 @@ def assign_identity(
         .select(XREF_COLUMNS)
         .sort("source_system", "source_record_id")
     )
-    events = assignment.history.with_columns(
-        pl.lit(run_id).alias("run_id"), pl.lit(at).alias("at")
-    )
+    events = assignment.history.with_columns(pl.lit(run_id).alias("run_id"), pl.lit(at).alias("at"))
     history = events if previous.history is None else pl.concat([previous.history, events])
     return Identity(xref=xref, history=history)
 
@@ -173,7 +173,10 @@ def match_evidence(std: pl.DataFrame, result: MatchResult, *, run_id: str) -> pl
         c for c in evidence.columns if c.endswith(("_level", "_weight")) and c != "match_weight"
     ]
     return evidence.select(*leading, *comparisons, "run_id").sort(
-        "left_source_system", "left_source_record_id", "right_source_system", "right_source_record_id"
+        "left_source_system",
+        "left_source_record_id",
+        "right_source_system",
+        "right_source_record_id",
     )
 
 
@@ -211,15 +214,15 @@ class RunSummary:
         }
 
 
-PIPELINE_RUNS_SCHEMA = {
-    "run_id": pl.String,
+PIPELINE_RUNS_SCHEMA: dict[str, pl.DataType] = {
+    "run_id": pl.String(),
     "started_at": pl.Datetime("us", "UTC"),
     "finished_at": pl.Datetime("us", "UTC"),
-    "status": pl.String,
-    "rows_in": pl.Int64,
-    "rows_quarantined": pl.Int64,
-    "golden_rows": pl.Int64,
-    "config_hash": pl.String,
+    "status": pl.String(),
+    "rows_in": pl.Int64(),
+    "rows_quarantined": pl.Int64(),
+    "golden_rows": pl.Int64(),
+    "config_hash": pl.String(),
 }
 
 
@@ -233,7 +236,7 @@ def pipeline_runs_table(log: list[dict[str, object]], current: dict[str, object]
     return frame.with_columns(
         pl.col("started_at", "finished_at").str.to_datetime(time_zone="UTC", strict=False),
         pl.col("rows_in", "rows_quarantined", "golden_rows").cast(pl.Int64),
-    ).cast(PIPELINE_RUNS_SCHEMA)
+    ).cast(pl.Schema(PIPELINE_RUNS_SCHEMA))
 
 
 def warehouse_tables(

@@ -145,7 +145,9 @@ class Warehouse:
 
     def _prune(self, *, keep: Path) -> None:
         releases = sorted(
-            p for p in (self.root / "releases").iterdir() if p.is_dir() and not p.name.startswith(".")
+            p
+            for p in (self.root / "releases").iterdir()
+            if p.is_dir() and not p.name.startswith(".")
         )
         for old in releases[:-RELEASES_KEPT]:
             if old != keep:

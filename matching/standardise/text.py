@@ -25,12 +25,7 @@ TEXT_COLUMNS: tuple[str, ...] = tuple(c for c in FIELD_NAMES if c != "customer_t
 
 def clean_text_expr(column: str) -> pl.Expr:
     """NFKC-normalise, collapse whitespace, trim, and null out placeholders."""
-    cleaned = (
-        pl.col(column)
-        .str.normalize("NFKC")
-        .str.replace_all(r"\s+", " ")
-        .str.strip_chars()
-    )
+    cleaned = pl.col(column).str.normalize("NFKC").str.replace_all(r"\s+", " ").str.strip_chars()
     is_placeholder = cleaned.str.to_lowercase().is_in(list(PLACEHOLDERS))
     return pl.when(is_placeholder).then(None).otherwise(cleaned).alias(column)
 

@@ -30,8 +30,22 @@ GENERATED = (
     "truth/README.md",
 )
 ERP_HEADER = [
-    "客户编号", "客户名称", "客户类型", "联系人", "电子邮箱", "联系电话", "地址", "邮编",
-    "城市", "省份", "国家", "行业", "人员规模", "统一社会信用代码", "客户等级", "更新时间",
+    "客户编号",
+    "客户名称",
+    "客户类型",
+    "联系人",
+    "电子邮箱",
+    "联系电话",
+    "地址",
+    "邮编",
+    "城市",
+    "省份",
+    "国家",
+    "行业",
+    "人员规模",
+    "统一社会信用代码",
+    "客户等级",
+    "更新时间",
 ]
 
 
@@ -70,9 +84,11 @@ def exports() -> dict[str, dict[str, Any]]:
     raw line when it is not valid JSON.
     """
     result: dict[str, dict[str, Any]] = {}
-    for source, name, encoding in (("crm", "crm_customers.csv", "utf-8"),
-                                   ("erp", "erp_customers.csv", "gb18030"),
-                                   ("tickets", "tickets.csv", "utf-8")):
+    for source, name, encoding in (
+        ("crm", "crm_customers.csv", "utf-8"),
+        ("erp", "erp_customers.csv", "gb18030"),
+        ("tickets", "tickets.csv", "utf-8"),
+    ):
         raw = (SAMPLES / name).read_bytes()
         text = raw.decode(encoding, errors="replace" if source == "erp" else "strict")
         rows = list(csv.reader(io.StringIO(text, newline="")))
@@ -132,8 +148,12 @@ def _identified(source: dict[str, Any], export: dict[str, Any], row: Any) -> boo
 
 def test_regeneration_is_byte_identical(tmp_path: Path) -> None:
     script = SAMPLES / "generate.py"
-    subprocess.run([sys.executable, str(script), "--out", str(tmp_path), "--seed", "20261122"],
-                   check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [sys.executable, str(script), "--out", str(tmp_path), "--seed", "20261122"],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     produced = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
     assert produced == sorted(GENERATED)
     for name in GENERATED:
@@ -201,8 +221,12 @@ def test_truth_records_exist_in_exports(config: dict, truth: dict, exports: dict
     records = truth["records"]
     keys = [(r["source_system"], r["source_record_id"]) for r in records]
     assert len(set(keys)) == len(keys)
-    ids = {name: Counter(_value(exports[name], row, config[name]["record_id"])
-                         for row in exports[name]["rows"]) for name in config}
+    ids = {
+        name: Counter(
+            _value(exports[name], row, config[name]["record_id"]) for row in exports[name]["rows"]
+        )
+        for name in config
+    }
     for source, record_id in keys:
         assert ids[source][record_id] >= 1, (source, record_id)
     entity_ids = {e["entity_id"] for e in truth["entities"]}
@@ -248,9 +272,16 @@ def test_invalid_rows_are_where_truth_says(config: dict, truth: dict, exports: d
         row = export["rows"][int(item["row_number"]) - 1]
         assert _defect_present(item["defect"], source, export, row, item["source_record_id"]), item
     defects = Counter(item["defect"] for item in truth["invalid_rows"])
-    assert set(defects) == {"missing_id", "no_name_email_phone", "impossible_date",
-                            "unmapped_code", "wrong_field_count", "broken_json",
-                            "invalid_encoding", "duplicate_id"}
+    assert set(defects) == {
+        "missing_id",
+        "no_name_email_phone",
+        "impossible_date",
+        "unmapped_code",
+        "wrong_field_count",
+        "broken_json",
+        "invalid_encoding",
+        "duplicate_id",
+    }
     # ... and every other row is clean, so the list is complete.
     for name, export in exports.items():
         source = config[name]

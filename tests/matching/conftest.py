@@ -21,7 +21,11 @@ def canonical_frame(rows: Sequence[Mapping[str, object]]) -> pl.DataFrame:
         for i, row in enumerate(rows)
     ]
     frame = pl.DataFrame(filled, infer_schema_length=None)
-    missing = [pl.lit(None, dtype=t).alias(c) for c, t in CANONICAL_SCHEMA.items() if c not in frame.columns]
+    missing = [
+        pl.lit(None, dtype=t).alias(c)
+        for c, t in CANONICAL_SCHEMA.items()
+        if c not in frame.columns
+    ]
     return frame.with_columns(missing).select(
         [pl.col(c).cast(t) for c, t in CANONICAL_SCHEMA.items()]
     )

@@ -19,7 +19,11 @@ def _membership(clusters: dict[str, int]) -> pl.DataFrame:
 
 def _xref(ids: dict[str, str]) -> pl.DataFrame:
     return pl.DataFrame(
-        {"source_system": ["crm"] * len(ids), "source_record_id": list(ids), "unified_id": list(ids.values())}
+        {
+            "source_system": ["crm"] * len(ids),
+            "source_record_id": list(ids),
+            "unified_id": list(ids.values()),
+        }
     )
 
 

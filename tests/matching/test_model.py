@@ -19,7 +19,9 @@ class _Levels:
 
 TRUE_M = [np.array([0.05, 0.15, 0.8]), np.array([0.1, 0.9]), np.array([0.02, 0.08, 0.2, 0.7])]
 TRUE_U = [np.array([0.9, 0.08, 0.02]), np.array([0.95, 0.05]), np.array([0.85, 0.1, 0.04, 0.01])]
-COMPARISONS = tuple(_Levels(f"c{k}", tuple(f"l{i}" for i in range(len(m)))) for k, m in enumerate(TRUE_M))
+COMPARISONS = tuple(
+    _Levels(f"c{k}", tuple(f"l{i}" for i in range(len(m)))) for k, m in enumerate(TRUE_M)
+)
 
 
 def _simulate(rng: np.random.Generator, n: int, probabilities: list[np.ndarray]) -> np.ndarray:
@@ -63,6 +65,8 @@ def test_weights_are_monotone_in_level_even_when_em_is_not() -> None:
         assert np.all(np.diff(factors) >= -1e-9), (params.comparison, factors)
 
 
-@pytest.mark.parametrize(("weight", "probability"), [(0.0, 0.5), (10.0, 1024 / 1025), (-10.0, 1 / 1025)])
+@pytest.mark.parametrize(
+    ("weight", "probability"), [(0.0, 0.5), (10.0, 1024 / 1025), (-10.0, 1 / 1025)]
+)
 def test_probability_from_weight(weight: float, probability: float) -> None:
     assert probability_from_weight(np.array([weight]))[0] == pytest.approx(probability)

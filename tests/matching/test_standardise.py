@@ -79,7 +79,12 @@ def test_phone_to_e164(text, region, expected):  # type: ignore[no-untyped-def]
 def test_phone_region_comes_from_record_country_then_source(make_frame):  # type: ignore[no-untyped-def]
     frame = make_frame(
         [
-            {"source_system": "crm", "source_record_id": "1", "phone": "415.555.0123", "country": "us"},
+            {
+                "source_system": "crm",
+                "source_record_id": "1",
+                "phone": "415.555.0123",
+                "country": "us",
+            },
             {"source_system": "web", "source_record_id": "2", "phone": "415.555.0123"},
             {"source_system": "crm", "source_record_id": "3", "phone": "020 7946 0958"},
         ]

@@ -35,4 +35,4 @@ def samples_copy(tmp_path: Path) -> Iterator[Path]:
     """A private copy of data/samples (without the truth) that a test may break."""
     target = tmp_path / "samples"
     shutil.copytree(SAMPLES, target, ignore=shutil.ignore_patterns("truth", "generator", "*.py"))
-    yield target
+    return target

@@ -29,7 +29,9 @@ def test_code_location_loads_with_every_asset_check_schedule_and_sensor(tmp_path
     assert job.name == JOB_NAME
     assert defs.resolve_schedule_def("fusion_daily").cron_schedule == "0 2 * * *"
     assert defs.resolve_sensor_def("new_export_sensor") is not None
-    upstream = graph.get(next(k for k in graph.get_all_asset_keys() if k.path[-1] == "published_warehouse"))
+    upstream = graph.get(
+        next(k for k in graph.get_all_asset_keys() if k.path[-1] == "published_warehouse")
+    )
     assert [k.path[-1] for k in upstream.parent_keys] == ["release_tables"]
 
 
@@ -43,7 +45,8 @@ def test_sensor_requests_a_run_when_a_file_lands(tmp_path: Path) -> None:
     with DagsterInstance.ephemeral() as instance:
         empty = sensor.evaluate_tick(build_sensor_context(instance=instance))
         assert empty.run_requests == []
-        assert empty.skip_message and "no new files" in empty.skip_message
+        assert empty.skip_message
+        assert "no new files" in empty.skip_message
         landing.mkdir()
         (landing / "crm_2026-11-22.csv").write_text("customer_id\n1\n", encoding="utf-8")
         tick = sensor.evaluate_tick(build_sensor_context(instance=instance))

@@ -23,7 +23,9 @@ RUN_BOOKKEEPING = {"run_id", "at", "started_at", "finished_at"}
 
 
 def read_tables(warehouse: Path) -> dict[str, pl.DataFrame]:
-    with contextlib.closing(duckdb.connect(str(warehouse / "golden.duckdb"), read_only=True)) as con:
+    with contextlib.closing(
+        duckdb.connect(str(warehouse / "golden.duckdb"), read_only=True)
+    ) as con:
         return {t: con.sql(f'SELECT * FROM "{t}"').pl() for t in TABLES}
 
 
@@ -34,7 +36,9 @@ def content_hash(frame: pl.DataFrame) -> str:
     return hashlib.sha256(repr(rows).encode()).hexdigest()
 
 
-def test_every_table_of_the_contract_is_published_in_duckdb_and_parquet(sample_warehouse: Path) -> None:
+def test_every_table_of_the_contract_is_published_in_duckdb_and_parquet(
+    sample_warehouse: Path,
+) -> None:
     tables = read_tables(sample_warehouse)
     for name, frame in tables.items():
         mirror = pl.read_parquet(sample_warehouse / "parquet" / f"{name}.parquet")
@@ -70,10 +74,14 @@ def test_rows_in_equals_xref_plus_quarantine_for_each_source(sample_warehouse: P
         "erp": _csv_records(TRUTH.parent / "erp_customers.csv", "gb18030"),
         "tickets": _csv_records(TRUTH.parent / "tickets.csv", "utf-8"),
         "ecommerce": sum(
-            1 for line in (TRUTH.parent / "ecommerce_customers.jsonl").read_bytes().splitlines() if line.strip()
+            1
+            for line in (TRUTH.parent / "ecommerce_customers.jsonl").read_bytes().splitlines()
+            if line.strip()
         ),
     }
-    [result] = [r for r in check_all(tables, rows_in=raw_counts) if r.name == "every_row_accounted_for"]
+    [result] = [
+        r for r in check_all(tables, rows_in=raw_counts) if r.name == "every_row_accounted_for"
+    ]
     assert result.passed, result.description
 
 
@@ -85,7 +93,9 @@ def _csv_records(path: Path, encoding: str) -> int:
     return sum(1 for _ in csv.reader(io.StringIO(text, newline=""))) - 1
 
 
-def test_every_deliberately_invalid_row_is_quarantined_with_a_reason(sample_warehouse: Path) -> None:
+def test_every_deliberately_invalid_row_is_quarantined_with_a_reason(
+    sample_warehouse: Path,
+) -> None:
     quarantine = read_tables(sample_warehouse)["quarantine"]
     invalid = pl.read_csv(TRUTH / "invalid_rows.csv", infer_schema=False).select(
         "source_system", pl.col("row_number").cast(pl.Int64)
@@ -138,8 +148,11 @@ def test_rerun_into_the_same_warehouse_keeps_every_unified_id(tmp_path: Path) ->
     run_samples(warehouse)
     after = read_tables(warehouse)
     keys = ["source_system", "source_record_id"]
-    assert before["customer_xref"].select(*keys, "unified_id").sort(keys).equals(
-        after["customer_xref"].select(*keys, "unified_id").sort(keys)
+    assert (
+        before["customer_xref"]
+        .select(*keys, "unified_id")
+        .sort(keys)
+        .equals(after["customer_xref"].select(*keys, "unified_id").sort(keys))
     )
     # The second run created no new ID events, and both runs are recorded.
     assert after["unified_id_history"].height == before["unified_id_history"].height

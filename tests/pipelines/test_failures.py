@@ -42,7 +42,11 @@ def test_schema_drift_fails_with_one_line_and_keeps_previous_warehouse(
 
     # The ERP export loses its tier column (客户等级): every row rewritten without it.
     erp = samples_copy / "erp_customers.csv"
-    lines = erp.read_bytes().split(b"\r\n") if b"\r\n" in erp.read_bytes() else erp.read_bytes().split(b"\n")
+    lines = (
+        erp.read_bytes().split(b"\r\n")
+        if b"\r\n" in erp.read_bytes()
+        else erp.read_bytes().split(b"\n")
+    )
     header = lines[0].decode("gb18030").split(",")
     drop = header.index("客户等级")
     rewritten = [

@@ -16,29 +16,56 @@ from .world import World
 
 # How many rows of each defect each export gets (about 1-2 % of its rows).
 DEFECTS: dict[str, dict[str, int]] = {
-    "crm": {"missing_id": 4, "no_name_email_phone": 4, "impossible_date": 4,
-            "unmapped_code": 4, "wrong_field_count": 4, "duplicate_id": 5},
-    "erp": {"missing_id": 3, "no_name_email_phone": 3, "impossible_date": 3,
-            "unmapped_code": 3, "invalid_encoding": 3},
-    "ecommerce": {"missing_id": 4, "no_name_email_phone": 4, "unmapped_code": 4,
-                  "broken_json": 5},
-    "tickets": {"missing_id": 6, "no_name_email_phone": 6, "impossible_date": 6,
-                "wrong_field_count": 6},
+    "crm": {
+        "missing_id": 4,
+        "no_name_email_phone": 4,
+        "impossible_date": 4,
+        "unmapped_code": 4,
+        "wrong_field_count": 4,
+        "duplicate_id": 5,
+    },
+    "erp": {
+        "missing_id": 3,
+        "no_name_email_phone": 3,
+        "impossible_date": 3,
+        "unmapped_code": 3,
+        "invalid_encoding": 3,
+    },
+    "ecommerce": {"missing_id": 4, "no_name_email_phone": 4, "unmapped_code": 4, "broken_json": 5},
+    "tickets": {
+        "missing_id": 6,
+        "no_name_email_phone": 6,
+        "impossible_date": 6,
+        "wrong_field_count": 6,
+    },
 }
 IDENTIFYING = {
     "crm": {"account_name": "", "contact_person": "", "email": "", "phone": ""},
     "erp": {"客户名称": "", "联系人": "", "电子邮箱": "", "联系电话": ""},
-    "ecommerce": {"customer.name": None, "customer.company": ABSENT, "customer.email": None,
-                  "customer.phone": None},
-    "tickets": {"requester_name": "", "requester_email": "", "requester_phone": "",
-                "company": ""},
+    "ecommerce": {
+        "customer.name": None,
+        "customer.company": ABSENT,
+        "customer.email": None,
+        "customer.phone": None,
+    },
+    "tickets": {"requester_name": "", "requester_email": "", "requester_phone": "", "company": ""},
 }
 IMPOSSIBLE_DATES = {
-    "crm": ("2024-13-45T00:00:00Z", "2023-02-30T09:15:00+08:00", "2025-04-31T12:00:00Z",
-            "2022-00-10T08:00:00Z"),
+    "crm": (
+        "2024-13-45T00:00:00Z",
+        "2023-02-30T09:15:00+08:00",
+        "2025-04-31T12:00:00Z",
+        "2022-00-10T08:00:00Z",
+    ),
     "erp": ("2023/02/30 10:00", "2024/13/01 09:00", "2022/04/31 16:20"),
-    "tickets": ("2024-02-30T08:00:00Z", "2023-06-31T10:11:12Z", "2025-13-01T00:00:00Z",
-                "2021-11-31T23:59:00Z", "2024-04-00T07:30:00Z", "2022-09-31T15:45:10Z"),
+    "tickets": (
+        "2024-02-30T08:00:00Z",
+        "2023-06-31T10:11:12Z",
+        "2025-13-01T00:00:00Z",
+        "2021-11-31T23:59:00Z",
+        "2024-04-00T07:30:00Z",
+        "2022-09-31T15:45:10Z",
+    ),
 }
 UNMAPPED = {
     "crm": ("tier", "Z"),
@@ -109,5 +136,11 @@ def _older_copy(rng: random.Random, original: Record) -> Record:
     offset = "Z" if stamp.endswith("Z") else stamp[-6:]
     shifted = older_ts if offset == "Z" else older_ts + timedelta(hours=8)
     row["last_modified"] = shifted.strftime("%Y-%m-%dT%H:%M:%S") + offset
-    return Record(original.source, original.entity_id, older_ts, row, defect="duplicate_id",
-                  duplicate_of=original)
+    return Record(
+        original.source,
+        original.entity_id,
+        older_ts,
+        row,
+        defect="duplicate_id",
+        duplicate_of=original,
+    )

@@ -39,9 +39,39 @@ from .vocab import (
 
 COUNTRY_CALLING_CODE = {"CN": "86", "US": "1", "GB": "44", "SG": "65", "DE": "49"}
 CN_MOBILE_PREFIXES = (
-    "130", "131", "132", "133", "135", "136", "137", "138", "139", "150", "151", "152", "153",
-    "155", "156", "157", "158", "159", "166", "176", "177", "178", "180", "181", "182", "183",
-    "185", "186", "187", "188", "189", "198", "199",
+    "130",
+    "131",
+    "132",
+    "133",
+    "135",
+    "136",
+    "137",
+    "138",
+    "139",
+    "150",
+    "151",
+    "152",
+    "153",
+    "155",
+    "156",
+    "157",
+    "158",
+    "159",
+    "166",
+    "176",
+    "177",
+    "178",
+    "180",
+    "181",
+    "182",
+    "183",
+    "185",
+    "186",
+    "187",
+    "188",
+    "189",
+    "198",
+    "199",
 )
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
@@ -130,7 +160,8 @@ def intl_person(rng: random.Random, country: str, common_rate: float = 0.08) -> 
     """An English-style name; the surname pool follows the country."""
     if rng.random() < common_rate:
         fitting = [
-            (g, f) for g, f in EN_COMMON_FULL_NAMES
+            (g, f)
+            for g, f in EN_COMMON_FULL_NAMES
             if (f in SG_SURNAMES) == (country == "SG") and (f in DE_SURNAMES) == (country == "DE")
         ]
         if fitting:
@@ -177,9 +208,7 @@ def _national_candidate(rng: random.Random, country: str, area: str, mobile: boo
     return area + _digits(rng, 7 if area != "30" else 8, "2345789")
 
 
-def new_phone(
-    rng: random.Random, registry: Registry, country: str, area: str, mobile: bool
-) -> str:
+def new_phone(rng: random.Random, registry: Registry, country: str, area: str, mobile: bool) -> str:
     """A valid, unused phone number in E.164."""
     for _ in range(200):
         e164 = _e164(country, _national_candidate(rng, country, area, mobile))
@@ -207,21 +236,35 @@ def person_email(rng: random.Random, registry: Registry, name: PersonName, count
         pattern = rng.randrange(5)
         year = str(rng.randint(1965, 2004))
         local = (
-            f"{fam}{giv}{year[2:]}", f"{giv}.{fam}", f"{fam}_{giv}{year}", f"{fam}{giv}",
+            f"{fam}{giv}{year[2:]}",
+            f"{giv}.{fam}",
+            f"{fam}_{giv}{year}",
+            f"{fam}{giv}",
             f"{fam}.{giv}{rng.randint(1, 99)}",
         )[pattern]
     else:
         domain = weighted(rng, INTL_FREE_MAIL[country])
-        local = (f"{giv}.{fam}", f"{giv[0]}{fam}", f"{giv}{fam}{rng.randint(1, 99)}",
-                 f"{giv}_{fam}")[rng.randrange(4)]
+        local = (
+            f"{giv}.{fam}",
+            f"{giv[0]}{fam}",
+            f"{giv}{fam}{rng.randint(1, 99)}",
+            f"{giv}_{fam}",
+        )[rng.randrange(4)]
     return _unique_email(registry, rng, local, domain)
 
 
 def work_email(rng: random.Random, registry: Registry, contact: PersonName, domain: str) -> str:
     """The contact's mailbox at the company domain, or a shared role mailbox."""
     fam, giv = ascii_fold(contact.family_latin).lower(), ascii_fold(contact.given_latin).lower()
-    local = (f"{giv}.{fam}", f"{fam}{giv}", f"{giv[0]}{fam}", f"{fam}.{giv}", "info", "sales",
-             "service")[rng.choices(range(7), weights=(4, 3, 2, 2, 1, 1, 1))[0]]
+    local = (
+        f"{giv}.{fam}",
+        f"{fam}{giv}",
+        f"{giv[0]}{fam}",
+        f"{fam}.{giv}",
+        "info",
+        "sales",
+        "service",
+    )[rng.choices(range(7), weights=(4, 3, 2, 2, 1, 1, 1))[0]]
     return _unique_email(registry, rng, local, domain)
 
 
@@ -274,8 +317,13 @@ def cn_address(rng: random.Random, city: CnCity, company: bool) -> Address:
     floor, room = rng.randint(1, 32), rng.randint(1, 20)
     if company and rng.random() < 0.6:
         building = rng.choice(CN_BUILDINGS) + rng.choice(CN_BUILDING_KINDS)
-        line2 = rng.choice((f"{building}{floor}楼", f"{building}{floor}{room:02d}室",
-                            f"{rng.randint(1, 12)}号楼{floor}层"))
+        line2 = rng.choice(
+            (
+                f"{building}{floor}楼",
+                f"{building}{floor}{room:02d}室",
+                f"{rng.randint(1, 12)}号楼{floor}层",
+            )
+        )
     elif not company and rng.random() < 0.85:
         line2 = f"{rng.randint(1, 30)}号楼{floor}{room:02d}室"
     else:
@@ -301,8 +349,11 @@ def intl_address(rng: random.Random, city: IntlCity, company: bool) -> Address:
         if city.country == "US":
             postcode = prefix + f"{rng.randint(1, 99):02d}"
             if rng.random() < 0.5:
-                line2 = (f"Suite {rng.randint(1, 30)}00" if company
-                         else f"Apt {rng.randint(1, 20)}{rng.choice('ABCD')}")
+                line2 = (
+                    f"Suite {rng.randint(1, 30)}00"
+                    if company
+                    else f"Apt {rng.randint(1, 20)}{rng.choice('ABCD')}"
+                )
         else:
             letters = "ABDEFGHJLNPQRSTUWXYZ"
             postcode = f"{prefix} {rng.randint(1, 9)}{rng.choice(letters)}{rng.choice(letters)}"

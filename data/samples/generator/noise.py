@@ -21,10 +21,32 @@ from .world import CompanyName
 HEAVY = frozenset({"typo", "similar_char", "latin_rendering", "drop_city"})
 _S2T = opencc.OpenCC("s2t")
 KEYBOARD_NEIGHBOURS = {
-    "a": "sq", "b": "vn", "c": "xv", "d": "sf", "e": "wr", "f": "dg", "g": "fh", "h": "gj",
-    "i": "uo", "j": "hk", "k": "jl", "l": "k", "m": "n", "n": "bm", "o": "ip", "p": "o",
-    "q": "w", "r": "et", "s": "ad", "t": "ry", "u": "yi", "v": "cb", "w": "qe", "x": "zc",
-    "y": "tu", "z": "x",
+    "a": "sq",
+    "b": "vn",
+    "c": "xv",
+    "d": "sf",
+    "e": "wr",
+    "f": "dg",
+    "g": "fh",
+    "h": "gj",
+    "i": "uo",
+    "j": "hk",
+    "k": "jl",
+    "l": "k",
+    "m": "n",
+    "n": "bm",
+    "o": "ip",
+    "p": "o",
+    "q": "w",
+    "r": "et",
+    "s": "ad",
+    "t": "ry",
+    "u": "yi",
+    "v": "cb",
+    "w": "qe",
+    "x": "zc",
+    "y": "tu",
+    "z": "x",
 }
 
 
@@ -43,14 +65,14 @@ def typo(rng: random.Random, text: str) -> str:
     if op == 0:
         near = KEYBOARD_NEIGHBOURS.get(text[i].lower(), "e")
         repl = rng.choice(near)
-        return text[:i] + (repl.upper() if text[i].isupper() else repl) + text[i + 1:]
+        return text[:i] + (repl.upper() if text[i].isupper() else repl) + text[i + 1 :]
     if op == 1:
-        return text[:i] + text[i + 1:]
+        return text[:i] + text[i + 1 :]
     j = i + 1 if i + 1 < len(text) and text[i + 1].isalpha() else i - 1
     if j <= 0:
-        return text[:i] + text[i + 1:]
+        return text[:i] + text[i + 1 :]
     a, b = sorted((i, j))
-    return text[:a] + text[b] + text[a] + text[b + 1:]
+    return text[:a] + text[b] + text[a] + text[b + 1 :]
 
 
 def similar_char(rng: random.Random, text: str) -> str:
@@ -59,7 +81,7 @@ def similar_char(rng: random.Random, text: str) -> str:
     if not positions:
         return text
     i = rng.choice(positions)
-    return text[:i] + CN_SIMILAR_CHARS[text[i]] + text[i + 1:]
+    return text[:i] + CN_SIMILAR_CHARS[text[i]] + text[i + 1 :]
 
 
 def fullwidth(text: str) -> str:
@@ -82,8 +104,11 @@ def cn_company_variant(rng: random.Random, name: CompanyName, op: str) -> str:
     if op == "drop_legal":
         return f"{name.city}{body}{branch}"
     if op == "legal_variant":
-        legal = {"有限公司": "有限责任公司", "有限责任公司": "有限公司",
-                 "股份有限公司": "股份公司"}[name.legal]
+        legal = {
+            "有限公司": "有限责任公司",
+            "有限责任公司": "有限公司",
+            "股份有限公司": "股份公司",
+        }[name.legal]
         return f"{name.city}{body}{legal}{branch}"
     if op == "city_in_brackets":
         return f"{body}（{name.city}）{name.legal}{branch}"
@@ -124,11 +149,13 @@ def en_company_variant(rng: random.Random, name: CompanyName, op: str) -> str:
 
 def cn_person_latin(rng: random.Random, name: PersonName) -> str:
     """Pinyin as typed into a foreign web shop: either name order, sometimes upper-case family."""
-    return rng.choice((
-        f"{name.family_latin} {name.given_latin}",
-        f"{name.given_latin} {name.family_latin}",
-        f"{name.family_latin.upper()} {name.given_latin}",
-    ))
+    return rng.choice(
+        (
+            f"{name.family_latin} {name.given_latin}",
+            f"{name.given_latin} {name.family_latin}",
+            f"{name.family_latin.upper()} {name.given_latin}",
+        )
+    )
 
 
 def en_person_variant(rng: random.Random, name: PersonName, op: str) -> str:
@@ -158,7 +185,7 @@ def email_case(rng: random.Random, email: str) -> str:
 def _group(digits: str, sizes: tuple[int, ...]) -> list[str]:
     parts, i = [], 0
     for size in sizes:
-        parts.append(digits[i:i + size])
+        parts.append(digits[i : i + size])
         i += size
     if i < len(digits):
         parts[-1] += digits[i:]
@@ -195,8 +222,9 @@ def _format_cn(rng: random.Random, nsn: str, style: str) -> str:
         a, b, c = _group(nsn, (3, 4, 4))
         if style == "erp":
             return rng.choice((f"{a} {b} {c}", nsn, f"{a}-{b}-{c}"))
-        return rng.choice((nsn, nsn, f"{a} {b} {c}", f"+86 {a} {b} {c}", f"86-{nsn}",
-                           f"+86{nsn}", f"{a}-{b}-{c}"))
+        return rng.choice(
+            (nsn, nsn, f"{a} {b} {c}", f"+86 {a} {b} {c}", f"86-{nsn}", f"+86{nsn}", f"{a}-{b}-{c}")
+        )
     area_len = 2 if nsn[:2] in ("10", "20", "21", "22", "23", "24", "25", "27", "28", "29") else 3
     area, local = nsn[:area_len], nsn[area_len:]
     half = len(local) - 4
@@ -204,5 +232,13 @@ def _format_cn(rng: random.Random, nsn: str, style: str) -> str:
     dashed = f"{local[:half]}-{local[half:]}"
     if style == "erp":
         return rng.choice((f"0{area}-{spaced}", f"0{area}-{local}", f"0{area}-{spaced}"))
-    return rng.choice((f"0{area}-{spaced}", f"(0{area}) {dashed}", f"0{area}-{local}",
-                       f"+86 {area} {spaced}", f"0{area}{local}", f"86-{area}-{local}"))
+    return rng.choice(
+        (
+            f"0{area}-{spaced}",
+            f"(0{area}) {dashed}",
+            f"0{area}-{local}",
+            f"+86 {area} {spaced}",
+            f"0{area}{local}",
+            f"86-{area}-{local}",
+        )
+    )

@@ -24,8 +24,22 @@ FILES = {
     "tickets": "tickets.csv",
 }
 ID_FORMAT = {"crm": "CRM-{:06d}", "erp": "KH{:06d}", "ecommerce": "EC-{:06d}"}
-TRUTH_FIELDS = ("customer_type", "name", "contact_name", "email", "phone", "address", "postcode",
-                "city", "region", "country", "industry", "size_band", "tax_id", "tier")
+TRUTH_FIELDS = (
+    "customer_type",
+    "name",
+    "contact_name",
+    "email",
+    "phone",
+    "address",
+    "postcode",
+    "city",
+    "region",
+    "country",
+    "industry",
+    "size_band",
+    "tax_id",
+    "tier",
+)
 TRUTH_README = """\
 # Ground truth for the sample exports
 
@@ -110,7 +124,7 @@ def _csv_fields(record: Record, source: str) -> list[str]:
         # "Harbor Foods, GmbH" / "上海星辰贸易,有限公司": the legal form lands in the next column.
         cut = name.rfind(" ") if " " in name else name.find("有限")
         cut = cut if cut > 0 else len(name) // 2
-        values[name_at:name_at + 1] = [name[:cut].rstrip(), name[cut:].lstrip()]
+        values[name_at : name_at + 1] = [name[:cut].rstrip(), name[cut:].lstrip()]
     elif record.field_count == "cut_short":
         values = values[:-2]
     return values
@@ -202,8 +216,11 @@ def write_truth(out: Path, world: World, exports: dict[str, list[Record]]) -> No
     truth = out / "truth"
     truth.mkdir(parents=True, exist_ok=True)
     valid = [r for rows in exports.values() for r in rows if not r.defect]
-    _write_table(truth / "records.csv", ["source_system", "source_record_id", "entity_id"],
-                 sorted([r.source, r.record_id, r.entity_id] for r in valid))
+    _write_table(
+        truth / "records.csv",
+        ["source_system", "source_record_id", "entity_id"],
+        sorted([r.source, r.record_id, r.entity_id] for r in valid),
+    )
     known: dict[str, set[str]] = {}
     for record in valid:
         known.setdefault(record.entity_id, set()).update(_carried(record))
@@ -211,19 +228,26 @@ def write_truth(out: Path, world: World, exports: dict[str, list[Record]]) -> No
     for entity in world.entities:
         values = _truth_values(entity)
         carried = known.get(entity.entity_id, set())
-        entity_rows.append([entity.entity_id] + [
-            values[f] if f in carried else "" for f in TRUTH_FIELDS])
+        entity_rows.append(
+            [entity.entity_id] + [values[f] if f in carried else "" for f in TRUTH_FIELDS]
+        )
     _write_table(truth / "entities.csv", ["entity_id", *TRUTH_FIELDS], entity_rows)
     invalid_rows = []
     for source, rows in exports.items():
         for number, record in enumerate(rows, start=1):
             if record.defect:
-                invalid_rows.append([source, FILES[source], str(number), record.record_id,
-                                     record.defect])
+                invalid_rows.append(
+                    [source, FILES[source], str(number), record.record_id, record.defect]
+                )
     invalid_rows.sort(key=lambda r: (r[0], int(r[2])))
-    _write_table(truth / "invalid_rows.csv",
-                 ["source_system", "source_file", "row_number", "source_record_id", "defect"],
-                 invalid_rows)
-    _write_table(truth / "near_misses.csv", ["entity_a", "entity_b", "kind"],
-                 [[m.entity_a, m.entity_b, m.kind] for m in world.near_misses])
+    _write_table(
+        truth / "invalid_rows.csv",
+        ["source_system", "source_file", "row_number", "source_record_id", "defect"],
+        invalid_rows,
+    )
+    _write_table(
+        truth / "near_misses.csv",
+        ["entity_a", "entity_b", "kind"],
+        [[m.entity_a, m.entity_b, m.kind] for m in world.near_misses],
+    )
     (truth / "README.md").write_bytes(TRUTH_README.encode("utf-8"))

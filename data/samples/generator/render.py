@@ -36,59 +36,177 @@ SHANGHAI = timezone(timedelta(hours=8))
 MUNICIPALITIES = ("上海市", "北京市", "天津市", "重庆市")
 
 COLUMNS: dict[str, tuple[str, ...]] = {
-    "crm": ("customer_id", "account_type", "account_name", "contact_person", "email", "phone",
-            "street", "zip", "city", "state_province", "country", "industry", "employees",
-            "tax_id", "tier", "last_modified"),
-    "erp": ("客户编号", "客户名称", "客户类型", "联系人", "电子邮箱", "联系电话", "地址", "邮编",
-            "城市", "省份", "国家", "行业", "人员规模", "统一社会信用代码", "客户等级", "更新时间"),
-    "ecommerce": ("id", "customer.type", "customer.name", "customer.company", "customer.email",
-                  "customer.phone", "address.line1", "address.city", "address.province",
-                  "address.postcode", "address.country", "updated_ms"),
-    "tickets": ("ticket_id", "created_at", "requester_name", "requester_email", "requester_phone",
-                "company", "subject", "status"),
+    "crm": (
+        "customer_id",
+        "account_type",
+        "account_name",
+        "contact_person",
+        "email",
+        "phone",
+        "street",
+        "zip",
+        "city",
+        "state_province",
+        "country",
+        "industry",
+        "employees",
+        "tax_id",
+        "tier",
+        "last_modified",
+    ),
+    "erp": (
+        "客户编号",
+        "客户名称",
+        "客户类型",
+        "联系人",
+        "电子邮箱",
+        "联系电话",
+        "地址",
+        "邮编",
+        "城市",
+        "省份",
+        "国家",
+        "行业",
+        "人员规模",
+        "统一社会信用代码",
+        "客户等级",
+        "更新时间",
+    ),
+    "ecommerce": (
+        "id",
+        "customer.type",
+        "customer.name",
+        "customer.company",
+        "customer.email",
+        "customer.phone",
+        "address.line1",
+        "address.city",
+        "address.province",
+        "address.postcode",
+        "address.country",
+        "updated_ms",
+    ),
+    "tickets": (
+        "ticket_id",
+        "created_at",
+        "requester_name",
+        "requester_email",
+        "requester_phone",
+        "company",
+        "subject",
+        "status",
+    ),
 }
 ID_COLUMN = {"crm": "customer_id", "erp": "客户编号", "ecommerce": "id", "tickets": "ticket_id"}
 # Canonical field -> the source columns that carry it (as mapped in fusion.yaml).
 FIELD_COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
-    "crm": {"customer_type": ("account_type",), "name": ("account_name",),
-            "contact_name": ("contact_person",), "email": ("email",), "phone": ("phone",),
-            "address": ("street",), "postcode": ("zip",), "city": ("city",),
-            "region": ("state_province",), "country": ("country",), "industry": ("industry",),
-            "size_band": ("employees",), "tax_id": ("tax_id",), "tier": ("tier",)},
-    "erp": {"customer_type": ("客户类型",), "name": ("客户名称",), "contact_name": ("联系人",),
-            "email": ("电子邮箱",), "phone": ("联系电话",), "address": ("地址",),
-            "postcode": ("邮编",), "city": ("城市",), "region": ("省份",), "country": ("国家",),
-            "industry": ("行业",), "size_band": ("人员规模",),
-            "tax_id": ("统一社会信用代码",), "tier": ("客户等级",)},
-    "ecommerce": {"customer_type": ("customer.type",),
-                  "name": ("customer.company", "customer.name"),
-                  "contact_name": ("customer.name",), "email": ("customer.email",),
-                  "phone": ("customer.phone",), "address": ("address.line1",),
-                  "postcode": ("address.postcode",), "city": ("address.city",),
-                  "region": ("address.province",), "country": ("address.country",)},
-    "tickets": {"customer_type": ("company",), "name": ("company", "requester_name"),
-                "contact_name": ("requester_name",), "email": ("requester_email",),
-                "phone": ("requester_phone",)},
+    "crm": {
+        "customer_type": ("account_type",),
+        "name": ("account_name",),
+        "contact_name": ("contact_person",),
+        "email": ("email",),
+        "phone": ("phone",),
+        "address": ("street",),
+        "postcode": ("zip",),
+        "city": ("city",),
+        "region": ("state_province",),
+        "country": ("country",),
+        "industry": ("industry",),
+        "size_band": ("employees",),
+        "tax_id": ("tax_id",),
+        "tier": ("tier",),
+    },
+    "erp": {
+        "customer_type": ("客户类型",),
+        "name": ("客户名称",),
+        "contact_name": ("联系人",),
+        "email": ("电子邮箱",),
+        "phone": ("联系电话",),
+        "address": ("地址",),
+        "postcode": ("邮编",),
+        "city": ("城市",),
+        "region": ("省份",),
+        "country": ("国家",),
+        "industry": ("行业",),
+        "size_band": ("人员规模",),
+        "tax_id": ("统一社会信用代码",),
+        "tier": ("客户等级",),
+    },
+    "ecommerce": {
+        "customer_type": ("customer.type",),
+        "name": ("customer.company", "customer.name"),
+        "contact_name": ("customer.name",),
+        "email": ("customer.email",),
+        "phone": ("customer.phone",),
+        "address": ("address.line1",),
+        "postcode": ("address.postcode",),
+        "city": ("address.city",),
+        "region": ("address.province",),
+        "country": ("address.country",),
+    },
+    "tickets": {
+        "customer_type": ("company",),
+        "name": ("company", "requester_name"),
+        "contact_name": ("requester_name",),
+        "email": ("requester_email",),
+        "phone": ("requester_phone",),
+    },
 }
 
 # Per source and kind of name: (probability of one variation, {op: weight}).
 NAME_OPS: dict[tuple[str, str], tuple[float, dict[str, int]]] = {
     ("erp", "cn_company"): (0.06, {"legal_variant": 2, "extra_spaces": 1, "city_in_brackets": 1}),
-    ("crm", "cn_company"): (0.09, {"drop_legal": 3, "legal_variant": 3, "city_in_brackets": 2,
-                                   "similar_char": 1, "extra_spaces": 1}),
-    ("ecommerce", "cn_company"): (0.08, {"drop_legal": 2, "legal_variant": 2,
-                                         "city_in_brackets": 1, "similar_char": 1,
-                                         "extra_spaces": 1}),
-    ("tickets", "cn_company"): (0.12, {"drop_legal": 4, "drop_city": 1, "legal_variant": 1,
-                                       "latin_rendering": 1, "similar_char": 1,
-                                       "extra_spaces": 1}),
+    ("crm", "cn_company"): (
+        0.09,
+        {
+            "drop_legal": 3,
+            "legal_variant": 3,
+            "city_in_brackets": 2,
+            "similar_char": 1,
+            "extra_spaces": 1,
+        },
+    ),
+    ("ecommerce", "cn_company"): (
+        0.08,
+        {
+            "drop_legal": 2,
+            "legal_variant": 2,
+            "city_in_brackets": 1,
+            "similar_char": 1,
+            "extra_spaces": 1,
+        },
+    ),
+    ("tickets", "cn_company"): (
+        0.12,
+        {
+            "drop_legal": 4,
+            "drop_city": 1,
+            "legal_variant": 1,
+            "latin_rendering": 1,
+            "similar_char": 1,
+            "extra_spaces": 1,
+        },
+    ),
     ("erp", "en_company"): (0.05, {"legal_variant": 2, "extra_spaces": 1}),
-    ("crm", "en_company"): (0.12, {"legal_variant": 3, "drop_legal": 2, "abbreviation": 2,
-                                   "typo": 2, "case": 1, "extra_spaces": 1}),
-    ("ecommerce", "en_company"): (0.12, {"legal_variant": 3, "drop_legal": 2, "abbreviation": 2,
-                                         "typo": 2, "case": 1}),
-    ("tickets", "en_company"): (0.12, {"drop_legal": 4, "abbreviation": 2, "typo": 2, "case": 1,
-                                       "legal_variant": 1}),
+    ("crm", "en_company"): (
+        0.12,
+        {
+            "legal_variant": 3,
+            "drop_legal": 2,
+            "abbreviation": 2,
+            "typo": 2,
+            "case": 1,
+            "extra_spaces": 1,
+        },
+    ),
+    ("ecommerce", "en_company"): (
+        0.12,
+        {"legal_variant": 3, "drop_legal": 2, "abbreviation": 2, "typo": 2, "case": 1},
+    ),
+    ("tickets", "en_company"): (
+        0.12,
+        {"drop_legal": 4, "abbreviation": 2, "typo": 2, "case": 1, "legal_variant": 1},
+    ),
     ("erp", "cn_person"): (0.03, {"extra_spaces": 1}),
     ("crm", "cn_person"): (0.05, {"similar_char": 1, "extra_spaces": 2}),
     ("ecommerce", "cn_person"): (0.04, {"similar_char": 1, "extra_spaces": 1}),
@@ -101,17 +219,39 @@ NAME_OPS: dict[tuple[str, str], tuple[float, dict[str, int]]] = {
 # Share of Chinese names written in traditional script / in Latin letters, per source.
 TRADITIONAL_RATE = {"crm": 0.10, "ecommerce": 0.10, "tickets": 0.03, "erp": 0.0}
 LATIN_RATE = {  # (company, individual, company contact)
-    "ecommerce": (0.08, 0.12, 0.05), "tickets": (0.0, 0.05, 0.03),
-    "crm": (0.0, 0.0, 0.0), "erp": (0.0, 0.0, 0.0),
+    "ecommerce": (0.08, 0.12, 0.05),
+    "tickets": (0.0, 0.05, 0.03),
+    "crm": (0.0, 0.0, 0.0),
+    "erp": (0.0, 0.0, 0.0),
 }
 # Probability that a field is simply left empty in a source.
 DROP_RATE: dict[str, dict[str, float]] = {
-    "crm": {"email": 0.03, "phone": 0.03, "address": 0.05, "postcode": 0.12, "contact": 0.08,
-            "industry": 0.10, "size_band": 0.20, "tax_id_cn": 0.45, "tax_id_intl": 0.6,
-            "tier": 0.03, "country_cn": 0.04},
-    "erp": {"email": 0.06, "phone": 0.02, "address": 0.03, "postcode": 0.10, "contact": 0.05,
-            "industry": 0.02, "size_band": 0.05, "tax_id_cn": 0.05, "tax_id_intl": 0.4,
-            "tier": 0.0, "country_cn": 0.0},
+    "crm": {
+        "email": 0.03,
+        "phone": 0.03,
+        "address": 0.05,
+        "postcode": 0.12,
+        "contact": 0.08,
+        "industry": 0.10,
+        "size_band": 0.20,
+        "tax_id_cn": 0.45,
+        "tax_id_intl": 0.6,
+        "tier": 0.03,
+        "country_cn": 0.04,
+    },
+    "erp": {
+        "email": 0.06,
+        "phone": 0.02,
+        "address": 0.03,
+        "postcode": 0.10,
+        "contact": 0.05,
+        "industry": 0.02,
+        "size_band": 0.05,
+        "tax_id_cn": 0.05,
+        "tax_id_intl": 0.4,
+        "tier": 0.0,
+        "country_cn": 0.0,
+    },
     "ecommerce": {"email": 0.02, "phone": 0.04, "address": 0.08, "postcode": 0.15},
     "tickets": {"email": 0.03, "phone": 0.08},
 }
@@ -180,8 +320,16 @@ class Renderer:
             text = noise.traditional(text)
         return text
 
-    def person_name(self, source: str, entity: Entity, person: PersonName, reliable: bool,
-                    trad: bool, ops: list[str], contact: bool) -> str:
+    def person_name(
+        self,
+        source: str,
+        entity: Entity,
+        person: PersonName,
+        reliable: bool,
+        trad: bool,
+        ops: list[str],
+        contact: bool,
+    ) -> str:
         """A person's name (a customer or a company's contact) as this source holds it."""
         rate, weights = NAME_OPS[(source, _name_kind(entity, person=True))]
         if contact:
@@ -271,11 +419,13 @@ class Renderer:
             contact = entity.contact
             assert contact is not None
             values["contact"] = self.person_name(
-                source, entity, contact, reliable, trad, ops, contact=True)
+                source, entity, contact, reliable, trad, ops, contact=True
+            )
         else:
             assert isinstance(entity.name, PersonName)
             values["name"] = self.person_name(
-                source, entity, entity.name, reliable, trad, ops, contact=False)
+                source, entity, entity.name, reliable, trad, ops, contact=False
+            )
             values["contact"] = ""
         if source != "tickets":
             protect_addr = "address" in plan.protect
@@ -325,10 +475,16 @@ class Renderer:
             "account_type": "Company" if company else "Person",
             "account_name": v["name"],
             "contact_person": "" if self.chance(DROP_RATE["crm"]["contact"]) else v["contact"],
-            "email": v["email"], "phone": v["phone"], "street": v["street"],
-            "zip": v["postcode"], "city": v["city"], "state_province": v["region"],
+            "email": v["email"],
+            "phone": v["phone"],
+            "street": v["street"],
+            "zip": v["postcode"],
+            "city": v["city"],
+            "state_province": v["region"],
             "country": "" if drop_country else COUNTRY_EN[e.country],
-            "industry": industry, "employees": size, "tax_id": tax,
+            "industry": industry,
+            "employees": size,
+            "tax_id": tax,
             "tier": "A" if tier == "S" else tier,
             "last_modified": plan.ts.astimezone(offset).isoformat().replace("+00:00", "Z"),
         }
@@ -338,10 +494,15 @@ class Renderer:
         company = e.customer_type == "company"
         industry, size, tax, _ = self.company_facts("erp", e)
         return {
-            "客户名称": v["name"], "客户类型": "企业" if company else "个人",
+            "客户名称": v["name"],
+            "客户类型": "企业" if company else "个人",
             "联系人": v["contact"] if not self.chance(DROP_RATE["erp"]["contact"]) else "",
-            "电子邮箱": v["email"], "联系电话": v["phone"], "地址": v["street"],
-            "邮编": v["postcode"], "城市": v["city"], "省份": v["region"],
+            "电子邮箱": v["email"],
+            "联系电话": v["phone"],
+            "地址": v["street"],
+            "邮编": v["postcode"],
+            "城市": v["city"],
+            "省份": v["region"],
             "国家": COUNTRY_ZH[e.country],
             "行业": INDUSTRY_ZH[industry] if company and industry else "",
             "人员规模": SIZE_BAND_ZH[size] if company and size else "",
@@ -359,10 +520,14 @@ class Renderer:
             "customer.type": "business" if company else "individual",
             "customer.name": v["contact"] if company else v["name"],
             "customer.company": v["name"] if company else no_company,
-            "customer.email": v["email"] or None, "customer.phone": v["phone"] or None,
-            "address.line1": v["street"] or None, "address.city": v["city"],
-            "address.province": v["region"], "address.postcode": v["postcode"] or None,
-            "address.country": e.country, "updated_ms": millis,
+            "customer.email": v["email"] or None,
+            "customer.phone": v["phone"] or None,
+            "address.line1": v["street"] or None,
+            "address.city": v["city"],
+            "address.province": v["region"],
+            "address.postcode": v["postcode"] or None,
+            "address.country": e.country,
+            "updated_ms": millis,
         }
 
     def row_tickets(self, plan: Plan, v: dict[str, str]) -> dict[str, Any]:
@@ -372,10 +537,13 @@ class Renderer:
         open_ = self.chance(0.7 if recent else 0.04)
         subjects = TICKET_SUBJECTS_ZH if e.chinese else TICKET_SUBJECTS_EN
         return {
-            "created_at": (plan.ts + timedelta(seconds=self.rng.randrange(60)))
-            .strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "created_at": (plan.ts + timedelta(seconds=self.rng.randrange(60))).strftime(
+                "%Y-%m-%dT%H:%M:%SZ"
+            ),
             "requester_name": v["contact"] if company else v["name"],
-            "requester_email": v["email"], "requester_phone": v["phone"],
-            "company": v["name"] if company else "", "subject": self.rng.choice(subjects),
+            "requester_email": v["email"],
+            "requester_phone": v["phone"],
+            "company": v["name"] if company else "",
+            "subject": self.rng.choice(subjects),
             "status": "open" if open_ else "closed",
         }

@@ -47,8 +47,14 @@ from .vocab import (
 )
 
 DOMAIN_TAGS = {
-    "Manufacturing": "mfg", "Retail": "trade", "Software": "tech", "Logistics": "logistics",
-    "Finance": "capital", "Healthcare": "med", "Education": "edu", "Food & Beverage": "food",
+    "Manufacturing": "mfg",
+    "Retail": "trade",
+    "Software": "tech",
+    "Logistics": "logistics",
+    "Finance": "capital",
+    "Healthcare": "med",
+    "Education": "edu",
+    "Food & Beverage": "food",
 }
 INTL_TLD = {"US": ".com", "GB": ".co.uk", "SG": ".com.sg", "DE": ".de"}
 
@@ -164,8 +170,9 @@ class WorldBuilder:
             if (brand, word) not in self.cn_combos:
                 self.cn_combos.add((brand, word))
                 legal = weighted(self.rng, CN_LEGAL_FORMS)
-                return CompanyName(True, brand, brand_latin, word, word_latin, legal,
-                                   city.name, city.latin)
+                return CompanyName(
+                    True, brand, brand_latin, word, word_latin, legal, city.name, city.latin
+                )
 
     def en_company_name(self, country: str, industry: str) -> CompanyName:
         while True:
@@ -203,8 +210,13 @@ class WorldBuilder:
         phone = new_phone(rng, self.registry, country, city_code, mobile)
         return contact, email, phone, mobile
 
-    def company(self, country: str, name: CompanyName | None = None,
-                city: CnCity | IntlCity | None = None, industry: str | None = None) -> Entity:
+    def company(
+        self,
+        country: str,
+        name: CompanyName | None = None,
+        city: CnCity | IntlCity | None = None,
+        industry: str | None = None,
+    ) -> Entity:
         rng = self.rng
         industry = industry or rng.choice(INDUSTRIES)
         if country == "CN":
@@ -222,13 +234,28 @@ class WorldBuilder:
             tax_id = intl_tax_id(rng, self.registry, country) if rng.random() < 0.5 else None
             area, latin = rng.choice(city.area_codes), city.name
         contact, email, phone, mobile = self.company_contact_details(
-            name, country, area, latin, industry)
+            name, country, area, latin, industry
+        )
         tier = _tier(rng, company=True)
-        return Entity("", "company", country, name, contact, email, phone, mobile, address,
-                      industry, _size_band(rng, tier), tax_id, tier)
+        return Entity(
+            "",
+            "company",
+            country,
+            name,
+            contact,
+            email,
+            phone,
+            mobile,
+            address,
+            industry,
+            _size_band(rng, tier),
+            tax_id,
+            tier,
+        )
 
-    def person(self, country: str, name: PersonName | None = None,
-               city: CnCity | IntlCity | None = None) -> Entity:
+    def person(
+        self, country: str, name: PersonName | None = None, city: CnCity | IntlCity | None = None
+    ) -> Entity:
         rng = self.rng
         if country == "CN":
             city = city or _cn_city(rng)
@@ -244,21 +271,43 @@ class WorldBuilder:
             area, mobile = rng.choice(city.area_codes), rng.random() < 0.8
         email = person_email(rng, self.registry, name, country)
         phone = new_phone(rng, self.registry, country, area, mobile)
-        return Entity("", "person", country, name, None, email, phone, mobile, address,
-                      None, None, None, _tier(rng, company=False))
+        return Entity(
+            "",
+            "person",
+            country,
+            name,
+            None,
+            email,
+            phone,
+            mobile,
+            address,
+            None,
+            None,
+            None,
+            _tier(rng, company=False),
+        )
 
     def clone_other_city(self, parent: Entity) -> Entity:
         """Same brand, same trade, other city: a different legal entity."""
         assert isinstance(parent.name, CompanyName)
         if parent.chinese:
             city = _cn_city(self.rng, exclude=parent.address.city)
-            name = CompanyName(True, parent.name.brand, parent.name.brand_latin, parent.name.word,
-                               parent.name.word_latin, parent.name.legal, city.name, city.latin)
+            name = CompanyName(
+                True,
+                parent.name.brand,
+                parent.name.brand_latin,
+                parent.name.word,
+                parent.name.word_latin,
+                parent.name.legal,
+                city.name,
+                city.latin,
+            )
             return self.company("CN", name=name, city=city, industry=parent.industry)
         country = self.rng.choice([c for c, _ in INTL_COUNTRY_WEIGHTS if c != parent.country])
         legal = weighted(self.rng, EN_LEGAL_FORMS[country])
-        name = CompanyName(False, parent.name.brand, parent.name.brand, parent.name.word,
-                           parent.name.word, legal)
+        name = CompanyName(
+            False, parent.name.brand, parent.name.brand, parent.name.word, parent.name.word, legal
+        )
         return self.company(country, name=name, industry=parent.industry)
 
     def branch(self, parent: Entity) -> Entity:
@@ -266,8 +315,18 @@ class WorldBuilder:
         assert isinstance(parent.name, CompanyName)
         city = _cn_city(self.rng, exclude=parent.address.city)
         pn = parent.name
-        name = CompanyName(True, pn.brand, pn.brand_latin, pn.word, pn.word_latin, pn.legal,
-                           pn.city, pn.city_latin, city.name, city.latin)
+        name = CompanyName(
+            True,
+            pn.brand,
+            pn.brand_latin,
+            pn.word,
+            pn.word_latin,
+            pn.legal,
+            pn.city,
+            pn.city_latin,
+            city.name,
+            city.latin,
+        )
         branch = self.company("CN", name=name, city=city, industry=parent.industry)
         branch.size_band = self.rng.choice(("1-9", "10-49", "50-249"))
         return branch
@@ -297,8 +356,10 @@ def build_world(rng: random.Random, n_base: int = 2360) -> World:
     rng.shuffle(order)
     for new_pos, old_idx in enumerate(order):
         entities[old_idx].entity_id = f"E{new_pos + 1:05d}"
-    misses = [NearMiss(*sorted((entities[a].entity_id, entities[b].entity_id)), kind)
-              for a, b, kind in near]
+    misses = [
+        NearMiss(*sorted((entities[a].entity_id, entities[b].entity_id)), kind)
+        for a, b, kind in near
+    ]
     misses += _same_name_people(entities)
     entities.sort(key=lambda e: e.entity_id)
     misses.sort(key=lambda m: (m.entity_a, m.entity_b))
