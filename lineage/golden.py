@@ -22,6 +22,7 @@ from lineage.trust import CANDIDATE_COLUMNS, TRUST_COMPONENTS, Sources, score_ca
 
 # Standardisation's validation flag for the fields that have one (CONTRACTS.md).
 VALIDITY_FLAGS: dict[str, str] = {
+    "name": "name_valid",
     "email": "email_valid",
     "phone": "phone_valid",
     "tax_id": "tax_id_valid",

@@ -39,6 +39,10 @@ class SurvivorshipSettings(BaseModel):
             in the same cluster holding the same normalised value.
         max_corroboration_bonus: Cap of the summed corroboration bonus; the final
             trust is clipped to 1.0 anyway.
+        min_contained_chars: A shorter value from another source supports a value
+            that contains it (a truncated address supports the full one) only when
+            it has at least this many letters and digits; shorter fragments prove
+            nothing.
         trust_decimals: Candidate and record trust scores are rounded to this many
             decimals, so float noise never decides a winner and the ties an auditor
             sees are real ties (broken by the documented tie-break chain).
@@ -63,6 +67,7 @@ class SurvivorshipSettings(BaseModel):
     corroboration_bonus: float = Field(default=0.1, ge=0)
     max_corroboration_bonus: float = Field(default=0.2, ge=0)
     trust_decimals: int = Field(default=4, ge=1, le=12)
+    min_contained_chars: int = Field(default=4, ge=1)
     dependent_fields: dict[str, tuple[str, ...]] = Field(default_factory=_address_parts)
     rules: dict[str, str] = Field(default_factory=dict, validate_default=True)
 

@@ -9,8 +9,9 @@ rounded to ``settings.trust_decimals``:
   so identical inputs give identical trust); a missing timestamp gets ``min_recency``;
 - ``validity``: ``invalid_downgrade`` when the value failed validation, else 1;
 - ``corroboration``: ``corroboration_bonus`` per distinct *other* source system in
-  the cluster holding the same value (case-folded, whitespace removed), capped at
-  ``max_corroboration_bonus``.
+  the cluster supporting the value (same value, or a shorter value it contains,
+  compared lower-cased on letters and digits only; see ``supporting_sources``),
+  capped at ``max_corroboration_bonus``.
 """
 
 from __future__ import annotations
@@ -133,13 +134,50 @@ def recency_expr(*, as_of: datetime | None, settings: SurvivorshipSettings) -> p
 
 
 def normalised_value(value: pl.Expr) -> pl.Expr:
-    """The value as compared for corroboration: lower-cased, all whitespace removed.
+    """The value as compared for corroboration: lower-cased, only letters and digits kept.
 
     Example:
-        >>> pl.select(normalised_value(pl.lit(" Acme  Ltd "))).item()
+        >>> pl.select(normalised_value(pl.lit(" Acme  Ltd. "))).item()
         'acmeltd'
     """
-    return value.str.to_lowercase().str.replace_all(r"\s+", "")
+    return value.str.to_lowercase().str.replace_all(r"[^\p{L}\p{N}]+", "")
+
+
+def supporting_sources(candidates: pl.DataFrame, *, min_contained_chars: int) -> pl.Series:
+    """Per candidate, how many *other* source systems in its cluster support its value.
+
+    Another source supports a value when its own value, normalised, is equal to
+    it or (being at least ``min_contained_chars`` long) contained in it: a
+    truncated address or a name without its legal form agrees with everything
+    the complete value says, so it corroborates the complete value, not the
+    reverse.
+    """
+    keyed = candidates.select(
+        pl.int_range(pl.len()).alias("_row"),
+        "unified_id",
+        "field",
+        "source_system",
+        normalised_value(pl.col("value")).alias("_norm"),
+    )
+    others = keyed.select(
+        "unified_id",
+        "field",
+        pl.col("source_system").alias("_other_system"),
+        pl.col("_norm").alias("_other_norm"),
+    )
+    contained = pl.col("_norm").str.contains(pl.col("_other_norm"), literal=True)
+    long_enough = pl.col("_other_norm").str.len_chars() >= min_contained_chars
+    support = (
+        keyed.join(others, on=["unified_id", "field"])
+        .filter(
+            (pl.col("_other_system") != pl.col("source_system"))
+            & ((pl.col("_other_norm") == pl.col("_norm")) | (long_enough & contained))
+        )
+        .group_by("_row")
+        .agg(pl.col("_other_system").n_unique().alias("support"))
+    )
+    counted = keyed.select("_row").join(support, on="_row", how="left", maintain_order="left")
+    return counted["support"].fill_null(0)
 
 
 def score_candidates(
@@ -178,15 +216,14 @@ def score_candidates(
     if unknown:
         msg = f"source_system {unknown} in the records has no trust configured"
         raise SourceTrustError(msg)
-    same_value = ["unified_id", "field", normalised_value(pl.col("value"))]
-    other_sources = pl.col("source_system").n_unique().over(same_value) - 1
-    scored = candidates.join(authority, on=["source_system", "field"], how="left").with_columns(
+    other_sources = supporting_sources(candidates, min_contained_chars=settings.min_contained_chars)
+    scored = candidates.with_columns(other_sources.alias("_support")).join(authority, on=["source_system", "field"], how="left").with_columns(
         recency_expr(as_of=as_of, settings=settings),
         pl.when(pl.col("valid").not_())
         .then(pl.lit(settings.invalid_downgrade))
         .otherwise(pl.lit(1.0))
         .alias("validity"),
-        (other_sources * settings.corroboration_bonus)
+        (pl.col("_support") * settings.corroboration_bonus)
         .clip(upper_bound=settings.max_corroboration_bonus)
         .cast(pl.Float64)
         .alias("corroboration"),
@@ -194,6 +231,6 @@ def score_candidates(
     trust = (
         pl.col("authority") * pl.col("recency") * pl.col("validity") * (1 + pl.col("corroboration"))
     )
-    return scored.with_columns(
+    return scored.drop("_support").with_columns(
         trust.clip(0.0, 1.0).round(settings.trust_decimals).alias("trust_score")
     )

@@ -13,9 +13,10 @@ from collections.abc import Callable, Mapping
 import polars as pl
 
 from matching.standardise.address import normalise_address
-from matching.standardise.chinese import romanise_names, simplify_chinese
+from matching.standardise.chinese import flag_romanised_names, romanise_names, simplify_chinese
 from matching.standardise.contact import normalise_email, normalise_phone_e164
 from matching.standardise.legal_form import split_legal_form
+from matching.standardise.regions import normalise_regions
 from matching.standardise.text import clean_text
 
 Step = Callable[[pl.LazyFrame], pl.LazyFrame]
@@ -26,7 +27,9 @@ STEPS: tuple[Step, ...] = (
     split_legal_form,
     normalise_email,
     normalise_phone_e164,
+    normalise_regions,
     normalise_address,
+    flag_romanised_names,
     romanise_names,
 )
 

@@ -99,3 +99,22 @@ def romanise_names(frame: pl.LazyFrame) -> pl.LazyFrame:
         map_distinct(pl.col("contact_key"), _latin_sorted).alias("contact_latin_sorted"),
         map_distinct(pl.col("city_key"), _joined).alias("city_key"),
     )
+
+
+def flag_romanised_names(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """Step: ``name_valid`` is false for a Chinese customer's name written in Latin script.
+
+    A customer in China (record country CN, or a +86 phone) is registered under
+    a Chinese name; 'Shanghai Xingchen Trading Co., Ltd.' or 'WANG Yangjun' is a
+    rendering. It stays a full candidate for matching, but survivorship
+    downgrades it so the original wins whenever a source carries it.
+    Needs ``phone`` in E.164 (contact step).
+    """
+    chinese_customer = (pl.col("country") == "CN") | pl.col("phone").str.starts_with("+86")
+    latin_only = pl.col("name").is_not_null() & ~pl.col("name").str.contains(CJK.pattern)
+    return frame.with_columns(
+        pl.when(pl.col("name").is_null())
+        .then(None)
+        .otherwise(~(chinese_customer.fill_null(False) & latin_only))
+        .alias("name_valid")
+    )

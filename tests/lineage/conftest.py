@@ -14,6 +14,7 @@ import pytest
 from connectors.canonical import CANONICAL_SCHEMA, GOLDEN_FIELDS
 
 VALIDITY_SCHEMA: dict[str, pl.DataType] = {
+    "name_valid": pl.Boolean(),
     "email_valid": pl.Boolean(),
     "phone_valid": pl.Boolean(),
     "tax_id_valid": pl.Boolean(),
@@ -71,6 +72,7 @@ def std_frame(records: Sequence[Mapping[str, Any]]) -> pl.DataFrame:
             "name_key": "ignored",
         }
         for flag, fld in (
+            ("name_valid", "name"),
             ("email_valid", "email"),
             ("phone_valid", "phone"),
             ("tax_id_valid", "tax_id"),

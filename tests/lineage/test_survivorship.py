@@ -74,7 +74,7 @@ def test_equal_authority_fresher_value_wins(
     candidates = make_candidates(
         [
             {"system": "crm", "id": "A-old", "value": "Acme", "at": older},
-            {"system": "erp", "id": "B-new", "value": "Acme Ltd", "at": newer},
+            {"system": "erp", "id": "B-new", "value": "Zenith Ltd", "at": newer},
         ]
     )
     scored = score_candidates(
@@ -106,7 +106,7 @@ def test_authority_against_freshness_follows_trust(
     candidates = make_candidates(
         [
             {"system": "erp", "id": "E1", "value": "Acme", "at": strong_at},
-            {"system": "tickets", "id": "T1", "value": "ACME Co", "at": "2024-01-01"},
+            {"system": "tickets", "id": "T1", "value": "Zenith Co", "at": "2024-01-01"},
         ]
     )
     scored = score_candidates(

@@ -144,6 +144,38 @@ def test_invalid_values_are_downgraded(
             {"crm": 0.0, "erp": 0.0},
             id="other fields do not count",
         ),
+        pytest.param(
+            [
+                {"system": "crm", "field": "address", "value": "滨江区友谊路24号"},
+                {"system": "erp", "field": "address", "value": "滨江区友谊路24号金融广场1楼"},
+            ],
+            {"crm": 0.0, "erp": 0.1},
+            id="a truncated value supports the complete one, not the reverse",
+        ),
+        pytest.param(
+            [
+                {"system": "crm", "value": "Northstar Life Sciences"},
+                {"system": "erp", "value": "Northstar Life Sciences PLC"},
+            ],
+            {"crm": 0.0, "erp": 0.1},
+            id="a name without its legal form supports the full name",
+        ),
+        pytest.param(
+            [
+                {"system": "crm", "value": "Acm"},
+                {"system": "erp", "value": "Acme Ltd"},
+            ],
+            {"crm": 0.0, "erp": 0.0},
+            id="fragments shorter than min_contained_chars prove nothing",
+        ),
+        pytest.param(
+            [
+                {"system": "crm", "value": "Velvet Foods Corp."},
+                {"system": "erp", "value": "velvet foods corp"},
+            ],
+            {"crm": 0.1, "erp": 0.1},
+            id="punctuation and case do not make values differ",
+        ),
     ],
 )
 def test_corroboration_bonus_and_cap(

@@ -166,3 +166,47 @@ def test_standardise_is_idempotent_on_names(names):  # type: ignore[no-untyped-d
     )
     assert again["name_key"].to_list() == once["name_key"].to_list()
     assert again["name"].to_list() == once["name"].to_list()
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ({"region": "浙江", "city": "杭州市", "country": "CN"}, ("浙江省", "杭州", None)),
+        ({"region": "上海", "city": "上海市", "country": "CN"}, ("上海市", "上海", None)),
+        ({"region": "WA", "city": "Seattle", "country": "US"}, ("Washington", "Seattle", None)),
+        ({"region": "Bayern", "city": "München", "country": "DE"}, ("Bayern", "München", None)),
+        (
+            {"region": "浙江省", "city": "杭州", "country": "CN",
+             "address": "浙江省杭州市滨江区友谊路24号"},
+            ("浙江省", "杭州", "滨江区友谊路24号"),
+        ),
+        (
+            {"region": "上海市", "city": "上海", "country": "CN", "address": "上海市闵行区五一路77号"},
+            ("上海市", "上海", "闵行区五一路77号"),
+        ),
+        ({"address": "123 Anson Rd., #04-04"}, (None, None, "123 Anson Road, #04-04")),
+        ({"address": "2048 Victoria Ln."}, (None, None, "2048 Victoria Lane")),
+        ({"address": "St. John Street 5"}, (None, None, "St. John Street 5")),
+    ],
+)  # fmt: skip
+def test_regions_cities_and_addresses(make_frame, values, expected):  # type: ignore[no-untyped-def]
+    row = _one(make_frame, **values)
+    region, city, address = expected
+    assert row["region"] == region
+    assert row["city"] == city
+    if address is not None:
+        assert row["address"] == address
+
+
+@pytest.mark.parametrize(
+    ("values", "valid"),
+    [
+        ({"name": "WANG Yangjun", "country": "CN"}, False),
+        ({"name": "Shanghai Xingchen Trading Co., Ltd.", "phone": "+86 138 0013 8000"}, False),
+        ({"name": "王洋军", "country": "CN"}, True),
+        ({"name": "Harbor Foods GmbH", "country": "DE"}, True),
+        ({"name": "John Smith"}, True),
+    ],
+)
+def test_romanised_chinese_names_are_flagged(make_frame, values, valid):  # type: ignore[no-untyped-def]
+    assert _one(make_frame, **values)["name_valid"] is valid
