@@ -60,6 +60,7 @@ FIELD_CANDIDATES_COLUMNS: tuple[str, ...] = (
     "source_record_id",
     "source_column",
     "source_updated_at",
+    "confirmed_at",
     *TRUST_COMPONENTS,
     "trust_score",
     "is_winner",

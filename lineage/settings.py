@@ -39,6 +39,13 @@ class SurvivorshipSettings(BaseModel):
             in the same cluster holding the same normalised value.
         max_corroboration_bonus: Cap of the summed corroboration bonus; the final
             trust is clipped to 1.0 anyway.
+        half_life_days_by_field: Per-field half-life overriding
+            ``recency_half_life_days``: a company's registered name or tax id does
+            not go stale the way a phone number or an e-mail address does
+            (Informatica keeps a decay period per field for the same reason).
+        fragment_downgrade: Factor applied to a value that is a proper part of
+            another candidate's value for the same customer (a truncated address,
+            a name without its legal form): the complete value should win.
         min_contained_chars: A shorter value from another source supports a value
             that contains it (a truncated address supports the full one) only when
             it has at least this many letters and digits; shorter fragments prove
@@ -62,12 +69,25 @@ class SurvivorshipSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     recency_half_life_days: float = Field(default=365.0, gt=0)
-    min_recency: float = Field(default=0.2, ge=0, le=1)
+    min_recency: float = Field(default=0.02, ge=0, le=1)
     invalid_downgrade: float = Field(default=0.5, ge=0, le=1)
     corroboration_bonus: float = Field(default=0.1, ge=0)
     max_corroboration_bonus: float = Field(default=0.2, ge=0)
     trust_decimals: int = Field(default=4, ge=1, le=12)
     min_contained_chars: int = Field(default=4, ge=1)
+    fragment_downgrade: float = Field(default=0.8, ge=0, le=1)
+    half_life_days_by_field: dict[str, float] = Field(
+        default_factory=lambda: {
+            "customer_type": 3650.0,
+            "name": 3650.0,
+            "tax_id": 3650.0,
+            "country": 3650.0,
+            "industry": 1825.0,
+            "size_band": 1095.0,
+            "contact_name": 1095.0,
+            "tier": 730.0,
+        }
+    )
     dependent_fields: dict[str, tuple[str, ...]] = Field(default_factory=_address_parts)
     rules: dict[str, str] = Field(default_factory=dict, validate_default=True)
 

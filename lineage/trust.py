@@ -1,13 +1,18 @@
 """Trust of every candidate value, as four auditable components and their product.
 
-``trust_score = clip(authority * recency * validity * (1 + corroboration), 0, 1)``,
+``trust_score = clip(authority * recency * validity * completeness * (1 + corroboration), 0, 1)``,
 rounded to ``settings.trust_decimals``:
 
 - ``authority``: the source's configured trust for the field (``trust:`` in the config);
-- ``recency``: ``max(min_recency, 0.5 ** (age_days / half_life))``, age measured
+- ``recency``: ``max(min_recency, 0.5 ** (age_days / half_life))`` with the field's
+  half-life (``half_life_days_by_field``, else ``recency_half_life_days``), the age
+  being that of ``confirmed_at`` (the latest source repeating the value or a part
+  of it; see ``containment``), measured
   against ``as_of`` (the run's latest ``source_updated_at``, never the wall clock,
   so identical inputs give identical trust); a missing timestamp gets ``min_recency``;
 - ``validity``: ``invalid_downgrade`` when the value failed validation, else 1;
+- ``completeness``: ``fragment_downgrade`` when the value is a proper part of
+  another candidate's value for the same customer and field, else 1;
 - ``corroboration``: ``corroboration_bonus`` per distinct *other* source system in
   the cluster supporting the value (same value, or a shorter value it contains,
   compared lower-cased on letters and digits only; see ``supporting_sources``),
@@ -40,7 +45,13 @@ CANDIDATE_COLUMNS: tuple[str, ...] = (
     "source_updated_at",
     "valid",
 )
-TRUST_COMPONENTS: tuple[str, ...] = ("authority", "recency", "validity", "corroboration")
+TRUST_COMPONENTS: tuple[str, ...] = (
+    "authority",
+    "recency",
+    "validity",
+    "completeness",
+    "corroboration",
+)
 
 
 class SourceTrustError(LineageError):
@@ -105,15 +116,18 @@ def authority_table(sources: Sources, *, fields: Sequence[str] = GOLDEN_FIELDS) 
     ).sort("source_system", "field")
 
 
-def recency_expr(*, as_of: datetime | None, settings: SurvivorshipSettings) -> pl.Expr:
-    """Recency factor of ``source_updated_at``: exponential decay with a floor.
+def recency_expr(
+    *, as_of: datetime | None, settings: SurvivorshipSettings, column: str = "source_updated_at"
+) -> pl.Expr:
+    """Recency factor of a timestamp column: exponential decay with a floor.
 
     A timestamp later than ``as_of`` counts as age 0; a null timestamp (or no
     ``as_of`` at all, when the run has no timestamps) gets the floor.
 
     Example:
         >>> from datetime import UTC, datetime
-        >>> df = pl.DataFrame({"source_updated_at": [datetime(2023, 1, 1, tzinfo=UTC)]})
+        >>> df = pl.DataFrame({"field": ["email"],
+        ...                    "source_updated_at": [datetime(2023, 1, 1, tzinfo=UTC)]})
         >>> s = SurvivorshipSettings(recency_half_life_days=365)
         >>> df.select(recency_expr(as_of=datetime(2024, 1, 1, tzinfo=UTC), settings=s)).item()
         0.5
@@ -122,11 +136,16 @@ def recency_expr(*, as_of: datetime | None, settings: SurvivorshipSettings) -> p
     if as_of is None:
         return floor.alias("recency")
     age_days = (
-        (pl.lit(as_of) - pl.col("source_updated_at")).dt.total_microseconds() / MICROSECONDS_PER_DAY
+        (pl.lit(as_of) - pl.col(column)).dt.total_microseconds() / MICROSECONDS_PER_DAY
     ).clip(lower_bound=0.0)
-    decay = pl.lit(HALF).pow(age_days / settings.recency_half_life_days)
+    half_life = pl.col("field").replace_strict(
+        dict(settings.half_life_days_by_field),
+        default=settings.recency_half_life_days,
+        return_dtype=pl.Float64,
+    )
+    decay = pl.lit(HALF).pow(age_days / half_life)
     return (
-        pl.when(pl.col("source_updated_at").is_null())
+        pl.when(pl.col(column).is_null())
         .then(floor)
         .otherwise(pl.max_horizontal(floor, decay))
         .alias("recency")
@@ -143,20 +162,31 @@ def normalised_value(value: pl.Expr) -> pl.Expr:
     return value.str.to_lowercase().str.replace_all(r"[^\p{L}\p{N}]+", "")
 
 
-def supporting_sources(candidates: pl.DataFrame, *, min_contained_chars: int) -> pl.Series:
-    """Per candidate, how many *other* source systems in its cluster support its value.
+def containment(candidates: pl.DataFrame, *, min_contained_chars: int) -> pl.DataFrame:
+    """Per candidate: ``support`` and ``is_fragment``, in candidate order.
 
-    Another source supports a value when its own value, normalised, is equal to
-    it or (being at least ``min_contained_chars`` long) contained in it: a
-    truncated address or a name without its legal form agrees with everything
-    the complete value says, so it corroborates the complete value, not the
-    reverse.
+    ``support`` counts the *other* source systems in the cluster whose value,
+    normalised, equals this one or (being at least ``min_contained_chars``
+    long) is contained in it: a truncated address or a name without its legal
+    form agrees with everything the complete value says, so it corroborates
+    the complete value, not the reverse.
+
+    ``is_fragment`` marks a value that is a proper part of another candidate's
+    value for the same customer and field (from any source): 'Ember Trading'
+    beside 'Ember Trading GmbH', '滨江区友谊路24号' beside the same address with
+    its building and floor. Survivorship downgrades it for completeness.
+
+    ``confirmed_at`` is the latest timestamp of any candidate (this one
+    included) holding the same value or a part of it: a fresh export that
+    repeats an address, even truncated, confirms that the address is still
+    current, so the full address is as fresh as its freshest confirmation.
     """
     keyed = candidates.select(
         pl.int_range(pl.len()).alias("_row"),
         "unified_id",
         "field",
         "source_system",
+        "source_updated_at",
         normalised_value(pl.col("value")).alias("_norm"),
     )
     others = keyed.select(
@@ -164,20 +194,37 @@ def supporting_sources(candidates: pl.DataFrame, *, min_contained_chars: int) ->
         "field",
         pl.col("source_system").alias("_other_system"),
         pl.col("_norm").alias("_other_norm"),
+        pl.col("source_updated_at").alias("_other_at"),
     )
-    contained = pl.col("_norm").str.contains(pl.col("_other_norm"), literal=True)
-    long_enough = pl.col("_other_norm").str.len_chars() >= min_contained_chars
-    support = (
+    equal = pl.col("_other_norm") == pl.col("_norm")
+    other_is_part = (pl.col("_other_norm").str.len_chars() >= min_contained_chars) & pl.col(
+        "_norm"
+    ).str.contains(pl.col("_other_norm"), literal=True)
+    is_part_of_other = (pl.col("_norm").str.len_chars() >= min_contained_chars) & pl.col(
+        "_other_norm"
+    ).str.contains(pl.col("_norm"), literal=True)
+    other_source = pl.col("_other_system") != pl.col("source_system")
+    relations = (
         keyed.join(others, on=["unified_id", "field"])
-        .filter(
-            (pl.col("_other_system") != pl.col("source_system"))
-            & ((pl.col("_other_norm") == pl.col("_norm")) | (long_enough & contained))
-        )
         .group_by("_row")
-        .agg(pl.col("_other_system").n_unique().alias("support"))
+        .agg(
+            pl.col("_other_system")
+            .filter(other_source & (equal | other_is_part))
+            .n_unique()
+            .alias("support"),
+            (~equal & is_part_of_other).any().alias("is_fragment"),
+            pl.col("_other_at").filter(equal | other_is_part).max().alias("confirmed_at"),
+        )
     )
-    counted = keyed.select("_row").join(support, on="_row", how="left", maintain_order="left")
-    return counted["support"].fill_null(0)
+    return (
+        keyed.select("_row", "source_updated_at")
+        .join(relations, on="_row", how="left", maintain_order="left")
+        .select(
+            pl.col("support").fill_null(0),
+            pl.col("is_fragment").fill_null(False),
+            pl.coalesce("confirmed_at", "source_updated_at").alias("confirmed_at"),
+        )
+    )
 
 
 def score_candidates(
@@ -216,21 +263,37 @@ def score_candidates(
     if unknown:
         msg = f"source_system {unknown} in the records has no trust configured"
         raise SourceTrustError(msg)
-    other_sources = supporting_sources(candidates, min_contained_chars=settings.min_contained_chars)
-    scored = candidates.with_columns(other_sources.alias("_support")).join(authority, on=["source_system", "field"], how="left").with_columns(
-        recency_expr(as_of=as_of, settings=settings),
-        pl.when(pl.col("valid").not_())
-        .then(pl.lit(settings.invalid_downgrade))
-        .otherwise(pl.lit(1.0))
-        .alias("validity"),
-        (pl.col("_support") * settings.corroboration_bonus)
-        .clip(upper_bound=settings.max_corroboration_bonus)
-        .cast(pl.Float64)
-        .alias("corroboration"),
+    relations = containment(candidates, min_contained_chars=settings.min_contained_chars)
+    scored = (
+        candidates.with_columns(
+            relations["support"].alias("_support"),
+            relations["is_fragment"].alias("_fragment"),
+            relations["confirmed_at"],
+        )
+        .join(authority, on=["source_system", "field"], how="left")
+        .with_columns(
+            recency_expr(as_of=as_of, settings=settings, column="confirmed_at"),
+            pl.when(pl.col("valid").not_())
+            .then(pl.lit(settings.invalid_downgrade))
+            .otherwise(pl.lit(1.0))
+            .alias("validity"),
+            pl.when(pl.col("_fragment"))
+            .then(pl.lit(settings.fragment_downgrade))
+            .otherwise(pl.lit(1.0))
+            .alias("completeness"),
+            (pl.col("_support") * settings.corroboration_bonus)
+            .clip(upper_bound=settings.max_corroboration_bonus)
+            .cast(pl.Float64)
+            .alias("corroboration"),
+        )
     )
     trust = (
-        pl.col("authority") * pl.col("recency") * pl.col("validity") * (1 + pl.col("corroboration"))
+        pl.col("authority")
+        * pl.col("recency")
+        * pl.col("validity")
+        * pl.col("completeness")
+        * (1 + pl.col("corroboration"))
     )
-    return scored.drop("_support").with_columns(
+    return scored.drop("_support", "_fragment").with_columns(
         trust.clip(0.0, 1.0).round(settings.trust_decimals).alias("trust_score")
     )

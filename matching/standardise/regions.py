@@ -57,7 +57,11 @@ def _canonical_region(region: pl.Expr, country: pl.Expr) -> pl.Expr:
 
 def _canonical_city(city: pl.Expr) -> pl.Expr:
     # '杭州市' -> '杭州'; a one-character name before 市 is kept whole.
-    return pl.when(city.str.contains(r"^\p{Han}{2,}市$")).then(city.str.strip_suffix("市")).otherwise(city)
+    return (
+        pl.when(city.str.contains(r"^\p{Han}{2,}市$"))
+        .then(city.str.strip_suffix("市"))
+        .otherwise(city)
+    )
 
 
 def _strip_prefix(text: pl.Expr, prefix: pl.Expr) -> pl.Expr:

@@ -98,16 +98,17 @@ def xref_frame(clusters: Mapping[str, Sequence[tuple[str, str]]]) -> pl.DataFram
 
 
 def candidate_frame(rows: Sequence[Mapping[str, Any]]) -> pl.DataFrame:
-    """Unscored candidates; unified_id defaults to U1, field to name, timestamp to 2024-01-01."""
+    """Unscored candidates; unified_id defaults to U1, timestamp to 2024-01-01, and field
+    to email (a field with the default recency half-life)."""
     return pl.DataFrame(
         [
             {
                 "unified_id": r.get("uid", "U1"),
-                "field": r.get("field", "name"),
+                "field": r.get("field", "email"),
                 "value": r["value"],
                 "source_system": r["system"],
                 "source_record_id": r.get("id", f"{r['system']}-1"),
-                "source_column": f"{r['system']}.{r.get('field', 'name')}",
+                "source_column": f"{r['system']}.{r.get('field', 'email')}",
                 "source_updated_at": ts(r.get("at", "2024-01-01")),
                 "valid": r.get("valid"),
             }

@@ -16,7 +16,7 @@ from lineage import RULES, SurvivorshipSettings
 def test_defaults_match_the_design() -> None:
     s = SurvivorshipSettings()
     assert s.recency_half_life_days == 365
-    assert s.min_recency == 0.2
+    assert s.min_recency == 0.02
     assert s.invalid_downgrade == 0.5
     assert s.corroboration_bonus == 0.1
     assert s.max_corroboration_bonus == 0.2

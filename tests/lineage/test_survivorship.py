@@ -15,9 +15,11 @@ Builder = Callable[..., pl.DataFrame]
 ALL_TIED = "tie on trust, source_updated_at, authority; "
 
 
-def outcome(chosen: pl.DataFrame, field: str = "name") -> tuple[str, dict[str, str | None]]:
-    """(winning record id, {record id: lost_because}) of one field of U1."""
-    group = chosen.filter((pl.col("unified_id") == "U1") & (pl.col("field") == field))
+def outcome(chosen: pl.DataFrame, field: str | None = None) -> tuple[str, dict[str, str | None]]:
+    """(winning record id, {record id: lost_because}) of one field of U1 (default: its only one)."""
+    of_u1 = chosen.filter(pl.col("unified_id") == "U1")
+    field = field or of_u1["field"].unique().item()
+    group = of_u1.filter(pl.col("field") == field)
     assert group["is_winner"].sum() == 1
     winner = group.filter("is_winner")["source_record_id"].item()
     return winner, dict(group.select("source_record_id", "lost_because").rows())

@@ -36,8 +36,8 @@ SOURCES = {
         ("2022-01-01", 365, 0.25),  # two half-lives
         ("2023-07-05", 180, 0.5),  # one custom half-life (180 days)
         ("2023-01-01", 730, 0.7071),  # half a half-life: sqrt(0.5)
-        ("2010-01-01", 365, 0.2),  # very old: the floor
-        (None, 365, 0.2),  # no timestamp: the floor
+        ("2010-01-01", 365, 0.02),  # very old: the floor
+        (None, 365, 0.02),  # no timestamp: the floor
         ("2025-06-01", 365, 1.0),  # later than as_of: counts as fresh
     ],
 )
@@ -45,11 +45,32 @@ def test_recency_decay(
     updated_at: str | None, half_life: int, expected: float, parse_ts: Callable[..., Any]
 ) -> None:
     frame = pl.DataFrame(
-        {"source_updated_at": [parse_ts(updated_at)]},
-        schema={"source_updated_at": pl.Datetime("us", "UTC")},
+        {"field": ["email"], "source_updated_at": [parse_ts(updated_at)]},
+        schema={"field": pl.String, "source_updated_at": pl.Datetime("us", "UTC")},
     )
     settings = SurvivorshipSettings(recency_half_life_days=half_life)
     got = frame.select(recency_expr(as_of=AS_OF, settings=settings)).item()
+    assert got == pytest.approx(expected, abs=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("field", "expected"),
+    [
+        ("email", 0.25),  # default half-life 365 days: two half-lives
+        ("phone", 0.25),
+        ("tier", 0.5),  # 730 days
+        ("name", 0.8706),  # 3650 days: a registered name barely ages in two years
+        ("tax_id", 0.8706),
+    ],
+)
+def test_recency_half_life_is_per_field(
+    field: str, expected: float, parse_ts: Callable[..., Any]
+) -> None:
+    frame = pl.DataFrame(
+        {"field": [field], "source_updated_at": [parse_ts("2022-01-01")]},
+        schema={"field": pl.String, "source_updated_at": pl.Datetime("us", "UTC")},
+    )
+    got = frame.select(recency_expr(as_of=AS_OF, settings=SurvivorshipSettings())).item()
     assert got == pytest.approx(expected, abs=1e-4)
 
 
@@ -202,16 +223,21 @@ def test_trust_is_the_product_of_its_components_clipped_to_one(
         make_candidates(rows), sources=sources, settings=SurvivorshipSettings(), as_of=AS_OF
     )
     by_system = {r["source_system"]: r for r in scored.to_dicts()}
-    # erp: 0.9 * 0.5 * 1 * 1.2; crm: 0.95 * 1 * 1 * 1.2 = 1.14 -> clipped;
-    # shop: 0.7 * 0.2 (no timestamp) * 1 * 1.2; tickets: 0.5 * 1 * 0.5 * 1.
-    assert by_system["erp"]["trust_score"] == 0.54
+    # The three names are one value, confirmed by crm's 2024 timestamp, so all are fresh.
+    # erp: 0.9 * 1 * 1 * 1.2 = 1.08 -> clipped; crm: 0.95 * 1.2 -> clipped;
+    # shop: 0.7 * 1 (confirmed by crm, no timestamp of its own) * 1.2; tickets: 0.5 * 0.5.
+    assert by_system["erp"]["trust_score"] == 1.0
     assert by_system["crm"]["trust_score"] == 1.0
-    assert by_system["shop"]["trust_score"] == 0.168
+    assert by_system["shop"]["trust_score"] == 0.84
     assert by_system["tickets"]["trust_score"] == 0.25
     for row in scored.to_dicts():
         recomputed = min(
             1.0,
-            row["authority"] * row["recency"] * row["validity"] * (1 + row["corroboration"]),
+            row["authority"]
+            * row["recency"]
+            * row["validity"]
+            * row["completeness"]
+            * (1 + row["corroboration"]),
         )
         assert row["trust_score"] == round(recomputed, 4)
 
@@ -282,3 +308,59 @@ def test_unknown_source_in_candidates_raises(make_candidates: Builder) -> None:
     frame = make_candidates([{"system": "legacy", "value": "Acme"}])
     with pytest.raises(SourceTrustError, match=r"\['legacy'\] .* no trust configured"):
         score_candidates(frame, sources=SOURCES, settings=SurvivorshipSettings(), as_of=AS_OF)
+
+
+@pytest.mark.parametrize(
+    ("rows", "expected"),
+    [
+        pytest.param(
+            [
+                {"system": "erp", "id": "E1", "field": "address", "value": "滨江区友谊路24号",
+                 "at": "2024-01-01"},
+                {"system": "crm", "id": "C1", "field": "address",
+                 "value": "滨江区友谊路24号金融广场1楼", "at": "2021-01-01"},
+            ],
+            # The fresh, truncated erp address confirms the full crm one is current.
+            {"E1": ("2024-01-01", 0.8), "C1": ("2024-01-01", 1.0)},
+            id="a fresh fragment confirms the complete value",
+        ),
+        pytest.param(
+            [
+                {"system": "erp", "id": "E1", "field": "address", "value": "88 Old Street",
+                 "at": "2024-01-01"},
+                {"system": "crm", "id": "C1", "field": "address", "value": "1 Century Avenue",
+                 "at": "2021-01-01"},
+            ],
+            {"E1": ("2024-01-01", 1.0), "C1": ("2021-01-01", 1.0)},
+            id="different values confirm nothing",
+        ),
+    ],
+)  # fmt: skip
+def test_confirmation_and_completeness(
+    rows: list[dict[str, Any]],
+    expected: dict[str, tuple[str, float]],
+    make_candidates: Builder,
+    parse_ts: Callable[..., Any],
+) -> None:
+    scored = score_candidates(
+        make_candidates(rows), sources=SOURCES, settings=SurvivorshipSettings(), as_of=AS_OF
+    )
+    got = {r["source_record_id"]: (r["confirmed_at"], r["completeness"]) for r in scored.to_dicts()}
+    assert got == {k: (parse_ts(at), c) for k, (at, c) in expected.items()}
+
+
+def test_complete_address_beats_a_fresher_fragment_of_itself(make_candidates: Builder) -> None:
+    from lineage import select_winners
+
+    rows = [
+        {"system": "erp", "id": "E1", "field": "address", "value": "190 Robinson Road",
+         "at": "2024-01-01"},
+        {"system": "shop", "id": "S1", "field": "address", "value": "190 Robinson Road, #34-19",
+         "at": "2022-01-01"},
+    ]  # fmt: skip
+    settings = SurvivorshipSettings()
+    scored = score_candidates(
+        make_candidates(rows), sources=SOURCES, settings=settings, as_of=AS_OF
+    )
+    winner = select_winners(scored, settings=settings).filter("is_winner")
+    assert winner["value"].item() == "190 Robinson Road, #34-19"

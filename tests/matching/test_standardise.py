@@ -181,7 +181,8 @@ def test_standardise_is_idempotent_on_names(names):  # type: ignore[no-untyped-d
             ("浙江省", "杭州", "滨江区友谊路24号"),
         ),
         (
-            {"region": "上海市", "city": "上海", "country": "CN", "address": "上海市闵行区五一路77号"},
+            {"region": "上海市", "city": "上海", "country": "CN",
+             "address": "上海市闵行区五一路77号"},
             ("上海市", "上海", "闵行区五一路77号"),
         ),
         ({"address": "123 Anson Rd., #04-04"}, (None, None, "123 Anson Road, #04-04")),
