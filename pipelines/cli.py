@@ -65,6 +65,40 @@ def lineage(unified_id: str, warehouse_dir: Path, html_path: Path | None) -> Non
 
 
 @main.command()
+@click.argument("query")
+@click.option("--warehouse", "warehouse_dir", type=click.Path(path_type=Path), required=True)
+@click.option("--format", "output_format", type=click.Choice(["table", "csv", "parquet"]),
+              default="table", show_default=True)  # fmt: skip
+@click.option("--output", "output_path", type=click.Path(path_type=Path), default=None,
+              help="File to write csv/parquet to (csv defaults to standard output).")  # fmt: skip
+def sql(query: str, warehouse_dir: Path, output_format: str, output_path: Path | None) -> None:
+    """Run a read-only SQL query against the published warehouse."""
+    import polars as pl
+
+    from pipelines.sql import escape_spreadsheet_formulas, run_read_only_query
+
+    try:
+        result = run_read_only_query(warehouse_dir, query)
+    except FusionError as error:
+        click.echo(f"fusion sql failed: {error}", err=True)
+        sys.exit(1)
+    if output_format == "table":
+        with pl.Config(tbl_rows=50, tbl_cols=30, fmt_str_lengths=60, tbl_width_chars=200):
+            click.echo(result)
+    elif output_format == "csv":
+        text = escape_spreadsheet_formulas(result).write_csv()
+        if output_path is None:
+            click.echo(text, nl=False)
+        else:
+            output_path.write_text(text, encoding="utf-8")
+    else:
+        if output_path is None:
+            click.echo("fusion sql failed: --format parquet needs --output FILE", err=True)
+            sys.exit(1)
+        result.write_parquet(output_path)
+
+
+@main.command()
 @click.option("--warehouse", "warehouse_dir", type=click.Path(path_type=Path), required=True)
 @click.option("--truth", "truth_dir", type=click.Path(path_type=Path), required=True,
               help="Folder with records.csv and entities.csv (ground truth).")  # fmt: skip

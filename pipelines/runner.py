@@ -27,6 +27,7 @@ class RunOutcome:
     run_id: str
     warehouse: Warehouse
     golden_rows: int
+    example_id: str
 
     def summary_text(self) -> str:
         """What a newcomer needs after the first run."""
@@ -36,9 +37,9 @@ class RunOutcome:
             f"  DuckDB:  {db}\n"
             f"  Parquet: {self.warehouse.parquet_dir}/\n"
             "Try:\n"
-            f'  duckdb -readonly {db} "SELECT customer_type, tier, count(*) AS customers '
-            'FROM golden_customer GROUP BY ALL ORDER BY ALL"\n'
-            f"  fusion lineage <unified_id> --warehouse {self.warehouse.root}"
+            f'  .venv/bin/fusion sql --warehouse {self.warehouse.root} "SELECT customer_type, '
+            'tier, count(*) AS customers FROM golden_customer GROUP BY ALL ORDER BY ALL"\n'
+            f"  .venv/bin/fusion lineage {self.example_id} --warehouse {self.warehouse.root}"
         )
 
 
@@ -88,8 +89,13 @@ def run_pipeline(config_path: Path, warehouse_dir: Path, *, console: Console) ->
             )
             raise RunFailedError(reason)
     golden = warehouse.read_table("golden_customer")
+    if golden is None:
+        msg = f"warehouse {warehouse.root}: nothing was published"
+        raise RunFailedError(msg)
+    richest = golden.sort(["source_count", "unified_id"], descending=[True, False])
     return RunOutcome(
         run_id=result.run_id,
         warehouse=warehouse,
-        golden_rows=golden.height if golden is not None else 0,
+        golden_rows=golden.height,
+        example_id=richest["unified_id"][0] if golden.height else "<unified_id>",
     )
