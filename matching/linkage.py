@@ -17,6 +17,7 @@ from matching.comparisons import Comparison, PairFrame, comparison_levels, defau
 from matching.model import FellegiSunterModel, fit_model, probability_from_weight
 from matching.semantic import Embedder, TfidfCharNgramEmbedder, embed_names
 from matching.settings import MatchSettings
+from matching.steward import steward_pairs, with_steward_decisions
 
 
 @dataclass(frozen=True)
@@ -99,8 +100,13 @@ def match_records(
     settings: MatchSettings,
     embedder: Embedder | None = None,
     comparisons: tuple[Comparison, ...] | None = None,
+    steward_decisions: pl.DataFrame | None = None,
 ) -> MatchResult:
     """Block, compare, learn the model, score and cluster standardised records.
+
+    ``steward_decisions`` (must-link / cannot-link, see matching.steward) bind
+    clustering whatever the model says; ``scored_pairs`` keeps the model's own
+    score and adds ``steward_decision``.
 
     Example:
         >>> from connectors.canonical import empty_canonical_frame
@@ -136,9 +142,11 @@ def match_records(
         settings=settings,
         term_frequencies=pair_term_frequencies(std, pair_frame, comparisons),
     ).with_columns(candidates.pairs["blocking_rules"])
+    decided = steward_pairs(std, steward_decisions)
+    scored = scored.join(decided, on=["left", "right"], how="left")
     labels = cluster_pairs(
         std.height,
-        scored,
+        with_steward_decisions(scored, decided),
         match_threshold=settings.model.match_threshold,
         cannot_link_probability=settings.clustering.cannot_link_probability,
     )

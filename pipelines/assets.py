@@ -11,7 +11,7 @@ from dagster import AssetExecutionContext, AssetIn, AssetsDefinition, MetadataVa
 from connectors import SourceBatch
 from lineage import GoldenRecord
 from matching import MatchResult
-from pipelines import stages
+from pipelines import faults, stages
 from pipelines.resources import FusionResource
 from pipelines.settings import FusionConfig
 from pipelines.warehouse import WarehouseError
@@ -42,6 +42,7 @@ def build_source_asset(source_name: str, *, file_format: str) -> AssetsDefinitio
                 "files": [str(f) for f in batch.files],
             }
         )
+        faults.checkpoint(f"after:{source_asset_name(source_name)}")
         return batch
 
     return _source
@@ -71,14 +72,31 @@ def build_stage_assets(config: FusionConfig) -> list[AssetsDefinition]:
         by_name = {name.removeprefix("source_"): batch for name, batch in batches.items()}
         std = stages.standardise_batches(by_name, config=fusion.config())
         context.add_output_metadata({"records": std.height})
+        faults.checkpoint("after:standardised_records")
         return std
+
+    @asset(group_name="identity")
+    def steward_decisions(
+        context: AssetExecutionContext, fusion: FusionResource
+    ) -> stages.StewardDecisions:
+        """Steward must-link / cannot-link decisions and field overrides in force."""
+        decisions = stages.StewardDecisions.read(fusion.warehouse())
+        context.add_output_metadata(
+            {"link_decisions": decisions.links.height, "overrides": decisions.overrides.height}
+        )
+        return decisions
 
     @asset(group_name="matching", kinds={"polars"})
     def match_result(
-        context: AssetExecutionContext, fusion: FusionResource, standardised_records: pl.DataFrame
+        context: AssetExecutionContext,
+        fusion: FusionResource,
+        standardised_records: pl.DataFrame,
+        steward_decisions: stages.StewardDecisions,
     ) -> MatchResult:
         """Candidate pairs, the learnt model, scored pairs and clusters."""
-        result = stages.match(standardised_records, config=fusion.config())
+        result = stages.match(
+            standardised_records, config=fusion.config(), decisions=steward_decisions.links
+        )
         decisions = dict(result.scored_pairs.group_by("decision").len().iter_rows())
         context.add_output_metadata(
             {
@@ -89,6 +107,7 @@ def build_stage_assets(config: FusionConfig) -> list[AssetsDefinition]:
                 "prior": result.model.prior,
             }
         )
+        faults.checkpoint("after:match_result")
         return result
 
     @asset(group_name="identity")
@@ -108,6 +127,7 @@ def build_stage_assets(config: FusionConfig) -> list[AssetsDefinition]:
                 "based_on_release": identity.release or "none",
             }
         )
+        faults.checkpoint("after:unified_ids")
         return identity
 
     @asset(group_name="lineage")
@@ -116,6 +136,7 @@ def build_stage_assets(config: FusionConfig) -> list[AssetsDefinition]:
         fusion: FusionResource,
         standardised_records: pl.DataFrame,
         unified_ids: stages.IdentityAtRelease,
+        steward_decisions: stages.StewardDecisions,
     ) -> GoldenRecord:
         """Golden customers by survivorship, with field lineage and all candidates."""
         golden = stages.build_golden(
@@ -123,8 +144,10 @@ def build_stage_assets(config: FusionConfig) -> list[AssetsDefinition]:
             unified_ids.identity,
             config=fusion.config(),
             run_id=context.run_id,
+            overrides=steward_decisions.overrides,
         )
         context.add_output_metadata({"golden_rows": golden.golden_customer.height})
+        faults.checkpoint("after:golden_record")
         return golden
 
     @asset(ins=source_ins, group_name="publish")
@@ -135,6 +158,7 @@ def build_stage_assets(config: FusionConfig) -> list[AssetsDefinition]:
         match_result: MatchResult,
         unified_ids: stages.IdentityAtRelease,
         golden_record: GoldenRecord,
+        steward_decisions: stages.StewardDecisions,
         **batches: SourceBatch,
     ) -> Release:
         """Every warehouse table of this run, before the checks that gate publishing."""
@@ -148,8 +172,10 @@ def build_stage_assets(config: FusionConfig) -> list[AssetsDefinition]:
             golden=golden_record,
             config=config,
             run_id=context.run_id,
+            decisions=steward_decisions,
         )
         context.add_output_metadata({name: frame.height for name, frame in tables.items()})
+        faults.checkpoint("after:release_tables")
         return Release(
             tables=tables,
             rows_in={name: batch.rows_in for name, batch in by_name.items()},
@@ -183,10 +209,12 @@ def build_stage_assets(config: FusionConfig) -> list[AssetsDefinition]:
         context.add_output_metadata(
             {"release": MetadataValue.path(str(published)), "database": str(warehouse.database)}
         )
+        faults.checkpoint("after:published_warehouse")
         return str(published)
 
     return [
         standardised_records,
+        steward_decisions,
         match_result,
         unified_ids,
         golden_record,

@@ -118,3 +118,129 @@ def evaluate(warehouse_dir: Path, truth_dir: Path, as_json: bool) -> None:
         click.echo(json.dumps(evaluation.to_dict(), indent=2))
     else:
         click.echo(format_evaluation(evaluation))
+
+
+@main.group()
+def review() -> None:
+    """Steward review: the uncertain pairs, link decisions and field overrides."""
+
+
+@review.command("list")
+@click.option("--warehouse", "warehouse_dir", type=click.Path(path_type=Path), required=True)
+@click.option("--limit", type=int, default=20, show_default=True)
+def review_list(warehouse_dir: Path, limit: int) -> None:
+    """Pairs in the uncertain band that no steward has decided, with their evidence."""
+    from rich.table import Table
+
+    from pipelines.review import pending_review
+
+    try:
+        pending = pending_review(warehouse_dir)
+    except FusionError as error:
+        click.echo(f"fusion review failed: {error}", err=True)
+        sys.exit(1)
+    import polars as pl
+
+    levels = [c for c in pending.columns if c.endswith("_level")]
+    shown = pending.head(limit).select(
+        pl.format("{}:{}", "left_source_system", "left_source_record_id").alias("left"),
+        pl.format("{}:{}", "right_source_system", "right_source_record_id").alias("right"),
+        pl.col("match_probability").round(3).alias("p"),
+        *(pl.col(c).alias(c.removesuffix("_level")) for c in levels),
+    )
+    table = Table(title=f"{pending.height} pairs awaiting review (showing {shown.height})")
+    for column in shown.columns:
+        table.add_column(column, overflow="fold")
+    for row in shown.iter_rows():
+        table.add_row(*("" if v is None else str(v) for v in row))
+    Console().print(table)
+
+
+def _decide(
+    warehouse_dir: Path, left: str, right: str, decision: str, steward: str, reason: str
+) -> None:
+    from pipelines.review import record_link_decision
+
+    try:
+        row = record_link_decision(
+            warehouse_dir, left, right, decision=decision, steward=steward, reason=reason
+        )
+    except FusionError as error:
+        click.echo(f"fusion review failed: {error}", err=True)
+        sys.exit(1)
+    click.echo(
+        f"recorded {decision} {left} {right} by {steward} ({row['decision_id']}); "
+        "it binds every run from the next one on"
+    )
+
+
+_steward_options = [
+    click.option("--warehouse", "warehouse_dir", type=click.Path(path_type=Path), required=True),
+    click.option("--steward", required=True, help="Who decides (name or login)."),
+    click.option("--reason", required=True, help="Why, in a sentence an auditor understands."),
+]
+
+
+def _with_steward_options(command):  # type: ignore[no-untyped-def]
+    for option in reversed(_steward_options):
+        command = option(command)
+    return command
+
+
+@review.command("must-link")
+@click.argument("left")
+@click.argument("right")
+@_with_steward_options
+def review_must_link(left: str, right: str, warehouse_dir: Path, steward: str, reason: str) -> None:
+    """Two source records (SOURCE:ID SOURCE:ID) are the same customer."""
+    _decide(warehouse_dir, left, right, "must_link", steward, reason)
+
+
+@review.command("cannot-link")
+@click.argument("left")
+@click.argument("right")
+@_with_steward_options
+def review_cannot_link(
+    left: str, right: str, warehouse_dir: Path, steward: str, reason: str
+) -> None:
+    """Two source records (SOURCE:ID SOURCE:ID) are different customers."""
+    _decide(warehouse_dir, left, right, "cannot_link", steward, reason)
+
+
+@review.command("override")
+@click.argument("unified_id")
+@click.argument("field")
+@click.argument("value")
+@_with_steward_options
+def review_override(
+    unified_id: str, field: str, value: str, warehouse_dir: Path, steward: str, reason: str
+) -> None:
+    """Set a golden field by hand; it wins survivorship as rule steward_override."""
+    from pipelines.review import record_field_override
+
+    try:
+        row = record_field_override(
+            warehouse_dir, unified_id, field, value, steward=steward, reason=reason
+        )
+    except FusionError as error:
+        click.echo(f"fusion review failed: {error}", err=True)
+        sys.exit(1)
+    click.echo(
+        f"recorded override of {field} on {unified_id} by {steward} ({row['override_id']}); "
+        "it applies from the next run on"
+    )
+
+
+@main.command()
+@click.argument("unified_id")
+@click.option("--warehouse", "warehouse_dir", type=click.Path(path_type=Path), required=True)
+def resolve(unified_id: str, warehouse_dir: Path) -> None:
+    """Follow a retired unified ID to the live one, showing the path."""
+    from pipelines.review import resolve_id
+
+    try:
+        resolution = resolve_id(warehouse_dir, unified_id)
+    except FusionError as error:
+        click.echo(f"fusion resolve failed: {error}", err=True)
+        sys.exit(1)
+    click.echo(resolution.describe())

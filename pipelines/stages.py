@@ -20,7 +20,9 @@ from connectors.canonical import QUARANTINE_SCHEMA
 from connectors.config import SourceConfig
 from lineage import GoldenRecord, build_golden_record
 from matching import IdAssignment, MatchResult, assign_unified_ids, match_records, standardise
+from matching.identity import PreviousIdentity
 from pipelines.settings import FusionConfig
+from pipelines.stewardship import StewardshipStore, apply_field_overrides, review_queue
 from pipelines.warehouse import Warehouse
 
 XREF_COLUMNS = ("source_system", "source_record_id", "unified_id", "match_probability", "run_id")
@@ -39,9 +41,20 @@ def standardise_batches(
     return standardise(records, default_regions=config.default_regions)
 
 
-def match(std: pl.DataFrame, *, config: FusionConfig) -> MatchResult:
-    """Block, compare, score and cluster the standardised records."""
-    return match_records(std, settings=config.matching)
+def match(
+    std: pl.DataFrame, *, config: FusionConfig, decisions: pl.DataFrame | None = None
+) -> MatchResult:
+    """Block, compare, score and cluster the standardised records under steward decisions."""
+    return match_records(std, settings=config.matching, steward_decisions=decisions)
+
+
+RETIRED_SCHEMA: dict[str, pl.DataType] = {
+    "source_system": pl.String(),
+    "source_record_id": pl.String(),
+    "unified_id": pl.String(),
+    "retired_run_id": pl.String(),
+    "retired_at": pl.Datetime("us", "UTC"),
+}
 
 
 @dataclass(frozen=True)
@@ -50,51 +63,65 @@ class PreviousRelease:
 
     xref: pl.DataFrame | None
     history: pl.DataFrame | None
-    runs: pl.DataFrame | None
+    retired: pl.DataFrame | None
 
     @classmethod
     def read(cls, warehouse: Warehouse) -> PreviousRelease:
-        """The current release's tables, or Nones for a new warehouse."""
+        """The current release's identity tables, or Nones for a new warehouse."""
         return cls(
             xref=warehouse.read_table("customer_xref"),
             history=warehouse.read_table("unified_id_history"),
-            runs=warehouse.read_table("pipeline_runs"),
+            retired=warehouse.read_table("retired_records"),
         )
 
 
 @dataclass(frozen=True)
 class Identity:
-    """Unified IDs of this run: the xref and the ID events."""
+    """Unified IDs of this run: the xref, every ID event, every retired record."""
 
     xref: pl.DataFrame
     history: pl.DataFrame
+    retired: pl.DataFrame
 
 
 def assign_identity(
     std: pl.DataFrame, result: MatchResult, *, previous: PreviousRelease, run_id: str, at: datetime
 ) -> Identity:
-    """Carry unified IDs over from the previous release and record ID events."""
-    membership = std.select("record_index", "source_system", "source_record_id").join(
-        result.clusters, on="record_index"
-    )
-    issued = previous.history["unified_id"] if previous.history is not None else None
+    """Carry unified IDs over from the previous release and record ID events.
+
+    Records in the previous xref but not in this run are retired (kept in
+    ``retired_records`` with the run that retired them); a retired record that
+    comes back leaves ``retired_records`` again.
+    """
+    keys = ["source_system", "source_record_id"]
+    membership = std.select("record_index", *keys).join(result.clusters, on="record_index")
     assignment: IdAssignment = assign_unified_ids(
-        membership.drop("record_index"), previous_xref=previous.xref, issued_ids=issued
+        membership.drop("record_index"),
+        previous=PreviousIdentity(
+            xref=previous.xref, retired=previous.retired, history=previous.history
+        ),
     )
     probability = _record_match_probability(result)
     xref = (
-        membership.join(assignment.cluster_ids, on="cluster")
+        membership.join(assignment.records, on=keys)
         .join(probability, on="record_index", how="left")
         .with_columns(
             pl.col("match_probability").fill_null(1.0),
             pl.lit(run_id).alias("run_id"),
         )
-        .select(XREF_COLUMNS)
-        .sort("source_system", "source_record_id")
+        .select(*XREF_COLUMNS, "first_unified_id")
+        .sort(keys)
     )
     events = assignment.history.with_columns(pl.lit(run_id).alias("run_id"), pl.lit(at).alias("at"))
     history = events if previous.history is None else pl.concat([previous.history, events])
-    return Identity(xref=xref, history=history)
+    newly_retired = assignment.retired.with_columns(
+        pl.lit(run_id).alias("retired_run_id"), pl.lit(at).alias("retired_at")
+    )
+    retired = pl.concat(
+        [f for f in (previous.retired, newly_retired) if f is not None], how="vertical_relaxed"
+    ).cast(pl.Schema(RETIRED_SCHEMA))
+    retired = retired.join(xref.select(keys), on=keys, how="anti").sort(keys)
+    return Identity(xref=xref, history=history, retired=retired)
 
 
 def _record_match_probability(result: MatchResult) -> pl.DataFrame:
@@ -113,6 +140,20 @@ def _record_match_probability(result: MatchResult) -> pl.DataFrame:
         ]
     )
     return both_ends.group_by("record_index").agg(pl.col("match_probability").max())
+
+
+@dataclass(frozen=True)
+class StewardDecisions:
+    """Every steward decision in force for this run (read once, at its start)."""
+
+    links: pl.DataFrame
+    overrides: pl.DataFrame
+
+    @classmethod
+    def read(cls, warehouse: Warehouse) -> StewardDecisions:
+        """The decision log kept beside the warehouse's releases."""
+        store = StewardshipStore(warehouse.root)
+        return cls(links=store.link_decisions(), overrides=store.field_overrides())
 
 
 @dataclass(frozen=True)
@@ -135,12 +176,20 @@ def identify_against_warehouse(
 
 
 def build_golden(
-    std: pl.DataFrame, identity: Identity, *, config: FusionConfig, run_id: str
+    std: pl.DataFrame,
+    identity: Identity,
+    *,
+    config: FusionConfig,
+    run_id: str,
+    overrides: pl.DataFrame | None = None,
 ) -> GoldenRecord:
-    """Survivorship over trust scores, with field lineage."""
-    return build_golden_record(
+    """Survivorship over trust scores, with field lineage; steward overrides win."""
+    golden = build_golden_record(
         std, identity.xref, sources=config.sources, settings=config.survivorship, run_id=run_id
     )
+    if overrides is None:
+        return golden
+    return apply_field_overrides(golden, overrides, history=identity.history, run_id=run_id)
 
 
 def match_evidence(std: pl.DataFrame, result: MatchResult, *, run_id: str) -> pl.DataFrame:
@@ -167,7 +216,7 @@ def match_evidence(std: pl.DataFrame, result: MatchResult, *, run_id: str) -> pl
     leading = [
         "left_source_system", "left_source_record_id", "right_source_system",
         "right_source_record_id", "match_probability", "match_weight", "decision",
-        "same_cluster", "blocking_rules",
+        "same_cluster", "steward_decision", "blocking_rules",
     ]  # fmt: skip
     comparisons = [
         c for c in evidence.columns if c.endswith(("_level", "_weight")) and c != "match_weight"
@@ -248,16 +297,22 @@ def warehouse_tables(
     golden: GoldenRecord,
     config: FusionConfig,
     run_id: str,
+    decisions: StewardDecisions,
 ) -> dict[str, pl.DataFrame]:
     """Every table of a release except ``pipeline_runs`` (added at publish time)."""
+    evidence = match_evidence(std, result, run_id=run_id)
     return {
         "golden_customer": golden.golden_customer,
         "customer_xref": identity.xref,
         "field_lineage": golden.field_lineage,
         "field_candidates": golden.field_candidates,
-        "match_evidence": match_evidence(std, result, run_id=run_id),
+        "match_evidence": evidence,
+        "review_queue": review_queue(evidence),
         "quarantine": quarantine_table(batches, run_id=run_id),
         "unified_id_history": identity.history,
+        "retired_records": identity.retired,
+        "steward_link_decisions": decisions.links,
+        "steward_field_overrides": decisions.overrides,
         "blocking_report": result.blocking_report.with_columns(pl.lit(run_id).alias("run_id")),
         "run_settings": pl.DataFrame(
             {
