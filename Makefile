@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 WAREHOUSE ?= warehouse
 
-.PHONY: demo test test-fast check evaluate clean
+.PHONY: demo test test-fast check evaluate clean browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,18 @@ demo: $(STAMP)
 evaluate: $(STAMP)
 	$(BIN)/fusion evaluate --warehouse $(WAREHOUSE) --truth data/samples/truth
 
-test: $(STAMP)
+# The HTML report test drives Debian's Chromium headless (no downloaded browser); installed
+# once, skipped when present; sudo only when not root. The font makes Chinese names legible
+# in the screenshots the test saves to test-artifacts/.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+		$(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			chromium chromium-driver fonts-wqy-microhei; \
+	fi
+
+test: $(STAMP) browser
 	$(BIN)/python -m pytest
 
 test-fast: $(STAMP)

@@ -18,7 +18,13 @@ import polars as pl
 from connectors.canonical import GOLDEN_FIELDS, RECORD_KEY_COLUMNS
 from lineage.settings import LineageError, SurvivorshipSettings
 from lineage.survivorship import select_winners
-from lineage.trust import CANDIDATE_COLUMNS, TRUST_COMPONENTS, Sources, score_candidates
+from lineage.trust import (
+    CANDIDATE_COLUMNS,
+    TRUST_COMPONENTS,
+    TRUST_INPUTS,
+    Sources,
+    score_candidates,
+)
 
 # Standardisation's validation flag for the fields that have one (CONTRACTS.md).
 VALIDITY_FLAGS: dict[str, str] = {
@@ -51,6 +57,8 @@ FIELD_LINEAGE_COLUMNS: tuple[str, ...] = (
     "rule",
     "run_id",
     *TRUST_COMPONENTS,
+    "confirmed_at",
+    *TRUST_INPUTS,
 )
 FIELD_CANDIDATES_COLUMNS: tuple[str, ...] = (
     "unified_id",
@@ -68,6 +76,7 @@ FIELD_CANDIDATES_COLUMNS: tuple[str, ...] = (
     "run_id",
     "rank",
     "rule",
+    *TRUST_INPUTS,
 )
 
 

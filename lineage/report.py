@@ -1,25 +1,42 @@
-"""The auditor's report for one customer: terminal (rich) and self-contained HTML.
+"""The auditor's report for one customer: loaded from the warehouse, shown in a terminal.
 
-It answers the audit questions from the published warehouse alone: which
-source records were merged and on what evidence, where each golden value came
-from and why it beat the alternatives, and how the unified ID came to be.
+It answers the audit questions from the published warehouse alone: which source
+records were merged and on what evidence, where each golden value came from and
+why it beat the alternatives (with every trust component), how far it can be
+trusted, how the unified ID came to be, and which run (configuration hash and
+code version) produced it. ``lineage.html`` renders the same report as one
+self-contained HTML page.
 """
 
 from __future__ import annotations
 
 import contextlib
-import html
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
 import polars as pl
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
+from connectors.canonical import GOLDEN_FIELDS
 from connectors.errors import FusionError
+from lineage.masking import PII_FIELDS, mask_field_columns, mask_long_values
 
 MAX_RESOLVE_HOPS = 50
+DATABASE_NAME = "golden.duckdb"
+FIELD_ORDER: dict[str, int] = {field: i for i, field in enumerate(GOLDEN_FIELDS)}
+# Candidate columns shown to an auditor, in this order (older warehouses may lack some).
+CANDIDATE_DETAIL: tuple[str, ...] = (
+    "field", "is_winner", "value", "source_system", "source_record_id", "source_column",
+    "source_updated_at", "confirmed_at", "authority", "min_trust", "decay_curve", "decay_days",
+    "age_days", "recency", "validity", "validation_issues", "completeness", "corroboration",
+    "trust_score", "rule", "lost_because",
+)  # fmt: skip
 
 
 class ReportError(FusionError):
@@ -27,8 +44,18 @@ class ReportError(FusionError):
 
 
 @dataclass(frozen=True)
+class RunInfo:
+    """Which run produced the warehouse: its ID, configuration hash and code version."""
+
+    run_id: str | None
+    config_hash: str | None
+    code_version: str | None
+    finished_at: object
+
+
+@dataclass(frozen=True)
 class CustomerReport:
-    """Everything shown for one unified customer."""
+    """Everything shown for one unified customer (PII masked when ``masked``)."""
 
     requested_id: str
     unified_id: str
@@ -36,11 +63,34 @@ class CustomerReport:
     members: pl.DataFrame
     evidence: pl.DataFrame
     candidates: pl.DataFrame
+    contact_points: pl.DataFrame
     history: pl.DataFrame
+    run: RunInfo
+    masked: bool = False
+
+    def winners(self) -> pl.DataFrame:
+        """One row per golden field value: the winning candidate."""
+        return self.candidates.filter(pl.col("is_winner"))
 
 
 def _query(con: duckdb.DuckDBPyConnection, sql: str, *params: object) -> pl.DataFrame:
     return con.sql(sql, params=list(params)).pl()
+
+
+def open_warehouse(warehouse_dir: Path) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the current release, or a ``ReportError``."""
+    database = Path(warehouse_dir) / DATABASE_NAME
+    if not database.exists():
+        msg = f"no published warehouse at {warehouse_dir} (expected {database})"
+        raise ReportError(msg)
+    return duckdb.connect(str(database), read_only=True)
+
+
+def table_names(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """The tables of the warehouse (older releases lack the newer ones)."""
+    return {
+        row[0] for row in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
+    }
 
 
 def resolve_unified_id(con: duckdb.DuckDBPyConnection, unified_id: str) -> str:
@@ -64,143 +114,258 @@ def resolve_unified_id(con: duckdb.DuckDBPyConnection, unified_id: str) -> str:
     raise ReportError(msg)
 
 
-def load_customer_report(warehouse_dir: Path, unified_id: str) -> CustomerReport:
-    """Read one customer's golden row, members, evidence, candidates and history."""
-    database = Path(warehouse_dir) / "golden.duckdb"
-    if not database.exists():
-        msg = f"no published warehouse at {warehouse_dir} (expected {database})"
-        raise ReportError(msg)
-    with contextlib.closing(duckdb.connect(str(database), read_only=True)) as con:
+def first_row(
+    con: duckdb.DuckDBPyConnection, sql: str, *params: object
+) -> tuple[object, ...] | None:
+    """The first row of a query, or None (fetches everything: duckdb 2 wants results drained)."""
+    rows = con.execute(sql, list(params)).fetchall()
+    return rows[0] if rows else None
+
+
+def load_run_info(con: duckdb.DuckDBPyConnection, tables: set[str]) -> RunInfo:
+    """The run of the current release, with its configuration hash and code version."""
+    run_id = config_hash = code_version = finished_at = None
+    if "run_settings" in tables:
+        row = first_row(con, "SELECT run_id, config_hash FROM run_settings LIMIT 1")
+        if row is not None:
+            run_id, config_hash = row
+    if "run_provenance" in tables:
+        row = first_row(con, "SELECT run_id, config_hash, code_version FROM run_provenance LIMIT 1")
+        if row is not None:
+            run_id, config_hash, code_version = row
+    if "pipeline_runs" in tables and run_id is not None:
+        row = first_row(
+            con, "SELECT finished_at FROM pipeline_runs WHERE run_id = ? LIMIT 1", run_id
+        )
+        if row is not None:
+            finished_at = row[0]
+    return RunInfo(
+        None if run_id is None else str(run_id),
+        None if config_hash is None else str(config_hash),
+        None if code_version is None else str(code_version),
+        finished_at,
+    )
+
+
+def _sorted_by_field(
+    frame: pl.DataFrame, *then: str, descending: Sequence[bool] = ()
+) -> pl.DataFrame:
+    order = pl.col("field").replace_strict(
+        FIELD_ORDER, default=len(FIELD_ORDER), return_dtype=pl.UInt32
+    )
+    return frame.sort([order, *then], descending=[False, *descending])
+
+
+def _members(con: duckdb.DuckDBPyConnection, live_id: str) -> pl.DataFrame:
+    return _query(
+        con,
+        """
+        SELECT x.source_system, x.source_record_id, x.match_probability,
+               max(c.source_updated_at) AS source_updated_at,
+               count(c.field) FILTER (WHERE c.is_winner) AS golden_values_supplied
+        FROM customer_xref x
+        LEFT JOIN field_candidates c
+          ON c.unified_id = x.unified_id AND c.source_system = x.source_system
+         AND c.source_record_id = x.source_record_id
+        WHERE x.unified_id = ?
+        GROUP BY ALL ORDER BY x.source_system, x.source_record_id
+        """,
+        live_id,
+    )
+
+
+def _evidence(con: duckdb.DuckDBPyConnection, live_id: str) -> pl.DataFrame:
+    return _query(
+        con,
+        """
+        WITH m AS (
+            SELECT source_system, source_record_id FROM customer_xref WHERE unified_id = ?
+        )
+        SELECT e.* FROM match_evidence e
+        JOIN m l ON e.left_source_system = l.source_system
+                AND e.left_source_record_id = l.source_record_id
+        JOIN m r ON e.right_source_system = r.source_system
+                AND e.right_source_record_id = r.source_record_id
+        ORDER BY e.match_probability DESC, e.left_source_record_id, e.right_source_record_id
+        """,
+        live_id,
+    )
+
+
+def load_customer_report(
+    warehouse_dir: Path, unified_id: str, *, mask_pii: bool = False
+) -> CustomerReport:
+    """Read one customer's golden row, members, evidence, candidates and history.
+
+    A retired ID (merged into another) is followed to the live one. With
+    ``mask_pii`` every e-mail, phone, street address and contact name is masked
+    before anything is rendered (see ``lineage.masking``).
+    """
+    with contextlib.closing(open_warehouse(warehouse_dir)) as con:
+        tables = table_names(con)
         live_id = resolve_unified_id(con, unified_id)
-        members = _query(
-            con,
-            "SELECT source_system, source_record_id, match_probability FROM customer_xref "
-            "WHERE unified_id = ? ORDER BY source_system, source_record_id",
-            live_id,
+        candidates = _query(con, "SELECT * FROM field_candidates WHERE unified_id = ?", live_id)
+        rank = ["rank"] if "rank" in candidates.columns else ["trust_score"]
+        candidates = _sorted_by_field(
+            candidates, "is_winner", *rank, descending=[True, rank == ["trust_score"]]
         )
-        evidence = _query(
-            con,
-            """
-            WITH m AS (
-                SELECT source_system, source_record_id FROM customer_xref WHERE unified_id = ?
+        contact_points = (
+            _query(
+                con,
+                "SELECT * FROM customer_contact_points WHERE unified_id = ?",
+                live_id,
             )
-            SELECT e.* FROM match_evidence e
-            JOIN m l ON e.left_source_system = l.source_system
-                    AND e.left_source_record_id = l.source_record_id
-            JOIN m r ON e.right_source_system = r.source_system
-                    AND e.right_source_record_id = r.source_record_id
-            ORDER BY e.match_probability DESC, e.left_source_record_id, e.right_source_record_id
-            """,
+            if "customer_contact_points" in tables
+            else pl.DataFrame()
+        )
+        history = _query(
+            con,
+            "SELECT * FROM unified_id_history WHERE unified_id = ? OR other_unified_id = ? "
+            'ORDER BY "at", event, unified_id',
+            live_id,
             live_id,
         )
-        return CustomerReport(
+        golden = _query(con, "SELECT * FROM golden_customer WHERE unified_id = ?", live_id)
+        report = CustomerReport(
             requested_id=unified_id,
             unified_id=live_id,
-            golden=_query(con, "SELECT * FROM golden_customer WHERE unified_id = ?", live_id),
-            members=members,
-            evidence=evidence,
-            candidates=_query(
-                con,
-                "SELECT * FROM field_candidates WHERE unified_id = ? "
-                "ORDER BY field, is_winner DESC, trust_score DESC",
-                live_id,
-            ),
-            history=_query(
-                con,
-                "SELECT * FROM unified_id_history WHERE unified_id = ? OR other_unified_id = ? "
-                'ORDER BY "at", event',
-                live_id,
-                live_id,
-            ),
+            golden=golden,
+            members=_members(con, live_id),
+            evidence=_evidence(con, live_id),
+            candidates=candidates,
+            contact_points=contact_points,
+            history=history,
+            run=load_run_info(con, tables),
         )
+    return mask_report(report) if mask_pii else report
 
 
-def _comparison_columns(evidence: pl.DataFrame) -> list[str]:
+def mask_report(report: CustomerReport) -> CustomerReport:
+    """The same report with PII values masked (golden row, candidates, contact points)."""
+    points = report.contact_points
+    if not points.is_empty():
+        points = mask_long_values(points, field_column="kind")
+    return CustomerReport(
+        requested_id=report.requested_id,
+        unified_id=report.unified_id,
+        golden=mask_field_columns(report.golden, PII_FIELDS),
+        members=report.members,
+        evidence=report.evidence,
+        candidates=mask_long_values(report.candidates),
+        contact_points=points,
+        history=report.history,
+        run=report.run,
+        masked=True,
+    )
+
+
+def comparison_columns(evidence: pl.DataFrame) -> list[str]:
+    """The per-comparison level columns of ``match_evidence``."""
     return [c for c in evidence.columns if c.endswith("_level")]
 
 
-def _text(value: object) -> str:
-    return "" if value is None else str(value)
+def text(value: object) -> str:
+    """A cell's text: empty for null, 4 decimals at most for floats, lists joined."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return "NaN" if math.isnan(value) else f"{value:.4f}".rstrip("0").rstrip(".")
+    if isinstance(value, list | tuple):
+        return ", ".join(text(v) for v in value)
+    if isinstance(value, datetime):
+        utc = value.utcoffset() == timedelta(0)
+        return value.strftime("%Y-%m-%d %H:%M") + (" UTC" if utc else value.strftime(" %z"))
+    return str(value)
+
+
+def _rich_table(title: str, frame: pl.DataFrame, columns: Sequence[str]) -> Table:
+    """A rich table whose cells are plain ``Text``: source values never become markup."""
+    table = Table(title=title, show_header=True)
+    shown = [c for c in columns if c in frame.columns]
+    for column in shown:
+        table.add_column(column.removesuffix("_level"), overflow="fold")
+    for row in frame.select(shown).iter_rows():
+        table.add_row(*(Text(text(v)) for v in row))
+    return table
 
 
 def render_terminal(report: CustomerReport, console: Console) -> None:
-    """Print the report as rich tables."""
+    """Print the report as rich tables (every value as plain text, never as markup)."""
     if report.requested_id != report.unified_id:
-        console.print(f"[yellow]{report.requested_id} was merged into {report.unified_id}[/]")
-    golden = Table(title=f"Golden record {report.unified_id}", show_header=True)
-    golden.add_column("field")
-    golden.add_column("value")
-    for column in report.golden.columns:
-        golden.add_row(column, _text(report.golden[column][0]) if report.golden.height else "")
+        console.print(Text(f"{report.requested_id} was merged into {report.unified_id}", "yellow"))
+    run = report.run
+    console.print(
+        Text(
+            f"run {text(run.run_id)}  config {text(run.config_hash)}  "
+            f"code {text(run.code_version)}" + ("  (PII masked)" if report.masked else "")
+        )
+    )
+    golden = Table(title=f"Golden record {report.unified_id}")
+    for column in ("field", "value", "source", "column", "trust", "rule"):
+        golden.add_column(column, overflow="fold")
+    winners = {r["field"]: r for r in report.winners().iter_rows(named=True)}
+    row = report.golden.row(0, named=True) if report.golden.height else {}
+    for field, value in row.items():
+        won = winners.get(field)
+        source = f"{won['source_system']}:{won['source_record_id']}" if won else ""
+        golden.add_row(
+            Text(field),
+            Text(text(value)),
+            Text(source),
+            Text(text(won["source_column"]) if won else ""),
+            Text(text(won["trust_score"]) if won else ""),
+            Text(text(won["rule"]) if won else ""),
+        )
     console.print(golden)
-
-    members = Table(title="Member source records")
-    for column in report.members.columns:
-        members.add_column(column)
-    for row in report.members.iter_rows():
-        members.add_row(*(_text(v) for v in row))
-    console.print(members)
-
-    evidence = Table(title="Match evidence between members")
-    shown = ["left_source_record_id", "right_source_record_id", "match_probability", "decision",
-             *_comparison_columns(report.evidence)]  # fmt: skip
-    for column in shown:
-        evidence.add_column(column.removesuffix("_level"))
-    for row in report.evidence.select(shown).iter_rows():
-        evidence.add_row(*(_text(v) for v in row))
-    console.print(evidence)
-
+    console.print(
+        _rich_table(
+            "Member source records",
+            report.members,
+            [
+                "source_system",
+                "source_record_id",
+                "match_probability",
+                "source_updated_at",
+                "golden_values_supplied",
+            ],
+        )  # fmt: skip
+    )
+    console.print(
+        _rich_table(
+            "Match evidence between members",
+            report.evidence,
+            [
+                "left_source_record_id",
+                "right_source_record_id",
+                "match_probability",
+                "decision",
+                *comparison_columns(report.evidence),
+            ],
+        )  # fmt: skip
+    )
     fields = Table(title="Field survivorship: winners and losers")
     shown = ["field", "value", "source_system", "source_record_id", "source_column",
-             "source_updated_at", "trust_score", "is_winner", "lost_because"]  # fmt: skip
+             "source_updated_at", "authority", "recency", "validity", "completeness",
+             "corroboration", "trust_score", "lost_because"]  # fmt: skip
+    shown = [c for c in shown if c in report.candidates.columns]
     for column in shown:
-        fields.add_column(column)
-    for candidate in report.candidates.select(shown).iter_rows(named=True):
+        fields.add_column(column, overflow="fold")
+    for candidate in report.candidates.iter_rows(named=True):
         style = "bold green" if candidate["is_winner"] else "dim"
-        fields.add_row(*(_text(candidate[c]) for c in shown), style=style)
+        fields.add_row(*(Text(text(candidate[c])) for c in shown), style=style)
     console.print(fields)
-
-    history = Table(title="Unified ID history")
-    for column in report.history.columns:
-        history.add_column(column)
-    for row in report.history.iter_rows():
-        history.add_row(*(_text(v) for v in row))
-    console.print(history)
-
-
-def _html_table(frame: pl.DataFrame, *, title: str) -> str:
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in frame.columns)
-    rows = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(_text(v))}</td>" for v in row) + "</tr>"
-        for row in frame.iter_rows()
-    )
-    return f"<h2>{html.escape(title)}</h2><table><tr>{head}</tr>{rows}</table>"
-
-
-STYLE = """
-body{font-family:system-ui,sans-serif;margin:2em;color:#222}
-table{border-collapse:collapse;margin-bottom:2em;font-size:13px}
-th,td{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}
-th{background:#f3f3f3}
-"""
-
-
-def render_html(report: CustomerReport) -> str:
-    """One self-contained HTML page (inline CSS, no scripts); every value is escaped."""
-    golden_long = report.golden.select(pl.all().cast(pl.String)).unpivot(
-        variable_name="field", value_name="value"
-    )
-    shown = ["left_source_record_id", "right_source_record_id", "match_probability",
-             "match_weight", "decision", *_comparison_columns(report.evidence)]  # fmt: skip
-    sections = [
-        _html_table(golden_long, title=f"Golden record {report.unified_id}"),
-        _html_table(report.members, title="Member source records"),
-        _html_table(report.evidence.select(shown), title="Match evidence between members"),
-        _html_table(report.candidates, title="Field survivorship: winners and losers"),
-        _html_table(report.history, title="Unified ID history"),
-    ]
-    title = html.escape(f"fusion lineage: {report.unified_id}")
-    return (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title>"
-        f"<style>{STYLE}</style></head><body><h1>{title}</h1>{''.join(sections)}</body></html>"
+    if not report.contact_points.is_empty():
+        console.print(
+            _rich_table(
+                "Contact points (every distinct e-mail and phone)",
+                report.contact_points,
+                ["kind", "value", "is_primary", "source_records", "trust_score"],
+            )
+        )
+    console.print(
+        _rich_table(
+            "Unified ID history",
+            report.history,
+            ["unified_id", "event", "other_unified_id", "run_id", "at"],
+        )
     )

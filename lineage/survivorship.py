@@ -12,9 +12,27 @@ Adding a rule is one function plus one ``RULES`` entry, e.g. ``longest``::
         return (RankKey("length", pl.col("value").str.len_chars(), descending=True,
                         explain=lambda lost, won: pl.format("shorter ({} < {})", lost, won)),)
 
+Rules (``settings.rules``, per field):
+
+- ``highest_trust`` (default): the highest ``trust_score``;
+- ``most_recent``: the latest ``source_updated_at`` (no timestamp ranks last);
+- ``oldest``: the earliest ``source_updated_at`` (the first value ever seen);
+- ``source_priority``: the first source in ``settings.source_priority`` (unlisted last);
+- ``most_frequent``: the value held by most records of the customer (compared on
+  letters and digits, case-folded);
+- ``longest``: the most complete value, by letters and digits.
+
+Tie-breaks, in this order, after the rule's own keys: higher trust, later
+``source_updated_at``, higher authority, then the smaller
+``(source_system, source_record_id)``, so every group has exactly one winner.
+
 Dependent fields (``settings.dependent_fields``) are ranked after their leader:
 a follower value from the record that supplied the leader's winning value ranks
 first (rule ``dependent_on_<leader>``); without one the field's own rule applies.
+
+Field locks (``settings.field_locks``) rank before everything: a value from a
+source outside the lock never wins; when only such values exist the golden
+value is null and each candidate says ``field locked to ...``.
 """
 
 from __future__ import annotations
@@ -24,6 +42,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import polars as pl
+
+from connectors.canonical import GOLDEN_FIELDS
 
 if TYPE_CHECKING:
     from lineage.settings import SurvivorshipSettings
@@ -53,6 +73,11 @@ class RankKey:
     descending: bool
     explain: Explain
     tie_label: str | None = None
+
+
+def _won(column: str) -> pl.Expr:
+    """The winner's value of a candidate column (available while reasons are built)."""
+    return pl.col(f"_won_value_{column}")
 
 
 def _timestamp_text(ts: pl.Expr, other: pl.Expr) -> pl.Expr:
@@ -107,6 +132,11 @@ RECORD_KEY = RankKey(
 TIE_BREAKS: tuple[RankKey, ...] = (TRUST, FRESHNESS, AUTHORITY, RECORD_KEY)
 
 
+def _normalised(value: pl.Expr) -> pl.Expr:
+    # Same normalisation as trust's corroboration (kept here to avoid an import cycle).
+    return value.str.to_lowercase().str.replace_all(r"[^\p{L}\p{N}]+", "")
+
+
 def highest_trust(settings: SurvivorshipSettings) -> tuple[RankKey, ...]:
     """The value with the highest trust score wins (the default rule)."""
     return (TRUST,)
@@ -117,9 +147,91 @@ def most_recent(settings: SurvivorshipSettings) -> tuple[RankKey, ...]:
     return (FRESHNESS,)
 
 
+def oldest(settings: SurvivorshipSettings) -> tuple[RankKey, ...]:
+    """The earliest value wins (e.g. the date a customer relationship started)."""
+    return (
+        RankKey(
+            "age",
+            pl.col("source_updated_at"),
+            descending=False,
+            explain=lambda lost, won: pl.format(
+                "newer ({} > {})", _timestamp_text(lost, won), _timestamp_text(won, lost)
+            ),
+            tie_label="source_updated_at",
+        ),
+    )
+
+
+UNLISTED_PRIORITY = 1_000_000  # sources missing from a priority list rank after all listed ones
+
+
+def source_priority(settings: SurvivorshipSettings) -> tuple[RankKey, ...]:
+    """The value of the first source in the field's ``source_priority`` list wins."""
+    ranks = {
+        f"{field}\x1f{source}": position
+        for field in GOLDEN_FIELDS
+        for position, source in enumerate(settings.priority_order(field), start=1)
+    }
+    expr = pl.concat_str("field", "source_system", separator="\x1f").replace_strict(
+        ranks, default=UNLISTED_PRIORITY, return_dtype=pl.Int64
+    )
+    unlisted = pl.lit(UNLISTED_PRIORITY)
+    return (
+        RankKey(
+            "source_priority",
+            expr,
+            descending=False,
+            explain=lambda lost, won: pl.format(
+                "lower source priority ({} {} after {} {})",
+                pl.col("source_system"),
+                pl.when(lost == unlisted)
+                .then(pl.lit("unlisted"))
+                .otherwise(pl.format("#{}", lost)),
+                _won("source_system"),
+                pl.when(won == unlisted).then(pl.lit("unlisted")).otherwise(pl.format("#{}", won)),
+            ),
+            tie_label="source priority",
+        ),
+    )
+
+
+def most_frequent(settings: SurvivorshipSettings) -> tuple[RankKey, ...]:
+    """The value held by most of the customer's records wins (a majority vote)."""
+    frequency = pl.len().over("unified_id", "field", _normalised(pl.col("value")))
+    return (
+        RankKey(
+            "frequency",
+            frequency.cast(pl.Int64),
+            descending=True,
+            explain=lambda lost, won: pl.format("less frequent ({} < {} records)", lost, won),
+            tie_label="frequency",
+        ),
+    )
+
+
+def longest(settings: SurvivorshipSettings) -> tuple[RankKey, ...]:
+    """The most complete value wins: most letters and digits (an address with its floor)."""
+    return (
+        RankKey(
+            "length",
+            _normalised(pl.col("value")).str.len_chars().cast(pl.Int64),
+            descending=True,
+            explain=lambda lost, won: pl.format("shorter ({} < {} characters)", lost, won),
+            tie_label="length",
+        ),
+    )
+
+
 Rule = Callable[["SurvivorshipSettings"], tuple[RankKey, ...]]
 # Rules receive the settings so configurable ones (a source priority list) can read them.
-RULES: dict[str, Rule] = {"highest_trust": highest_trust, "most_recent": most_recent}
+RULES: dict[str, Rule] = {
+    "highest_trust": highest_trust,
+    "most_recent": most_recent,
+    "oldest": oldest,
+    "source_priority": source_priority,
+    "most_frequent": most_frequent,
+    "longest": longest,
+}
 DEFAULT_RULE = "highest_trust"
 
 
@@ -162,6 +274,7 @@ def rank_candidates(candidates: pl.DataFrame, *, keys: Sequence[RankKey]) -> pl.
                 pl.col(k).first().over(GROUP).alias(w)
                 for k, w in zip(key_cols, won_cols, strict=True)
             ),
+            pl.col("source_system").first().over(GROUP).alias("_won_value_source_system"),
         )
         .with_columns(is_winner=pl.col("rank") == 1)
     )
@@ -178,28 +291,63 @@ def rank_candidates(candidates: pl.DataFrame, *, keys: Sequence[RankKey]) -> pl.
         if key.tie_label is not None:
             tied.append(key.tie_label)
     reason = pl.when(~pl.col("is_winner")).then(pl.coalesce(reasons))
-    return ranked.with_columns(reason.alias("lost_because")).drop(*key_cols, *won_cols)
+    return ranked.with_columns(reason.alias("lost_because")).drop(
+        *key_cols, *won_cols, "_won_value_source_system"
+    )
+
+
+def _lock_key(settings: SurvivorshipSettings) -> tuple[RankKey, pl.Expr, pl.Expr]:
+    """The rank key of field locks, the eligibility expression and the lock's text."""
+    pairs = {
+        f"{field}\x1f{source}"
+        for field, allowed in settings.field_locks.items()
+        for source in allowed
+    }
+    locked = pl.col("field").is_in(list(settings.field_locks))
+    eligible = ~locked | pl.concat_str("field", "source_system", separator="\x1f").is_in(
+        list(pairs)
+    )
+    allowed_text = pl.col("field").replace_strict(
+        {f: ", ".join(sources) for f, sources in settings.field_locks.items()},
+        default=None,
+        return_dtype=pl.String,
+    )
+    text = pl.format("field {} locked to {}", pl.col("field"), allowed_text)
+    key = RankKey("field_lock", eligible, descending=True, explain=lambda _lost, _won: text)
+    return key, eligible, text
 
 
 def _rank_by_field_rules(
     candidates: pl.DataFrame, *, settings: SurvivorshipSettings, lead: Sequence[RankKey] = ()
 ) -> pl.DataFrame:
-    """Rank each field by its own rule (one pass per registered rule), adding ``rule``."""
+    """Rank each field by its own rule (one pass per registered rule), adding ``rule``.
+
+    A field lock ranks first; a candidate outside the lock never wins, even alone.
+    """
+    lock, eligible, lock_text = _lock_key(settings)
     with_rule = candidates.with_columns(
         pl.col("field")
         .replace_strict(settings.rules, default=DEFAULT_RULE, return_dtype=pl.String)
-        .alias("rule")
+        .alias("rule"),
+        eligible.alias("_eligible"),
     )
-    return pl.concat(
+    ranked = pl.concat(
         [
             rank_candidates(
                 with_rule.filter(pl.col("rule") == name),
-                keys=(*lead, *rank_keys(rule(settings))),
+                keys=(lock, *lead, *rank_keys(rule(settings))),
             )
             for name, rule in sorted(RULES.items())
         ],
         how="vertical",
     )
+    return ranked.with_columns(
+        (pl.col("is_winner") & pl.col("_eligible")).alias("is_winner"),
+        pl.when(pl.col("_eligible"))
+        .then(pl.col("lost_because"))
+        .otherwise(lock_text)
+        .alias("lost_because"),
+    ).drop("_eligible")
 
 
 FOLLOWS_LEADER = RankKey(

@@ -49,18 +49,41 @@ def run(config_path: Path, warehouse_dir: Path) -> None:
 @click.option("--warehouse", "warehouse_dir", type=click.Path(path_type=Path), required=True)
 @click.option("--html", "html_path", type=click.Path(path_type=Path), default=None,
               help="Also write a self-contained HTML report to this file.")  # fmt: skip
-def lineage(unified_id: str, warehouse_dir: Path, html_path: Path | None) -> None:
+@click.option("--mask-pii", is_flag=True,
+              help="Mask e-mails, phones, street addresses and contact names.")  # fmt: skip
+def lineage(unified_id: str, warehouse_dir: Path, html_path: Path | None, mask_pii: bool) -> None:
     """The auditor's view of one customer: members, evidence, field winners and losers."""
-    from lineage.report import load_customer_report, render_html, render_terminal
+    from lineage.html import render_customer_html
+    from lineage.report import load_customer_report, render_terminal
 
     try:
-        report = load_customer_report(warehouse_dir, unified_id)
+        report = load_customer_report(warehouse_dir, unified_id, mask_pii=mask_pii)
     except FusionError as error:
         click.echo(f"fusion lineage failed: {error}", err=True)
         sys.exit(1)
     render_terminal(report, Console())
     if html_path is not None:
-        html_path.write_text(render_html(report), encoding="utf-8")
+        html_path.write_text(render_customer_html(report), encoding="utf-8")
+        click.echo(f"HTML report written to {html_path}")
+
+
+@main.command()
+@click.option("--warehouse", "warehouse_dir", type=click.Path(path_type=Path), required=True)
+@click.option("--html", "html_path", type=click.Path(path_type=Path), default=None,
+              help="Also write the summary as a self-contained HTML file.")  # fmt: skip
+@click.option("--mask-pii", is_flag=True, help="Mask e-mails and phones in quarantine reasons.")
+def report(warehouse_dir: Path, html_path: Path | None, mask_pii: bool) -> None:
+    """Run summary: sources, quarantine, match rates, trust, most contested fields."""
+    from lineage.summary import load_run_summary, render_summary_html, render_summary_terminal
+
+    try:
+        summary = load_run_summary(warehouse_dir, mask_pii=mask_pii)
+    except FusionError as error:
+        click.echo(f"fusion report failed: {error}", err=True)
+        sys.exit(1)
+    render_summary_terminal(summary, Console())
+    if html_path is not None:
+        html_path.write_text(render_summary_html(summary), encoding="utf-8")
         click.echo(f"HTML report written to {html_path}")
 
 

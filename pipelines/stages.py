@@ -18,7 +18,12 @@ import polars as pl
 from connectors import SourceBatch, load_source
 from connectors.canonical import QUARANTINE_SCHEMA
 from connectors.config import SourceConfig
-from lineage import GoldenRecord, build_golden_record
+from lineage import (
+    GoldenRecord,
+    build_golden_record,
+    customer_contact_points,
+    run_provenance_table,
+)
 from matching import IdAssignment, MatchResult, assign_unified_ids, match_records, standardise
 from matching.identity import PreviousIdentity
 from pipelines.settings import FusionConfig
@@ -306,6 +311,10 @@ def warehouse_tables(
         "customer_xref": identity.xref,
         "field_lineage": golden.field_lineage,
         "field_candidates": golden.field_candidates,
+        "customer_contact_points": customer_contact_points(
+            golden.field_candidates, fields=config.survivorship.contact_point_fields
+        ),
+        "run_provenance": run_provenance_table(run_id=run_id, config_hash=config.config_hash),
         "match_evidence": evidence,
         "review_queue": review_queue(evidence),
         "quarantine": quarantine_table(batches, run_id=run_id),

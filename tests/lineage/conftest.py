@@ -6,8 +6,10 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+import duckdb
 import polars as pl
 import pytest
 
@@ -180,3 +182,123 @@ def parse_ts() -> Callable[[str | None], datetime | None]:
 @pytest.fixture(scope="session")
 def fake_source() -> type[FakeSource]:
     return FakeSource
+
+
+# ---- a tiny published warehouse, built with the lineage functions (no pipeline run) ----
+
+TINY_SOURCES = {
+    "crm": {"default": 0.8, "tier": 0.7},
+    "erp": {"default": 0.85, "tier": 0.95, "name": 0.9},
+    "shop": {"default": 0.7},
+}
+SCRIPT_NAME = "<script>alert(1)</script>"
+MARKUP_NAME = "Acme [bold red]Ltd[/]"
+TINY_RECORDS: list[dict[str, Any]] = [
+    {"system": "crm", "id": "C1", "at": "2024-05-02", "customer_type": "company",
+     "name": MARKUP_NAME, "email": "li@acme.cn", "phone": "+8613800138000",
+     "address": "1 Century Ave", "city": "Shanghai", "tier": "A"},
+    {"system": "erp", "id": "E1", "at": "2023-05-03", "customer_type": "company",
+     "name": SCRIPT_NAME, "email": "wei@acme.cn", "phone": "021-5555", "phone_valid": False,
+     "address": "88 Old Street", "city": "Beijing", "tier": "S"},
+    {"system": "shop", "id": "S1", "at": "2024-01-01", "customer_type": "person",
+     "name": "Wang Fang", "email": "noreply@shop.cn"},
+]  # fmt: skip
+TINY_CLUSTERS = {"FU-1": [("crm", "C1"), ("erp", "E1")], "FU-2": [("shop", "S1")]}
+TINY_RUN_ID = "00000000-0000-4000-8000-000000000001"
+TINY_CONFIG = {
+    "sources": [
+        {"name": "crm", "system": "crm", "path": "crm.csv", "format": "csv", "record_id": "id",
+         "updated_at": {"column": "modified", "format": "iso"},
+         "fields": {"name": {"column": "account"}, "email": {"column": "mail"}}},
+        {"name": "erp", "system": "erp", "path": "erp.csv", "format": "csv", "record_id": "编号",
+         "fields": {"name": {"column": "名称"}}},
+        {"name": "shop", "system": "ecommerce", "path": "shop.jsonl", "format": "jsonl",
+         "record_id": "id", "fields": {"name": {"column": "customer.name"}}},
+    ]
+}  # fmt: skip
+
+
+def build_tiny_warehouse(root: Path) -> Path:
+    """Publish the tiny records as a warehouse folder with every table the reports read."""
+    from lineage import SurvivorshipSettings, build_golden_record, run_provenance_table
+    from lineage.contact_points import customer_contact_points
+
+    xref = xref_frame(TINY_CLUSTERS).with_columns(pl.lit(TINY_RUN_ID).alias("run_id"))
+    golden = build_golden_record(
+        std_frame([dict(r) for r in TINY_RECORDS]),
+        xref,
+        sources=TINY_SOURCES,
+        settings=SurvivorshipSettings(),
+        run_id=TINY_RUN_ID,
+    )
+    at = datetime(2024, 6, 1, tzinfo=UTC)
+    tables: dict[str, pl.DataFrame] = {
+        "golden_customer": golden.golden_customer,
+        "field_lineage": golden.field_lineage,
+        "field_candidates": golden.field_candidates,
+        "customer_contact_points": customer_contact_points(golden.field_candidates),
+        "customer_xref": xref,
+        "match_evidence": pl.DataFrame(
+            {
+                "left_source_system": ["crm", "crm"],
+                "left_source_record_id": ["C1", "C1"],
+                "right_source_system": ["erp", "shop"],
+                "right_source_record_id": ["E1", "S1"],
+                "match_probability": [0.97, 0.01],
+                "match_weight": [9.5, -7.2],
+                "decision": ["match", "non_match"],
+                "same_cluster": [True, False],
+                "name_level": ["tokens>=0.8", "different"],
+                "email_level": ["domain", "different"],
+                "run_id": [TINY_RUN_ID] * 2,
+            }
+        ),
+        "unified_id_history": pl.DataFrame(
+            {
+                "unified_id": ["FU-1", "FU-2", "FU-9", "FU-9"],
+                "event": ["created", "created", "created", "merged_into"],
+                "other_unified_id": [None, None, None, "FU-1"],
+                "run_id": [TINY_RUN_ID] * 4,
+                "at": [at] * 4,
+            }
+        ),
+        "quarantine": pl.DataFrame(
+            {
+                "source_system": ["crm", "crm"],
+                "source_file": ["crm.csv", "crm.csv"],
+                "row_number": [7, 9],
+                "raw": ["7,<b>x</b>,bad@acme.cn", "9,,"],
+                "reason": [
+                    "column 'mail': invalid value 'bad@acme.cn'",
+                    "missing record id (column 'id')",
+                ],
+                "run_id": [TINY_RUN_ID] * 2,
+            }
+        ),
+        "run_settings": pl.DataFrame(
+            {
+                "run_id": [TINY_RUN_ID],
+                "config_hash": ["cafe0123"],
+                "config_json": [json.dumps(TINY_CONFIG)],
+            }
+        ),
+        "run_provenance": run_provenance_table(run_id=TINY_RUN_ID, config_hash="cafe0123"),
+        "pipeline_runs": pl.DataFrame(
+            {"run_id": [TINY_RUN_ID], "finished_at": [at], "status": ["succeeded"]}
+        ),
+    }
+    root.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(root / "golden.duckdb"))
+    try:
+        for name, frame in tables.items():
+            con.register("frame", frame.to_arrow())
+            con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM frame')
+            con.unregister("frame")
+    finally:
+        con.close()
+    return root
+
+
+@pytest.fixture(scope="session")
+def tiny_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_tiny_warehouse(tmp_path_factory.mktemp("tiny") / "warehouse")

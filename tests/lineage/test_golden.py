@@ -90,7 +90,7 @@ def golden(make_std: Builder, make_xref: Builder) -> GoldenRecord:
         make_std(RECORDS),
         make_xref(CLUSTERS),
         sources=SOURCES,
-        settings=SurvivorshipSettings(half_life_days_by_field={}),
+        settings=SurvivorshipSettings(decay_by_field={}),
         run_id="run-1",
     )
 
@@ -105,7 +105,7 @@ def test_golden_values(golden: GoldenRecord) -> None:
     u1 = golden.golden_customer.filter(pl.col("unified_id") == "U1").to_dicts()[0]
     assert {f: u1[f] for f in GOLDEN_FIELDS} == {
         "customer_type": "company",
-        "name": "Acme Trading Ltd",  # crm 0.8 fresh beats erp 0.9 a year old (0.45)
+        "name": "Acme Trading Ltd",  # crm 0.8 fresh beats erp 0.9 a year old (0.459)
         "contact_name": "Li Lei",
         "email": "info@acme.cn",
         "phone": "+8613800138000",  # the erp phone failed validation
@@ -127,12 +127,13 @@ def test_record_level_statistics(golden: GoldenRecord) -> None:
     ).rows()
     assert stats == [
         # U1: erp customer_type 0.935 (0.85, confirmed fresh by crm, corroborated),
-        # crm name 0.8, tickets contact 0.01 (no timestamp: floor 0.02), crm email 0.88
-        # (corroborated), crm phone/address/postcode/city 0.8, erp region 0.425 and
-        # tax_id 0.475 (a year old), crm tier 0.7: 7.425 / 11.
-        ("U1", 3, 3, 0.675, datetime(2023, 5, 3, tzinfo=UTC), datetime(2024, 5, 2, tzinfo=UTC)),
-        # U2: 0.7 * 0.5 ** (122 / 365) for both of its fields.
-        ("U2", 1, 1, 0.5552, datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 1, 1, tzinfo=UTC)),
+        # crm name 0.8, tickets contact 0.01 (no timestamp: the minimum, 0.02 of 0.5),
+        # crm email 0.88 (corroborated), crm phone/address/postcode/city 0.8, erp region
+        # 0.4335 and tax_id 0.4845 (a year old: 0.02 + 0.98 * 0.5 of the maximum),
+        # crm tier 0.7: 7.443 / 11.
+        ("U1", 3, 3, 0.6766, datetime(2023, 5, 3, tzinfo=UTC), datetime(2024, 5, 2, tzinfo=UTC)),
+        # U2: 0.7 * (0.02 + 0.98 * 0.5 ** (122 / 365)) for both of its fields.
+        ("U2", 1, 1, 0.5581, datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 1, 1, tzinfo=UTC)),
         ("U3", 1, 1, None, datetime(2022, 1, 1, tzinfo=UTC), datetime(2022, 1, 1, tzinfo=UTC)),
     ]
 
@@ -216,14 +217,14 @@ def test_candidates_hold_every_value_with_one_winner(
     assert reasons == {
         # Same value: the crm copy confirms the erp one is current; erp authority wins.
         "customer_type/CRM-000123": "lower trust 0.88 < 0.935",
-        "name/E-9": "lower trust 0.45 < 0.8",
+        "name/E-9": "lower trust 0.459 < 0.8",
         # No timestamp of its own, but the same e-mail as the fresh crm record.
         "email/T-1": "lower trust 0.55 < 0.88",
-        "phone/E-9": "lower trust 0.2125 < 0.8",
-        "address/E-9": "lower trust 0.425 < 0.8",
+        "phone/E-9": "lower trust 0.2168 < 0.8",
+        "address/E-9": "lower trust 0.4335 < 0.8",
         "postcode/E-9": "dependent on address from crm:CRM-000123",
         "city/E-9": "dependent on address from crm:CRM-000123",
-        "tier/E-9": "lower trust 0.475 < 0.7",
+        "tier/E-9": "lower trust 0.4845 < 0.7",
     }
 
 
@@ -241,11 +242,11 @@ def test_recency_is_measured_against_the_latest_timestamp_of_the_run(
         std,
         xref,
         sources=SOURCES,
-        settings=SurvivorshipSettings(half_life_days_by_field={}),
+        settings=SurvivorshipSettings(decay_by_field={}),
         run_id="r",
     )
     assert dict(result.field_lineage.select("unified_id", "recency").rows()) == {
-        "U1": 0.5,
+        "U1": 0.51,  # half of the range above the minimum: 0.02 + 0.98 * 0.5
         "U2": 1.0,
     }
 
@@ -261,7 +262,7 @@ def test_sources_as_config_objects_give_the_same_result(
         make_std(RECORDS),
         make_xref(CLUSTERS),
         sources=objects,
-        settings=SurvivorshipSettings(half_life_days_by_field={}),
+        settings=SurvivorshipSettings(decay_by_field={}),
         run_id="run-1",
     )
     assert_frame_equal(again.golden_customer, golden.golden_customer)
@@ -273,7 +274,7 @@ def test_most_recent_rule_from_settings(make_std: Builder, make_xref: Builder) -
         make_std(RECORDS),
         make_xref(CLUSTERS),
         sources=SOURCES,
-        settings=SurvivorshipSettings(rules={"phone": "most_recent"}, half_life_days_by_field={}),
+        settings=SurvivorshipSettings(rules={"phone": "most_recent"}, decay_by_field={}),
         run_id="r",
     )
     phone = result.field_lineage.filter(pl.col("field") == "phone").to_dicts()[0]
@@ -285,7 +286,7 @@ def test_empty_input_gives_empty_outputs(make_std: Builder, make_xref: Builder) 
         make_std([]),
         make_xref({}),
         sources=SOURCES,
-        settings=SurvivorshipSettings(half_life_days_by_field={}),
+        settings=SurvivorshipSettings(decay_by_field={}),
         run_id="r",
     )
     assert result.golden_customer.columns == list(GOLDEN_CUSTOMER_COLUMNS)
@@ -361,7 +362,7 @@ def test_inputs_that_break_the_contract_raise(
             std_change(make_std(RECORDS)),
             xref_change(make_xref(CLUSTERS)),
             sources=SOURCES,
-            settings=SurvivorshipSettings(half_life_days_by_field={}),
+            settings=SurvivorshipSettings(decay_by_field={}),
             run_id="r",
         )
 
@@ -373,7 +374,7 @@ def test_source_without_trust_raises(make_std: Builder, make_xref: Builder) -> N
             make_std(RECORDS),
             make_xref(CLUSTERS),
             sources=sources,
-            settings=SurvivorshipSettings(half_life_days_by_field={}),
+            settings=SurvivorshipSettings(decay_by_field={}),
             run_id="r",
         )
 
@@ -406,7 +407,7 @@ def test_shuffling_input_rows_changes_nothing(
     std, xref = make_std(keyed), make_xref(clusters)
     std_order = data.draw(st.permutations(range(std.height)))
     xref_order = data.draw(st.permutations(range(xref.height)))
-    settings = SurvivorshipSettings(rules={"tier": "most_recent"}, half_life_days_by_field={})
+    settings = SurvivorshipSettings(rules={"tier": "most_recent"}, decay_by_field={})
 
     def run(std: pl.DataFrame, xref: pl.DataFrame) -> GoldenRecord:
         return build_golden_record(std, xref, sources=SOURCES, settings=settings, run_id="r")

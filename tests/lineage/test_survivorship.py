@@ -32,14 +32,14 @@ def outcome(chosen: pl.DataFrame, field: str | None = None) -> tuple[str, dict[s
             "2023-01-01",
             "2024-01-01",
             "2024-01-01",
-            "lower trust 0.4 < 0.8",
+            "lower trust 0.408 < 0.8",  # 0.8 * (0.02 + 0.98 * 0.5)
             id="one half-life apart",
         ),
         pytest.param(
             "2023-07-01",
             "2023-12-01",
             "2024-01-01",
-            "lower trust 0.5641 < 0.7543",
+            "lower trust 0.5688 < 0.7552",
             id="both decayed",
         ),
         pytest.param(
@@ -93,10 +93,10 @@ def test_equal_authority_fresher_value_wins(
 @pytest.mark.parametrize(
     ("strong_at", "expected_winner", "lost_because"),
     [
-        # erp 0.9 one year old: 0.45 beats tickets 0.4 fresh.
-        pytest.param("2023-01-01", "E1", "lower trust 0.4 < 0.45", id="authority wins"),
-        # erp 0.9 two years old: 0.225 loses to tickets 0.4 fresh.
-        pytest.param("2022-01-01", "T1", "lower trust 0.225 < 0.4", id="freshness wins"),
+        # erp 0.9 one year old: 0.9 * (0.02 + 0.98 * 0.5) = 0.459 beats tickets 0.4 fresh.
+        pytest.param("2023-01-01", "E1", "lower trust 0.4 < 0.459", id="authority wins"),
+        # erp 0.9 two years old: 0.9 * (0.02 + 0.98 * 0.25) = 0.2385 loses to tickets 0.4 fresh.
+        pytest.param("2022-01-01", "T1", "lower trust 0.2385 < 0.4", id="freshness wins"),
     ],
 )
 def test_authority_against_freshness_follows_trust(
@@ -410,3 +410,252 @@ def test_one_winner_per_group_across_clusters_and_rules(make_scored: Builder) ->
     assert chosen.select("unified_id", "field", "rank").equals(
         chosen.select("unified_id", "field", "rank").sort("unified_id", "field", "rank")
     )
+
+
+Row = tuple[str, str, str, str | None, float]  # system, record id, value, timestamp, trust
+
+
+def _rule_outcome(
+    rows: list[Row], make_scored: Builder, **settings: Any
+) -> tuple[str | None, dict[str, str | None], set[str]]:
+    """(winning record id or None, {record id: lost_because}, rules) for field tier of U1."""
+    candidates = make_scored(
+        [
+            {
+                "system": s,
+                "id": i,
+                "field": "tier",
+                "value": v,
+                "at": at,
+                "authority": t,
+                "trust": t,
+            }
+            for s, i, v, at, t in rows
+        ]  # fmt: skip
+    )
+    chosen = select_winners(candidates, settings=SurvivorshipSettings(**settings))
+    assert chosen.height == len(rows)
+    assert chosen["is_winner"].sum() <= 1
+    winners = chosen.filter("is_winner")["source_record_id"].to_list()
+    reasons = dict(chosen.select("source_record_id", "lost_because").rows())
+    return (winners[0] if winners else None), reasons, set(chosen["rule"])
+
+
+PRIORITY = {"rules": {"tier": "source_priority"}, "source_priority": {"tier": ["erp", "crm"]}}
+
+
+@pytest.mark.parametrize(
+    ("rows", "settings", "winner", "lost_because"),
+    [
+        pytest.param(
+            [("crm", "C1", "A", "2024-01-01", 0.9), ("erp", "E1", "B", "2020-01-01", 0.3)],
+            PRIORITY, "E1", {"C1": "lower source priority (crm #2 after erp #1)"},
+            id="priority beats trust and freshness",
+        ),
+        pytest.param(
+            [("shop", "S1", "A", "2024-01-01", 0.9), ("crm", "C1", "B", "2020-01-01", 0.3)],
+            PRIORITY, "C1", {"S1": "lower source priority (shop unlisted after crm #2)"},
+            id="unlisted sources rank last",
+        ),
+        pytest.param(
+            [("shop", "S1", "A", "2024-01-01", 0.4), ("tickets", "T1", "B", "2024-01-01", 0.5)],
+            PRIORITY, "T1", {"S1": "tie on source priority; lower trust 0.4 < 0.5"},
+            id="two unlisted sources tie: trust decides",
+        ),
+        pytest.param(
+            [("erp", "E1", "A", "2023-01-01", 0.9), ("erp", "E2", "B", "2024-01-01", 0.9)],
+            PRIORITY, "E2",
+            {"E1": "tie on source priority, trust; older (2023-01-01 < 2024-01-01)"},
+            id="same source: the tie-break chain",
+        ),
+        pytest.param(
+            [("crm", "C1", "A", "2024-01-01", 0.9), ("erp", "E1", "B", "2020-01-01", 0.3)],
+            {"rules": {"tier": "source_priority"}, "source_priority": {"default": ["erp"]}},
+            "E1", {"C1": "lower source priority (crm unlisted after erp #1)"},
+            id="default order",
+        ),
+    ],
+)  # fmt: skip
+def test_source_priority_rule(
+    rows: list[Row],
+    settings: dict[str, Any],
+    winner: str,
+    lost_because: dict[str, str],
+    make_scored: Builder,
+) -> None:
+    got, reasons, rules = _rule_outcome(rows, make_scored, **settings)
+    assert got == winner
+    assert reasons == {winner: None, **lost_because}
+    assert rules == {"source_priority"}
+
+
+@pytest.mark.parametrize(
+    ("rows", "winner", "lost_because"),
+    [
+        pytest.param(
+            [("crm", "C1", "A", None, 0.9), ("shop", "S1", "B", None, 0.3),
+             ("tickets", "T1", "b", None, 0.2)],
+            "S1", {"C1": "less frequent (1 < 2 records)",
+                   "T1": "tie on frequency; lower trust 0.2 < 0.3"},
+            id="majority beats trust; case-folded",
+        ),
+        pytest.param(
+            [("crm", "C1", "A", None, 0.9), ("shop", "S1", "B", None, 0.3)],
+            "C1", {"S1": "tie on frequency; lower trust 0.3 < 0.9"},
+            id="a tie on frequency goes to trust",
+        ),
+        pytest.param(
+            [("crm", "C1", "A", "2024-01-01", 0.5), ("shop", "S1", "B", "2023-01-01", 0.5)],
+            "C1", {"S1": "tie on frequency, trust; older (2023-01-01 < 2024-01-01)"},
+            id="then freshness",
+        ),
+    ],
+)  # fmt: skip
+def test_most_frequent_rule(
+    rows: list[Row], winner: str, lost_because: dict[str, str], make_scored: Builder
+) -> None:
+    got, reasons, rules = _rule_outcome(rows, make_scored, rules={"tier": "most_frequent"})
+    assert got == winner
+    assert reasons == {winner: None, **lost_because}
+    assert rules == {"most_frequent"}
+
+
+@pytest.mark.parametrize(
+    ("rows", "winner", "lost_because"),
+    [
+        pytest.param(
+            [("erp", "E1", "1 Road", None, 0.9), ("shop", "S1", "1 Road, Floor 3", None, 0.3)],
+            "S1", {"E1": "shorter (5 < 11 characters)"},
+            id="most complete beats trust",
+        ),
+        pytest.param(
+            [("erp", "E1", "1 Road!!!", None, 0.3), ("shop", "S1", "1 Road", None, 0.9)],
+            "S1", {"E1": "tie on length; lower trust 0.3 < 0.9"},
+            id="punctuation does not count",
+        ),
+        pytest.param(
+            [("erp", "E1", "ab", None, 0.5), ("crm", "C1", "cd", None, 0.5)],
+            "C1", {"E1": "tie on length, trust, source_updated_at, authority; "
+                         "record key erp:E1 sorts after crm:C1"},
+            id="full tie: record key",
+        ),
+    ],
+)  # fmt: skip
+def test_longest_rule(
+    rows: list[Row], winner: str, lost_because: dict[str, str], make_scored: Builder
+) -> None:
+    got, reasons, rules = _rule_outcome(rows, make_scored, rules={"tier": "longest"})
+    assert got == winner
+    assert reasons == {winner: None, **lost_because}
+    assert rules == {"longest"}
+
+
+@pytest.mark.parametrize(
+    ("rows", "winner", "lost_because"),
+    [
+        pytest.param(
+            [("crm", "C1", "A", "2024-01-01", 0.9), ("shop", "S1", "B", "2019-01-01", 0.3)],
+            "S1", {"C1": "newer (2024-01-01 > 2019-01-01)"},
+            id="the first value seen wins",
+        ),
+        pytest.param(
+            [("crm", "C1", "A", None, 0.9), ("shop", "S1", "B", "2019-01-01", 0.3)],
+            "S1", {"C1": "newer (unknown > 2019-01-01)"},
+            id="no timestamp ranks last",
+        ),
+        pytest.param(
+            [("crm", "C1", "A", "2019-01-01", 0.9), ("shop", "S1", "B", "2019-01-01", 0.3)],
+            "C1", {"S1": "tie on source_updated_at; lower trust 0.3 < 0.9"},
+            id="same time: trust",
+        ),
+    ],
+)  # fmt: skip
+def test_oldest_rule(
+    rows: list[Row], winner: str, lost_because: dict[str, str], make_scored: Builder
+) -> None:
+    got, reasons, rules = _rule_outcome(rows, make_scored, rules={"tier": "oldest"})
+    assert got == winner
+    assert reasons == {winner: None, **lost_because}
+    assert rules == {"oldest"}
+
+
+@pytest.mark.parametrize(
+    ("rows", "settings", "winner", "lost_because"),
+    [
+        pytest.param(
+            [("crm", "C1", "A", "2024-01-01", 0.9), ("erp", "E1", "B", "2020-01-01", 0.2)],
+            {"field_locks": {"tier": ["erp"]}},
+            "E1", {"C1": "field tier locked to erp"},
+            id="locked source wins against higher trust",
+        ),
+        pytest.param(
+            [("crm", "C1", "A", "2024-01-01", 0.9), ("shop", "S1", "B", "2024-01-01", 0.5)],
+            {"field_locks": {"tier": ["erp"]}},
+            None, {"C1": "field tier locked to erp", "S1": "field tier locked to erp"},
+            id="no allowed source: no golden value",
+        ),
+        pytest.param(
+            [("crm", "C1", "A", "2024-01-01", 0.9), ("erp", "E1", "B", "2020-01-01", 0.2),
+             ("erp", "E2", "C", "2021-01-01", 0.3)],
+            {"field_locks": {"tier": ["erp", "shop"]}},
+            "E2", {"C1": "field tier locked to erp, shop", "E1": "lower trust 0.2 < 0.3"},
+            id="the rule decides among the allowed sources",
+        ),
+        pytest.param(
+            [("crm", "C1", "A", "2024-01-01", 0.9), ("erp", "E1", "B", "2020-01-01", 0.2),
+             ("erp", "E2", "C", "2021-01-01", 0.3)],
+            {"field_locks": {"tier": ["erp"]}, "rules": {"tier": "most_recent"}},
+            "E2", {"C1": "field tier locked to erp", "E1": "older (2020-01-01 < 2021-01-01)"},
+            id="with another rule",
+        ),
+        pytest.param(
+            [("crm", "C1", "A", "2024-01-01", 0.9), ("erp", "E1", "B", "2020-01-01", 0.2)],
+            {"field_locks": {"name": ["erp"]}},
+            "C1", {"E1": "lower trust 0.2 < 0.9"},
+            id="a lock on another field changes nothing",
+        ),
+    ],
+)  # fmt: skip
+def test_field_locks(
+    rows: list[Row],
+    settings: dict[str, Any],
+    winner: str | None,
+    lost_because: dict[str, str],
+    make_scored: Builder,
+) -> None:
+    got, reasons, _ = _rule_outcome(rows, make_scored, **settings)
+    assert got == winner
+    expected = lost_because if winner is None else {winner: None, **lost_because}
+    assert reasons == expected
+
+
+def test_locked_leader_without_a_winner_leaves_followers_to_their_rule(
+    make_scored: Builder,
+) -> None:
+    rows = [
+        {"system": "crm", "id": "C1", "field": "address", "value": "1 Road", "trust": 0.9},
+        {"system": "crm", "id": "C1", "field": "city", "value": "Shanghai", "trust": 0.5},
+        {"system": "shop", "id": "S1", "field": "city", "value": "Beijing", "trust": 0.6},
+    ]
+    candidates = make_scored([{**r, "at": "2024-01-01", "authority": r["trust"]} for r in rows])
+    settings = SurvivorshipSettings(field_locks={"address": ["erp"]})
+    chosen = select_winners(candidates, settings=settings).filter("is_winner")
+    assert dict(chosen.select("field", "value").rows()) == {"city": "Beijing"}
+
+
+@pytest.mark.parametrize("rule", ["highest_trust", "most_recent", "oldest", "source_priority",
+                                  "most_frequent", "longest"])  # fmt: skip
+def test_every_rule_is_deterministic_under_row_order(rule: str, make_scored: Builder) -> None:
+    rows = [
+        {"system": s, "id": f"{s}-{i}", "field": "tier", "value": v, "at": at, "authority": 0.5,
+         "trust": 0.5}
+        for i, (s, v, at) in enumerate(
+            [("crm", "A", "2024-01-01"), ("erp", "a", "2024-01-01"), ("shop", "B", None),
+             ("crm", "B", "2024-01-01"), ("erp", "AB", "2023-01-01")]
+        )
+    ]  # fmt: skip
+    settings = SurvivorshipSettings(rules={"tier": rule}, source_priority={"default": ["erp"]})
+    first = select_winners(make_scored(rows), settings=settings)
+    second = select_winners(make_scored(rows[::-1]), settings=settings)
+    assert first.equals(second)
+    assert first["is_winner"].sum() == 1

@@ -28,28 +28,83 @@ SOURCES = {
 }
 
 
+def _recency(
+    *, curve: str, days: float, age: float | None, authority: float = 0.8, minimum: float = 0.0
+) -> float:
+    frame = pl.DataFrame(
+        {
+            "authority": [authority],
+            "min_trust": [minimum],
+            "decay_curve": [curve],
+            "decay_days": [days],
+            "age_days": [age],
+        },
+        schema={
+            "authority": pl.Float64,
+            "min_trust": pl.Float64,
+            "decay_curve": pl.String,
+            "decay_days": pl.Float64,
+            "age_days": pl.Float64,
+        },
+    )
+    return float(frame.select(recency_expr()).item())
+
+
+LINEAR, RISL, SIRL = "linear", "rapid_initial_slow_later", "slow_initial_rapid_later"
+
+
 @pytest.mark.parametrize(
-    ("updated_at", "half_life", "expected"),
+    ("curve", "age", "expected"),
     [
-        ("2024-01-01", 365, 1.0),  # age 0
-        ("2023-01-01", 365, 0.5),  # one half-life (2023 has 365 days)
-        ("2022-01-01", 365, 0.25),  # two half-lives
-        ("2023-07-05", 180, 0.5),  # one custom half-life (180 days)
-        ("2023-01-01", 730, 0.7071),  # half a half-life: sqrt(0.5)
-        ("2010-01-01", 365, 0.02),  # very old: the floor
-        (None, 365, 0.02),  # no timestamp: the floor
-        ("2025-06-01", 365, 1.0),  # later than as_of: counts as fresh
+        # linear: 1 - x, the minimum at one period and after
+        (LINEAR, 0, 1.0),
+        (LINEAR, 25, 0.75),
+        (LINEAR, 50, 0.5),
+        (LINEAR, 75, 0.25),
+        (LINEAR, 100, 0.0),
+        (LINEAR, 250, 0.0),
+        # slow initial, rapid later: 1 - x**2
+        (SIRL, 0, 1.0),
+        (SIRL, 25, 0.9375),
+        (SIRL, 50, 0.75),
+        (SIRL, 75, 0.4375),
+        (SIRL, 100, 0.0),
+        (SIRL, 250, 0.0),
+        # rapid initial, slow later: 0.5 ** x (the period is the half-life)
+        (RISL, 0, 1.0),
+        (RISL, 25, 0.8409),
+        (RISL, 50, 0.7071),
+        (RISL, 100, 0.5),
+        (RISL, 200, 0.25),
+        # no timestamp: the minimum, whatever the curve
+        (LINEAR, None, 0.0),
+        (SIRL, None, 0.0),
+        (RISL, None, 0.0),
     ],
 )
-def test_recency_decay(
-    updated_at: str | None, half_life: int, expected: float, parse_ts: Callable[..., Any]
+def test_decay_curves_without_a_minimum(curve: str, age: float | None, expected: float) -> None:
+    assert _recency(curve=curve, days=100, age=age) == pytest.approx(expected, abs=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("curve", "age", "authority", "minimum", "expected"),
+    [
+        # recency = (min + (max - min) * curve) / max: trust runs from max down to min
+        (LINEAR, 0, 0.8, 0.2, 1.0),
+        (LINEAR, 50, 0.8, 0.2, 0.625),  # (0.2 + 0.6 * 0.5) / 0.8
+        (LINEAR, 100, 0.8, 0.2, 0.25),  # the minimum: 0.2 / 0.8
+        (LINEAR, 400, 0.8, 0.2, 0.25),
+        (SIRL, 50, 0.8, 0.2, 0.8125),  # (0.2 + 0.6 * 0.75) / 0.8
+        (RISL, 100, 0.8, 0.2, 0.625),  # (0.2 + 0.6 * 0.5) / 0.8
+        (RISL, None, 0.8, 0.2, 0.25),
+        (LINEAR, 50, 0.5, 0.5, 1.0),  # min == max: no decay at all
+        (LINEAR, 50, 0.0, 0.0, 1.0),  # a source with no trust: recency is moot, trust is 0
+    ],
+)
+def test_decay_runs_from_max_to_min_trust(
+    curve: str, age: float | None, authority: float, minimum: float, expected: float
 ) -> None:
-    frame = pl.DataFrame(
-        {"field": ["email"], "source_updated_at": [parse_ts(updated_at)]},
-        schema={"field": pl.String, "source_updated_at": pl.Datetime("us", "UTC")},
-    )
-    settings = SurvivorshipSettings(recency_half_life_days=half_life)
-    got = frame.select(recency_expr(as_of=AS_OF, settings=settings)).item()
+    got = _recency(curve=curve, days=100, age=age, authority=authority, minimum=minimum)
     assert got == pytest.approx(expected, abs=1e-4)
 
 
@@ -63,23 +118,183 @@ def test_recency_decay(
         ("tax_id", 0.8706),
     ],
 )
-def test_recency_half_life_is_per_field(
-    field: str, expected: float, parse_ts: Callable[..., Any]
+def test_default_decay_is_per_field(field: str, expected: float, make_candidates: Builder) -> None:
+    scored = score_candidates(
+        make_candidates([{"system": "crm", "field": field, "value": "x1", "at": "2022-01-01"}]),
+        sources={"crm": {"default": 0.8}},
+        settings=SurvivorshipSettings(min_recency=0.0),
+        as_of=AS_OF,
+    )
+    assert scored["age_days"].item() == 730
+    assert scored["recency"].item() == pytest.approx(expected, abs=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("settings", "source", "field", "expected"),
+    [
+        pytest.param({}, "crm", "email", (RISL, 365.0), id="global default"),
+        pytest.param({}, "crm", "name", (RISL, 3650.0), id="global per field"),
+        pytest.param(
+            {"decay": {"curve": "linear", "days": 90}}, "crm", "email", (LINEAR, 90.0),
+            id="global default changed",
+        ),
+        pytest.param(
+            {"sources": {"crm": {"decay": {"curve": "linear"}}}}, "crm", "name",
+            (LINEAR, 3650.0), id="source curve, field days",
+        ),
+        pytest.param(
+            {"sources": {"crm": {"decay": {"days": 30}}}}, "erp", "email", (RISL, 365.0),
+            id="another source is unaffected",
+        ),
+        pytest.param(
+            {"sources": {"crm": {"decay": {"curve": "linear", "days": 100},
+                                 "decay_by_field": {"phone": {"curve": "exponential"}}}}},
+            "crm", "phone", (RISL, 100.0), id="source field beats source",
+        ),
+        pytest.param(
+            {"decay_by_field": {"phone": {"curve": "slow_initial_rapid_later", "days": 50}}},
+            "crm", "phone", (SIRL, 50.0), id="global field",
+        ),
+    ],
+)  # fmt: skip
+def test_decay_resolution_most_specific_first(
+    settings: dict[str, Any], source: str, field: str, expected: tuple[str, float]
 ) -> None:
-    frame = pl.DataFrame(
-        {"field": [field], "source_updated_at": [parse_ts("2022-01-01")]},
-        schema={"field": pl.String, "source_updated_at": pl.Datetime("us", "UTC")},
-    )
-    got = frame.select(recency_expr(as_of=AS_OF, settings=SurvivorshipSettings())).item()
-    assert got == pytest.approx(expected, abs=1e-4)
+    assert SurvivorshipSettings(**settings).decay_for(source, field) == expected
 
 
-def test_recency_without_any_timestamp_in_the_run_is_the_floor() -> None:
-    frame = pl.DataFrame(
-        {"source_updated_at": [None]}, schema={"source_updated_at": pl.Datetime("us", "UTC")}
+@pytest.mark.parametrize(
+    ("min_trust", "field", "expected_min", "expected_recency"),
+    [
+        ({}, "email", 0.016, 0.02),  # default: min_recency (0.02) of the maximum
+        ({"default": 0.2}, "email", 0.2, 0.25),
+        ({"default": 0.2, "email": 0.4}, "email", 0.4, 0.5),
+        ({"default": 0.2, "email": 0.4}, "phone", 0.2, 0.25),
+    ],
+)
+def test_min_trust_per_source_and_field(
+    min_trust: dict[str, float],
+    field: str,
+    expected_min: float,
+    expected_recency: float,
+    make_candidates: Builder,
+) -> None:
+    settings = SurvivorshipSettings(sources={"crm": {"min_trust": min_trust}})
+    scored = score_candidates(
+        make_candidates([{"system": "crm", "field": field, "value": "v1", "at": "1990-01-01"}]),
+        sources={"crm": {"default": 0.8}},
+        settings=settings,
+        as_of=AS_OF,
     )
-    settings = SurvivorshipSettings(min_recency=0.3)
-    assert frame.select(recency_expr(as_of=None, settings=settings)).item() == 0.3
+    assert scored["min_trust"].item() == pytest.approx(expected_min)
+    assert scored["recency"].item() == pytest.approx(expected_recency, abs=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        pytest.param(
+            {"sources": {"crm": {"min_trust": {"default": 0.9}}}},
+            "key 'sources.crm.min_trust': 0.9 for field 'email' is above the source's maximum",
+            id="min above max",
+        ),
+        pytest.param(
+            {"sources": {"legacy": {"min_trust": {"default": 0.1}}}},
+            r"unknown source\(s\) \['legacy'\]", id="unknown source",
+        ),
+        pytest.param(
+            {"field_locks": {"tier": ["erpp"]}}, r"unknown source\(s\) \['erpp'\]",
+            id="typo in a lock",
+        ),
+        pytest.param(
+            {"source_priority": {"default": ["crm", "shopp"]}},
+            r"unknown source\(s\) \['shopp'\]", id="typo in a priority list",
+        ),
+    ],
+)  # fmt: skip
+def test_trust_settings_must_fit_the_sources(
+    settings: dict[str, Any], message: str, make_candidates: Builder
+) -> None:
+    with pytest.raises(SourceTrustError, match=message):
+        score_candidates(
+            make_candidates([{"system": "crm", "value": "v1"}]),
+            sources={"crm": {"default": 0.8}, "erp": {"default": 0.9}},
+            settings=SurvivorshipSettings(**settings),
+            as_of=AS_OF,
+        )
+
+
+def test_recency_without_any_timestamp_in_the_run_is_the_minimum(
+    make_candidates: Builder,
+) -> None:
+    scored = score_candidates(
+        make_candidates([{"system": "crm", "value": "v1", "at": None}]),
+        sources={"crm": {"default": 0.8}},
+        settings=SurvivorshipSettings(min_recency=0.3),
+        as_of=None,
+    )
+    assert scored["age_days"].item() is None
+    assert scored["recency"].item() == pytest.approx(0.3)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "valid", "validity", "issues"),
+    [
+        pytest.param("email", "li.wei@acme.cn", True, 1.0, None, id="valid email"),
+        pytest.param("email", "li.wei@acme", False, 0.5, "invalid email", id="invalid email"),
+        pytest.param("phone", "021-5555", False, 0.5, "invalid phone", id="invalid phone"),
+        pytest.param("email", "noreply@acme.cn", True, 0.1, "placeholder", id="no-reply mailbox"),
+        pytest.param("email", "li@example.com", True, 0.1, "placeholder", id="example domain"),
+        pytest.param("email", "TEST@acme.cn", True, 0.1, "placeholder", id="case-insensitive"),
+        pytest.param("phone", "+8613333333333", True, 0.1, "placeholder", id="repeated digits"),
+        pytest.param("phone", "+8613812345678", True, 0.1, "placeholder", id="12345678"),
+        pytest.param("phone", "+8613800138000", True, 1.0, None, id="real phone"),
+        pytest.param("phone", "0000000", False, 0.05, "invalid phone; placeholder", id="both"),
+        pytest.param("name", "N/A", None, 0.1, "placeholder", id="n/a (any field)"),
+        pytest.param("name", "-", None, 0.1, "placeholder", id="dash"),
+        pytest.param("name", "未知", None, 0.1, "placeholder", id="unknown in Chinese"),
+        pytest.param("name", "测试公司", None, 0.1, "placeholder", id="test company"),
+        pytest.param("name", "Testa Foods", None, 1.0, None, id="a name that starts with test"),
+        pytest.param("city", "Unknownville", None, 1.0, None, id="whole value only"),
+        pytest.param("tax_id", "91310000X", None, 1.0, None, id="no validation flag"),
+    ],
+)
+def test_validation_downgrades(
+    field: str,
+    value: str,
+    valid: bool | None,
+    validity: float,
+    issues: str | None,
+    make_candidates: Builder,
+) -> None:
+    scored = score_candidates(
+        make_candidates([{"system": "crm", "field": field, "value": value, "valid": valid}]),
+        sources={"crm": {"default": 0.8}},
+        settings=SurvivorshipSettings(),
+        as_of=AS_OF,
+    )
+    assert scored["validity"].item() == pytest.approx(validity)
+    assert scored["validation_issues"].item() == issues
+
+
+@pytest.mark.parametrize(
+    ("settings", "value", "validity"),
+    [
+        ({"placeholder_downgrade": 0.3}, "noreply@acme.cn", 0.3),
+        ({"placeholder_patterns": {"email": [r".*@acme\.cn"]}}, "li@acme.cn", 0.1),
+        ({"placeholder_patterns": {}}, "noreply@acme.cn", 1.0),
+    ],
+)
+def test_placeholder_downgrade_is_configurable(
+    settings: dict[str, Any], value: str, validity: float, make_candidates: Builder
+) -> None:
+    scored = score_candidates(
+        make_candidates([{"system": "crm", "field": "email", "value": value}]),
+        sources={"crm": {"default": 0.8}},
+        settings=SurvivorshipSettings(**settings),
+        as_of=AS_OF,
+    )
+    assert scored["validity"].item() == pytest.approx(validity)
 
 
 @pytest.mark.parametrize(
@@ -251,7 +466,7 @@ def test_same_inputs_give_same_trust_regardless_of_when_run(
         for _ in range(2)
     ]
     assert runs[0].equals(runs[1])
-    assert runs[0]["recency"].item() == pytest.approx(0.5)
+    assert runs[0]["recency"].item() == pytest.approx(0.51)  # 0.02 + 0.98 * 0.5
 
 
 @pytest.mark.parametrize(

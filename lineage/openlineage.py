@@ -1,0 +1,453 @@
+"""OpenLineage events of a run: START, then COMPLETE or FAIL, as JSON lines.
+
+Built from the run's configuration and the published warehouse, written through
+the openlineage-python client's file transport (no server needed):
+
+- inputs: every source file (namespace ``file``, the absolute path), with a
+  ``schema`` facet listing the columns the source config reads and what each becomes;
+- outputs (COMPLETE only): every warehouse table (namespace ``duckdb://<database>``,
+  name ``main.<table>``) with its schema, row count, Parquet mirror (``symlinks``)
+  and, for ``golden_customer``, ``customer_contact_points``, ``field_lineage`` and
+  ``field_candidates``, the ``columnLineage`` facet from source columns to golden
+  columns, derived from the source configs' field mappings;
+- run facets: the code version (``processing_engine``), the configuration hash
+  (``tags``) and, on FAIL, the one-line reason (``errorMessage``).
+
+``lineage.openlineage_validate.parse_event`` reads an event back into the client's own
+generated classes, which is how tests validate events against the schema offline.
+
+Example (the one call a runner makes after the Dagster run finished)::
+
+    emit_run_lineage(warehouse.root / OPENLINEAGE_FILE, config=config, run_id=result.run_id,
+                     started_at=started_at, error=None if result.success else reason,
+                     database=warehouse.database)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Protocol
+
+import duckdb
+from openlineage.client import OpenLineageClient
+from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
+from openlineage.client.facet_v2 import (
+    column_lineage_dataset,
+    datasource_dataset,
+    error_message_run,
+    job_type_job,
+    output_statistics_output_dataset,
+    processing_engine_run,
+    schema_dataset,
+    symlinks_dataset,
+    tags_run,
+)
+from openlineage.client.transport.file import FileConfig, FileTransport
+
+from connectors.config import SourceConfig
+from lineage.provenance import code_version
+from lineage.settings import LineageError, SurvivorshipSettings
+
+OPENLINEAGE_FILE = "openlineage.jsonl"
+JOB_NAMESPACE = "fusion"
+PRODUCER = "urn:fusion:lineage"  # a URI naming the producer of the events (the spec asks for one)
+FILE_NAMESPACE = "file"
+GOLDEN_TABLE = "golden_customer"
+# Tables whose ``value`` column holds candidate values of every golden field.
+LONG_VALUE_TABLES = ("field_lineage", "field_candidates")
+CONTACT_POINTS_TABLE = "customer_contact_points"
+
+
+class OpenLineageError(LineageError):
+    """Events cannot be built, written, or read back as valid OpenLineage."""
+
+
+class _Named(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+class RunConfig(Protocol):
+    """What the events need from a run configuration (``pipelines.settings.FusionConfig``)."""
+
+    @property
+    def run(self) -> _Named: ...
+
+    @property
+    def sources(self) -> Sequence[SourceConfig]: ...
+
+    @property
+    def survivorship(self) -> SurvivorshipSettings: ...
+
+    @property
+    def config_hash(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class ColumnSource:
+    """One source column feeding a golden column, and how."""
+
+    dataset: str  # absolute file path (namespace ``file``)
+    column: str
+    type: str  # DIRECT | INDIRECT
+    subtype: str
+    description: str
+
+
+def source_files(source: SourceConfig) -> list[str]:
+    """The files a source reads now: the glob's matches, else the configured path."""
+    resolved = str(Path(source.resolved_path).absolute())
+    if source.is_glob:
+        return sorted(glob.glob(resolved)) or [resolved]
+    return [resolved]
+
+
+def _describe_mapping(field: str, mapping: Any) -> str:
+    if mapping.derives_presence:
+        return f"{field} (present/absent)"
+    if mapping.map is not None:
+        return f"{field} (value map)"
+    return field
+
+
+def _column_roles(source: SourceConfig) -> dict[str, list[str]]:
+    """Source column -> what it becomes, in config order."""
+    roles: dict[str, list[str]] = {source.record_id: ["source_record_id"]}
+    if source.updated_at is not None:
+        spec = source.updated_at
+        roles.setdefault(spec.column, []).append(
+            f"source_updated_at ({spec.format}, {spec.timezone})"
+        )
+    for field, mapping in source.fields.items():
+        for column in mapping.source_columns:
+            roles.setdefault(column, []).append(_describe_mapping(field, mapping))
+    return roles
+
+
+def input_datasets(sources: Sequence[SourceConfig]) -> list[InputDataset]:
+    """Every source file, with a schema facet of the columns its config reads."""
+    datasets = []
+    for source in sources:
+        fields = [
+            schema_dataset.SchemaDatasetFacetFields(
+                name=column,
+                type="string",
+                description="-> " + "; ".join(roles),
+                ordinal_position=position,
+            )
+            for position, (column, roles) in enumerate(_column_roles(source).items(), start=1)
+        ]
+        for path in source_files(source):
+            facets: dict[str, Any] = {
+                "schema": schema_dataset.SchemaDatasetFacet(fields=fields),
+                "dataSource": datasource_dataset.DatasourceDatasetFacet(
+                    name=f"{source.name} ({source.system}, {source.format})",
+                    uri=Path(path).as_uri(),
+                ),
+            }
+            datasets.append(InputDataset(namespace=FILE_NAMESPACE, name=path, facets=facets))
+    return datasets
+
+
+def golden_column_lineage(
+    sources: Sequence[SourceConfig], *, settings: SurvivorshipSettings
+) -> dict[str, list[ColumnSource]]:
+    """Golden column -> every source column it can come from (plain data, no client types).
+
+    Dependent fields (city after the address) also depend, indirectly, on the
+    leader's columns. The same mapping can feed Dagster's column-lineage metadata.
+    """
+    leader_of = {f: leader for leader, fs in settings.dependent_fields.items() for f in fs}
+    lineage: dict[str, list[ColumnSource]] = {}
+    for source in sources:
+        files = source_files(source)
+        for field, mapping in source.fields.items():
+            rule = settings.rules.get(field, "highest_trust")
+            how = "present/absent of the column" if mapping.derives_presence else "standardised"
+            if mapping.map is not None:
+                how = "value map, standardised"
+            if not mapping.source_columns:
+                continue  # a constant comes from the config, not from a column
+            refs = lineage.setdefault(field, [])
+            for path in files:
+                refs.extend(
+                    ColumnSource(path, column, "DIRECT", "TRANSFORMATION", f"{how}; {rule}")
+                    for column in mapping.source_columns
+                )
+            leader = leader_of.get(field)
+            if leader is not None and leader in source.fields:
+                for path in files:
+                    refs.extend(
+                        ColumnSource(
+                            path, column, "INDIRECT", "CONDITIONAL", f"follows the winning {leader}"
+                        )
+                        for column in source.fields[leader].source_columns
+                    )
+    return lineage
+
+
+def _input_field(ref: ColumnSource) -> column_lineage_dataset.InputField:
+    return column_lineage_dataset.InputField(
+        namespace=FILE_NAMESPACE,
+        name=ref.dataset,
+        field=ref.column,
+        transformations=[
+            column_lineage_dataset.Transformation(
+                type=ref.type, subtype=ref.subtype, description=ref.description, masking=False
+            )
+        ],
+    )
+
+
+def _dataset_wide(sources: Sequence[SourceConfig]) -> list[column_lineage_dataset.InputField]:
+    """Columns that affect every row: record ids link records, timestamps rank values."""
+    refs = []
+    for source in sources:
+        for path in source_files(source):
+            refs.append(
+                ColumnSource(
+                    path, source.record_id, "INDIRECT", "JOIN", "records linked by matching"
+                )
+            )
+            if source.updated_at is not None:
+                refs.append(
+                    ColumnSource(
+                        path, source.updated_at.column, "INDIRECT", "SORT", "recency in trust"
+                    )
+                )
+    return [_input_field(r) for r in refs]
+
+
+def column_lineage_facets(
+    sources: Sequence[SourceConfig], *, settings: SurvivorshipSettings
+) -> dict[str, column_lineage_dataset.ColumnLineageDatasetFacet]:
+    """Table -> its ``columnLineage`` facet (tables fed by source values only)."""
+    lineage = golden_column_lineage(sources, settings=settings)
+    wide = _dataset_wide(sources)
+
+    def fields(refs: Sequence[ColumnSource]) -> column_lineage_dataset.Fields:
+        return column_lineage_dataset.Fields(inputFields=[_input_field(r) for r in refs])
+
+    every = [ref for refs in lineage.values() for ref in refs if ref.type == "DIRECT"]
+    contact = [
+        ColumnSource(r.dataset, r.column, "DIRECT", "AGGREGATION", "every distinct value kept")
+        for field in settings.contact_point_fields
+        for r in lineage.get(field, [])
+        if r.type == "DIRECT"
+    ]
+    facets = {
+        GOLDEN_TABLE: column_lineage_dataset.ColumnLineageDatasetFacet(
+            fields={field: fields(refs) for field, refs in lineage.items()}, dataset=wide
+        ),
+        CONTACT_POINTS_TABLE: column_lineage_dataset.ColumnLineageDatasetFacet(
+            fields={"value": fields(contact)}, dataset=wide
+        ),
+    }
+    for table in LONG_VALUE_TABLES:
+        facets[table] = column_lineage_dataset.ColumnLineageDatasetFacet(
+            fields={"value": fields(every)}, dataset=wide
+        )
+    return facets
+
+
+def output_datasets(
+    database: Path, *, sources: Sequence[SourceConfig], settings: SurvivorshipSettings
+) -> list[OutputDataset]:
+    """Every table of the published DuckDB file, with schema, row count and lineage."""
+    database = Path(database).absolute()
+    namespace = f"duckdb://{database}"
+    lineage = column_lineage_facets(sources, settings=settings)
+    with contextlib.closing(duckdb.connect(str(database), read_only=True)) as con:
+        columns = con.execute(
+            "SELECT table_name, column_name, data_type, ordinal_position "
+            "FROM information_schema.columns WHERE table_schema = 'main' "
+            "ORDER BY table_name, ordinal_position"
+        ).fetchall()
+        tables = sorted({row[0] for row in columns})
+        counts = {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchall()[0][0] for t in tables}
+    datasets = []
+    for table in tables:
+        schema = schema_dataset.SchemaDatasetFacet(
+            fields=[
+                schema_dataset.SchemaDatasetFacetFields(
+                    name=name, type=kind, ordinal_position=position
+                )
+                for t, name, kind, position in columns
+                if t == table
+            ]
+        )
+        facets: dict[str, Any] = {"schema": schema}
+        mirror = database.parent / "parquet" / f"{table}.parquet"
+        if mirror.exists():
+            facets["symlinks"] = symlinks_dataset.SymlinksDatasetFacet(
+                identifiers=[
+                    symlinks_dataset.Identifier(
+                        namespace=FILE_NAMESPACE, name=str(mirror), type="FILE"
+                    )
+                ]
+            )
+        if table in lineage:
+            facets["columnLineage"] = lineage[table]
+        datasets.append(
+            OutputDataset(
+                namespace=namespace,
+                name=f"main.{table}",
+                facets=facets,
+                outputFacets={
+                    "outputStatistics": (
+                        output_statistics_output_dataset.OutputStatisticsOutputDatasetFacet(
+                            rowCount=int(counts[table])
+                        )
+                    )
+                },
+            )
+        )
+    return datasets
+
+
+def openlineage_run_id(run_id: str) -> str:
+    """The run ID as a UUID (Dagster's are UUIDs; anything else maps to a stable UUIDv5)."""
+    try:
+        return str(uuid.UUID(run_id))
+    except ValueError:
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"fusion:{run_id}"))
+
+
+def _iso(moment: datetime) -> str:
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).isoformat()
+
+
+def build_run_event(
+    state: RunState,
+    *,
+    config: RunConfig,
+    run_id: str,
+    event_time: datetime,
+    inputs: Sequence[InputDataset] = (),
+    outputs: Sequence[OutputDataset] = (),
+    error: str | None = None,
+) -> RunEvent:
+    """One OpenLineage run event of a fusion run (pure: no I/O)."""
+    run_facets: dict[str, Any] = {
+        "processing_engine": processing_engine_run.ProcessingEngineRunFacet(
+            version=code_version(),
+            name="fusion",
+            openlineageAdapterVersion=metadata.version("openlineage-python"),
+        ),
+        "tags": tags_run.TagsRunFacet(
+            tags=[
+                tags_run.TagsRunFacetFields(
+                    key="config_hash", value=config.config_hash, source="fusion"
+                )
+            ]
+        ),  # fmt: skip
+    }
+    if error is not None:
+        run_facets["errorMessage"] = error_message_run.ErrorMessageRunFacet(
+            message=error, programmingLanguage="python"
+        )
+    job = Job(
+        namespace=JOB_NAMESPACE,
+        name=f"fusion.{config.run.name}",
+        facets={
+            "jobType": job_type_job.JobTypeJobFacet(
+                processingType="BATCH", integration="FUSION", jobType="JOB"
+            )
+        },
+    )
+    return RunEvent(
+        eventType=state,
+        eventTime=_iso(event_time),
+        run=Run(runId=openlineage_run_id(run_id), facets=run_facets),
+        job=job,
+        inputs=list(inputs),
+        outputs=list(outputs),
+        producer=PRODUCER,
+    )
+
+
+def run_events(
+    *,
+    config: RunConfig,
+    run_id: str,
+    started_at: datetime,
+    finished_at: datetime,
+    error: str | None = None,
+    database: Path | None = None,
+) -> list[RunEvent]:
+    """START and COMPLETE (outputs read from ``database``), or START and FAIL."""
+    inputs = input_datasets(config.sources)
+    start = build_run_event(
+        RunState.START, config=config, run_id=run_id, event_time=started_at, inputs=inputs
+    )
+    if error is not None or database is None:
+        reason = error or "nothing was published"
+        end = build_run_event(
+            RunState.FAIL,
+            config=config,
+            run_id=run_id,
+            event_time=finished_at,
+            inputs=inputs,
+            error=reason,
+        )
+        return [start, end]
+    outputs = output_datasets(database, sources=config.sources, settings=config.survivorship)
+    complete = build_run_event(
+        RunState.COMPLETE,
+        config=config,
+        run_id=run_id,
+        event_time=finished_at,
+        inputs=inputs,
+        outputs=outputs,
+    )
+    return [start, complete]
+
+
+def write_events(events: Sequence[RunEvent], path: Path) -> None:
+    """Append events as JSON lines through the client's file transport."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    transport = FileTransport(FileConfig(log_file_path=str(path), append=True))
+    client = OpenLineageClient(transport=transport)
+    try:
+        for event in events:
+            client.emit(event)
+    except RuntimeError as error:
+        msg = f"OpenLineage events could not be written to {path}: {error}"
+        raise OpenLineageError(msg) from error
+    finally:
+        client.close()
+
+
+def emit_run_lineage(
+    path: Path,
+    *,
+    config: RunConfig,
+    run_id: str,
+    started_at: datetime,
+    finished_at: datetime | None = None,
+    error: str | None = None,
+    database: Path | None = None,
+) -> list[RunEvent]:
+    """Build the run's events and append them to ``path`` (one call for a runner).
+
+    ``error`` (the one-line failure reason) makes the second event FAIL; otherwise
+    the published ``database`` is read for the output datasets.
+    """
+    events = run_events(
+        config=config,
+        run_id=run_id,
+        started_at=started_at,
+        finished_at=finished_at or datetime.now(UTC),
+        error=error,
+        database=database,
+    )
+    write_events(events, path)
+    return events

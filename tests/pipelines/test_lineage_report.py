@@ -1,0 +1,243 @@
+"""The auditor's reports on the warehouse published from the samples: CLI, OpenLineage,
+and the HTML report opened in headless Chromium (Debian's chromium + chromedriver)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+from click.testing import CliRunner
+
+from lineage.html import render_customer_html
+from lineage.openlineage import emit_run_lineage
+from lineage.openlineage_validate import read_events
+from lineage.report import load_customer_report
+from pipelines.cli import main
+from pipelines.settings import load_fusion_config
+from tests.pipelines.conftest import REPO, SAMPLE_CONFIG
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+SCRIPT_NAME = "<script>alert(1)</script>"
+
+
+def _query(warehouse: Path, sql: str, *params: object) -> pl.DataFrame:
+    with contextlib.closing(
+        duckdb.connect(str(warehouse / "golden.duckdb"), read_only=True)
+    ) as con:
+        return con.sql(sql, params=list(params)).pl()
+
+
+def contested_customer(warehouse: Path, field: str = "name") -> str:
+    """The first customer whose records hold at least two different values of ``field``."""
+    return str(
+        _query(
+            warehouse,
+            "SELECT unified_id FROM field_candidates WHERE field = ? GROUP BY ALL "
+            "HAVING count(DISTINCT value) >= 2 ORDER BY unified_id LIMIT 1",
+            field,
+        ).item()
+    )
+
+
+def test_new_lineage_tables_are_published(sample_warehouse: Path) -> None:
+    points = _query(sample_warehouse, "SELECT * FROM customer_contact_points")
+    golden = _query(sample_warehouse, "SELECT unified_id, email, phone FROM golden_customer")
+    primaries = points.filter("is_primary").pivot(on="kind", index="unified_id", values="value")
+    joined = golden.join(primaries, on="unified_id", how="left", suffix="_point")
+    assert joined.filter(pl.col("email") != pl.col("email_point")).is_empty()
+    assert joined.filter(pl.col("phone") != pl.col("phone_point")).is_empty()
+    assert points.filter(~pl.col("is_primary")).height > 0  # losers kept
+    provenance = _query(sample_warehouse, "SELECT * FROM run_provenance").row(0, named=True)
+    runs = _query(sample_warehouse, "SELECT run_id, config_hash FROM run_settings").row(0)
+    assert (provenance["run_id"], provenance["config_hash"]) == runs
+    assert provenance["code_version"].startswith("0.1.0")
+
+
+def test_cli_lineage_and_report(sample_warehouse: Path, tmp_path: Path) -> None:
+    unified_id = contested_customer(sample_warehouse)
+    runner = CliRunner()
+    page = tmp_path / "customer.html"
+    result = runner.invoke(
+        main, ["lineage", unified_id, "--warehouse", str(sample_warehouse), "--html", str(page)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Field survivorship: winners and losers" in result.output
+    assert unified_id in page.read_text(encoding="utf-8")
+    summary = tmp_path / "summary.html"
+    result = runner.invoke(
+        main, ["report", "--warehouse", str(sample_warehouse), "--html", str(summary), "--mask-pii"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Most contested fields" in result.output
+    text = summary.read_text(encoding="utf-8")
+    for source in ("crm", "erp", "ecommerce", "tickets"):
+        assert f"<td>{source}</td>" in text
+    result = runner.invoke(main, ["lineage", "FU-99999999", "--warehouse", str(sample_warehouse)])
+    assert result.exit_code == 1
+    assert (
+        "fusion lineage failed: unified id 'FU-99999999' is not in the warehouse" in result.output
+    )
+
+
+def test_masked_customer_report_hides_contact_data(sample_warehouse: Path) -> None:
+    unified_id = contested_customer(sample_warehouse, "email")
+    golden = _query(
+        sample_warehouse,
+        "SELECT email, phone FROM golden_customer WHERE unified_id = ?",
+        unified_id,
+    ).row(0)
+    page = render_customer_html(load_customer_report(sample_warehouse, unified_id, mask_pii=True))
+    for value in golden:
+        if value is not None:
+            assert value not in page
+
+
+def test_openlineage_events_of_the_sample_run_validate(
+    sample_warehouse: Path, tmp_path: Path
+) -> None:
+    config = load_fusion_config(SAMPLE_CONFIG)
+    run_id = str(_query(sample_warehouse, "SELECT run_id FROM run_settings").item())
+    path = tmp_path / "openlineage.jsonl"
+    emit_run_lineage(
+        path,
+        config=config,
+        run_id=run_id,
+        started_at=pl.Series([0]).cast(pl.Datetime("us", "UTC")).item(),
+        database=sample_warehouse / "golden.duckdb",
+    )
+    start, complete = read_events(path)
+    assert complete.run.runId == run_id
+    assert len(complete.inputs or []) == 4
+    golden = next(d for d in complete.outputs or [] if d.name == "main.golden_customer")
+    lineage = (golden.facets or {})["columnLineage"].fields
+    tier = sorted((Path(i.name).name, i.field) for i in lineage["tier"].inputFields)
+    assert tier == [("crm_customers.csv", "tier"), ("erp_customers.csv", "客户等级")]
+    mapped = {f for s in config.sources for f, m in s.fields.items() if m.source_columns}
+    assert set(lineage) == mapped
+
+
+# ---- headless Chromium ----
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    """Screenshots land in test-artifacts/ (ignored by git through its own .gitignore)."""
+    folder = Path(os.environ.get("FUSION_TEST_ARTIFACTS", REPO / "test-artifacts"))
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / ".gitignore").write_text("*\n", encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """Debian's Chromium through its chromedriver, headless; no browser is downloaded."""
+    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+        if os.environ.get("CI"):
+            pytest.fail("chromium and chromium-driver must be installed (make test does it)")
+        pytest.skip(
+            "chromium/chromium-driver not installed (apt-get install chromium chromium-driver)"
+        )
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    for argument in ("--headless", "--no-sandbox", "--disable-gpu",
+                     "--disable-background-networking", "--disable-component-update",
+                     "--disable-sync", "--no-first-run", f"--user-data-dir={profile}",
+                     "--window-size=1400,1800"):  # fmt: skip
+        options.add_argument(argument)
+    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def test_html_report_in_chromium_shows_winner_source_and_losers(
+    sample_warehouse: Path, tmp_path: Path, artifacts: Path, browser: object
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.remote.webdriver import WebDriver
+
+    assert isinstance(browser, WebDriver)
+    unified_id = contested_customer(sample_warehouse)
+    winner = _query(
+        sample_warehouse,
+        "SELECT value, source_system, source_record_id FROM field_lineage "
+        "WHERE unified_id = ? AND field = 'name'",
+        unified_id,
+    ).row(0, named=True)
+    losers = _query(
+        sample_warehouse,
+        "SELECT DISTINCT value FROM field_candidates "
+        "WHERE unified_id = ? AND field = 'name' AND NOT is_winner",
+        unified_id,
+    )["value"].to_list()
+    page = tmp_path / f"{unified_id}.html"
+    result = CliRunner().invoke(
+        main, ["lineage", unified_id, "--warehouse", str(sample_warehouse), "--html", str(page)]
+    )
+    assert result.exit_code == 0, result.output
+
+    browser.get(page.as_uri())
+    section = browser.find_element(By.CSS_SELECTOR, 'article[data-field="name"]')
+    browser.execute_script("arguments[0].scrollIntoView()", section)
+    assert section.find_element(By.CSS_SELECTOR, ".chosen-value").text == winner["value"]
+    source = f"{winner['source_system']}:{winner['source_record_id']}"
+    assert section.find_element(By.CSS_SELECTOR, ".chosen-source").text == source
+    (chosen,) = section.find_elements(By.CSS_SELECTOR, "tr.winner")
+    assert chosen.is_displayed()
+    cells = [c.text for c in chosen.find_elements(By.TAG_NAME, "td")]
+    assert cells[:3] == ["chosen", winner["value"], source]
+    lost = section.find_elements(By.CSS_SELECTOR, "tr.loser")
+    assert all(row.is_displayed() for row in lost)
+    lost_values = {row.find_elements(By.TAG_NAME, "td")[1].text for row in lost}
+    assert set(losers) <= lost_values
+    assert any("lower trust" in row.text or "tie on" in row.text for row in lost)
+    section.screenshot(str(artifacts / f"lineage-{unified_id}-name.png"))
+    browser.save_screenshot(str(artifacts / f"lineage-{unified_id}.png"))
+    assert (artifacts / f"lineage-{unified_id}-name.png").stat().st_size > 0
+
+
+def test_a_script_in_a_source_value_renders_as_text_in_chromium(
+    sample_warehouse: Path, tmp_path: Path, artifacts: Path, browser: object
+) -> None:
+    from selenium.common.exceptions import NoAlertPresentException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.remote.webdriver import WebDriver
+
+    assert isinstance(browser, WebDriver)
+    unified_id = contested_customer(sample_warehouse)
+    # A copy of the release where the customer's name came from a hostile export.
+    copy = tmp_path / "warehouse"
+    copy.mkdir()
+    shutil.copyfile(sample_warehouse / "golden.duckdb", copy / "golden.duckdb")
+    with contextlib.closing(duckdb.connect(str(copy / "golden.duckdb"))) as con:
+        for table in ("golden_customer",):
+            con.execute(
+                f"UPDATE {table} SET name = ? WHERE unified_id = ?", [SCRIPT_NAME, unified_id]
+            )
+        for table in ("field_lineage", "field_candidates"):
+            con.execute(
+                f"UPDATE {table} SET value = ? WHERE unified_id = ? AND field = 'name'",
+                [SCRIPT_NAME, unified_id],
+            )
+    page = tmp_path / "hostile.html"
+    page.write_text(render_customer_html(load_customer_report(copy, unified_id)), encoding="utf-8")
+
+    browser.get(page.as_uri())
+    with pytest.raises(NoAlertPresentException):
+        _ = browser.switch_to.alert.text
+    section = browser.find_element(By.CSS_SELECTOR, 'article[data-field="name"]')
+    assert section.find_element(By.CSS_SELECTOR, ".chosen-value").text == SCRIPT_NAME
+    assert browser.find_elements(By.TAG_NAME, "script") == []
+    browser.save_screenshot(str(artifacts / "lineage-script-name.png"))
