@@ -94,6 +94,7 @@ class RunConfig(Protocol):
 class ColumnSource:
     """One source column feeding a golden column, and how."""
 
+    source: str  # the configured source name (its Dagster asset is ``source_<name>``)
     dataset: str  # absolute file path (namespace ``file``)
     column: str
     type: str  # DIRECT | INDIRECT
@@ -178,7 +179,9 @@ def golden_column_lineage(
             refs = lineage.setdefault(field, [])
             for path in files:
                 refs.extend(
-                    ColumnSource(path, column, "DIRECT", "TRANSFORMATION", f"{how}; {rule}")
+                    ColumnSource(
+                        source.name, path, column, "DIRECT", "TRANSFORMATION", f"{how}; {rule}"
+                    )
                     for column in mapping.source_columns
                 )
             leader = leader_of.get(field)
@@ -186,7 +189,12 @@ def golden_column_lineage(
                 for path in files:
                     refs.extend(
                         ColumnSource(
-                            path, column, "INDIRECT", "CONDITIONAL", f"follows the winning {leader}"
+                            source.name,
+                            path,
+                            column,
+                            "INDIRECT",
+                            "CONDITIONAL",
+                            f"follows the winning {leader}",
                         )
                         for column in source.fields[leader].source_columns
                     )
@@ -213,13 +221,23 @@ def _dataset_wide(sources: Sequence[SourceConfig]) -> list[column_lineage_datase
         for path in source_files(source):
             refs.append(
                 ColumnSource(
-                    path, source.record_id, "INDIRECT", "JOIN", "records linked by matching"
+                    source.name,
+                    path,
+                    source.record_id,
+                    "INDIRECT",
+                    "JOIN",
+                    "records linked by matching",
                 )
             )
             if source.updated_at is not None:
                 refs.append(
                     ColumnSource(
-                        path, source.updated_at.column, "INDIRECT", "SORT", "recency in trust"
+                        source.name,
+                        path,
+                        source.updated_at.column,
+                        "INDIRECT",
+                        "SORT",
+                        "recency in trust",
                     )
                 )
     return [_input_field(r) for r in refs]
@@ -237,7 +255,9 @@ def column_lineage_facets(
 
     every = [ref for refs in lineage.values() for ref in refs if ref.type == "DIRECT"]
     contact = [
-        ColumnSource(r.dataset, r.column, "DIRECT", "AGGREGATION", "every distinct value kept")
+        ColumnSource(
+            r.source, r.dataset, r.column, "DIRECT", "AGGREGATION", "every distinct value kept"
+        )
         for field in settings.contact_point_fields
         for r in lineage.get(field, [])
         if r.type == "DIRECT"

@@ -245,6 +245,10 @@ def test_invalid_events_are_rejected(
 def test_column_lineage_is_plain_data_too(config: TinyConfig) -> None:
     lineage = golden_column_lineage(config.sources, settings=SurvivorshipSettings())
     assert {ref.column for ref in lineage["customer_type"]} == {"类型"}
+    assert {(ref.source, ref.column) for ref in lineage["name"]} == {
+        ("crm", "account"),
+        ("erp", "名称"),
+    }
     assert all(ref.description.endswith("highest_trust") for ref in lineage["name"])
     facets = column_lineage_facets(config.sources, settings=SurvivorshipSettings())
     contact = facets["customer_contact_points"].fields["value"].inputFields
