@@ -24,10 +24,14 @@ MISSING = -1
 
 @dataclass(frozen=True)
 class PairFrame:
-    """The columns of both sides of every candidate pair, aligned row by row."""
+    """Candidate pairs as two record_index arrays over the standardised frame.
 
-    left: pl.DataFrame
-    right: pl.DataFrame
+    Columns are gathered for both sides only when a comparison asks for them,
+    one column at a time, so scoring millions of pairs never materialises a
+    copy of every standardised column per pair.
+    """
+
+    std: pl.DataFrame
     left_index: np.ndarray
     right_index: np.ndarray
     name_vectors: object
@@ -36,24 +40,32 @@ class PairFrame:
     def build(
         cls, std: pl.DataFrame, left: np.ndarray, right: np.ndarray, *, name_vectors: object
     ) -> PairFrame:
-        """Gather both sides of the pairs (left/right are record_index arrays)."""
-        return cls(
-            std[left.astype(np.int64)], std[right.astype(np.int64)], left, right, name_vectors
-        )
+        """Pairs over ``std`` (left/right are record_index arrays)."""
+        return cls(std, np.asarray(left), np.asarray(right), name_vectors)
 
     def __len__(self) -> int:
-        return self.left.height
+        return len(self.left_index)
+
+    def slice(self, start: int, stop: int) -> PairFrame:
+        """The pairs ``start:stop`` (for chunked scoring)."""
+        return PairFrame(
+            self.std, self.left_index[start:stop], self.right_index[start:stop], self.name_vectors
+        )
+
+    def sides(self, column: str | pl.Expr) -> tuple[pl.Series, pl.Series]:
+        """The column (or expression over ``std``) for the left and the right records."""
+        expr = pl.col(column) if isinstance(column, str) else column
+        values = self.std.select(expr.alias("v"))["v"]
+        return values.gather(self.left_index), values.gather(self.right_index)
 
     def equal(self, column: str | pl.Expr) -> np.ndarray:
         """Where both sides are present and equal (vectorised)."""
-        expr = pl.col(column) if isinstance(column, str) else column
-        left = self.left.select(expr.alias("v"))["v"]
-        right = self.right.select(expr.alias("v"))["v"]
+        left, right = self.sides(column)
         return (left == right).fill_null(False).to_numpy()
 
     def texts(self, column: str) -> tuple[list[str], list[str], np.ndarray]:
         """Both sides as lists of strings ('' for null) and the mask where both exist."""
-        lcol, rcol = self.left[column], self.right[column]
+        lcol, rcol = self.sides(column)
         present = (lcol.is_not_null() & rcol.is_not_null()).to_numpy()
         return lcol.fill_null("").to_list(), rcol.fill_null("").to_list(), present
 
@@ -132,16 +144,9 @@ class NameSimilarity:
 
     def levels(self, pairs: PairFrame) -> np.ndarray:
         lkey, rkey, present = pairs.texts("name_key")
-        llat, rlat, _ = pairs.texts("name_latin_sorted")
+        llat, rlat = pairs.sides(pl.col("name_latin_sorted").str.replace_all(" ", "").fill_null(""))
         key_score = _cpdist(lkey, rkey, fuzz.ratio) / 100.0
-        latin_score = (
-            _cpdist(
-                [t.replace(" ", "") for t in llat],
-                [t.replace(" ", "") for t in rlat],
-                fuzz.ratio,
-            )
-            / 100.0
-        )
+        latin_score = _cpdist(llat.to_list(), rlat.to_list(), fuzz.ratio) / 100.0
         cosine = cosine_of_pairs(pairs.name_vectors, pairs.left_index, pairs.right_index)
         best = np.maximum(np.maximum(key_score, latin_score), cosine)
         level = _bucket(best, present, self.thresholds)
@@ -243,8 +248,19 @@ def default_comparisons() -> tuple[Comparison, ...]:
     )
 
 
-def comparison_levels(pairs: PairFrame, comparisons: tuple[Comparison, ...]) -> np.ndarray:
-    """Level matrix (pairs x comparisons), int8."""
+def comparison_levels(
+    pairs: PairFrame, comparisons: tuple[Comparison, ...], *, chunk_pairs: int = 1_000_000
+) -> np.ndarray:
+    """Level matrix (pairs x comparisons), int8, computed ``chunk_pairs`` pairs at a time.
+
+    Chunking keeps the gathered strings of one chunk alive at a time, so memory
+    stays flat however many candidate pairs there are.
+    """
+    levels = np.zeros((len(pairs), len(comparisons)), dtype=np.int8)
     if not comparisons:
-        return np.zeros((len(pairs), 0), dtype=np.int8)
-    return np.column_stack([c.levels(pairs) for c in comparisons]).astype(np.int8)
+        return levels
+    for start in range(0, len(pairs), chunk_pairs):
+        chunk = pairs.slice(start, start + chunk_pairs)
+        for k, comparison in enumerate(comparisons):
+            levels[start : start + len(chunk), k] = comparison.levels(chunk)
+    return levels

@@ -83,10 +83,15 @@ def score_pairs(
 ) -> pl.DataFrame:
     """Scored pair frame with per-comparison level labels and weights."""
     weight, contributions = model.match_weights(levels, term_frequencies=term_frequencies)
-    columns: dict[str, object] = {"left": pairs.left_index, "right": pairs.right_index}
+    columns: dict[str, object] = {
+        "left": pl.Series(pairs.left_index, dtype=pl.UInt32),
+        "right": pl.Series(pairs.right_index, dtype=pl.UInt32),
+    }
     for k, comparison in enumerate(comparisons):
-        labels = np.asarray((*comparison.labels, "missing"), dtype=object)
-        columns[f"{comparison.name}_level"] = labels[levels[:, k]].astype(str)
+        # Level -1 (missing) indexes the last label; the gather runs in polars, not per pair.
+        labels = pl.Series([*comparison.labels, "missing"], dtype=pl.String)
+        index = levels[:, k].astype(np.int64) % len(labels)
+        columns[f"{comparison.name}_level"] = labels.gather(index)
         columns[f"{comparison.name}_weight"] = np.round(contributions[:, k], 4)
     columns["match_weight"] = np.round(weight, 4)
     columns["match_probability"] = np.round(probability_from_weight(weight), 6)

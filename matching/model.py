@@ -166,6 +166,25 @@ def _floored(u: np.ndarray, floor: np.ndarray) -> np.ndarray:
     return raised / raised.sum()
 
 
+def level_patterns(level_matrix: np.ndarray, n_levels: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct rows of a level matrix and how often each occurs.
+
+    Millions of candidate pairs share a few thousand level patterns at most, and
+    EM only needs each pattern once with its count: the same estimates as over
+    every pair, at a fraction of the cost. Rows are packed into one integer key
+    (mixed radix over ``level + 1``) so finding them is a 1-d sort.
+    """
+    if level_matrix.shape[0] == 0:
+        return level_matrix, np.zeros(0, dtype=np.float64)
+    radix = np.asarray(n_levels, dtype=np.int64) + 1
+    key = np.zeros(level_matrix.shape[0], dtype=np.int64)
+    for k in range(level_matrix.shape[1]):
+        key = key * radix[k] + (level_matrix[:, k].astype(np.int64) + 1)
+    unique_keys, first, counts = np.unique(key, return_index=True, return_counts=True)
+    del unique_keys
+    return level_matrix[first], counts.astype(np.float64)
+
+
 def fit_model(
     candidate_levels: np.ndarray,
     u_levels: np.ndarray,
@@ -174,6 +193,9 @@ def fit_model(
     settings: ModelSettings,
 ) -> FellegiSunterModel:
     """Learn m, u and the prior by seeded EM over candidate pairs (u floored by random pairs).
+
+    EM runs over the distinct level patterns weighted by their counts
+    (``level_patterns``), which gives the same estimates as running over every pair.
 
     Args:
         candidate_levels: Level matrix of the candidate pairs.
@@ -185,20 +207,22 @@ def fit_model(
     smoothing = settings.laplace_smoothing
     u_random = level_frequencies(u_levels, n_levels, weights=None, smoothing=smoothing)
     u = u_random
-    seed = seed_posterior(candidate_levels, n_levels)
-    m = level_frequencies(candidate_levels, n_levels, weights=seed, smoothing=smoothing)
-    prior = float(np.clip(seed.mean(), 1e-3, 1 - 1e-3))
+    patterns, counts = level_patterns(candidate_levels, n_levels)
+    seed = seed_posterior(patterns, n_levels)
+    m = level_frequencies(patterns, n_levels, weights=seed * counts, smoothing=smoothing)
+    total = max(float(counts.sum()), 1.0)
+    prior = float(np.clip((seed * counts).sum() / total, 1e-3, 1 - 1e-3))
     iterations = 0
     for iterations in range(1, settings.em_max_iterations + 1):  # noqa: B007
-        log_match = np.log(prior) + _log_likelihood(candidate_levels, m)
-        log_non_match = np.log(1.0 - prior) + _log_likelihood(candidate_levels, u)
+        log_match = np.log(prior) + _log_likelihood(patterns, m)
+        log_non_match = np.log(1.0 - prior) + _log_likelihood(patterns, u)
         posterior = 1.0 / (1.0 + np.exp(np.clip(log_non_match - log_match, -700, 700)))
-        new_prior = float(np.clip(posterior.mean(), 1e-6, 1 - 1e-6))
+        new_prior = float(np.clip((posterior * counts).sum() / total, 1e-6, 1 - 1e-6))
         new_m = level_frequencies(
-            candidate_levels, n_levels, weights=posterior, smoothing=smoothing * 1e-3
+            patterns, n_levels, weights=posterior * counts, smoothing=smoothing * 1e-3
         )
         u = level_frequencies(
-            candidate_levels, n_levels, weights=1.0 - posterior, smoothing=smoothing * 1e-3
+            patterns, n_levels, weights=(1.0 - posterior) * counts, smoothing=smoothing * 1e-3
         )
         change = max(
             abs(new_prior - prior),
@@ -209,7 +233,7 @@ def fit_model(
             break
     u = [_floored(uk, floor) for uk, floor in zip(u, u_random, strict=True)]
     m = [_floored(mk, np.full(len(mk), settings.m_floor)) for mk in m]
-    match_counts = level_frequencies(candidate_levels, n_levels, weights=None, smoothing=0.0)
+    match_counts = level_frequencies(patterns, n_levels, weights=counts, smoothing=0.0)
     m = [_monotone(mk, uk, ck) for mk, uk, ck in zip(m, u, match_counts, strict=True)]
     params = tuple(
         LevelParameters(

@@ -51,6 +51,16 @@ class BlockingSettings(BaseModel):
         le=1.0,
         description="Neighbours below this cosine similarity are not candidates.",
     )
+    semantic_max_df: int = Field(
+        default=200,
+        ge=2,
+        description=(
+            "Only name n-grams held by at most this many records take part in the "
+            "nearest-neighbour search: an n-gram every tenth name shares ('ing', '有限') "
+            "says nothing about identity, and the cap keeps the search linear in the "
+            "number of records instead of quadratic."
+        ),
+    )
 
 
 class ModelSettings(BaseModel):

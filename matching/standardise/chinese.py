@@ -87,17 +87,31 @@ def _joined(key: str) -> str | None:
     return "".join(romanise_tokens(key)) or None
 
 
+_TOKEN_SEPARATOR = "\x1f"
+
+
+def _tokens_joined(key: str) -> str | None:
+    return _TOKEN_SEPARATOR.join(romanise_tokens(key)) or None
+
+
 def romanise_names(frame: pl.LazyFrame) -> pl.LazyFrame:
     """Step: ``name_latin`` (romanised name key) and ``name_latin_sorted`` (tokens sorted).
 
     Also romanises ``city_key`` so that 上海 and 'Shanghai' agree. Needs ``name_key``,
     ``contact_key`` (legal_form.split_legal_form) and ``city_key`` (address step).
+    Each distinct name is romanised once; both name columns derive from its tokens.
     """
-    return frame.with_columns(
-        map_distinct(pl.col("name_key"), _latin).alias("name_latin"),
-        map_distinct(pl.col("name_key"), _latin_sorted).alias("name_latin_sorted"),
-        map_distinct(pl.col("contact_key"), _latin_sorted).alias("contact_latin_sorted"),
-        map_distinct(pl.col("city_key"), _joined).alias("city_key"),
+    tokens = pl.col("name_tokens")
+    sorted_tokens = tokens.str.split(_TOKEN_SEPARATOR).list.sort().list.join(" ")
+    return (
+        frame.with_columns(map_distinct(pl.col("name_key"), _tokens_joined).alias("name_tokens"))
+        .with_columns(
+            tokens.str.replace_all(_TOKEN_SEPARATOR, " ", literal=True).alias("name_latin"),
+            sorted_tokens.alias("name_latin_sorted"),
+            map_distinct(pl.col("contact_key"), _latin_sorted).alias("contact_latin_sorted"),
+            map_distinct(pl.col("city_key"), _joined).alias("city_key"),
+        )
+        .drop("name_tokens")
     )
 
 
