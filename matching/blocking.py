@@ -40,12 +40,39 @@ class RuleOutcome:
     skipped_records: int = 0
 
 
-def pairs_sharing_key(key: pl.Expr, context: BlockingContext) -> RuleOutcome:
-    """All pairs of records with the same non-null key, skipping oversized blocks."""
-    keyed = context.std.select("record_index", key.alias("key")).drop_nulls("key")
-    sizes = keyed.group_by("key").len()
-    too_big = sizes.filter(pl.col("len") > context.settings.max_block_size)
-    kept = keyed.join(too_big.select("key"), on="key", how="anti")
+def pairs_sharing_key(
+    key: pl.Expr, context: BlockingContext, *, refine: pl.Expr | None = None
+) -> RuleOutcome:
+    """All pairs of records with the same non-null key; oversized blocks refined or skipped.
+
+    A block larger than ``max_block_size`` is split by ``refine`` when given
+    (a common name within one city): the pairs of a 'John Smith' block grow with
+    the square of its size and are nearly all different people, while the
+    namesakes in one city are still compared. What is still too large is skipped
+    and counted in the report.
+    """
+    cap = context.settings.max_block_size
+    keyed = (
+        context.std.select("record_index", key.alias("key"))
+        .drop_nulls("key")
+        .with_columns(pl.len().over("key").alias("size"))
+    )
+    if refine is not None:
+        refined = context.std.select(refine.alias("refine"))["refine"].gather(
+            keyed["record_index"].cast(pl.Int64)
+        )
+        keyed = (
+            keyed.with_columns(
+                pl.when(pl.col("size") > cap)
+                .then(pl.concat_str([pl.col("key"), pl.lit(refined)], separator="\x1f"))
+                .otherwise(pl.col("key"))
+                .alias("key")
+            )
+            .drop_nulls("key")
+            .with_columns(pl.len().over("key").alias("size"))
+        )
+    too_big = keyed.filter(pl.col("size") > cap)
+    kept = keyed.filter(pl.col("size") <= cap).select("record_index", "key")
     pairs = (
         kept.join(kept, on="key", suffix="_r")
         .filter(pl.col("record_index") < pl.col("record_index_r"))
@@ -54,7 +81,8 @@ def pairs_sharing_key(key: pl.Expr, context: BlockingContext) -> RuleOutcome:
             pl.col("record_index_r").cast(pl.UInt32).alias("right"),
         )
     )
-    return RuleOutcome(pairs, too_big.height, int(too_big["len"].sum() or 0))
+    skipped = too_big.select(pl.col("key").n_unique()).item() if too_big.height else 0
+    return RuleOutcome(pairs, int(skipped), too_big.height)
 
 
 def block_on_email(context: BlockingContext) -> RuleOutcome:
@@ -68,23 +96,49 @@ def block_on_phone(context: BlockingContext) -> RuleOutcome:
 
 
 def block_on_tax_id(context: BlockingContext) -> RuleOutcome:
-    """Same valid tax id."""
-    return pairs_sharing_key(pl.when(pl.col("tax_id_valid")).then(pl.col("tax_id")), context)
+    """Same tax id, valid in form or not.
+
+    An identifier that fails the format check (a 7-digit social security
+    number, a mistyped credit code) still rarely belongs to two customers; the
+    comparison, not the blocking rule, decides how much the agreement counts.
+    Placeholders were nulled by standardisation and shared junk values hit the
+    block-size cap.
+    """
+    return pairs_sharing_key(pl.col("tax_id"), context)
 
 
 def block_on_name_key(context: BlockingContext) -> RuleOutcome:
-    """Same name once legal form, case and punctuation are removed."""
-    return pairs_sharing_key(pl.col("name_key"), context)
+    """Same name once legal form, case and punctuation are removed (common names per city)."""
+    return pairs_sharing_key(pl.col("name_key"), context, refine=pl.col("city_key"))
 
 
 def block_on_name_latin_sorted(context: BlockingContext) -> RuleOutcome:
     """Same romanised name tokens in any order: 王伟 / 'Wang Wei' / 'Wei Wang'."""
-    return pairs_sharing_key(pl.col("name_latin_sorted"), context)
+    return pairs_sharing_key(pl.col("name_latin_sorted"), context, refine=pl.col("city_key"))
 
 
 def block_on_contact_and_postcode(context: BlockingContext) -> RuleOutcome:
     """Same contact person (romanised, any order) at the same postcode."""
     key = pl.concat_str([pl.col("contact_latin_sorted"), pl.col("postcode")], separator="|")
+    return pairs_sharing_key(key, context)
+
+
+def block_on_address_key(context: BlockingContext) -> RuleOutcome:
+    """Same street address (normalised key): a moved or renamed customer's other records."""
+    return pairs_sharing_key(pl.col("address_key"), context)
+
+
+def block_on_postcode_and_name_initials(context: BlockingContext) -> RuleOutcome:
+    """Same postcode and the same initials of the romanised, token-sorted name.
+
+    Catches name typos that break every name key when the postcode is right
+    ('tayla greecn' / 'tayla green' at 2905 -> '2905|gt'): initials of the sorted
+    tokens survive a swapped name order and most typos, and keep postcode
+    blocks small.
+    """
+    tokens = pl.col("name_latin_sorted").str.split(" ")
+    initials = tokens.list.eval(pl.element().str.slice(0, 1)).list.join("")
+    key = pl.concat_str([pl.col("postcode"), initials], separator="|")
     return pairs_sharing_key(key, context)
 
 
@@ -113,15 +167,22 @@ def block_on_sorted_name_neighbourhood(context: BlockingContext) -> RuleOutcome:
     kept = keyed.filter(pl.col("size") <= settings.max_block_size).with_columns(
         pl.col("name").rank("dense").cast(pl.Int64).alias("rank")
     )
+    small = settings.neighbourhood_max_cross_block
     half = (settings.neighbourhood_window - 1) // 2
     found = []
     for offset in range(half + 1):
         shifted = kept.select(
-            pl.col("record_index").alias("other"), (pl.col("rank") - offset).alias("rank")
+            pl.col("record_index").alias("other"),
+            pl.col("size").alias("other_size"),
+            (pl.col("rank") - offset).alias("rank"),
         )
-        pairs = kept.select("record_index", "rank").join(shifted, on="rank")
+        pairs = kept.select("record_index", "rank", "size").join(shifted, on="rank")
         if offset == 0:
             pairs = pairs.filter(pl.col("record_index") < pl.col("other"))
+        else:
+            # Neighbouring names: a typo'd rare name meets a common one, but two
+            # common names ('wangwei' x 'wangwen') would make a cross product.
+            pairs = pairs.filter(pl.min_horizontal("size", "other_size") <= small)
         found.append(
             pairs.select(
                 pl.min_horizontal("record_index", "other").alias("left"),
@@ -153,6 +214,8 @@ BLOCKING_RULES: dict[str, Callable[[BlockingContext], RuleOutcome]] = {
     "name_key": block_on_name_key,
     "name_latin_sorted": block_on_name_latin_sorted,
     "contact_and_postcode": block_on_contact_and_postcode,
+    "address_key": block_on_address_key,
+    "postcode_and_name_initials": block_on_postcode_and_name_initials,
     "sorted_name_neighbourhood": block_on_sorted_name_neighbourhood,
     "semantic_name_neighbours": block_on_semantic_name_neighbours,
 }
@@ -174,37 +237,62 @@ class CandidatePairs:
 def generate_candidates(
     std: pl.DataFrame, *, name_vectors: object, settings: BlockingSettings
 ) -> CandidatePairs:
-    """Run every configured blocking rule and union their pairs."""
+    """Run every configured blocking rule and union their pairs.
+
+    Each pair is packed into one integer (left << 32 | right) and each rule
+    into one bit, so the union, the per-rule counts of new pairs and the
+    ``blocking_rules`` label are a sort and a group-by over integers; the label
+    text is built once per distinct combination of rules, not once per pair.
+    """
     unknown = [r for r in settings.rules if r not in BLOCKING_RULES]
     if unknown:
         msg = f"matching.blocking.rules: unknown rule(s) {unknown}; known: {sorted(BLOCKING_RULES)}"
         raise ConfigError(msg)
     context = BlockingContext(std=std, name_vectors=name_vectors, settings=settings)
-    found: list[pl.DataFrame] = []
-    report_rows = []
-    seen = pl.DataFrame(schema=PAIR_SCHEMA)
+    packed: list[pl.DataFrame] = []
+    outcomes: list[RuleOutcome] = []
     for order, rule in enumerate(settings.rules):
         outcome = BLOCKING_RULES[rule](context)
-        pairs = outcome.pairs.unique()
-        new = pairs.join(seen, on=["left", "right"], how="anti")
-        seen = pl.concat([seen, new])
-        found.append(pairs.with_columns(pl.lit(order).alias("order"), pl.lit(rule).alias("rule")))
-        report_rows.append(
+        outcomes.append(outcome)
+        key = pl.col("left").cast(pl.UInt64) * (1 << 32) + pl.col("right").cast(pl.UInt64)
+        packed.append(
+            outcome.pairs.select(key.alias("key"))
+            .unique()
+            .with_columns(pl.lit(order, dtype=pl.UInt8).alias("order"))
+        )
+    empty = pl.DataFrame(schema={"key": pl.UInt64, "order": pl.UInt8})
+    union = (
+        (pl.concat(packed) if packed else empty)
+        .group_by("key")
+        .agg(
+            pl.col("order").min().alias("first"),
+            pl.lit(2, dtype=pl.UInt32).pow(pl.col("order")).cast(pl.UInt32).sum().alias("mask"),
+        )
+        .sort("key")
+    )
+    firsts = union["first"].value_counts()
+    new_pairs = dict(zip(firsts["first"].to_list(), firsts["count"].to_list(), strict=True))
+    report = pl.DataFrame(
+        [
             {
                 "rule": rule,
-                "pairs": pairs.height,
-                "new_pairs": new.height,
-                "skipped_blocks": outcome.skipped_blocks,
-                "skipped_records": outcome.skipped_records,
+                "pairs": packed[order].height,
+                "new_pairs": int(new_pairs.get(order, 0)),
+                "skipped_blocks": outcomes[order].skipped_blocks,
+                "skipped_records": outcomes[order].skipped_records,
             }
-        )
-    if found:
-        union = (
-            pl.concat(found)
-            .sort("left", "right", "order")
-            .group_by("left", "right", maintain_order=True)
-            .agg(pl.col("rule").str.join(",").alias("blocking_rules"))
-        )
-    else:
-        union = pl.DataFrame(schema={**PAIR_SCHEMA, "blocking_rules": pl.String})
-    return CandidatePairs(pairs=union.sort("left", "right"), report=pl.DataFrame(report_rows))
+            for order, rule in enumerate(settings.rules)
+        ],
+        schema={"rule": pl.String, "pairs": pl.Int64, "new_pairs": pl.Int64,
+                "skipped_blocks": pl.Int64, "skipped_records": pl.Int64},
+    )  # fmt: skip
+    masks = union["mask"].unique().to_list()
+    labels = {
+        mask: ",".join(r for k, r in enumerate(settings.rules) if mask >> k & 1) for mask in masks
+    }
+    pairs = union.select(
+        (pl.col("key") // (1 << 32)).cast(pl.UInt32).alias("left"),
+        (pl.col("key") % (1 << 32)).cast(pl.UInt32).alias("right"),
+        pl.col("mask").replace_strict(labels, return_dtype=pl.String).alias("blocking_rules"),
+    )
+    return CandidatePairs(pairs=pairs, report=report)

@@ -169,7 +169,8 @@ class StaticVocabEmbedder:
         >>> import tempfile
         >>> folder = Path(tempfile.mkdtemp())
         >>> StaticVocabEmbedder.save(folder, ["acme", "trading"], np.eye(2))
-        >>> StaticVocabEmbedder.load(folder).embed(["ACME Trading", "acme"]).round(3).tolist()
+        >>> vectors = StaticVocabEmbedder.load(folder).embed(["ACME Trading", "acme"])
+        >>> [[round(float(x), 3) for x in row] for row in vectors]
         [[0.707, 0.707], [1.0, 0.0]]
     """
 

@@ -130,7 +130,12 @@ def _log_likelihood(level_matrix: np.ndarray, probabilities: list[np.ndarray]) -
     return total
 
 
-def seed_posterior(level_matrix: np.ndarray, n_levels: list[int]) -> np.ndarray:
+STRONG_AGREEMENT_U = 0.05
+
+
+def seed_posterior(
+    level_matrix: np.ndarray, n_levels: list[int], *, strong: np.ndarray | None = None
+) -> np.ndarray:
     """A starting guess of which candidates match: those agreeing exactly on most comparisons.
 
     EM only finds a local optimum. Started from a vague guess it can settle on
@@ -139,13 +144,22 @@ def seed_posterior(level_matrix: np.ndarray, n_levels: list[int]) -> np.ndarray:
     correlated). Pairs that agree at the top level on at least half of their
     present comparisons (and on two or more) are nearly all true matches, so
     their level frequencies start m in the right basin.
+
+    ``strong`` marks the comparisons whose top-level agreement is rare between
+    random records; only those count towards the two agreements. Two of a
+    million records that share a common name and a city agree on both, yet
+    are usually different people: without this, at scale such pairs outnumber
+    the true matches in the seed and EM learns "same name" as "same customer".
     """
     top = np.asarray(n_levels) - 1
     present = level_matrix != MISSING
     at_top = (level_matrix == top) & present
     agree = at_top.sum(axis=1)
     needed = np.maximum(2, np.ceil(present.sum(axis=1) / 2))
-    return (agree >= needed).astype(np.float64)
+    seeded = agree >= needed
+    if strong is not None:
+        seeded &= at_top[:, np.asarray(strong, dtype=bool)].sum(axis=1) >= 2
+    return seeded.astype(np.float64)
 
 
 def _monotone(m: np.ndarray, u: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -208,7 +222,10 @@ def fit_model(
     u_random = level_frequencies(u_levels, n_levels, weights=None, smoothing=smoothing)
     u = u_random
     patterns, counts = level_patterns(candidate_levels, n_levels)
-    seed = seed_posterior(patterns, n_levels)
+    # Agreement at the top level of a comparison is "strong" when fewer than
+    # STRONG_AGREEMENT_U of random record pairs agree there (not a shared city).
+    strong = np.array([u_k[-1] < STRONG_AGREEMENT_U for u_k in u_random])
+    seed = seed_posterior(patterns, n_levels, strong=strong)
     m = level_frequencies(patterns, n_levels, weights=seed * counts, smoothing=smoothing)
     total = max(float(counts.sum()), 1.0)
     prior = float(np.clip((seed * counts).sum() / total, 1e-3, 1 - 1e-3))

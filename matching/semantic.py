@@ -157,15 +157,18 @@ def _dense_neighbours(
             rights.append(right)
         return np.concatenate(lefts), np.concatenate(rights)
     rng = np.random.default_rng(seed)
-    directions = rng.standard_normal((vectors.shape[1], 8)).astype(vectors.dtype)
+    directions = rng.standard_normal((vectors.shape[1], 16)).astype(vectors.dtype)
     projections = vectors @ directions
     lefts, rights = [], []
     for d in range(projections.shape[1]):
         order = np.argsort(projections[:, d], kind="stable")
-        for offset in range(1, neighbours + 1):
+        for offset in range(1, 2 * neighbours + 1):
             lefts.append(order[:-offset])
             rights.append(order[offset:])
     left, right = np.concatenate(lefts), np.concatenate(rights)
+    # The same pair sorts close along several directions: score it once.
+    packed = np.unique(np.minimum(left, right).astype(np.int64) * n + np.maximum(left, right))
+    left, right = packed // n, packed % n
     scores = np.einsum("ij,ij->i", vectors[left], vectors[right])
     both_left = np.concatenate([left, right])
     both_right = np.concatenate([right, left])

@@ -65,3 +65,36 @@ def test_labels_are_smallest_member_and_below_threshold_pairs_do_not_link() -> N
     scored = [(3, 4, 0.99), (1, 2, 0.5)]
     labels = cluster_pairs(5, _pairs(scored), match_threshold=0.9, cannot_link_probability=0.01)
     assert labels.tolist() == [0, 1, 2, 3, 3]
+
+
+def _reference_clusters(n: int, edges: list[tuple[int, int, float]]) -> set[frozenset[int]]:
+    """The definition: strongest link first, refuse a merge across any cannot-link."""
+    cannot = {(a, b) for a, b, p in edges if p < 0.01} | {(b, a) for a, b, p in edges if p < 0.01}
+    clusters = {i: frozenset({i}) for i in range(n)}
+    links = sorted((e for e in edges if e[2] >= 0.9), key=lambda e: (-e[2], e[0], e[1]))
+    for a, b, _ in links:
+        ca, cb = clusters[a], clusters[b]
+        if ca == cb or any((x, y) in cannot for x in ca for y in cb):
+            continue
+        merged = ca | cb
+        for member in merged:
+            clusters[member] = merged
+    return set(clusters.values())
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_equals_the_constrained_definition_on_random_graphs_with_conflicts(seed: int) -> None:
+    rng = np.random.default_rng(100 + seed)
+    n = int(rng.integers(2, 50))
+    m = int(rng.integers(0, 3 * n))
+    pairs = {(int(min(a, b)), int(max(a, b))) for a, b in rng.integers(0, n, (m, 2)) if a != b}
+    # Distinct probabilities: links, cannot-links and pairs in between.
+    probabilities = rng.permutation(len(pairs))
+    edges = []
+    for (a, b), rank in zip(sorted(pairs), probabilities, strict=True):
+        kind = rng.random()
+        p = 0.9 + 0.099 * (rank + 1) / (len(pairs) + 1) if kind < 0.6 else (
+            0.001 if kind < 0.8 else 0.5)  # fmt: skip
+        edges.append((a, b, p))
+    labels = cluster_pairs(n, _pairs(edges), match_threshold=0.9, cannot_link_probability=0.01)
+    assert _as_partition(labels) == _reference_clusters(n, edges)

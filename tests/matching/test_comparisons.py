@@ -1,0 +1,154 @@
+"""Table-driven comparison levels (Chinese and Latin script) and score symmetry."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from matching import standardise
+from matching.comparisons import PairFrame, comparison_levels, default_comparisons
+from matching.model import FellegiSunterModel, LevelParameters
+from matching.semantic import TfidfCharNgramEmbedder, embed_names
+
+from .conftest import canonical_frame
+
+REGIONS = {"crm": "CN"}
+COMPARISONS = {c.name: c for c in default_comparisons()}
+
+
+def _pair_frame(left: dict[str, object], right: dict[str, object]) -> PairFrame:
+    std = standardise(canonical_frame([left, right]), default_regions=REGIONS)
+    vectors = embed_names(std, embedder=TfidfCharNgramEmbedder())
+    return PairFrame.build(std, np.array([0]), np.array([1]), name_vectors=vectors)
+
+
+def _label(comparison: str, left: dict[str, object], right: dict[str, object]) -> str:
+    rule = COMPARISONS[comparison]
+    level = int(rule.levels(_pair_frame(left, right))[0])
+    return (*rule.labels, "missing")[level]
+
+
+CASES = [
+    # name: script, legal form, romanisation, typos, unrelated names
+    ("name", {"name": "上海星辰贸易有限公司"}, {"name": "上海星辰貿易有限公司"}, "exact_key"),
+    ("name", {"name": "上海星辰贸易有限公司"}, {"name": "上海星辰贸易"}, "exact_key"),
+    ("name", {"name": "Shanghai Xingchen Trading Co., Ltd."}, {"name": "上海星辰贸易有限公司"},
+     "sim>=0.7"),
+    ("name", {"name": "王伟", "customer_type": "person"},
+     {"name": "Wei Wang", "customer_type": "person"}, "sim>=0.93"),
+    ("name", {"name": "Northwind Logistics Inc."}, {"name": "Northwind Logistcs"}, "sim>=0.93"),
+    ("name", {"name": "ＡＣＭＥ Corp"}, {"name": "acme"}, "exact_key"),
+    ("name", {"name": "上海星辰贸易有限公司"}, {"name": "北京华拓科技有限公司"}, "sim<0.7"),
+    ("name", {"name": "Bluepeak Software Ltd"}, {"name": "Harbor Foods GmbH"}, "sim<0.7"),
+    ("name", {"name": "上海星辰贸易有限公司"}, {"email": "a@b.cn"}, "missing"),
+    # e-mail
+    ("email", {"email": "Zhang.Wei@163.com"}, {"email": "zhang.wei@163.com"}, "exact"),
+    ("email", {"email": "zhang.wei@163.com"}, {"email": "zhang.wie@163.com"}, "lev>=0.85"),
+    ("email", {"email": "zhang.wei@163.com"}, {"email": "li.na@qq.com"}, "different"),
+    ("email", {"email": "zhang.wei@163.com"}, {"email": None}, "missing"),
+    # phone: formats, area codes, countries
+    ("phone", {"phone": "+86 138-0013-8000"}, {"phone": "13800138000"}, "exact"),
+    ("phone", {"phone": "(021) 6123-4567"}, {"phone": "+86 21 6123 4567"}, "exact"),
+    ("phone", {"phone": "(021) 6123-4567"}, {"phone": "(0755) 6123-4567"}, "last7_equal"),
+    ("phone", {"phone": "+1 (415) 555-0123", "country": "US"},
+     {"phone": "415.555.0123", "country": "US"}, "exact"),
+    ("phone", {"phone": "13800138000"}, {"phone": "13900139000"}, "different"),
+    # tax id
+    ("tax_id", {"tax_id": "91310000 MA1FL0XX1A"}, {"tax_id": "91310000MA1FL0XX1A"}, "exact"),
+    ("tax_id", {"tax_id": "91310000MA1FL0XX1A"}, {"tax_id": "91310000MA1FL0XX1B"}, "different"),
+    # contact person: pinyin and either name order
+    ("contact", {"name": "x", "contact_name": "王伟"}, {"name": "y", "contact_name": "Wei Wang"},
+     "tokens>=0.9"),
+    ("contact", {"name": "x", "contact_name": "John Smith"},
+     {"name": "y", "contact_name": "Smith John"}, "tokens>=0.9"),
+    ("contact", {"name": "x", "contact_name": "John Smith"},
+     {"name": "y", "contact_name": "Mary Jones"}, "tokens<0.7"),
+    # address: province/city prefix, street abbreviations
+    ("address", {"address": "上海市浦东新区世纪大道100号", "city": "上海", "region": "上海市"},
+     {"address": "浦东新区世纪大道100号", "city": "上海"}, "tokens>=0.9"),
+    ("address", {"address": "100 Market Street, Suite 200"},
+     {"address": "100 Market St Suite 200"}, "tokens>=0.9"),
+    ("address", {"address": "100 Market Street"}, {"address": "22 Oak Avenue"}, "tokens<0.7"),
+    # postcode and city (romanised city key)
+    ("postcode", {"postcode": "200 120"}, {"postcode": "200120"}, "exact"),
+    ("city", {"city": "上海市"}, {"city": "Shanghai"}, "exact"),
+    ("city", {"city": "上海"}, {"city": "北京"}, "different"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("comparison", "left", "right", "expected"), CASES)
+def test_comparison_levels(
+    comparison: str, left: dict[str, object], right: dict[str, object], expected: str
+) -> None:
+    assert _label(comparison, left, right) == expected
+
+
+def test_chunked_levels_equal_unchunked() -> None:
+    rows = [{"name": n, "email": e} for n, e in [
+        ("上海星辰贸易有限公司", "a@x.cn"), ("上海星辰贸易", "a@x.cn"), ("Acme Inc.", "b@y.com"),
+        ("ACME", "b@y.com"), ("王伟", None), ("Wei Wang", "w@z.com")]]  # fmt: skip
+    std = standardise(canonical_frame(rows), default_regions=REGIONS)
+    vectors = embed_names(std, embedder=TfidfCharNgramEmbedder())
+    left, right = np.triu_indices(len(rows), k=1)
+    pairs = PairFrame.build(std, left, right, name_vectors=vectors)
+    whole = comparison_levels(pairs, default_comparisons())
+    chunked = comparison_levels(pairs, default_comparisons(), chunk_pairs=4)
+    assert np.array_equal(whole, chunked)
+
+
+NAMES = st.sampled_from(
+    ["上海星辰贸易有限公司", "上海星辰貿易", "Shanghai Xingchen Trading Co., Ltd.", "王伟",
+     "Wei Wang", "WANG Wei", "Northwind Logistics Inc.", "Northwind Logistcs", "张伟", None]
+)  # fmt: skip
+EMAILS = st.sampled_from(["zhang.wei@163.com", "Zhang.Wei@163.com", "zhang.wie@163.com", None])
+PHONES = st.sampled_from(["+86 138-0013-8000", "13800138000", "(021) 6123-4567", None])
+ADDRESSES = st.sampled_from(["浦东新区世纪大道100号", "100 Market Street", "100 Market St", None])
+RECORDS = st.fixed_dictionaries(
+    {"name": NAMES, "email": EMAILS, "phone": PHONES, "address": ADDRESSES,
+     "contact_name": st.sampled_from(["王伟", "Wei Wang", "John Smith", None]),
+     "postcode": st.sampled_from(["200120", "100000", None]),
+     "city": st.sampled_from(["上海", "Shanghai", "北京", None]),
+     "tax_id": st.sampled_from(["91310000MA1FL0XX1A", "91310000MA1FL0XX1B", None])}
+)  # fmt: skip
+
+
+def _model() -> FellegiSunterModel:
+    levels = []
+    for c in default_comparisons():
+        n = len(c.labels)
+        m = np.linspace(1, n, n) ** 2
+        u = np.linspace(n, 1, n) ** 2
+        levels.append(LevelParameters(c.name, c.labels, tuple(m / m.sum()), tuple(u / u.sum())))
+    return FellegiSunterModel(levels=tuple(levels), prior=0.01, em_iterations=0)
+
+
+@settings(max_examples=25, deadline=None, derandomize=True)
+@given(a=RECORDS, b=RECORDS)
+def test_score_is_symmetric(a: dict[str, object], b: dict[str, object]) -> None:
+    std = standardise(canonical_frame([a, b]), default_regions=REGIONS)
+    vectors = embed_names(std, embedder=TfidfCharNgramEmbedder())
+    forward = PairFrame.build(std, np.array([0]), np.array([1]), name_vectors=vectors)
+    backward = PairFrame.build(std, np.array([1]), np.array([0]), name_vectors=vectors)
+    levels_ab = comparison_levels(forward, default_comparisons())
+    levels_ba = comparison_levels(backward, default_comparisons())
+    assert np.array_equal(levels_ab, levels_ba)
+    weight_ab, _ = _model().match_weights(levels_ab)
+    weight_ba, _ = _model().match_weights(levels_ba)
+    assert weight_ab[0] == pytest.approx(weight_ba[0])
+
+
+def test_levels_are_int8_with_missing_as_minus_one() -> None:
+    pairs = _pair_frame({"name": "王伟"}, {"email": "a@b.cn"})
+    levels = comparison_levels(pairs, default_comparisons())
+    assert levels.dtype == np.int8
+    assert set(np.unique(levels).tolist()) == {-1}
+
+
+def test_pair_frame_gathers_columns_per_side() -> None:
+    pairs = _pair_frame({"name": "A", "email": "a@b.cn"}, {"name": "B", "email": "c@d.cn"})
+    left, right = pairs.sides("email")
+    assert (left.to_list(), right.to_list()) == (["a@b.cn"], ["c@d.cn"])
+    assert isinstance(left, pl.Series)
