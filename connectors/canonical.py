@@ -54,6 +54,11 @@ FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in CANONICAL_FIELDS)
 GOLDEN_FIELDS: tuple[str, ...] = tuple(f.name for f in CANONICAL_FIELDS if f.golden)
 FIELDS_BY_NAME: dict[str, CanonicalField] = {f.name: f for f in CANONICAL_FIELDS}
 
+# Longest cell (in characters) a mapped column may hold. Real names and
+# addresses are far shorter; a longer value is a broken export (a runaway quote,
+# a pasted document) and would only slow matching down, so it is quarantined.
+MAX_VALUE_CHARS = 4096
+
 # A record must carry at least one of these, or nobody could ever match it.
 IDENTIFYING_FIELDS: tuple[str, ...] = ("name", "email", "phone")
 

@@ -31,6 +31,8 @@ from pydantic_core import ErrorDetails
 
 from connectors.canonical import FIELD_NAMES, FIELDS_BY_NAME, IDENTIFYING_FIELDS
 from connectors.errors import ConfigError
+from connectors.paths import GLOB_CHARS, pattern_outside_roots
+from connectors.secrets import EnvSecret
 
 SystemKind = Literal["crm", "erp", "ecommerce", "ticketing", "other"]
 FileFormat = Literal["csv", "jsonl", "parquet", "excel"]
@@ -38,7 +40,7 @@ NAMED_TIMESTAMP_FORMATS = ("iso", "epoch_s", "epoch_ms")
 # Epoch numbers count from 1970-01-01T00:00:00Z: a zone would be meaningless.
 EPOCH_FORMATS = ("epoch_s", "epoch_ms")
 TRUST_DEFAULT_KEY = "default"
-_GLOB_CHARS = re.compile(r"[*?\[]")
+_SOURCE_NAME = re.compile(r"[A-Za-z0-9_]+")
 
 
 class _KeyedValueError(ValueError):
@@ -186,7 +188,10 @@ class SourceConfig(_Frozen):
     """One source export: where it is, how to read it, and how it maps.
 
     ``path`` keeps the text as written (for messages and ``source_file``);
-    ``base_dir`` is the config file's folder it is resolved against.
+    ``base_dir`` is the config file's folder it is resolved against. The path
+    must stay inside ``base_dir`` or one of ``data_roots`` (see
+    :mod:`connectors.paths`). ``credentials`` are ``${ENV:NAME}`` references
+    for connectors that need a secret (see :mod:`connectors.secrets`).
 
     Example:
         >>> src = parse_sources([{
@@ -197,7 +202,7 @@ class SourceConfig(_Frozen):
         ('data/crm.csv', 0.8)
     """
 
-    name: Annotated[str, Field(min_length=1)]
+    name: str
     system: SystemKind
     path: Annotated[str, Field(min_length=1)]
     format: FileFormat
@@ -209,7 +214,19 @@ class SourceConfig(_Frozen):
     updated_at: UpdatedAtSpec | None = None
     fields: dict[CanonicalFieldName, FieldMapping]
     trust: dict[TrustKey, Probability]
+    credentials: dict[ColumnName, EnvSecret] = Field(default_factory=dict)
     base_dir: Path
+    # Machine-specific folders: not part of the config's JSON or hash.
+    data_roots: tuple[Path, ...] = Field(default=(), exclude=True)
+
+    @field_validator("name")
+    @classmethod
+    def _dagster_name(cls, value: str) -> str:
+        # It names the source's Dagster asset, and Dagster names are identifiers.
+        if not _SOURCE_NAME.fullmatch(value):
+            msg = f"{value!r}: use only letters, digits and underscores (it names a Dagster asset)"
+            raise ValueError(msg)
+        return value
 
     @field_validator("encoding")
     @classmethod
@@ -244,6 +261,13 @@ class SourceConfig(_Frozen):
         return value
 
     @model_validator(mode="after")
+    def _inside_data_roots(self) -> SourceConfig:
+        problem = pattern_outside_roots(self.path, base_dir=self.base_dir, roots=self.allowed_roots)
+        if problem is not None:
+            raise _KeyedValueError(("path",), f"{self.path!r} {problem}")
+        return self
+
+    @model_validator(mode="after")
     def _consistent(self) -> SourceConfig:
         if self.sheet is not None and self.format != "excel":
             raise _KeyedValueError(("sheet",), "only valid with format 'excel'")
@@ -269,7 +293,12 @@ class SourceConfig(_Frozen):
     @property
     def is_glob(self) -> bool:
         """Whether ``path`` is a pattern that may match several files."""
-        return bool(_GLOB_CHARS.search(self.path))
+        return bool(GLOB_CHARS.search(self.path))
+
+    @property
+    def allowed_roots(self) -> tuple[Path, ...]:
+        """Folders this source may read from: the config's folder and the data roots."""
+        return (self.base_dir, *self.data_roots)
 
     @property
     def referenced_columns(self) -> tuple[str, ...]:
@@ -302,12 +331,15 @@ class SourceConfig(_Frozen):
         return self.trust.get(field, self.trust[TRUST_DEFAULT_KEY])
 
 
-def parse_sources(raw: Sequence[Any], *, base_dir: Path) -> tuple[SourceConfig, ...]:
+def parse_sources(
+    raw: Sequence[Any], *, base_dir: Path, data_roots: Sequence[Path] = ()
+) -> tuple[SourceConfig, ...]:
     """Validate the ``sources:`` list of a run config.
 
     Args:
         raw: The parsed YAML/TOML ``sources`` list.
         base_dir: The config file's folder; relative paths resolve against it.
+        data_roots: Further folders sources may read from (``run.data_roots``).
 
     Returns:
         One frozen :class:`SourceConfig` per entry, in config order.
@@ -326,11 +358,14 @@ def parse_sources(raw: Sequence[Any], *, base_dir: Path) -> tuple[SourceConfig, 
         if not isinstance(entry, Mapping):
             problems.append(f"{label}: expected a mapping of keys, got {entry!r}")
             continue
-        if "base_dir" in entry:
-            problems.append(f"{label}: key 'base_dir': unknown key")
+        reserved = [key for key in ("base_dir", "data_roots") if key in entry]
+        if reserved:
+            problems.append(f"{label}: key {reserved[0]!r}: unknown key")
             continue
         try:
-            source = SourceConfig.model_validate({**entry, "base_dir": base_dir})
+            source = SourceConfig.model_validate(
+                {**entry, "base_dir": base_dir, "data_roots": tuple(data_roots)}
+            )
         except ValidationError as exc:
             problems.extend(f"{label}: {_describe(error)}" for error in exc.errors())
             continue

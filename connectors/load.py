@@ -15,8 +15,9 @@ from pathlib import Path
 import polars as pl
 
 from connectors.config import SourceConfig
-from connectors.errors import SourceReadError
+from connectors.errors import ConfigError, SourceReadError
 from connectors.mapping import map_to_canonical, quarantine_duplicates, split_mapped
+from connectors.paths import outside_roots
 from connectors.readers import RawFrame
 from connectors.readers.csv_reader import read_csv
 from connectors.readers.excel_reader import read_excel
@@ -54,7 +55,7 @@ def load_source(source: SourceConfig) -> SourceBatch:
 
     Example:
         >>> batch = load_source(source)  # doctest: +SKIP
-        >>> batch.rows_in == batch.records.height + batch.quarantine.height
+        >>> batch.rows_in == batch.records.height + batch.quarantine.height  # doctest: +SKIP
         True
     """
     files = source_files(source)
@@ -85,8 +86,11 @@ def source_files(source: SourceConfig) -> tuple[tuple[Path, str], ...]:
 
     Raises:
         SourceReadError: nothing matches.
+        ConfigError: a file resolves (symlinks followed) outside the source's
+            data roots; checked here again because links change after validation.
     """
     if not source.is_glob:
+        _check_inside_roots(source.resolved_path, source=source, shown=source.path)
         if not source.resolved_path.is_file():
             msg = f"source {source.name!r}: file not found: {source.resolved_path.as_posix()}"
             raise SourceReadError(msg)
@@ -98,10 +102,20 @@ def source_files(source: SourceConfig) -> tuple[tuple[Path, str], ...]:
     if not matches:
         msg = f"source {source.name!r}: no file matches {source.resolved_path.as_posix()!r}"
         raise SourceReadError(msg)
-    return tuple(
+    files = tuple(
         (Path(m), Path(m if absolute else os.path.relpath(m, source.base_dir)).as_posix())
         for m in matches
     )
+    for path, shown in files:
+        _check_inside_roots(path, source=source, shown=shown)
+    return files
+
+
+def _check_inside_roots(path: Path, *, source: SourceConfig, shown: str) -> None:
+    problem = outside_roots(path, roots=source.allowed_roots)
+    if problem is not None:
+        msg = f"source {source.name!r}: key 'path': {shown!r} {problem}"
+        raise ConfigError(msg)
 
 
 def _read(path: Path, *, source: SourceConfig, source_file: str) -> RawFrame:
@@ -118,5 +132,8 @@ def _read(path: Path, *, source: SourceConfig, source_file: str) -> RawFrame:
                 return read_excel(path, sheet=source.sheet)
     except (OSError, SourceReadError, pl.exceptions.PolarsError) as exc:
         where = (source.base_dir / source_file).as_posix()
-        msg = f"source {source.name!r}: cannot read {where}: {exc}"
-        raise SourceReadError(msg) from exc
+        # Library messages may carry a multi-line context: the CLI shows one line.
+        cause = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        msg = f"source {source.name!r}: cannot read {where}: {cause}"
+        # The cause is in the message; chaining it would make it the reason shown.
+        raise SourceReadError(msg) from None

@@ -25,6 +25,7 @@ from connectors.canonical import (
     FIELD_NAMES,
     FIELDS_BY_NAME,
     IDENTIFYING_FIELDS,
+    MAX_VALUE_CHARS,
     QUARANTINE_SCHEMA,
 )
 from connectors.config import FieldMapping, SourceConfig
@@ -40,6 +41,14 @@ MAPPED_SCHEMA: dict[str, pl.DataType] = {
 # `source_columns` names a constant's origin with this marker, not a column.
 CONSTANT_ORIGIN = "(constant)"
 REASON_SEPARATOR = "; "
+# Working column with the cell-level problems of a row; a NUL cannot start a
+# CSV header name, and the name is checked against the mapped columns anyway.
+_CELL_PROBLEMS = "\x00cell_problems"
+# C0 controls other than tab, line feed and carriage return, and DEL: no name,
+# address or e-mail holds them; a cell that does is binary data or a broken export.
+_CONTROL_CHARACTERS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+# Formats whose dotted column names come from flattening nested objects.
+_NESTED_FORMATS = ("jsonl", "parquet")
 
 
 @dataclass(frozen=True)
@@ -73,6 +82,9 @@ def check_schema_drift(raw: RawFrame, *, source: SourceConfig, source_file: str)
     plural = "s" if len(missing) > 1 else ""
     names = ", ".join(map(repr, missing))
     msg = f"source {source.name!r}: {noun}{plural} {names} not found {where}"
+    nested = [n for c in missing for n in _nested_paths(raw.data, c, source=source)]
+    if nested:
+        msg += f" (found nested objects instead: {', '.join(map(repr, nested[:3]))})"
     raise SchemaDriftError(msg)
 
 
@@ -97,7 +109,10 @@ def map_to_canonical(raw: RawFrame, *, source: SourceConfig, source_file: str) -
     if raw.data.width == 0:
         mapped = pl.DataFrame(schema=MAPPED_SCHEMA)
     else:
-        cleaned = raw.data.lazy().select(_clean(c).alias(c) for c in source.referenced_columns)
+        cleaned = raw.data.lazy().select(
+            *(_clean(c).alias(c) for c in source.referenced_columns),
+            _cell_problems(raw.data, source=source).alias(_CELL_PROBLEMS),
+        )
         mapped = (
             cleaned.select(_canonical_exprs(source, source_file=source_file))
             .collect()
@@ -160,6 +175,45 @@ def split_mapped(mapped: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     return records, quarantine
 
 
+def _nested_paths(data: pl.DataFrame, column: str, *, source: SourceConfig) -> list[str]:
+    """Flattened paths below ``column`` (it held an object in some row)."""
+    if source.format not in _NESTED_FORMATS:
+        return []
+    return [c for c in data.columns if c.startswith(f"{column}.")]
+
+
+def _cell_problems(data: pl.DataFrame, *, source: SourceConfig) -> pl.Expr:
+    """Per row, what is wrong with the raw cells of the mapped columns, or null.
+
+    A cell too long to be a value (``MAX_VALUE_CHARS``), one holding control
+    characters (binary data), and, for nested formats, a path that holds an
+    object where the config expects a value.
+    """
+    if _CELL_PROBLEMS in source.referenced_columns:
+        msg = f"source {source.name!r}: column name {_CELL_PROBLEMS!r} is reserved"
+        raise SchemaDriftError(msg)
+    problems: list[pl.Expr] = []
+    for column in source.referenced_columns:
+        cell = pl.col(column)
+        length = cell.str.len_chars()
+        too_long = pl.concat_str(
+            pl.lit(f"column {column!r}: value is "),
+            length.cast(pl.String),
+            pl.lit(f" characters long (limit {MAX_VALUE_CHARS})"),
+        )
+        problems.append(pl.when(length > MAX_VALUE_CHARS).then(too_long))
+        binary = f"column {column!r}: holds control characters (binary data?)"
+        problems.append(pl.when(cell.str.contains(_CONTROL_CHARACTERS)).then(pl.lit(binary)))
+        nested = _nested_paths(data, column, source=source)
+        if nested:
+            shown = ", ".join(map(repr, nested[:3]))
+            message = f"path {column!r}: holds an object ({shown}), not a value"
+            has_object = pl.any_horizontal(pl.col(n).is_not_null() for n in nested)
+            problems.append(pl.when(cell.is_null() & has_object).then(pl.lit(message)))
+    joined = pl.concat_str(problems, separator=REASON_SEPARATOR, ignore_nulls=True)
+    return pl.when(joined != "").then(joined)
+
+
 def _clean(column: str) -> pl.Expr:
     text = pl.col(column).str.strip_chars()
     return pl.when(text != "").then(text)
@@ -178,6 +232,7 @@ def _canonical_exprs(source: SourceConfig, *, source_file: str) -> list[pl.Expr]
         pl.when(record_id.is_null()).then(
             pl.lit(f"missing record id (column {source.record_id!r})")
         ),
+        pl.col(_CELL_PROBLEMS),
         pl.when(pl.all_horizontal(values[name].is_null() for name in IDENTIFYING_FIELDS)).then(
             pl.lit(f"none of {', '.join(IDENTIFYING_FIELDS)} present")
         ),

@@ -275,10 +275,10 @@ def _events(
         pl.lit("split_from").alias("event"),
         pl.col("previous_id").alias("other_unified_id"),
     )
-    created = (
-        others.join(splits.select("unified_id"), on="unified_id", how="anti")
-        .select("unified_id", pl.lit("created").alias("event"), pl.lit(None, dtype=pl.String).alias("other_unified_id"))
-    )  # fmt: skip
+    no_other = pl.lit(None, dtype=pl.String).alias("other_unified_id")
+    created = others.join(splits.select("unified_id"), on="unified_id", how="anti").select(
+        "unified_id", pl.lit("created").alias("event"), no_other
+    )
     merges = merged.select(
         pl.col("previous_id").alias("unified_id"),
         pl.lit("merged_into").alias("event"),
@@ -289,8 +289,8 @@ def _events(
         retired.select("unified_id")
         .unique()
         .filter(~pl.col("unified_id").is_in(list(still_used)))
-        .select("unified_id", pl.lit("retired").alias("event"), pl.lit(None, dtype=pl.String).alias("other_unified_id"))
-    )  # fmt: skip
+        .select("unified_id", pl.lit("retired").alias("event"), no_other)
+    )
     return (
         pl.concat([created, splits, merges, emptied])
         .cast(pl.Schema(HISTORY_SCHEMA))

@@ -106,12 +106,17 @@ def match_records(
     embedder: Embedder | None = None,
     comparisons: tuple[Comparison, ...] | None = None,
     steward_decisions: pl.DataFrame | None = None,
+    model: FellegiSunterModel | None = None,
 ) -> MatchResult:
     """Block, compare, learn the model, score and cluster standardised records.
 
     ``steward_decisions`` (must-link / cannot-link, see matching.steward) bind
     clustering whatever the model says; ``scored_pairs`` keeps the model's own
     score and adds ``steward_decision``.
+
+    ``model``: score with these parameters instead of learning them (an
+    incremental run reuses the model of the release it builds on, so records
+    that did not change keep their scores).
 
     Example:
         >>> from connectors.canonical import empty_canonical_frame
@@ -132,13 +137,14 @@ def match_records(
         name_vectors=vectors,
     )
     levels = comparison_levels(pair_frame, comparisons)
-    u_left, u_right = random_pairs(
-        std.height, count=settings.model.u_sample_pairs, seed=settings.model.seed
-    )
-    u_levels = comparison_levels(
-        PairFrame.build(std, u_left, u_right, name_vectors=vectors), comparisons
-    )
-    model = fit_model(levels, u_levels, comparisons=comparisons, settings=settings.model)
+    if model is None or not model.fits(comparisons):
+        u_left, u_right = random_pairs(
+            std.height, count=settings.model.u_sample_pairs, seed=settings.model.seed
+        )
+        u_levels = comparison_levels(
+            PairFrame.build(std, u_left, u_right, name_vectors=vectors), comparisons
+        )
+        model = fit_model(levels, u_levels, comparisons=comparisons, settings=settings.model)
     scored = score_pairs(
         pair_frame,
         levels,

@@ -21,7 +21,9 @@ closer name never counts for less than a farther one.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from sklearn.isotonic import IsotonicRegression
@@ -80,6 +82,29 @@ class FellegiSunterModel:
                 contributions[:, k] += np.where(column == top, adjustment, 0.0)
         prior_weight = math.log2(self.prior / (1.0 - self.prior))
         return prior_weight + contributions.sum(axis=1), contributions
+
+    @classmethod
+    def from_dict(cls, document: dict[str, Any]) -> FellegiSunterModel:
+        """The model ``to_dict`` stored with a run, e.g. to score an incremental run."""
+        return cls(
+            levels=tuple(
+                LevelParameters(
+                    comparison=c["comparison"],
+                    labels=tuple(level["label"] for level in c["levels"]),
+                    m=tuple(float(level["m"]) for level in c["levels"]),
+                    u=tuple(float(level["u"]) for level in c["levels"]),
+                )
+                for c in document["comparisons"]
+            ),
+            prior=float(document["prior"]),
+            em_iterations=int(document["em_iterations"]),
+        )
+
+    def fits(self, comparisons: Sequence[Comparison]) -> bool:
+        """Whether the model was learnt for exactly these comparisons and levels."""
+        return [(p.comparison, p.labels) for p in self.levels] == [
+            (c.name, c.labels) for c in comparisons
+        ]
 
     def to_dict(self) -> dict[str, object]:
         """JSON-friendly parameters, for the run record and the auditor."""

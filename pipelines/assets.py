@@ -6,12 +6,23 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import polars as pl
-from dagster import AssetExecutionContext, AssetIn, AssetsDefinition, MetadataValue, asset
+from dagster import (
+    AssetExecutionContext,
+    AssetIn,
+    AssetKey,
+    AssetsDefinition,
+    MetadataValue,
+    TableColumnDep,
+    TableColumnLineage,
+    asset,
+)
 
 from connectors import SourceBatch
 from lineage import GoldenRecord
+from lineage.openlineage import golden_column_lineage
 from matching import MatchResult
 from pipelines import faults, stages
+from pipelines.incremental import Baseline
 from pipelines.resources import FusionResource
 from pipelines.settings import FusionConfig
 from pipelines.warehouse import WarehouseError
@@ -64,16 +75,38 @@ def build_stage_assets(config: FusionConfig) -> list[AssetsDefinition]:
         source_asset_name(s.name): AssetIn(source_asset_name(s.name)) for s in config.sources
     }
 
+    @asset(group_name="identity")
+    def baseline(context: AssetExecutionContext, fusion: FusionResource) -> Baseline:
+        """What this run may reuse from the current release (nothing in a full rebuild)."""
+        reused = Baseline.read(fusion.warehouse(), config=fusion.config(), mode=fusion.mode)
+        context.add_output_metadata(
+            {
+                "mode": fusion.mode,
+                "reused_records": 0 if reused.standardised is None else reused.standardised.height,
+                "reused_model": reused.model is not None,
+            }
+        )
+        return reused
+
     @asset(ins=source_ins, group_name="matching", kinds={"polars"})
     def standardised_records(
-        context: AssetExecutionContext, fusion: FusionResource, **batches: SourceBatch
+        context: AssetExecutionContext,
+        fusion: FusionResource,
+        baseline: Baseline,
+        **batches: SourceBatch,
     ) -> pl.DataFrame:
         """All sources' records, cleaned, with matching keys."""
         by_name = {name.removeprefix("source_"): batch for name, batch in batches.items()}
-        std = stages.standardise_batches(by_name, config=fusion.config())
-        context.add_output_metadata({"records": std.height})
+        result = stages.standardise_batches(by_name, config=fusion.config(), baseline=baseline)
+        context.add_output_metadata(
+            {
+                "records": result.records.height,
+                "reused": result.reused,
+                "standardised": result.standardised,
+            }
+        )
         faults.checkpoint("after:standardised_records")
-        return std
+        return result.records
 
     @asset(group_name="identity")
     def steward_decisions(
@@ -92,10 +125,14 @@ def build_stage_assets(config: FusionConfig) -> list[AssetsDefinition]:
         fusion: FusionResource,
         standardised_records: pl.DataFrame,
         steward_decisions: stages.StewardDecisions,
+        baseline: Baseline,
     ) -> MatchResult:
-        """Candidate pairs, the learnt model, scored pairs and clusters."""
+        """Candidate pairs, the learnt (or reused) model, scored pairs and clusters."""
         result = stages.match(
-            standardised_records, config=fusion.config(), decisions=steward_decisions.links
+            standardised_records,
+            config=fusion.config(),
+            decisions=steward_decisions.links,
+            baseline=baseline,
         )
         decisions = dict(result.scored_pairs.group_by("decision").len().iter_rows())
         context.add_output_metadata(
@@ -130,7 +167,10 @@ def build_stage_assets(config: FusionConfig) -> list[AssetsDefinition]:
         faults.checkpoint("after:unified_ids")
         return identity
 
-    @asset(group_name="lineage")
+    @asset(
+        group_name="lineage",
+        metadata={"dagster/column_lineage": golden_column_dependencies(config)},
+    )
     def golden_record(
         context: AssetExecutionContext,
         fusion: FusionResource,
@@ -213,6 +253,7 @@ def build_stage_assets(config: FusionConfig) -> list[AssetsDefinition]:
         return str(published)
 
     return [
+        baseline,
         standardised_records,
         steward_decisions,
         match_result,
@@ -228,6 +269,26 @@ def _run_started_at(context: AssetExecutionContext) -> datetime:
     if record is not None and record.start_time is not None:
         return datetime.fromtimestamp(record.start_time, tz=UTC)
     return stages.utc_now()
+
+
+def golden_column_dependencies(config: FusionConfig) -> TableColumnLineage:
+    """Which source asset columns each golden column comes from (the OpenLineage facet's data)."""
+    lineage = golden_column_lineage(config.sources, settings=config.survivorship)
+    return TableColumnLineage(
+        deps_by_column={
+            field: sorted(
+                {
+                    TableColumnDep(
+                        asset_key=AssetKey(source_asset_name(ref.source)), column_name=ref.column
+                    )
+                    for ref in refs
+                    if ref.type == "DIRECT"
+                },
+                key=lambda dep: (dep.asset_key.to_user_string(), dep.column_name),
+            )
+            for field, refs in lineage.items()
+        }
+    )
 
 
 def build_assets(config: FusionConfig) -> list[AssetsDefinition]:

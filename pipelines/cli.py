@@ -7,6 +7,7 @@ previously published warehouse is then untouched.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -32,16 +33,42 @@ def main() -> None:
     "--warehouse", "warehouse_dir", type=click.Path(path_type=Path), required=True,
     help="Warehouse folder to publish golden.duckdb and parquet/ into.",
 )  # fmt: skip
-def run(config_path: Path, warehouse_dir: Path) -> None:
+@click.option(
+    "--full", is_flag=True,
+    help="Full rebuild: standardise and match every record again (default: incremental, "
+    "reusing the standardisation of unchanged records).",
+)  # fmt: skip
+@click.option(
+    "--retrain", is_flag=True,
+    help="Full rebuild that also learns a new match model (otherwise the current one is kept).",
+)  # fmt: skip
+def run(config_path: Path, warehouse_dir: Path, full: bool, retrain: bool) -> None:
     """Run the whole graph on the configured sources and publish the warehouse."""
     from pipelines.runner import run_pipeline
 
     try:
-        outcome = run_pipeline(config_path, warehouse_dir, console=console)
+        outcome = run_pipeline(
+            config_path, warehouse_dir, console=console, mode=_run_mode(full=full, retrain=retrain)
+        )
     except FusionError as error:
         click.echo(f"fusion run failed: {error}", err=True)
         sys.exit(1)
+    except Exception as error:  # noqa: BLE001 - the CLI contract is one line, not a traceback
+        if os.environ.get("FUSION_DEBUG"):
+            raise
+        click.echo(
+            f"fusion run failed: unexpected {type(error).__name__}: {str(error).splitlines()[0]}"
+            " (set FUSION_DEBUG=1 for the traceback)",
+            err=True,
+        )
+        sys.exit(2)
     click.echo(outcome.summary_text())
+
+
+def _run_mode(*, full: bool, retrain: bool) -> str:
+    if retrain:
+        return "retrain"
+    return "full" if full else "incremental"
 
 
 @main.command()
@@ -252,6 +279,72 @@ def review_override(
         f"recorded override of {field} on {unified_id} by {steward} ({row['override_id']}); "
         "it applies from the next run on"
     )
+
+
+@main.group()
+def models() -> None:
+    """SQL models (dbt_like_models/*.sql): list, compile to other dialects, trace columns."""
+
+
+MODEL_DIALECTS = ("spark", "postgres", "snowflake")
+
+
+@models.command("list")
+def models_list() -> None:
+    """Every model in run order, with what it reads and how it is materialised."""
+    from dbt_like_models.project import load_project
+
+    try:
+        project = load_project()
+    except FusionError as error:
+        click.echo(f"fusion models failed: {error}", err=True)
+        sys.exit(1)
+    for model in project.models:
+        click.echo(f"{model.name:<24} {model.materialized:<6} reads {', '.join(model.depends_on)}")
+
+
+@models.command("compile")
+@click.option("--dialect", type=click.Choice(MODEL_DIALECTS), required=True)
+@click.option("--output", "output_dir", type=click.Path(path_type=Path), default=None,
+              help="Write one MODEL.sql per model here instead of printing.")  # fmt: skip
+def models_compile(dialect: str, output_dir: Path | None) -> None:
+    """Transpile every model from DuckDB SQL to another dialect with sqlglot."""
+    from dbt_like_models.project import load_project
+
+    try:
+        compiled = {model.name: model.compile(dialect) for model in load_project().models}
+    except FusionError as error:
+        click.echo(f"fusion models compile failed: {error}", err=True)
+        sys.exit(1)
+    if output_dir is None:
+        for name, text in compiled.items():
+            click.echo(f"-- model: {name} ({dialect})\n{text};\n")
+        return
+    output_dir.mkdir(parents=True, exist_ok=True)
+    for name, text in compiled.items():
+        (output_dir / f"{name}.sql").write_text(f"{text};\n", encoding="utf-8")
+    click.echo(f"{len(compiled)} models written to {output_dir} ({dialect})")
+
+
+@models.command("lineage")
+@click.argument("target", metavar="MODEL[.COLUMN]")
+@click.option("--warehouse", "warehouse_dir", type=click.Path(path_type=Path), required=True)
+def models_lineage(target: str, warehouse_dir: Path) -> None:
+    """Where a model column comes from: the tables it reads and the export columns behind them."""
+    from dbt_like_models.lineage import describe_sources
+    from pipelines.sql import run_read_only_query
+
+    model, _, column = target.partition(".")
+    try:
+        sources = run_read_only_query(warehouse_dir, "SELECT * FROM model_column_sources")
+    except FusionError as error:
+        click.echo(f"fusion models lineage failed: {error}", err=True)
+        sys.exit(1)
+    lines = describe_sources(sources, model=model, column=column or None)
+    if not lines:
+        click.echo(f"fusion models lineage failed: no lineage for {target!r}", err=True)
+        sys.exit(1)
+    click.echo("\n".join(lines))
 
 
 @main.command()

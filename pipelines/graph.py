@@ -26,9 +26,12 @@ from dagster import (
     sensor,
 )
 
+from dbt_like_models.project import load_project
 from pipelines import stages
 from pipelines.assets import build_assets
 from pipelines.checks import build_invariant_checks
+from pipelines.model_assets import build_model_assets, build_model_checks
+from pipelines.quality import build_quality_checks
 from pipelines.resources import FusionResource
 from pipelines.settings import FusionConfig, load_fusion_config
 from pipelines.warehouse import Warehouse
@@ -36,7 +39,14 @@ from pipelines.warehouse import Warehouse
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = REPO_ROOT / "data" / "samples" / "fusion.yaml"
 DEFAULT_WAREHOUSE = REPO_ROOT / "warehouse"
-JOB_NAME = "fusion_full_run"
+JOB_NAME = "fusion_incremental"
+FULL_REBUILD_JOB_NAME = "fusion_full_rebuild"
+RETRAIN_JOB_NAME = "fusion_retrain"
+JOBS_BY_MODE = {
+    "incremental": JOB_NAME,
+    "full": FULL_REBUILD_JOB_NAME,
+    "retrain": RETRAIN_JOB_NAME,
+}
 
 
 def landing_files_cursor(landing_dir: Path) -> str:
@@ -63,7 +73,37 @@ def build_definitions(
     assets = build_assets(config)
     release_asset = next(a for a in assets if a.key.path[-1] == "release_tables")
     checks = build_invariant_checks(release_asset)
-    job = define_asset_job(JOB_NAME, selection=AssetSelection.all())
+    # SQL models (one asset per dbt_like_models/*.sql, with their tests as checks) and
+    # the data-quality suites, whose ERROR checks gate publishing like the invariants.
+    project = load_project()
+    assets = [*assets, *build_model_assets(project, release_asset=release_asset)]
+    checks = [
+        *checks,
+        *build_model_checks(project, release_asset=release_asset),
+        build_quality_checks(release_asset, sources=config.sources, facts=config.facts),
+    ]
+    resource_settings: dict[str, object] = {
+        "config_path": str(config.path),
+        "warehouse_dir": str(warehouse_dir),
+        "lock_held_by_caller": lock_held_by_caller,
+    }
+    job = define_asset_job(
+        JOB_NAME,
+        selection=AssetSelection.all(),
+        description="The daily run: reuses unchanged records and the current match model.",
+    )
+    full_rebuild = define_asset_job(
+        FULL_REBUILD_JOB_NAME,
+        selection=AssetSelection.all(),
+        description="Standardise and match every record again with the current match model.",
+        config={"resources": {"fusion": {"config": {**resource_settings, "mode": "full"}}}},
+    )
+    retrain = define_asset_job(
+        RETRAIN_JOB_NAME,
+        selection=AssetSelection.all(),
+        description="A full rebuild that also learns a new match model.",
+        config={"resources": {"fusion": {"config": {**resource_settings, "mode": "retrain"}}}},
+    )
     daily = ScheduleDefinition(
         name="fusion_daily",
         job=job,
@@ -86,7 +126,9 @@ def build_definitions(
 
     warehouse = Warehouse(warehouse_dir.resolve())
 
-    @run_failure_sensor(monitored_jobs=[job], default_status=DefaultSensorStatus.RUNNING)
+    @run_failure_sensor(
+        monitored_jobs=[job, full_rebuild, retrain], default_status=DefaultSensorStatus.RUNNING
+    )
     def log_failed_runs(context: RunFailureSensorContext) -> None:
         """Failed scheduled runs are logged beside the warehouse; the release stays."""
         stages.log_failed_run(
@@ -100,7 +142,7 @@ def build_definitions(
     return Definitions(
         assets=assets,
         asset_checks=checks,
-        jobs=[job],
+        jobs=[job, full_rebuild, retrain],
         schedules=[daily],
         sensors=[new_export_sensor, log_failed_runs],
         loggers=dict(loggers) if loggers else None,

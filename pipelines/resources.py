@@ -25,11 +25,15 @@ class FusionResource(ConfigurableResource):  # type: ignore[type-arg]
         lock_held_by_caller: True when the caller (the CLI) already holds the
             warehouse lock for the whole run; the publish step then does not
             take it again.
+        mode: ``incremental`` (reuse the current release's standardised records
+            and match model where the configuration is unchanged) or ``full``
+            (recompute everything, learn a new model).
     """
 
     config_path: str
     warehouse_dir: str
     lock_held_by_caller: bool = False
+    mode: str = "incremental"
 
     def config(self) -> FusionConfig:
         """The validated configuration (re-read when the file changes)."""

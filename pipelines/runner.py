@@ -9,8 +9,9 @@ from dagster import DagsterEventType, DagsterInstance, ExecuteInProcessResult, m
 from rich.console import Console
 
 from connectors.errors import FusionError
+from lineage.openlineage import OPENLINEAGE_FILE, emit_run_lineage
 from pipelines import stages
-from pipelines.graph import JOB_NAME, build_definitions
+from pipelines.graph import JOBS_BY_MODE, build_definitions
 from pipelines.progress import make_progress_logger
 from pipelines.settings import load_fusion_config
 from pipelines.warehouse import Warehouse
@@ -59,8 +60,14 @@ def first_failure_reason(result: ExecuteInProcessResult) -> str:
     return "the run failed without a step failure (see the Dagster logs)"
 
 
-def run_pipeline(config_path: Path, warehouse_dir: Path, *, console: Console) -> RunOutcome:
-    """Materialise the whole graph in process and publish; raise on any failure."""
+def run_pipeline(
+    config_path: Path, warehouse_dir: Path, *, console: Console, mode: str = "incremental"
+) -> RunOutcome:
+    """Materialise the whole graph in process and publish; raise on any failure.
+
+    ``mode`` picks the job: ``incremental`` (the default, as the daily schedule)
+    or ``full`` (the full rebuild job).
+    """
     config = load_fusion_config(config_path)
     warehouse = Warehouse(warehouse_dir.resolve())
     console.print(f"fusion: {len(config.sources)} sources from {config.path}")
@@ -72,14 +79,22 @@ def run_pipeline(config_path: Path, warehouse_dir: Path, *, console: Console) ->
             lock_held_by_caller=True,
             loggers={"fusion_progress": make_progress_logger(console)},
         )
-        result = definitions.resolve_job_def(JOB_NAME).execute_in_process(
+        result = definitions.resolve_job_def(JOBS_BY_MODE[mode]).execute_in_process(
             instance=DagsterInstance.ephemeral(),
             resources={"io_manager": mem_io_manager},
             run_config={"loggers": {"fusion_progress": {}}},
             raise_on_error=False,
         )
-        if not result.success:
-            reason = first_failure_reason(result)
+        reason = None if result.success else first_failure_reason(result)
+        emit_run_lineage(
+            warehouse.root / OPENLINEAGE_FILE,
+            config=config,
+            run_id=result.run_id,
+            started_at=started_at,
+            error=reason,
+            database=warehouse.database,
+        )
+        if reason is not None:
             stages.log_failed_run(
                 warehouse,
                 run_id=result.run_id,

@@ -18,10 +18,11 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from connectors.config import SourceConfig, parse_sources
 from connectors.errors import ConfigError
+from connectors.facts import FactConfig, parse_facts
 from lineage.settings import SurvivorshipSettings
 from matching.settings import MatchSettings
 
-TOP_LEVEL_KEYS = frozenset({"run", "sources", "matching", "survivorship"})
+TOP_LEVEL_KEYS = frozenset({"run", "sources", "facts", "matching", "survivorship"})
 
 
 class RunSettings(BaseModel):
@@ -31,6 +32,8 @@ class RunSettings(BaseModel):
 
     name: str = "fusion"
     landing_dir: str | None = None
+    # Folders besides the config's own that sources may read from (relative to the config).
+    data_roots: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,8 @@ class FusionConfig:
     sources: tuple[SourceConfig, ...]
     matching: MatchSettings
     survivorship: SurvivorshipSettings
+    # Transactions keyed by the sources' record IDs (connectors.facts); optional.
+    facts: tuple[FactConfig, ...] = ()
 
     @property
     def base_dir(self) -> Path:
@@ -63,6 +68,10 @@ class FusionConfig:
             "matching": self.matching.model_dump(mode="json"),
             "survivorship": self.survivorship.model_dump(mode="json"),
         }
+        if self.facts:  # absent: the same JSON (and hash) as before facts existed
+            document["facts"] = [
+                f.model_dump(mode="json", exclude={"base_dir"}) for f in self.facts
+            ]
         return json.dumps(document, sort_keys=True, ensure_ascii=False, default=str)
 
     @property
@@ -84,6 +93,22 @@ def _section(model: type[BaseModel], raw: Any, key: str, path: Path) -> Any:
         where = ".".join(str(p) for p in first["loc"])
         msg = f"{path}: key '{key}.{where}': {first['msg']}"
         raise ConfigError(msg) from None
+
+
+def _data_roots(document: dict[str, Any], path: Path) -> tuple[Path, ...]:
+    run = _section(RunSettings, document.get("run"), "run", path)
+    return tuple((path.parent / root).resolve() for root in run.data_roots)
+
+
+def _facts(document: dict[str, Any], path: Path) -> tuple[FactConfig, ...]:
+    """The ``facts:`` section; called after ``sources`` validated, so their names are real."""
+    names = [s["name"] for s in document["sources"]]
+    return parse_facts(
+        document.get("facts"),
+        base_dir=path.parent,
+        source_names=names,
+        data_roots=_data_roots(document, path),
+    )
 
 
 def load_fusion_config(path: Path | str) -> FusionConfig:
@@ -119,9 +144,12 @@ def load_fusion_config(path: Path | str) -> FusionConfig:
     return FusionConfig(
         path=path,
         run=_section(RunSettings, document.get("run"), "run", path),
-        sources=parse_sources(document["sources"], base_dir=path.parent),
+        sources=parse_sources(
+            document["sources"], base_dir=path.parent, data_roots=_data_roots(document, path)
+        ),
         matching=_section(MatchSettings, document.get("matching"), "matching", path),
         survivorship=_section(
             SurvivorshipSettings, document.get("survivorship"), "survivorship", path
         ),
+        facts=_facts(document, path),
     )

@@ -18,14 +18,16 @@ import polars as pl
 from connectors import SourceBatch, load_source
 from connectors.canonical import QUARANTINE_SCHEMA
 from connectors.config import SourceConfig
+from dbt_like_models.release import analyst_tables
 from lineage import (
     GoldenRecord,
     build_golden_record,
     customer_contact_points,
     run_provenance_table,
 )
-from matching import IdAssignment, MatchResult, assign_unified_ids, match_records, standardise
+from matching import IdAssignment, MatchResult, assign_unified_ids, match_records
 from matching.identity import PreviousIdentity
+from pipelines.incremental import Baseline, Standardised, reuse_key, standardise_incrementally
 from pipelines.settings import FusionConfig
 from pipelines.stewardship import StewardshipStore, apply_field_overrides, review_queue
 from pipelines.warehouse import Warehouse
@@ -39,18 +41,28 @@ def load_one_source(source: SourceConfig) -> SourceBatch:
 
 
 def standardise_batches(
-    batches: Mapping[str, SourceBatch], *, config: FusionConfig
-) -> pl.DataFrame:
-    """Concatenate every source's canonical records and standardise them together."""
+    batches: Mapping[str, SourceBatch], *, config: FusionConfig, baseline: Baseline
+) -> Standardised:
+    """Every source's canonical records, standardised (unchanged ones reused from the baseline)."""
     records = pl.concat([batches[s.name].records for s in config.sources], how="vertical")
-    return standardise(records, default_regions=config.default_regions)
+    return standardise_incrementally(
+        records, baseline=baseline, default_regions=config.default_regions
+    )
 
 
 def match(
-    std: pl.DataFrame, *, config: FusionConfig, decisions: pl.DataFrame | None = None
+    std: pl.DataFrame,
+    *,
+    config: FusionConfig,
+    decisions: pl.DataFrame | None = None,
+    baseline: Baseline | None = None,
 ) -> MatchResult:
-    """Block, compare, score and cluster the standardised records under steward decisions."""
-    return match_records(std, settings=config.matching, steward_decisions=decisions)
+    """Block, compare, score and cluster the standardised records under steward decisions.
+
+    An incremental run scores with the baseline's model instead of learning one.
+    """
+    model = baseline.model if baseline is not None else None
+    return match_records(std, settings=config.matching, steward_decisions=decisions, model=model)
 
 
 RETIRED_SCHEMA: dict[str, pl.DataType] = {
@@ -304,9 +316,16 @@ def warehouse_tables(
     run_id: str,
     decisions: StewardDecisions,
 ) -> dict[str, pl.DataFrame]:
-    """Every table of a release except ``pipeline_runs`` (added at publish time)."""
+    """Every table of a release except ``pipeline_runs`` (added at publish time).
+
+    Besides the golden tables: the facts, the SQL models with their tests and
+    column lineage (``dbt_like_models``), and the data-quality results of the
+    whole release (``pipelines.quality``), so all land in the same atomic swap.
+    """
+    from pipelines.quality import quality_tables
+
     evidence = match_evidence(std, result, run_id=run_id)
-    return {
+    tables = {
         "golden_customer": golden.golden_customer,
         "customer_xref": identity.xref,
         "field_lineage": golden.field_lineage,
@@ -320,6 +339,7 @@ def warehouse_tables(
         "quarantine": quarantine_table(batches, run_id=run_id),
         "unified_id_history": identity.history,
         "retired_records": identity.retired,
+        "standardised_records": std,
         "steward_link_decisions": decisions.links,
         "steward_field_overrides": decisions.overrides,
         "blocking_report": result.blocking_report.with_columns(pl.lit(run_id).alias("run_id")),
@@ -327,11 +347,16 @@ def warehouse_tables(
             {
                 "run_id": [run_id],
                 "config_hash": [config.config_hash],
+                "reuse_key": [reuse_key(config)],
                 "config_json": [config.to_json()],
                 "match_model_json": [json.dumps(result.model.to_dict())],
             }
         ),
     }
+    tables |= analyst_tables(tables, sources=config.sources, facts=config.facts, run_id=run_id)
+    return tables | quality_tables(
+        batches=batches, tables=tables, sources=config.sources, facts=config.facts, run_id=run_id
+    )
 
 
 def publish_release(

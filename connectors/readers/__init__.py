@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from connectors.errors import SourceReadError
+
 FAILURE_SCHEMA: dict[str, pl.DataType] = {
     "row_number": pl.Int64(),
     "raw": pl.String(),
@@ -68,12 +70,37 @@ class RawFrame:
         return self.row_number.len() + self.failures.height
 
 
+# Longest first: the UTF-32-LE mark starts with the UTF-16-LE one.
+_BYTE_ORDER_MARKS: tuple[tuple[bytes, str, tuple[str, ...]], ...] = (
+    (codecs.BOM_UTF32_LE, "UTF-32-LE", ("utf-32", "utf-32-le")),
+    (codecs.BOM_UTF32_BE, "UTF-32-BE", ("utf-32", "utf-32-be")),
+    (codecs.BOM_UTF8, "UTF-8", ("utf-8", "utf-8-sig")),
+    (codecs.BOM_UTF16_LE, "UTF-16-LE", ("utf-16", "utf-16-le")),
+    (codecs.BOM_UTF16_BE, "UTF-16-BE", ("utf-16", "utf-16-be")),
+)
+
+
 def decode_text(data: bytes, *, encoding: str) -> str:
     """Decode a whole file, marking undecodable bytes instead of failing.
 
     A leading byte-order mark is dropped whatever the codec, so ``utf-8``
     reads files saved "UTF-8 with BOM" too.
+
+    Raises:
+        SourceReadError: the file starts with the byte-order mark of another
+            encoding than the declared one (an export re-saved as UTF-16 or
+            UTF-8 with BOM), which would otherwise garble every cell.
     """
+    declared = codecs.lookup(encoding).name
+    for mark, name, codec_names in _BYTE_ORDER_MARKS:
+        if data.startswith(mark):
+            if declared not in codec_names:
+                msg = (
+                    f"the file starts with a {name} byte-order mark but the source's "
+                    f"encoding is {encoding!r}: set 'encoding' to {codec_names[0]}"
+                )
+                raise SourceReadError(msg)
+            break
     return data.decode(encoding, errors=_ESCAPE_HANDLER).removeprefix("\ufeff")
 
 

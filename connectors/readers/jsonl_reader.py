@@ -32,6 +32,10 @@ _JSON_TYPES: dict[type, str] = {
 }
 
 
+# Deeper nesting is no customer record; Python's json module gives up near 1000.
+MAX_DEPTH = 32
+
+
 class _LineError(ValueError):
     """A line that is valid JSON text but not a readable record."""
 
@@ -97,11 +101,13 @@ def _parse_line(line: str) -> dict[str, str | None]:
     except json.JSONDecodeError as exc:
         msg = f"invalid JSON: {exc}"
         raise _LineError(msg) from None
+    except RecursionError:
+        raise _LineError("invalid JSON: nested too deeply to read") from None
     if not isinstance(value, dict):
         msg = f"expected a JSON object, found {_JSON_TYPES[type(value)]}"
         raise _LineError(msg)
     flat: dict[str, str | None] = {}
-    _flatten(value, prefix="", into=flat)
+    _flatten(value, prefix="", into=flat, depth=1)
     return flat
 
 
@@ -109,11 +115,14 @@ def _undecodable_paths(row: dict[str, str | None]) -> list[str]:
     return [k for k, v in row.items() if has_undecodable(k) or (v and has_undecodable(v))]
 
 
-def _flatten(obj: dict[str, Any], *, prefix: str, into: dict[str, str | None]) -> None:
+def _flatten(obj: dict[str, Any], *, prefix: str, into: dict[str, str | None], depth: int) -> None:
+    if depth > MAX_DEPTH:
+        msg = f"objects nested too deeply (more than {MAX_DEPTH} levels, at {prefix[:-1]!r})"
+        raise _LineError(msg)
     for key, value in obj.items():
         path = f"{prefix}{key}"
         if isinstance(value, dict):
-            _flatten(value, prefix=f"{path}.", into=into)
+            _flatten(value, prefix=f"{path}.", into=into, depth=depth + 1)
             continue
         if path in into:
             msg = f"path {path!r} appears twice once nested objects are flattened"

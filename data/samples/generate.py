@@ -19,6 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from generator.defects import make_invalid  # noqa: E402
+from generator.facts import write_facts  # noqa: E402
 from generator.output import (  # noqa: E402
     FILES,
     add_embedded_newlines,
@@ -40,7 +41,7 @@ def _stream(seed: int, stage: str) -> random.Random:
 
 
 def generate(out: Path, seed: int = DEFAULT_SEED) -> dict[str, int]:
-    """Write the four exports and truth/ into ``out``; return row counts per file."""
+    """Write the four exports, the two fact files and truth/ into ``out``; return row counts."""
     world = build_world(_stream(seed, "world"))
     plans = plan_records(_stream(seed, "plan"), world.registry, world.entities)
     renderer = Renderer(_stream(seed, "render"))
@@ -52,6 +53,8 @@ def generate(out: Path, seed: int = DEFAULT_SEED) -> dict[str, int]:
     write_exports(out, exports)
     write_truth(out, world, exports)
     counts = {FILES[s]: len(rows) for s, rows in exports.items()}
+    # Facts last, from their own stream: the customer exports do not change.
+    counts.update(write_facts(_stream(seed, "facts"), out, world, exports))
     counts["entities"] = len(world.entities)
     return counts
 

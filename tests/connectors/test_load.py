@@ -60,7 +60,7 @@ def test_rows_in_counts_every_row_once(tmp_path: Path, make_source: MakeSource) 
     ]
     assert batch.quarantine.select("row_number", "reason").rows() == [
         (1, "duplicate source_record_id 'C1' (kept row 4)"),
-        (2, "expected 4 fields, found 5"),
+        (2, "expected 4 fields, found 5 (1 extra value after 'changed')"),
         (5, "missing record id (column 'id')"),
         (6, "none of name, email, phone present"),
         (7, "column 'changed': 'not a date' is not a valid timestamp (format 'iso')"),

@@ -281,7 +281,7 @@ def test_reader_failures_join_mapping_quarantine_in_row_order(
     (tmp_path / "export.csv").write_bytes(b"id,name\nC1,A\nC2,B,extra\n,C\nC4,\xff\n")
     batch = load_source(make_source())
     assert batch.quarantine.select("row_number", "reason").rows() == [
-        (2, "expected 2 fields, found 3"),
+        (2, "expected 2 fields, found 3 (1 extra value after 'name')"),
         (3, "missing record id (column 'id')"),
         (4, "column 'name': bytes not valid utf-8"),
     ]

@@ -23,10 +23,13 @@ GENERATED = (
     "erp_customers.csv",
     "ecommerce_customers.jsonl",
     "tickets.csv",
+    "erp_invoices.csv",
+    "ecommerce_orders.jsonl",
     "truth/records.csv",
     "truth/entities.csv",
     "truth/invalid_rows.csv",
     "truth/near_misses.csv",
+    "truth/invalid_facts.csv",
     "truth/README.md",
 )
 ERP_HEADER = [

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from dagster import DagsterInstance, build_sensor_context
 
-from pipelines.graph import JOB_NAME, build_definitions
+from pipelines.graph import JOB_NAME, JOBS_BY_MODE, build_definitions
 from tests.pipelines.conftest import SAMPLE_CONFIG
 
 
@@ -21,13 +21,17 @@ def test_code_location_loads_with_every_asset_check_schedule_and_sensor(tmp_path
         "release_tables", "published_warehouse",
     } <= names  # fmt: skip
     checks = {key.name for key in graph.asset_check_keys}
-    assert checks == {
+    assert checks >= {  # plus the model tests and the data-quality suites (test_models.py)
         "every_row_accounted_for", "unified_ids_consistent",
         "golden_values_have_lineage", "probabilities_in_range",
     }  # fmt: skip
-    job = defs.resolve_job_def(JOB_NAME)
-    assert job.name == JOB_NAME
-    assert defs.resolve_schedule_def("fusion_daily").cron_schedule == "0 2 * * *"
+    for name in JOBS_BY_MODE.values():
+        assert defs.resolve_job_def(name).name == name
+    assert JOBS_BY_MODE["incremental"] == JOB_NAME  # what the schedule and the sensor run
+    daily = defs.resolve_schedule_def("fusion_daily")
+    assert daily.cron_schedule == "0 2 * * *"
+    assert daily.job_name == JOB_NAME
+    assert defs.resolve_sensor_def("new_export_sensor").job_name == JOB_NAME
     assert defs.resolve_sensor_def("new_export_sensor") is not None
     upstream = graph.get(
         next(k for k in graph.get_all_asset_keys() if k.path[-1] == "published_warehouse")
@@ -54,3 +58,18 @@ def test_sensor_requests_a_run_when_a_file_lands(tmp_path: Path) -> None:
         cursor = tick.cursor
         again = sensor.evaluate_tick(build_sensor_context(instance=instance, cursor=cursor))
         assert again.run_requests == []
+
+
+def test_golden_record_asset_carries_column_lineage_to_source_columns() -> None:
+    from dagster import AssetKey
+
+    from pipelines.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    golden = graph.get(AssetKey("golden_record"))
+    lineage = golden.metadata["dagster/column_lineage"]
+    name_deps = {(d.asset_key.path[-1], d.column_name) for d in lineage.deps_by_column["name"]}
+    assert {("source_erp", "客户名称"), ("source_crm", "account_name"),
+            ("source_ecommerce", "customer.company"), ("source_tickets", "company")} <= name_deps  # fmt: skip
+    tier_sources = {d.asset_key.path[-1] for d in lineage.deps_by_column["tier"]}
+    assert tier_sources == {"source_crm", "source_erp"}

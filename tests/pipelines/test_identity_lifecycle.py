@@ -171,8 +171,9 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Scenario:
                           reason="registered name per business licence")  # fmt: skip
 
     # Second run: a bridge record, a delete, ~10% new and changed records, a lower threshold.
-    crm.rows.append(person(crm, BRIDGE_ID, "Anna Kowalczyk", email="anna.kowalczyk@example.org",
-                           phone="+49 1512 3456789", last_modified="2026-02-01T10:00:00Z"))  # fmt: skip
+    bridge = person(crm, BRIDGE_ID, "Anna Kowalczyk", email="anna.kowalczyk@example.org",
+                    phone="+49 1512 3456789", last_modified="2026-02-01T10:00:00Z")  # fmt: skip
+    crm.rows.append(bridge)
     removed = crm.remove(deleted)
     second_batch(crm)
     crm.write()

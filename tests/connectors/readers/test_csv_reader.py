@@ -131,8 +131,12 @@ def test_read_csv_decodes_and_splits(
             "gb18030",
             ["E001", "E004"],
             [
-                (2, '["E002","乙","STD","多余"]', "expected 3 fields, found 4"),
-                (3, '["E003"]', "expected 3 fields, found 1"),
+                (
+                    2,
+                    '["E002","乙","STD","多余"]',
+                    "expected 3 fields, found 4 (1 extra value after '客户等级')",
+                ),
+                (3, '["E003"]', "expected 3 fields, found 1 (no value for '客户名称', '客户等级')"),
             ],
             id="ragged-rows",
         ),

@@ -1,0 +1,181 @@
+"""Data-quality suites: derived from the schemas, ERROR blocks publishing, WARN is reported."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from connectors.canonical import CANONICAL_SCHEMA, CUSTOMER_TYPES, SIZE_BANDS, TIERS
+from connectors.facts import FACT_STATUSES
+from pipelines.quality import (
+    Suite,
+    fact_suites,
+    golden_suites,
+    release_suites,
+    validate,
+    write_data_docs,
+)
+from pipelines.runner import RunFailedError
+from pipelines.settings import FusionConfig, load_fusion_config
+from tests.dbt_like_models.conftest import GOLDEN_ROWS, GOLDEN_SCHEMA
+from tests.pipelines.conftest import SAMPLE_CONFIG, run_samples
+
+
+@pytest.fixture(scope="module")
+def config() -> FusionConfig:
+    return load_fusion_config(SAMPLE_CONFIG)
+
+
+def kwargs_of(suite: Suite, kind: str) -> list[dict[str, object]]:
+    return [dict(e.kwargs) for e in suite.expectations if e.kind == kind]
+
+
+def test_source_suites_follow_the_canonical_schema_and_the_config(config: FusionConfig) -> None:
+    suites = {s.name: s for s in release_suites(config.sources, config.facts)}
+    assert list(suites) == [
+        "source_crm", "source_erp", "source_ecommerce", "source_tickets",
+        "golden_customer", "customer_xref", "field_lineage",
+        "fact_invoices", "fact_orders", "fact_tickets",
+    ]  # fmt: skip
+    erp = suites["source_erp"]
+    columns = kwargs_of(erp, "ExpectTableColumnsToMatchOrderedList")
+    assert columns == [{"column_list": list(CANONICAL_SCHEMA)}]
+    in_set = {k["column"]: k["value_set"] for k in kwargs_of(erp, "ExpectColumnValuesToBeInSet")}
+    # Every closed vocabulary the ERP maps, straight from connectors.canonical.
+    assert in_set == {
+        "source_system": ["erp"], "customer_type": list(CUSTOMER_TYPES),
+        "size_band": list(SIZE_BANDS), "tier": list(TIERS),
+    }  # fmt: skip
+    # The shop passes its country through unmapped: raw values are checked (WARN).
+    shop = suites["source_ecommerce"]
+    assert [(e.kwargs["column"], e.severity) for e in shop.expectations if "Regex" in e.kind] == [
+        ("email", "warn"),
+        ("country", "warn"),
+    ]
+
+
+def test_golden_and_fact_suites_use_the_declared_vocabularies(config: FusionConfig) -> None:
+    golden = golden_suites(config.sources)[0]
+    in_set = {k["column"]: k["value_set"] for k in kwargs_of(golden, "ExpectColumnValuesToBeInSet")}
+    assert in_set == {
+        "customer_type": list(CUSTOMER_TYPES), "tier": list(TIERS), "size_band": list(SIZE_BANDS),
+    }  # fmt: skip
+    errors = {e.name for e in golden.expectations if e.severity == "error"}
+    assert "expect_column_values_to_be_unique" in errors
+    for suite in fact_suites(config.facts):
+        kind = suite.name.removeprefix("fact_").removesuffix("s")
+        status = next(k for k in kwargs_of(suite, "ExpectColumnValuesToBeInSet"))
+        assert status == {"column": "status", "value_set": list(FACT_STATUSES[kind])}
+    assert fact_suites([]) == []
+
+
+def golden_frame() -> pl.DataFrame:
+    return pl.DataFrame(GOLDEN_ROWS, schema=GOLDEN_SCHEMA, orient="row")
+
+
+def test_validation_records_error_and_warn_failures_with_the_failing_rows(
+    config: FusionConfig,
+) -> None:
+    golden = golden_frame().with_columns(
+        pl.when(pl.col("unified_id") == "FU-00000002")
+        .then(pl.lit("FU-00000001"))
+        .otherwise("unified_id")
+        .alias("unified_id"),
+        pl.when(pl.col("unified_id") == "FU-00000003")
+        .then(pl.lit("138 0013 8000"))
+        .otherwise("phone")
+        .alias("phone"),
+    )
+    suite = golden_suites(config.sources)[0]
+    report = validate({"golden_customer": golden}, [suite], run_id="r1")
+    failed = report.results.filter(~pl.col("success"))
+    assert failed.select("expectation", "column_name", "severity", "unexpected_count").rows() == [
+        ("expect_column_values_to_be_unique", "unified_id", "error", 2),
+        ("expect_column_values_to_match_regex", "phone", "warn", 1),
+    ]
+    phone = failed.row(1, named=True)
+    assert json.loads(phone["partial_unexpected"]) == ["138 0013 8000"]
+    assert json.loads(phone["unexpected_rows"]) == [
+        {"unified_id": "FU-00000003", "phone": "138 0013 8000"}
+    ]
+    assert report.results.height == len(suite.expectations)
+    assert report.results["run_id"].unique().to_list() == ["r1"]
+    validation = report.validations.row(0, named=True)
+    assert (validation["success"], validation["failed_errors"], validation["failed_warnings"]) == (
+        False,
+        1,
+        1,
+    )
+
+
+def test_a_clean_frame_passes_and_data_docs_show_each_suite(
+    config: FusionConfig, tmp_path: Path
+) -> None:
+    suite = golden_suites(config.sources)[0]
+    report = validate({"golden_customer": golden_frame()}, [suite], run_id="r1")
+    assert report.results["success"].all()
+    index = write_data_docs(report.validations, tmp_path / "docs")
+    assert index == tmp_path / "docs" / "index.html"
+    pages = list((tmp_path / "docs" / "validations" / "golden_customer").rglob("*.html"))
+    assert len(pages) == 1
+    assert "values must be unique" in pages[0].read_text(encoding="utf-8")
+    assert "golden_customer" in index.read_text(encoding="utf-8")
+
+
+def _state(warehouse: Path) -> tuple[str, int, list[tuple[object, ...]]]:
+    with duckdb.connect(str(warehouse / "golden.duckdb"), read_only=True) as con:
+        count = con.sql("SELECT count(*) AS n FROM golden_customer").pl()["n"].item()
+        rows = con.sql("SELECT * FROM customer_tier ORDER BY unified_id LIMIT 5").pl().rows()
+    return (warehouse / "current").readlink().name, count, rows
+
+
+@pytest.mark.slow
+def test_an_error_expectation_stops_publishing_and_the_previous_release_stays(
+    sample_warehouse: Path, samples_copy: Path, tmp_path: Path
+) -> None:
+    warehouse = tmp_path / "wh"
+    shutil.copytree(sample_warehouse, warehouse, symlinks=True)
+    before = _state(warehouse)
+    # The shop starts exporting country names instead of ISO codes: the connectors
+    # pass the field through (no value map), so it reaches the golden record.
+    shop = samples_copy / "ecommerce_customers.jsonl"
+    text = shop.read_text(encoding="utf-8")
+    shop.write_text(text.replace('"country": "CN"', '"country": "China"'), encoding="utf-8")
+
+    with pytest.raises(RunFailedError) as failure:
+        run_samples(warehouse, samples_copy / "fusion.yaml")
+
+    message = str(failure.value)
+    assert "data quality: 1 ERROR expectation(s) failed" in message
+    assert "golden_customer: ERROR expect_column_values_to_match_regex(country)" in message
+    assert '"CHINA"' in message
+    assert _state(warehouse) == before  # the previous release is current and readable
+    log = [json.loads(line) for line in (warehouse / "run_log.jsonl").read_text().splitlines()]
+    assert log[-1]["status"] == "failed"
+    # The Data Docs show the failed validation: the raw values WARN, the golden ones fail.
+    docs = warehouse / "data_docs"
+    page = next((docs / "validations" / "golden_customer").rglob("*.html"))
+    assert "CHINA" in page.read_text(encoding="utf-8")
+    assert (docs / "index.html").exists()
+
+
+def test_the_published_release_keeps_quality_results(sample_warehouse: Path) -> None:
+    with duckdb.connect(str(sample_warehouse / "golden.duckdb"), read_only=True) as con:
+        results = con.sql("SELECT * FROM quality_results").pl()
+        validations = con.sql("SELECT suite, success FROM quality_validations").pl()
+    assert set(validations["suite"]) >= {"golden_customer", "source_erp", "fact_invoices"}
+    errors = results.filter((pl.col("severity") == "error") & ~pl.col("success"))
+    assert errors.is_empty()
+    # Orphan invoices (their ERP customer record was quarantined) are reported, not blocking.
+    orphans = results.filter(
+        (pl.col("suite") == "fact_invoices") & (pl.col("column_name") == "unified_id")
+    ).row(0, named=True)
+    assert (orphans["severity"], orphans["success"]) == ("warn", False)
+    assert orphans["unexpected_count"] > 0
+    assert (sample_warehouse / "parquet" / "quality_results.parquet").exists()
+    assert (sample_warehouse / "data_docs" / "index.html").exists()
