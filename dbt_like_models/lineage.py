@@ -23,6 +23,8 @@ Example:
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -113,20 +115,32 @@ def sql_schema(tables: Mapping[str, pl.DataFrame]) -> dict[str, dict[str, str]]:
 def column_edges(model: Model, schema: Mapping[str, Mapping[str, str]]) -> list[ColumnEdge]:
     """Every (model column -> table column) edge of one model, by sqlglot's lineage.
 
+    The result depends only on the SQL and the schema of the tables it reads,
+    so it is computed once per process for each such pair (every run of a
+    long-lived process, a test session or a Dagster code server, reuses it).
+
     Raises:
         ModelError: sqlglot cannot trace the model (e.g. an unnamed expression).
     """
+    read = {t: dict(schema[t]) for t in model.depends_on if t in schema}
+    key = json.dumps(read, sort_keys=True)
+    return list(_traced_edges(model.name, model.sql, key))
+
+
+@functools.lru_cache(maxsize=256)
+def _traced_edges(name: str, sql: str, schema_json: str) -> tuple[ColumnEdge, ...]:
+    schema: dict[str, dict[str, str]] = json.loads(schema_json)
     try:
-        nodes = lineage(None, model.expression, schema=dict(schema), dialect=DIALECT)
+        nodes = lineage(None, sql, schema=schema, dialect=DIALECT)
     except SqlglotError as error:
         first = str(error).strip().splitlines()[0]
-        msg = f"model {model.name!r}: cannot trace column lineage: {first}"
+        msg = f"model {name!r}: cannot trace column lineage: {first}"
         raise ModelError(msg) from None
     edges: set[ColumnEdge] = set()
     for column, node in nodes.items():
         for table, table_column in _leaves(node, schema):
-            edges.add(ColumnEdge(model.name, column, table, table_column))
-    return sorted(edges, key=lambda e: (e.column, e.table, e.table_column))
+            edges.add(ColumnEdge(name, column, table, table_column))
+    return tuple(sorted(edges, key=lambda e: (e.column, e.table, e.table_column)))
 
 
 def _leaves(node: Node, schema: Mapping[str, Mapping[str, str]]) -> set[tuple[str, str]]:
