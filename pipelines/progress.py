@@ -33,7 +33,9 @@ class _StepLineHandler(logging.Handler):
             return
         if event.event_type_value == "ASSET_CHECK_EVALUATION":
             data = event.event_specific_data
-            verdict = "passed" if data.passed else "[red]FAILED[/]"
+            severity = getattr(getattr(data, "severity", None), "value", "ERROR")
+            failed = "[yellow]warning[/]" if severity == "WARN" else "[red]FAILED[/]"
+            verdict = "passed" if data.passed else failed
             self.console.print(f"  {label} {data.asset_check_key.name}: {verdict}")
             return
         if event.event_type_value == "STEP_FAILURE":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,6 +45,9 @@ class RunOutcome:
         )
 
 
+QUALIFIED_CLASS_PREFIX = re.compile(r"^(?:[A-Za-z_]\w*\.)*[A-Za-z_]\w*(?:Error|Exception): ")
+
+
 def first_failure_reason(result: ExecuteInProcessResult) -> str:
     """One line: the innermost error message of the first failed step."""
     for event in result.all_events:
@@ -54,9 +58,8 @@ def first_failure_reason(result: ExecuteInProcessResult) -> str:
             if error is None:
                 continue
             message = error.message.strip().splitlines()[0]
-            return (
-                message.split(": ", 1)[1] if message.startswith(error.cls_name or "\0") else message
-            )
+            # Dagster prefixes the (module-qualified) exception class: keep the reason only.
+            return QUALIFIED_CLASS_PREFIX.sub("", message, count=1)
     return "the run failed without a step failure (see the Dagster logs)"
 
 

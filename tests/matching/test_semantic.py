@@ -106,6 +106,7 @@ def test_static_vocab_embedder_needs_a_complete_folder(tmp_path: Path) -> None:
 def test_model2vec_embedder_loads_a_tiny_self_built_model(tmp_path: Path) -> None:
     import model2vec
     import tokenizers
+
     vocab = {"[UNK]": 0, "[PAD]": 1, "acme": 2, "trading": 3, "星辰": 4, "xingchen": 5}
     tokenizer = tokenizers.Tokenizer(tokenizers.models.WordLevel(vocab, unk_token="[UNK]"))
     tokenizer.pre_tokenizer = tokenizers.pre_tokenizers.Whitespace()

@@ -69,7 +69,12 @@ def test_golden_record_asset_carries_column_lineage_to_source_columns() -> None:
     golden = graph.get(AssetKey("golden_record"))
     lineage = golden.metadata["dagster/column_lineage"]
     name_deps = {(d.asset_key.path[-1], d.column_name) for d in lineage.deps_by_column["name"]}
-    assert {("source_erp", "客户名称"), ("source_crm", "account_name"),
-            ("source_ecommerce", "customer.company"), ("source_tickets", "company")} <= name_deps  # fmt: skip
+    expected = {
+        ("source_erp", "客户名称"),
+        ("source_crm", "account_name"),
+        ("source_ecommerce", "customer.company"),
+        ("source_tickets", "company"),
+    }
+    assert expected <= name_deps
     tier_sources = {d.asset_key.path[-1] for d in lineage.deps_by_column["tier"]}
     assert tier_sources == {"source_crm", "source_erp"}
