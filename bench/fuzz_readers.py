@@ -76,7 +76,7 @@ def run_property(name: str, *, examples: int, run_seed: int) -> dict[str, Any]:
         except AssertionError as error:
             outcomes["FAILED"] += 1
             if len(failures) < 3:
-                failures.append(f"{error!r} on {value!r}"[:600])
+                failures.append(f"{error!s}"[:300] + f" on {value!r}"[:300])
         except Exception:  # an unexpected exception is the finding itself
             outcomes["CRASHED"] += 1
             if len(failures) < 3:

@@ -1,6 +1,6 @@
 """Render ``bench.run`` JSON lines as the Markdown table of BENCHMARKS.md.
 
-    .venv/bin/python -m bench.report results.jsonl
+.venv/bin/python -m bench.report results.jsonl
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -107,6 +108,9 @@ def bench_system(system: str, dataset: str, data: Path, work: Path) -> dict[str,
         command = [str(BENCH_PYTHON), str(ROOT / "bench" / "splink_job.py"), str(data), str(out)]
     elif system == "fusion_run":
         warehouse = out / "warehouse"
+        # A fresh warehouse: on top of an earlier release fusion would run
+        # incrementally (carried-over IDs, the earlier model), not from scratch.
+        shutil.rmtree(warehouse, ignore_errors=True)
         command = [str(FUSION), "run", "--config", str(data / "fusion.yaml"),
                    "--warehouse", str(warehouse)]  # fmt: skip
     else:

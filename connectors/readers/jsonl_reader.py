@@ -75,8 +75,14 @@ def read_jsonl(path: Path, *, encoding: str) -> RawFrame:
         except ValueError as exc:
             failures.append((number, show_undecodable(line), str(exc)))
             continue
-        if check_bytes and (bad := _undecodable_paths(row)):
-            reason = undecodable_reason(bad, encoding=encoding)
+        if check_bytes and has_undecodable(line):
+            # The bytes may sit in a key of an empty object, which flattening drops.
+            bad = _undecodable_paths(row)
+            reason = (
+                undecodable_reason(bad, encoding=encoding)
+                if bad
+                else f"bytes not valid {encoding} in a key or an empty object"
+            )
             failures.append((number, show_undecodable(line), reason))
             continue
         seen = len(numbers)

@@ -228,4 +228,5 @@ def check_standardise_idempotent(records: pl.DataFrame) -> None:
     again = standardise(out.select(records.columns), default_regions=REGIONS)
     cleaned = [c for c in records.columns if records.schema[c] == pl.String()]
     for column in cleaned:
-        assert again[column].to_list() == out[column].to_list(), column
+        for first, second in zip(out[column], again[column], strict=True):
+            assert first == second, f"{column}: {first!r} -> {second!r}"

@@ -430,6 +430,13 @@ CASES: dict[str, Case] = {
         records=("O1",),
         quarantine=((2, "column 'customer.name': bytes not valid utf-8"),),
     ),
+    # Found by bench/fuzz_readers.py: bad bytes in the key of an empty object.
+    "jsonl-undecodable-byte-in-an-empty-key": Case(
+        jl(customer("O1")).encode() + b'{"id": "O2", "customer": {"name": "B", "x\x95": {}}}\n',
+        entry=jsonl_entry(),
+        records=("O1",),
+        quarantine=((2, "bytes not valid utf-8 in a key or an empty object"),),
+    ),
     "jsonl-empty-and-blank": Case(b"\n\n   \n", entry=jsonl_entry()),
 }
 
