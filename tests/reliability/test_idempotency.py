@@ -35,6 +35,7 @@ ROW_POSITION = frozenset({"row_number"})
 RUN_SPECIFIC = RUN_BOOKKEEPING | {"result_json"}
 
 
+@pytest.mark.slow
 def test_identical_inputs_give_identical_tables(tmp_path: Path) -> None:
     """Two fresh runs of every sample source and fact (40 lines each): every table agrees."""
     config = small_samples(tmp_path / "data", lines=40)
