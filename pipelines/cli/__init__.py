@@ -1,0 +1,23 @@
+"""The ``fusion`` command line, one module per command group.
+
+``fusion run`` materialises the same Dagster asset graph as the scheduler,
+in process, and exits non-zero with a one-line reason when anything fails; the
+previously published warehouse is then untouched. Every other command reads a
+published warehouse (or the SQL models) and fails the same way: one line on
+stderr, a non-zero exit.
+"""
+
+from __future__ import annotations
+
+from pipelines.cli.app import main
+from pipelines.cli.explain import explain
+from pipelines.cli.models import MODEL_DIALECTS, models
+from pipelines.cli.query import resolve, sql
+from pipelines.cli.reports import evaluate, lineage, report
+from pipelines.cli.review import review
+from pipelines.cli.run import run
+
+for _command in (run, lineage, report, explain, sql, evaluate, review, models, resolve):
+    main.add_command(_command)
+
+__all__ = ["MODEL_DIALECTS", "main"]

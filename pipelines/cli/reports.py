@@ -1,0 +1,73 @@
+"""Reports on a published warehouse: ``lineage``, ``report``, ``evaluate``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from connectors.errors import FusionError
+from pipelines.cli.app import fail, warehouse_option
+
+
+@click.command()
+@click.argument("unified_id")
+@warehouse_option
+@click.option("--html", "html_path", type=click.Path(path_type=Path), default=None,
+              help="Also write a self-contained HTML report to this file.")  # fmt: skip
+@click.option("--mask-pii", is_flag=True,
+              help="Mask e-mails, phones, street addresses and contact names.")  # fmt: skip
+def lineage(unified_id: str, warehouse_dir: Path, html_path: Path | None, mask_pii: bool) -> None:
+    """The auditor's view of one customer: members, evidence, field winners and losers."""
+    from lineage.html import render_customer_html
+    from lineage.report import load_customer_report, render_terminal
+
+    try:
+        report = load_customer_report(warehouse_dir, unified_id, mask_pii=mask_pii)
+    except FusionError as error:
+        fail("lineage", error)
+    render_terminal(report, Console())
+    if html_path is not None:
+        html_path.write_text(render_customer_html(report), encoding="utf-8")
+        click.echo(f"HTML report written to {html_path}")
+
+
+@click.command()
+@warehouse_option
+@click.option("--html", "html_path", type=click.Path(path_type=Path), default=None,
+              help="Also write the summary as a self-contained HTML file.")  # fmt: skip
+@click.option("--mask-pii", is_flag=True, help="Mask e-mails and phones in quarantine reasons.")
+def report(warehouse_dir: Path, html_path: Path | None, mask_pii: bool) -> None:
+    """Run summary: sources, quarantine, match rates, trust, most contested fields."""
+    from lineage.summary import load_run_summary, render_summary_html, render_summary_terminal
+
+    try:
+        summary = load_run_summary(warehouse_dir, mask_pii=mask_pii)
+    except FusionError as error:
+        fail("report", error)
+    render_summary_terminal(summary, Console())
+    if html_path is not None:
+        html_path.write_text(render_summary_html(summary), encoding="utf-8")
+        click.echo(f"HTML report written to {html_path}")
+
+
+@click.command()
+@warehouse_option
+@click.option("--truth", "truth_dir", type=click.Path(path_type=Path), required=True,
+              help="Folder with records.csv and entities.csv (ground truth).")  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+def evaluate(warehouse_dir: Path, truth_dir: Path, as_json: bool) -> None:
+    """Score a warehouse against ground truth: clusters and golden-field accuracy."""
+    import json
+
+    from pipelines.evaluate import evaluate_warehouse, format_evaluation
+
+    try:
+        evaluation = evaluate_warehouse(warehouse_dir, truth_dir)
+    except (FusionError, FileNotFoundError, ValueError) as error:
+        fail("evaluate", error)
+    if as_json:
+        click.echo(json.dumps(evaluation.to_dict(), indent=2))
+    else:
+        click.echo(format_evaluation(evaluation))

@@ -1,0 +1,60 @@
+"""``fusion run``: materialise the whole asset graph in process and publish."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from connectors.errors import FusionError
+from pipelines.cli.app import fail
+
+console = Console(stderr=True, highlight=False)
+
+
+@click.command()
+@click.option(
+    "--config", "config_path", type=click.Path(path_type=Path), required=True,
+    help="Run configuration (YAML) naming the sources.",
+)  # fmt: skip
+@click.option(
+    "--warehouse", "warehouse_dir", type=click.Path(path_type=Path), required=True,
+    help="Warehouse folder to publish golden.duckdb and parquet/ into.",
+)  # fmt: skip
+@click.option(
+    "--full", is_flag=True,
+    help="Full rebuild: standardise and match every record again (default: incremental, "
+    "reusing the standardisation of unchanged records).",
+)  # fmt: skip
+@click.option(
+    "--retrain", is_flag=True,
+    help="Full rebuild that also learns a new match model (otherwise the current one is kept).",
+)  # fmt: skip
+def run(config_path: Path, warehouse_dir: Path, full: bool, retrain: bool) -> None:
+    """Run the whole graph on the configured sources and publish the warehouse."""
+    from pipelines.runner import run_pipeline
+
+    try:
+        outcome = run_pipeline(
+            config_path, warehouse_dir, console=console, mode=_run_mode(full=full, retrain=retrain)
+        )
+    except FusionError as error:
+        fail("run", error)
+    except Exception as error:  # noqa: BLE001 - the CLI contract is one line, not a traceback
+        if os.environ.get("FUSION_DEBUG"):
+            raise
+        fail(
+            "run",
+            f"unexpected {type(error).__name__}: {str(error).splitlines()[0]}"
+            " (set FUSION_DEBUG=1 for the traceback)",
+            code=2,
+        )
+    click.echo(outcome.summary_text())
+
+
+def _run_mode(*, full: bool, retrain: bool) -> str:
+    if retrain:
+        return "retrain"
+    return "full" if full else "incremental"

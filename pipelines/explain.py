@@ -1,0 +1,376 @@
+"""Why two source records were merged, or why not: the match-weight waterfall of one pair.
+
+``fusion explain SOURCE:ID SOURCE:ID`` works for any two records of the
+current release, whether blocking made them a candidate pair or not. It never
+re-implements scoring: it rebuilds the run's inputs from the release itself
+(``standardised_records``, the model and settings in ``run_settings``) and
+calls the same functions the run called (``PairFrame.build``,
+``comparison_levels``, ``pair_term_frequencies``, ``score_pairs``), so for a
+scored pair the waterfall adds up to the ``match_weight`` in ``match_evidence``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from connectors.errors import FusionError
+from matching.comparisons import MISSING, Comparison, PairFrame, comparison_levels
+from matching.comparisons import default_comparisons as run_comparisons
+from matching.linkage import pair_term_frequencies, score_pairs
+from matching.model import FellegiSunterModel
+from matching.semantic import TfidfCharNgramEmbedder, embed_names
+from matching.settings import MatchSettings
+from pipelines.stewardship import StewardshipStore, parse_record_key
+from pipelines.warehouse import Warehouse
+
+RecordKey = tuple[str, str]
+# A TF adjustment smaller than the 4-decimal rounding of match_evidence is no adjustment.
+_TF_EPSILON = 5e-4
+
+
+class ExplainError(FusionError):
+    """A pair cannot be explained: a record or a release table is missing."""
+
+
+@dataclass(frozen=True)
+class ComparisonStep:
+    """One bar of the waterfall: a comparison's level and what it added to the weight."""
+
+    comparison: str
+    level: str
+    left_value: str | None
+    right_value: str | None
+    bayes_factor_log2: float
+    tf_adjustment_log2: float
+    weight: float
+    cumulative_weight: float
+
+
+@dataclass(frozen=True)
+class PairExplanation:
+    """The recomputed score of a pair beside what the release recorded about it.
+
+    ``left``/``right`` are in the run's order (lower ``record_index`` first), as
+    in ``match_evidence``. ``stored`` is the pair's ``match_evidence`` row
+    (None when blocking never made them a candidate pair).
+    """
+
+    left: RecordKey
+    right: RecordKey
+    run_id: str
+    prior_weight: float
+    steps: tuple[ComparisonStep, ...]
+    match_weight: float
+    match_probability: float
+    decision: str
+    match_threshold: float
+    review_threshold: float
+    candidate: bool
+    blocking_rules: tuple[str, ...]
+    stored: dict[str, Any] | None
+    left_unified_id: str | None
+    right_unified_id: str | None
+    steward_decision: str | None
+    pending_steward_decision: str | None
+
+    @property
+    def same_unified_id(self) -> bool:
+        """Whether the release put both records into one golden customer."""
+        return self.left_unified_id is not None and self.left_unified_id == self.right_unified_id
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly form (``fusion explain --json``)."""
+        document = asdict(self)
+        document["left"] = _key_text(self.left)
+        document["right"] = _key_text(self.right)
+        document["blocking_rules"] = list(self.blocking_rules)
+        document["same_unified_id"] = self.same_unified_id
+        document["verdict"] = self.verdict()
+        return document
+
+    def verdict(self) -> str:
+        """One sentence: merged or not, and what decided it."""
+        if self.steward_decision == "must_link":
+            return "merged: a steward must-linked this pair"
+        if self.steward_decision == "cannot_link":
+            return "kept apart: a steward cannot-linked this pair"
+        if not self.candidate:
+            reason = "no blocking rule put them together, so the model never scored them"
+            outcome = (
+                "merged through other records of the same customer"
+                if self.same_unified_id
+                else "not merged"
+            )
+            return f"{outcome}: {reason}"
+        if self.same_unified_id:
+            how = "as a match" if self.decision == "match" else "through other records"
+            return f"merged {how} (p={self.match_probability:.4f}, {self.decision})"
+        if self.decision == "match":
+            return (
+                f"scored a match (p={self.match_probability:.4f}) but kept apart: clustering "
+                "refused to join clusters holding a near-certain non-match"
+            )
+        if self.decision == "review":
+            return (
+                f"not merged: p={self.match_probability:.4f} is in the review band "
+                f"[{self.review_threshold}, {self.match_threshold}): it waits for a steward "
+                "(fusion review list)"
+            )
+        return (
+            f"not merged: p={self.match_probability:.4f} is below the review threshold "
+            f"{self.review_threshold}"
+        )
+
+
+def _key_text(key: RecordKey) -> str:
+    return f"{key[0]}:{key[1]}"
+
+
+@dataclass(frozen=True)
+class _Release:
+    """What explaining needs from the current release."""
+
+    root: Path
+    std: pl.DataFrame
+    model: FellegiSunterModel
+    settings: MatchSettings
+    run_id: str
+
+    @classmethod
+    def read(cls, warehouse_dir: Path) -> _Release:
+        warehouse = Warehouse(Path(warehouse_dir).resolve())
+        std = _table(warehouse, "standardised_records").sort("record_index")
+        if not std["record_index"].equals(pl.Series(range(std.height)), check_dtypes=False):
+            msg = f"{warehouse_dir}: standardised_records.record_index is not 0..n-1"
+            raise ExplainError(msg)
+        run_settings = _table(warehouse, "run_settings")
+        config = json.loads(run_settings["config_json"][0])
+        return cls(
+            root=warehouse.root,
+            std=std,
+            model=FellegiSunterModel.from_dict(json.loads(run_settings["match_model_json"][0])),
+            settings=MatchSettings.model_validate(config.get("matching") or {}),
+            run_id=str(run_settings["run_id"][0]),
+        )
+
+    def record_index(self, key: RecordKey, text: str) -> int:
+        hit = self.std.filter(
+            (pl.col("source_system") == key[0]) & (pl.col("source_record_id") == key[1])
+        )
+        if not hit.height:
+            msg = f"record {text!r} is not in the current release's standardised_records"
+            raise ExplainError(msg)
+        return int(hit["record_index"][0])
+
+
+def _table(warehouse: Warehouse, name: str) -> pl.DataFrame:
+    frame = warehouse.read_table(name)
+    if frame is None:
+        msg = f"no published warehouse with table {name!r} at {warehouse.root}"
+        raise ExplainError(msg)
+    return frame
+
+
+def run_name_vectors(std: pl.DataFrame) -> object:
+    """The name vectors the run scored with.
+
+    A run embeds with ``match_records``' default embedder (TF-IDF fitted on all
+    of the run's names, so the vectors need the whole ``standardised_records``).
+    """
+    return embed_names(std, embedder=TfidfCharNgramEmbedder())
+
+
+def score_one_pair(
+    std: pl.DataFrame,
+    left: int,
+    right: int,
+    *,
+    model: FellegiSunterModel,
+    settings: MatchSettings,
+    comparisons: tuple[Comparison, ...],
+    name_vectors: object,
+) -> tuple[pl.DataFrame, np.ndarray]:
+    """The ``score_pairs`` row and level row of one pair, exactly as a run computes them."""
+    pairs = PairFrame.build(
+        std, np.array([left], dtype=np.uint32), np.array([right], dtype=np.uint32),
+        name_vectors=name_vectors,
+    )  # fmt: skip
+    levels = comparison_levels(pairs, comparisons)
+    scored = score_pairs(
+        pairs,
+        levels,
+        model=model,
+        comparisons=comparisons,
+        settings=settings,
+        term_frequencies=pair_term_frequencies(std, pairs, comparisons),
+    )
+    return scored, levels[0]
+
+
+def _compared_column(comparison: Comparison, std: pl.DataFrame) -> str | None:
+    """The standardised column a comparison reads, for showing both values."""
+    column = getattr(comparison, "column", None) or comparison.tf_column
+    if column is None and comparison.name in std.columns:
+        column = comparison.name
+    return column if column in std.columns else None
+
+
+def _steps(
+    release: _Release,
+    scored: dict[str, Any],
+    levels: np.ndarray,
+    comparisons: tuple[Comparison, ...],
+    indexes: tuple[int, int],
+) -> tuple[float, tuple[ComparisonStep, ...]]:
+    weights = [float(scored[f"{c.name}_weight"]) for c in comparisons]
+    # The weight every pair starts from: the log2 prior odds of a match.
+    prior = math.log2(release.model.prior / (1.0 - release.model.prior))
+    cumulative = prior
+    steps = []
+    for k, (comparison, weight) in enumerate(zip(comparisons, weights, strict=True)):
+        level = int(levels[k])
+        base = 0.0 if level == MISSING else float(release.model.levels[k].bayes_factors_log2[level])
+        adjustment = weight - base if abs(weight - base) > _TF_EPSILON else 0.0
+        cumulative += weight
+        column = _compared_column(comparison, release.std)
+        values = [release.std[column][i] for i in indexes] if column is not None else [None, None]
+        steps.append(
+            ComparisonStep(
+                comparison=comparison.name,
+                level=str(scored[f"{comparison.name}_level"]),
+                left_value=None if values[0] is None else str(values[0]),
+                right_value=None if values[1] is None else str(values[1]),
+                bayes_factor_log2=round(base, 4),
+                tf_adjustment_log2=round(adjustment, 4),
+                weight=weight,
+                cumulative_weight=round(cumulative, 4),
+            )
+        )
+    return round(prior, 4), tuple(steps)
+
+
+def _evidence_row(root: Path, left: RecordKey, right: RecordKey) -> dict[str, Any] | None:
+    evidence = _table(Warehouse(root), "match_evidence")
+    hit = evidence.filter(
+        (pl.col("left_source_system") == left[0])
+        & (pl.col("left_source_record_id") == left[1])
+        & (pl.col("right_source_system") == right[0])
+        & (pl.col("right_source_record_id") == right[1])
+    )
+    return hit.to_dicts()[0] if hit.height else None
+
+
+def _unified_ids(root: Path, *keys: RecordKey) -> list[str | None]:
+    xref = _table(Warehouse(root), "customer_xref")
+    lookup = dict(
+        zip(
+            zip(xref["source_system"], xref["source_record_id"], strict=True),
+            xref["unified_id"],
+            strict=True,
+        )
+    )
+    return [lookup.get(key) for key in keys]
+
+
+def _latest_decision(decisions: pl.DataFrame | None, left: RecordKey, right: RecordKey) -> Any:
+    """The latest link decision on the pair (either orientation), or None."""
+    if decisions is None or not decisions.height:
+        return None
+    forward = (pl.col("left_source_system") == left[0]) & (
+        pl.col("left_source_record_id") == left[1]
+    )
+    forward &= (pl.col("right_source_system") == right[0]) & (
+        pl.col("right_source_record_id") == right[1]
+    )
+    backward = (pl.col("left_source_system") == right[0]) & (
+        pl.col("left_source_record_id") == right[1]
+    )
+    backward &= (pl.col("right_source_system") == left[0]) & (
+        pl.col("right_source_record_id") == left[1]
+    )
+    hit = decisions.filter(forward | backward).sort("decided_at")
+    return hit.to_dicts()[-1] if hit.height else None
+
+
+def _steward_decisions(
+    root: Path, left: RecordKey, right: RecordKey
+) -> tuple[str | None, str | None]:
+    """(decision this release applied, decision recorded since that binds the next run)."""
+    applied = _latest_decision(Warehouse(root).read_table("steward_link_decisions"), left, right)
+    latest = _latest_decision(StewardshipStore(root).link_decisions(), left, right)
+    in_force = None if applied is None else str(applied["decision"])
+    if latest is None or (applied is not None and latest["decision_id"] == applied["decision_id"]):
+        return in_force, None
+    return in_force, str(latest["decision"])
+
+
+def explain_pair(warehouse_dir: Path, left_text: str, right_text: str) -> PairExplanation:
+    """Recompute the score of two records of the current release and say what became of them.
+
+    Raises:
+        ExplainError: a record is not in the release, or the release lacks a table.
+
+    Example:
+        >>> explain_pair(Path("wh"), "crm:CRM-000061", "erp:KH002128").decision  # doctest: +SKIP
+        'match'
+    """
+    keys = [parse_record_key(left_text), parse_record_key(right_text)]
+    if keys[0] == keys[1]:
+        msg = f"record {left_text!r} is given twice: name two different records"
+        raise ExplainError(msg)
+    release = _Release.read(warehouse_dir)
+    indexes = [
+        release.record_index(key, text)
+        for key, text in zip(keys, (left_text, right_text), strict=True)
+    ]
+    if indexes[0] > indexes[1]:  # the run orders every pair by record_index
+        indexes.reverse()
+        keys.reverse()
+    comparisons = run_comparisons()
+    if not release.model.fits(comparisons):
+        msg = (
+            f"the release's model (run {release.run_id}) was learnt for other comparisons than "
+            "this version of fusion has; run `fusion run --retrain` first"
+        )
+        raise ExplainError(msg)
+    scored, levels = score_one_pair(
+        release.std,
+        indexes[0],
+        indexes[1],
+        model=release.model,
+        settings=release.settings,
+        comparisons=comparisons,
+        name_vectors=run_name_vectors(release.std),
+    )
+    row = scored.to_dicts()[0]
+    prior, steps = _steps(release, row, levels, comparisons, (indexes[0], indexes[1]))
+    stored = _evidence_row(release.root, keys[0], keys[1])
+    unified = _unified_ids(release.root, keys[0], keys[1])
+    applied, pending = _steward_decisions(release.root, keys[0], keys[1])
+    rules = () if stored is None or not stored.get("blocking_rules") else stored["blocking_rules"]
+    return PairExplanation(
+        left=keys[0],
+        right=keys[1],
+        run_id=release.run_id,
+        prior_weight=prior,
+        steps=steps,
+        match_weight=float(row["match_weight"]),
+        match_probability=float(row["match_probability"]),
+        decision=str(row["decision"]),
+        match_threshold=release.settings.model.match_threshold,
+        review_threshold=release.settings.model.review_threshold,
+        candidate=stored is not None,
+        blocking_rules=tuple(str(rules).split(",")) if rules else (),
+        stored=stored,
+        left_unified_id=unified[0],
+        right_unified_id=unified[1],
+        steward_decision=applied,
+        pending_steward_decision=pending,
+    )

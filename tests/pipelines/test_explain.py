@@ -1,0 +1,191 @@
+"""``fusion explain``: the recomputed waterfall agrees with what the run stored."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import polars as pl
+import pytest
+from click.testing import CliRunner
+
+from matching.model import probability_from_weight
+from pipelines.cli import main
+from pipelines.explain import ExplainError, explain_pair
+from pipelines.stewardship import StewardshipStore
+from pipelines.warehouse import Warehouse
+
+KEYS = ["left_source_system", "left_source_record_id", "right_source_system",
+        "right_source_record_id"]  # fmt: skip
+
+
+def _evidence(warehouse: Path) -> pl.DataFrame:
+    evidence = Warehouse(warehouse).read_table("match_evidence")
+    assert evidence is not None
+    return evidence
+
+
+def _key(row: dict[str, object], side: str) -> str:
+    return f"{row[f'{side}_source_system']}:{row[f'{side}_source_record_id']}"
+
+
+def _scored_sample(warehouse: Path) -> list[dict[str, object]]:
+    """Three stored pairs of each decision, the same ones every run of the test."""
+    evidence = _evidence(warehouse)
+    rows = []
+    for decision in ("match", "review", "non_match"):
+        chosen = evidence.filter(pl.col("decision") == decision).sort(KEYS)
+        assert chosen.height, f"the samples make no {decision} pair"
+        rows += chosen.gather_every(max(chosen.height // 3, 1)).head(3).to_dicts()
+    return rows
+
+
+def test_recomputed_waterfall_equals_the_stored_evidence(sample_warehouse: Path) -> None:
+    rows = _scored_sample(sample_warehouse)
+    for row in rows:
+        explained = explain_pair(sample_warehouse, _key(row, "left"), _key(row, "right"))
+        where = f"{_key(row, 'left')} {_key(row, 'right')}"
+        assert explained.candidate, where
+        assert explained.stored is not None
+        assert explained.match_weight == row["match_weight"], where
+        assert explained.match_probability == row["match_probability"], where
+        assert explained.decision == row["decision"], where
+        assert list(explained.blocking_rules) == str(row["blocking_rules"]).split(","), where
+        for step in explained.steps:
+            assert step.level == row[f"{step.comparison}_level"], (where, step)
+            assert step.weight == row[f"{step.comparison}_weight"], (where, step)
+            # The level's Bayes factor plus the term-frequency adjustment is its weight.
+            assert step.bayes_factor_log2 + step.tf_adjustment_log2 == pytest.approx(
+                step.weight, abs=1e-3
+            )
+        # The waterfall adds up: prior + every contribution = the match weight.
+        assert explained.prior_weight + sum(s.weight for s in explained.steps) == pytest.approx(
+            row["match_weight"], abs=1e-3
+        )
+        assert explained.steps[-1].cumulative_weight == pytest.approx(row["match_weight"], abs=1e-3)
+        assert explained.same_unified_id == row["same_cluster"], where
+
+
+def test_argument_order_does_not_matter(sample_warehouse: Path) -> None:
+    row = _scored_sample(sample_warehouse)[0]
+    forward = explain_pair(sample_warehouse, _key(row, "left"), _key(row, "right"))
+    backward = explain_pair(sample_warehouse, _key(row, "right"), _key(row, "left"))
+    assert forward == backward
+
+
+def _non_candidate(warehouse: Path) -> tuple[str, str]:
+    """Two records of different customers that no blocking rule paired."""
+    xref = Warehouse(warehouse).read_table("customer_xref")
+    assert xref is not None
+    evidence = _evidence(warehouse)
+    first = xref.sort("source_system", "source_record_id").row(0, named=True)
+    paired = evidence.filter(
+        (pl.col("left_source_system") == first["source_system"])
+        & (pl.col("left_source_record_id") == first["source_record_id"])
+    )
+    other = (
+        xref.filter(pl.col("unified_id") != first["unified_id"])
+        .join(
+            paired.select(
+                pl.col("right_source_system").alias("source_system"),
+                pl.col("right_source_record_id").alias("source_record_id"),
+            ),
+            on=["source_system", "source_record_id"],
+            how="anti",
+        )
+        .sort("source_system", "source_record_id")
+        .row(-1, named=True)
+    )
+    return (
+        f"{first['source_system']}:{first['source_record_id']}",
+        f"{other['source_system']}:{other['source_record_id']}",
+    )
+
+
+def test_a_pair_no_rule_blocked_is_scored_and_said_so(sample_warehouse: Path) -> None:
+    left, right = _non_candidate(sample_warehouse)
+    explained = explain_pair(sample_warehouse, left, right)
+    assert not explained.candidate
+    assert explained.stored is None
+    assert explained.blocking_rules == ()
+    assert not explained.same_unified_id
+    assert explained.match_probability == pytest.approx(
+        float(probability_from_weight(explained.match_weight)), abs=1e-6
+    )
+    assert "no blocking rule put them together" in explained.verdict()
+    result = CliRunner().invoke(
+        main, ["explain", left, right, "--warehouse", str(sample_warehouse)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "not a candidate pair: no blocking rule put them together" in result.output
+    assert f"match weight {explained.match_weight:.4f}" in result.output
+    for step in explained.steps:
+        assert step.comparison in result.output
+
+
+def test_cli_prints_the_waterfall_and_json(sample_warehouse: Path) -> None:
+    row = next(r for r in _scored_sample(sample_warehouse) if r["decision"] == "match")
+    args = ["explain", _key(row, "left"), _key(row, "right"), "--warehouse", str(sample_warehouse)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "candidate pair, found by blocking rules:" in result.output
+    assert f"match weight {row['match_weight']:.4f}" in result.output
+    assert "decision: match" in result.output
+    result = CliRunner().invoke(main, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.output)
+    assert document["match_weight"] == row["match_weight"]
+    assert document["candidate"] is True
+    assert [s["comparison"] for s in document["steps"]][0] == "name"
+    assert document["stored"]["decision"] == row["decision"]
+    assert document["verdict"].startswith("merged")
+
+
+@pytest.mark.parametrize(
+    ("left", "right", "message"),
+    [
+        ("crm:NO-SUCH-ID", None, "record 'crm:NO-SUCH-ID' is not in the current release"),
+        ("nosource:X", None, "record 'nosource:X' is not in the current release"),
+        ("crm-without-colon", None, "expected SOURCE:RECORD_ID"),
+        (None, None, "is given twice"),
+    ],
+)
+def test_unknown_records_fail_in_one_line(
+    sample_warehouse: Path, left: str | None, right: str | None, message: str
+) -> None:
+    known = _scored_sample(sample_warehouse)[0]
+    left = left or _key(known, "left")
+    right = right or _key(known, "left")
+    result = CliRunner().invoke(
+        main, ["explain", left, right, "--warehouse", str(sample_warehouse)]
+    )
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith("fusion explain failed: ")
+    assert message in result.stderr
+
+
+def test_a_missing_warehouse_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ExplainError, match="no published warehouse"):
+        explain_pair(tmp_path, "crm:A", "crm:B")
+
+
+def test_a_steward_decision_since_the_release_is_reported(
+    sample_warehouse: Path, tmp_path: Path
+) -> None:
+    copy = tmp_path / "warehouse"
+    shutil.copytree(sample_warehouse, copy, symlinks=True)
+    row = next(r for r in _scored_sample(copy) if r["decision"] == "review")
+    left, right = _key(row, "left"), _key(row, "right")
+    StewardshipStore(copy).record_link(
+        right, left, decision="cannot_link", steward="ana", reason="different tax ids on paper"
+    )
+    explained = explain_pair(copy, left, right)
+    assert explained.steward_decision is None
+    assert explained.pending_steward_decision == "cannot_link"
+    result = CliRunner().invoke(main, ["explain", left, right, "--warehouse", str(copy)])
+    assert "steward: cannot_link recorded since this release; it applies from the next run" in (
+        result.output
+    )
