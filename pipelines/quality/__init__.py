@@ -1,0 +1,63 @@
+"""Great Expectations suites derived from the schemas, run on every staged release.
+
+The suites are not written by hand: each follows from a declaration made once
+elsewhere: the canonical customer schema and its vocabularies
+(``connectors.canonical``), the fact schema (``connectors.facts``), the
+contract of the golden tables (DESIGN.md) and the run configuration (which
+sources exist, which fields each maps). One suite per staged source
+(``source_crm`` ...), per golden table and per fact table.
+
+Each expectation is ERROR or WARN. The validation runs while the release is
+staged, so its results (``quality_results``, and the GX result documents in
+``quality_validations``) are published with the data they describe. The asset
+check ``data_quality`` then reports every suite, writes the GX Data Docs to
+``DIR/data_docs/``, and stops publishing when an ERROR expectation failed: the
+previous release stays current and readable. WARN failures are reported and
+published.
+
+Great Expectations takes seconds to import, so it is imported only when a
+suite runs, never when the CLI starts.
+
+The package: ``suites`` declares them, ``validation`` runs them with GX and
+renders Data Docs, ``checks`` is the Dagster asset check that gates publishing.
+"""
+
+from __future__ import annotations
+
+from pipelines.quality.checks import (
+    CHECK_NAME,
+    DATA_DOCS_DIR,
+    QualityGateError,
+    build_quality_checks,
+)
+from pipelines.quality.suites import (
+    E164,
+    EMAIL,
+    GOLDEN_CUSTOMER_COLUMNS,
+    Expect,
+    Severity,
+    Suite,
+    fact_suites,
+    golden_suites,
+    release_suites,
+    source_suite,
+)
+from pipelines.quality.validation import (
+    QUALITY_RESULTS,
+    QUALITY_VALIDATIONS,
+    RESULTS_SCHEMA,
+    VALIDATIONS_SCHEMA,
+    QualityReport,
+    quality_tables,
+    staged_frames,
+    validate,
+    write_data_docs,
+)
+
+__all__ = [
+    "CHECK_NAME", "DATA_DOCS_DIR", "E164", "EMAIL", "GOLDEN_CUSTOMER_COLUMNS", "QUALITY_RESULTS",
+    "QUALITY_VALIDATIONS", "RESULTS_SCHEMA", "VALIDATIONS_SCHEMA", "Expect", "QualityGateError",
+    "QualityReport", "Severity", "Suite", "build_quality_checks", "fact_suites", "golden_suites",
+    "quality_tables", "release_suites", "source_suite", "staged_frames", "validate",
+    "write_data_docs",
+]  # fmt: skip

@@ -1,0 +1,224 @@
+"""The quality suites of a release, derived from the schemas and the run configuration.
+
+Not written by hand: each expectation follows from a declaration made once
+elsewhere: the canonical customer schema and its vocabularies
+(``connectors.canonical``), the fact schema (``connectors.facts``), the
+contract of the golden tables (DESIGN.md) and the run configuration (which
+sources exist, which fields each maps). One suite per staged source
+(``source_crm`` ...), per golden table and per fact table. Each expectation
+is ERROR (blocks publishing) or WARN (reported and published).
+
+Example:
+    >>> suites = release_suites(config.sources, config.facts)  # doctest: +SKIP
+    >>> [s.name for s in suites][:2]  # doctest: +SKIP
+    ['source_crm', 'source_erp']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from connectors.canonical import (
+    CANONICAL_SCHEMA,
+    CUSTOMER_TYPES,
+    FIELDS_BY_NAME,
+    GOLDEN_FIELDS,
+    SIZE_BANDS,
+    TIERS,
+)
+from connectors.config import SourceConfig
+from connectors.facts import FACT_SCHEMA, FACT_STATUSES, FACT_TABLES, FactConfig
+
+Severity = Literal["error", "warn"]
+E164 = r"^\+[1-9][0-9]{6,14}$"
+EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+GOLDEN_CUSTOMER_COLUMNS = (
+    "unified_id", *GOLDEN_FIELDS, "source_count", "record_count", "trust_score",
+    "first_seen_at", "updated_at",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Expect:
+    """One expectation: the GX class name, its arguments and how bad a failure is.
+
+    Example:
+        >>> Expect("ExpectColumnValuesToNotBeNull", {"column": "unified_id"}).name
+        'expect_column_values_to_not_be_null'
+    """
+
+    kind: str
+    kwargs: Mapping[str, Any]
+    severity: Severity = "error"
+
+    @property
+    def name(self) -> str:
+        """GX's snake-case name of the expectation type."""
+        return "".join(f"_{c.lower()}" if c.isupper() else c for c in self.kind).lstrip("_")
+
+
+@dataclass(frozen=True)
+class Suite:
+    """The expectations for one staged frame.
+
+    Attributes:
+        name: The suite, also its check's name (``quality_<name>``).
+        frame: The frame validated (a release table, or ``source_<name>``).
+        keys: Columns naming a row, reported for the rows that fail.
+        expectations: What must hold.
+    """
+
+    name: str
+    frame: str
+    keys: tuple[str, ...]
+    expectations: tuple[Expect, ...] = field(default=())
+
+
+def _not_null(column: str, severity: Severity = "error", **extra: Any) -> Expect:
+    return Expect("ExpectColumnValuesToNotBeNull", {"column": column, **extra}, severity)
+
+
+def _in_set(column: str, values: Sequence[str], severity: Severity = "error") -> Expect:
+    return Expect(
+        "ExpectColumnValuesToBeInSet", {"column": column, "value_set": list(values)}, severity
+    )
+
+
+def _regex(column: str, regex: str, severity: Severity = "error") -> Expect:
+    return Expect("ExpectColumnValuesToMatchRegex", {"column": column, "regex": regex}, severity)
+
+
+def _between(
+    column: str, low: float | None, high: float | None, severity: Severity = "error"
+) -> Expect:
+    return Expect(
+        "ExpectColumnValuesToBeBetween",
+        {"column": column, "min_value": low, "max_value": high},
+        severity,
+    )
+
+
+def _unique(*columns: str) -> Expect:
+    if len(columns) == 1:
+        return Expect("ExpectColumnValuesToBeUnique", {"column": columns[0]})
+    return Expect("ExpectCompoundColumnsToBeUnique", {"column_list": list(columns)})
+
+
+def _row_count_at_least(count: int, severity: Severity = "error") -> Expect:
+    return Expect(
+        "ExpectTableRowCountToBeBetween", {"min_value": count, "max_value": None}, severity
+    )
+
+
+def source_suite(source: SourceConfig) -> Suite:
+    """A staged source's canonical records: the schema, keys and vocabularies.
+
+    Rows the mapping could not load are already in quarantine; this suite
+    guards the contract of what was loaded (and WARNs about raw values that
+    standardisation will have to repair).
+    """
+    expectations = [
+        Expect("ExpectTableColumnsToMatchOrderedList", {"column_list": list(CANONICAL_SCHEMA)}),
+        # An empty export is legal (every row is accounted for) but worth a look.
+        _row_count_at_least(1, "warn"),
+        _in_set("source_system", [source.name]),
+        _not_null("source_record_id"),
+        _unique("source_record_id"),
+        _not_null("row_number"),
+    ]
+    for name, mapping in source.fields.items():
+        allowed = FIELDS_BY_NAME[name].allowed
+        if allowed is not None:
+            expectations.append(_in_set(name, allowed))
+        if mapping.constant is None and name == "email":
+            expectations.append(_regex("email", EMAIL, "warn"))
+        if mapping.constant is None and mapping.map is None and name == "country":
+            expectations.append(_regex("country", r"^[A-Za-z]{2}$", "warn"))
+    if source.updated_at is not None:
+        expectations.append(_not_null("source_updated_at", "warn"))
+    name = f"source_{source.name}"
+    return Suite(name, name, ("source_record_id",), tuple(expectations))
+
+
+def golden_suites(sources: Sequence[SourceConfig]) -> list[Suite]:
+    """The published contract of golden_customer, customer_xref and field_lineage."""
+    golden = (
+        Expect(
+            "ExpectTableColumnsToMatchSet",
+            {"column_set": list(GOLDEN_CUSTOMER_COLUMNS), "exact_match": False},
+        ),
+        _row_count_at_least(1),
+        _not_null("unified_id"),
+        _unique("unified_id"),
+        _in_set("customer_type", CUSTOMER_TYPES),
+        _in_set("tier", TIERS),
+        _in_set("size_band", SIZE_BANDS),
+        _regex("country", r"^[A-Z]{2}$"),
+        _between("trust_score", 0, 1),
+        _between("source_count", 1, None),
+        Expect(
+            "ExpectColumnPairValuesAToBeGreaterThanB",
+            {"column_A": "record_count", "column_B": "source_count", "or_equal": True},
+        ),
+        _not_null("name", "warn"),
+        _regex("email", EMAIL, "warn"),
+        _regex("phone", E164, "warn"),
+    )
+    xref = (
+        _unique("source_system", "source_record_id"),
+        _not_null("unified_id"),
+        _in_set("source_system", [s.name for s in sources]),
+        _between("match_probability", 0, 1),
+    )
+    lineage = (
+        _in_set("field", GOLDEN_FIELDS),
+        _unique("unified_id", "field"),
+        _not_null("source_system"),
+        _not_null("source_record_id"),
+        _not_null("source_column"),
+        _between("trust_score", 0, 1),
+    )
+    return [
+        Suite("golden_customer", "golden_customer", ("unified_id",), golden),
+        Suite("customer_xref", "customer_xref", ("source_system", "source_record_id"), xref),
+        Suite("field_lineage", "field_lineage", ("unified_id", "field"), lineage),
+    ]
+
+
+def fact_suites(facts: Sequence[FactConfig]) -> list[Suite]:
+    """One suite per fact table that a configured fact source fills.
+
+    The frame validated is the fact table with the ``unified_id`` its customer
+    record has in ``customer_xref`` (see :func:`staged_frames`). A fact whose
+    record is not there (the customer's own row was quarantined) is a WARN:
+    it is kept and reported as an orphan, but reaches no unified customer.
+    """
+    suites = []
+    for kind, table in FACT_TABLES.items():
+        sources = [f for f in facts if f.kind == kind]
+        if not sources:
+            continue
+        expectations = [
+            Expect(
+                "ExpectTableColumnsToMatchOrderedList",
+                {"column_list": [*FACT_SCHEMA, "unified_id"]},
+            ),
+            _not_null("fact_id"),
+            _unique("fact_source", "fact_id"),
+            _not_null("source_record_id"),
+            _not_null("occurred_at"),
+            _in_set("status", FACT_STATUSES[kind]),
+            _between("amount", 0, None, "warn"),
+        ]
+        if any(f.currency is not None for f in sources):
+            expectations.append(_regex("currency", r"^[A-Z]{3}$"))
+        expectations.append(_not_null("unified_id", "warn"))
+        suites.append(Suite(table, table, ("fact_source", "fact_id"), tuple(expectations)))
+    return suites
+
+
+def release_suites(sources: Sequence[SourceConfig], facts: Sequence[FactConfig]) -> list[Suite]:
+    """Every suite a release of this configuration is validated with, in report order."""
+    return [*(source_suite(s) for s in sources), *golden_suites(sources), *fact_suites(facts)]

@@ -1,0 +1,233 @@
+"""Running the quality suites with Great Expectations, and rendering its Data Docs.
+
+The validation runs while the release is staged, so its results
+(``quality_results``, and the GX result documents in ``quality_validations``)
+are published with the data they describe.
+
+Great Expectations takes seconds to import, so it is imported only when a
+suite runs, never when the CLI starts.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from connectors import SourceBatch
+from connectors.config import SourceConfig
+from connectors.facts import FACT_TABLES, FactConfig
+from pipelines.quality.suites import Expect, Suite, release_suites
+
+QUALITY_RESULTS = "quality_results"
+QUALITY_VALIDATIONS = "quality_validations"
+RESULTS_SCHEMA: dict[str, pl.DataType] = {
+    "run_id": pl.String(),
+    "suite": pl.String(),
+    "expectation": pl.String(),
+    "column_name": pl.String(),
+    "kwargs": pl.String(),
+    "severity": pl.String(),
+    "success": pl.Boolean(),
+    "element_count": pl.Int64(),
+    "unexpected_count": pl.Int64(),
+    "unexpected_percent": pl.Float64(),
+    "partial_unexpected": pl.String(),
+    "unexpected_rows": pl.String(),
+    "observed_value": pl.String(),
+}
+VALIDATIONS_SCHEMA: dict[str, pl.DataType] = {
+    "run_id": pl.String(),
+    "suite": pl.String(),
+    "success": pl.Boolean(),
+    "evaluated": pl.Int64(),
+    "failed_errors": pl.Int64(),
+    "failed_warnings": pl.Int64(),
+    "result_json": pl.String(),
+}
+_GX_SEVERITY = {"error": "critical", "warn": "warning"}
+
+
+@dataclass(frozen=True)
+class QualityReport:
+    """Per-expectation rows and per-suite GX result documents of one validation."""
+
+    results: pl.DataFrame
+    validations: pl.DataFrame
+
+
+def validate(
+    frames: Mapping[str, pl.DataFrame], suites: Sequence[Suite], *, run_id: str
+) -> QualityReport:
+    """Run each suite on its frame with an ephemeral GX context (nothing is written)."""
+    import great_expectations as gx
+
+    context = _ephemeral_context()
+    datasource = context.data_sources.add_pandas("fusion_release")
+    rows: list[dict[str, Any]] = []
+    validations: list[dict[str, Any]] = []
+    for suite in suites:
+        frame = frames[suite.frame]
+        asset = datasource.add_dataframe_asset(suite.name)
+        batch = asset.add_batch_definition_whole_dataframe(suite.name)
+        expectations = [_gx_expectation(e) for e in suite.expectations]
+        gx_suite = context.suites.add(
+            gx.ExpectationSuite(name=suite.name, expectations=expectations)
+        )
+        definition = gx.ValidationDefinition(name=suite.name, data=batch, suite=gx_suite)
+        result = definition.run(
+            batch_parameters={"dataframe": frame.to_pandas()},
+            result_format={
+                "result_format": "SUMMARY",
+                "partial_unexpected_count": 10,
+                "unexpected_index_column_names": list(suite.keys),
+            },
+            run_id=gx.core.run_identifier.RunIdentifier(run_name=run_id),
+        )
+        suite_rows = [_result_row(r, suite=suite.name, run_id=run_id) for r in result.results]
+        rows.extend(suite_rows)
+        failed = [r for r in suite_rows if not r["success"]]
+        validations.append(
+            {
+                "run_id": run_id,
+                "suite": suite.name,
+                "success": not failed,
+                "evaluated": len(suite_rows),
+                "failed_errors": sum(r["severity"] == "error" for r in failed),
+                "failed_warnings": sum(r["severity"] == "warn" for r in failed),
+                "result_json": json.dumps(result.to_json_dict(), ensure_ascii=False, default=str),
+            }
+        )
+    return QualityReport(
+        results=pl.DataFrame(rows, schema=RESULTS_SCHEMA),
+        validations=pl.DataFrame(validations, schema=VALIDATIONS_SCHEMA),
+    )
+
+
+def _ephemeral_context() -> Any:
+    """An in-memory GX context: no files, no usage statistics, no progress bars."""
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
+
+    config = DataContextConfig(
+        store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
+        progress_bars=ProgressBarsConfig(globally=False),
+        analytics_enabled=False,
+    )
+    return gx.get_context(mode="ephemeral", project_config=config)
+
+
+def _gx_expectation(expect: Expect) -> Any:
+    import great_expectations.expectations as gxe
+
+    return getattr(gxe, expect.kind)(**expect.kwargs, severity=_GX_SEVERITY[expect.severity])
+
+
+def _result_row(result: Any, *, suite: str, run_id: str) -> dict[str, Any]:
+    config = result.expectation_config
+    kwargs = {k: v for k, v in config.kwargs.items() if k not in ("batch_id", "value_set")}
+    if "value_set" in config.kwargs and len(config.kwargs["value_set"]) <= 20:
+        kwargs["value_set"] = config.kwargs["value_set"]
+    details = result.result or {}
+    gx_severity = getattr(config.severity, "value", config.severity)
+    severity = "error" if gx_severity == _GX_SEVERITY["error"] else "warn"
+    observed = details.get("observed_value")
+    return {
+        "run_id": run_id,
+        "suite": suite,
+        "expectation": config.type,
+        "column_name": config.kwargs.get("column"),
+        "kwargs": json.dumps(kwargs, ensure_ascii=False, default=str),
+        "severity": severity,
+        "success": bool(result.success),
+        "element_count": details.get("element_count"),
+        "unexpected_count": details.get("unexpected_count"),
+        "unexpected_percent": details.get("unexpected_percent"),
+        "partial_unexpected": json.dumps(
+            details.get("partial_unexpected_list"), ensure_ascii=False, default=str
+        ),
+        # The key columns of (up to 10) failing rows: which records to look at.
+        "unexpected_rows": json.dumps(
+            details.get("partial_unexpected_index_list"), ensure_ascii=False, default=str
+        ),
+        "observed_value": None if observed is None else json.dumps(observed, default=str),
+    }
+
+
+def staged_frames(
+    *, batches: Mapping[str, SourceBatch], tables: Mapping[str, pl.DataFrame]
+) -> dict[str, pl.DataFrame]:
+    """The frames the suites validate: release tables, staged sources, facts with their customer.
+
+    A fact table is validated with the ``unified_id`` of the record it names
+    (null for an orphan), so "every fact reaches a customer" is one
+    not-null expectation instead of a set of thousands of IDs.
+    """
+    frames = {**tables, **{f"source_{name}": b.records for name, b in batches.items()}}
+    xref = tables["customer_xref"].select("source_system", "source_record_id", "unified_id")
+    for table in FACT_TABLES.values():
+        if table in tables:
+            frames[table] = tables[table].join(
+                xref, on=["source_system", "source_record_id"], how="left", maintain_order="left"
+            )
+    return frames
+
+
+def quality_tables(
+    *,
+    batches: Mapping[str, SourceBatch],
+    tables: Mapping[str, pl.DataFrame],
+    sources: Sequence[SourceConfig],
+    facts: Sequence[FactConfig],
+    run_id: str,
+) -> dict[str, pl.DataFrame]:
+    """Validate a staged release; the results become two of its tables."""
+    frames = staged_frames(batches=batches, tables=tables)
+    report = validate(frames, release_suites(sources, facts), run_id=run_id)
+    return {QUALITY_RESULTS: report.results, QUALITY_VALIDATIONS: report.validations}
+
+
+def write_data_docs(validations: pl.DataFrame, folder: Path) -> Path:
+    """Render the GX Data Docs site of one validation into ``folder`` (replaced).
+
+    Returns:
+        The site's ``index.html``.
+    """
+    from great_expectations.core import ExpectationSuiteValidationResultSchema
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+        ValidationResultIdentifier,
+    )
+
+    context = _ephemeral_context()
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    site = {
+        "class_name": "SiteBuilder",
+        "store_backend": {
+            "class_name": "TupleFilesystemStoreBackend",
+            "base_directory": str(folder),
+        },
+        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+    }
+    context.add_data_docs_site("fusion", site)
+    schema = ExpectationSuiteValidationResultSchema()
+    for suite, document in validations.select("suite", "result_json").iter_rows():
+        result = schema.load(json.loads(document))
+        key = ValidationResultIdentifier(
+            expectation_suite_identifier=ExpectationSuiteIdentifier(name=suite),
+            run_id=result.meta["run_id"],
+            batch_identifier=suite,
+        )
+        context.validation_results_store.set(key, result)
+    context.build_data_docs(site_names=["fusion"])
+    return folder / "index.html"
