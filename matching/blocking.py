@@ -29,6 +29,9 @@ class BlockingContext:
     std: pl.DataFrame
     name_vectors: object
     settings: BlockingSettings
+    # Set by matching.incremental to learn an exact-key rule's key and refinement
+    # without running the rule (a new record only touches the blocks of its keys).
+    key_probe: Callable[[pl.Expr, pl.Expr | None], RuleOutcome] | None = None
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,8 @@ def pairs_sharing_key(
     namesakes in one city are still compared. What is still too large is skipped
     and counted in the report.
     """
+    if context.key_probe is not None:
+        return context.key_probe(key, refine)
     cap = context.settings.max_block_size
     keyed = (
         context.std.select("record_index", key.alias("key"))

@@ -58,14 +58,24 @@ def _decision(probability: pl.Expr, settings: MatchSettings) -> pl.Expr:
 
 
 def pair_term_frequencies(
-    std: pl.DataFrame, pairs: PairFrame, comparisons: tuple[Comparison, ...]
+    std: pl.DataFrame,
+    pairs: PairFrame,
+    comparisons: tuple[Comparison, ...],
+    *,
+    population: int | None = None,
 ) -> dict[int, np.ndarray]:
-    """Per TF-adjusted comparison, the share of records holding the left record's value."""
+    """Per TF-adjusted comparison, the share of records holding the left record's value.
+
+    ``population``: the denominator of the share (default: the records of this
+    run); matching.incremental fixes it with the stored model so that a new
+    record changes the shares of its own values only.
+    """
     out: dict[int, np.ndarray] = {}
+    total = pl.len() if population is None else pl.lit(max(population, 1))
     for k, comparison in enumerate(comparisons):
         if comparison.tf_column is None:
             continue
-        share = std.select((pl.len().over(comparison.tf_column) / pl.len()).alias("tf"))[
+        share = std.select((pl.len().over(comparison.tf_column) / total).alias("tf"))[
             "tf"
         ].to_numpy()
         out[k] = share[pairs.left_index.astype(np.int64)] if len(pairs) else np.zeros(0)
@@ -107,6 +117,7 @@ def match_records(
     comparisons: tuple[Comparison, ...] | None = None,
     steward_decisions: pl.DataFrame | None = None,
     model: FellegiSunterModel | None = None,
+    tf_population: int | None = None,
 ) -> MatchResult:
     """Block, compare, learn the model, score and cluster standardised records.
 
@@ -116,7 +127,8 @@ def match_records(
 
     ``model``: score with these parameters instead of learning them (an
     incremental run reuses the model of the release it builds on, so records
-    that did not change keep their scores).
+    that did not change keep their scores); ``tf_population``: the denominator
+    of term-frequency shares stored with that model (see pair_term_frequencies).
 
     Example:
         >>> from connectors.canonical import empty_canonical_frame
@@ -151,7 +163,9 @@ def match_records(
         model=model,
         comparisons=comparisons,
         settings=settings,
-        term_frequencies=pair_term_frequencies(std, pair_frame, comparisons),
+        term_frequencies=pair_term_frequencies(
+            std, pair_frame, comparisons, population=tf_population
+        ),
     ).with_columns(candidates.pairs["blocking_rules"])
     decided = steward_pairs(std, steward_decisions)
     scored = scored.join(decided, on=["left", "right"], how="left")

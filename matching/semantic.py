@@ -105,6 +105,37 @@ def _top_k_per_row(
     return rows[keep], cols[keep]
 
 
+def distinctive_ngram_vectors(vectors: sp.csr_matrix, *, max_df: int) -> sp.csr_matrix:
+    """The TF-IDF rows restricted to n-grams held by 2..``max_df`` records (see below)."""
+    document_frequency = np.bincount(vectors.indices, minlength=vectors.shape[1])
+    distinctive = np.flatnonzero((document_frequency >= 2) & (document_frequency <= max_df))
+    return vectors[:, distinctive].tocsr()
+
+
+def sparse_neighbours_of_rows(
+    pruned: sp.csr_matrix, rows: np.ndarray, *, neighbours: int, chunk_rows: int = 4096
+) -> tuple[np.ndarray, np.ndarray]:
+    """Directed top-k edges (row -> neighbour) of the given rows of a pruned matrix.
+
+    A row's neighbours depend on the whole population, so matching.incremental
+    recomputes them for the rows a batch can reach and keeps the others.
+    """
+    transposed = pruned.T.tocsr()
+    rows = np.asarray(rows, dtype=np.int64)
+    lefts, rights = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+    for start in range(0, len(rows), chunk_rows):
+        chunk = rows[start : start + chunk_rows]
+        block = (pruned[chunk] @ transposed).tocsr()
+        local = np.repeat(np.arange(block.shape[0]), np.diff(block.indptr))
+        found = chunk[local]
+        cols = block.indices.astype(np.int64)
+        other = cols != found
+        left, right = _top_k_per_row(found[other], cols[other], block.data[other], k=neighbours)
+        lefts.append(left)
+        rights.append(right)
+    return np.concatenate(lefts), np.concatenate(rights)
+
+
 def _sparse_neighbours(
     vectors: sp.csr_matrix, *, neighbours: int, max_df: int, chunk_rows: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -117,20 +148,10 @@ def _sparse_neighbours(
     of records. Candidates are ranked by their dot product over these n-grams
     (a lower bound of the true cosine), in row chunks so memory stays flat.
     """
-    document_frequency = np.bincount(vectors.indices, minlength=vectors.shape[1])
-    distinctive = np.flatnonzero((document_frequency >= 2) & (document_frequency <= max_df))
-    pruned = vectors[:, distinctive].tocsr()
-    transposed = pruned.T.tocsr()
-    lefts, rights = [], []
-    for start in range(0, pruned.shape[0], chunk_rows):
-        block = (pruned[start : start + chunk_rows] @ transposed).tocsr()
-        rows = np.repeat(np.arange(block.shape[0]), np.diff(block.indptr)) + start
-        cols = block.indices.astype(np.int64)
-        other = cols != rows
-        left, right = _top_k_per_row(rows[other], cols[other], block.data[other], k=neighbours)
-        lefts.append(left)
-        rights.append(right)
-    return np.concatenate(lefts), np.concatenate(rights)
+    pruned = distinctive_ngram_vectors(vectors, max_df=max_df)
+    return sparse_neighbours_of_rows(
+        pruned, np.arange(pruned.shape[0]), neighbours=neighbours, chunk_rows=chunk_rows
+    )
 
 
 def _dense_neighbours(
