@@ -187,7 +187,18 @@ def run_name_vectors(std: pl.DataFrame) -> object:
     return embed_names(std, embedder=TfidfCharNgramEmbedder())
 
 
-def score_one_pair(
+@dataclass(frozen=True)
+class Waterfall:
+    """How one pair's match weight builds up, from the prior through every comparison."""
+
+    prior_weight: float
+    steps: tuple[ComparisonStep, ...]
+    match_weight: float
+    match_probability: float
+    decision: str
+
+
+def pair_waterfall(
     std: pl.DataFrame,
     left: int,
     right: int,
@@ -196,8 +207,14 @@ def score_one_pair(
     settings: MatchSettings,
     comparisons: tuple[Comparison, ...],
     name_vectors: object,
-) -> tuple[pl.DataFrame, np.ndarray]:
-    """The ``score_pairs`` row and level row of one pair, exactly as a run computes them."""
+) -> Waterfall:
+    """Score records ``left`` and ``right`` of ``std`` exactly as a run does, step by step.
+
+    The levels and weights are those of ``score_pairs`` (the run's own code);
+    each weight is split into the level's log2 Bayes factor and the rest, the
+    term-frequency adjustment. ``left`` should be the lower ``record_index``,
+    as in a run's candidate pairs.
+    """
     pairs = PairFrame.build(
         std, np.array([left], dtype=np.uint32), np.array([right], dtype=np.uint32),
         name_vectors=name_vectors,
@@ -210,37 +227,19 @@ def score_one_pair(
         comparisons=comparisons,
         settings=settings,
         term_frequencies=pair_term_frequencies(std, pairs, comparisons),
-    )
-    return scored, levels[0]
-
-
-def _compared_column(comparison: Comparison, std: pl.DataFrame) -> str | None:
-    """The standardised column a comparison reads, for showing both values."""
-    column = getattr(comparison, "column", None) or comparison.tf_column
-    if column is None and comparison.name in std.columns:
-        column = comparison.name
-    return column if column in std.columns else None
-
-
-def _steps(
-    release: _Release,
-    scored: dict[str, Any],
-    levels: np.ndarray,
-    comparisons: tuple[Comparison, ...],
-    indexes: tuple[int, int],
-) -> tuple[float, tuple[ComparisonStep, ...]]:
-    weights = [float(scored[f"{c.name}_weight"]) for c in comparisons]
+    ).row(0, named=True)
     # The weight every pair starts from: the log2 prior odds of a match.
-    prior = math.log2(release.model.prior / (1.0 - release.model.prior))
+    prior = math.log2(model.prior / (1.0 - model.prior))
     cumulative = prior
     steps = []
-    for k, (comparison, weight) in enumerate(zip(comparisons, weights, strict=True)):
-        level = int(levels[k])
-        base = 0.0 if level == MISSING else float(release.model.levels[k].bayes_factors_log2[level])
+    for k, comparison in enumerate(comparisons):
+        level = int(levels[0, k])
+        weight = float(scored[f"{comparison.name}_weight"])
+        base = 0.0 if level == MISSING else float(model.levels[k].bayes_factors_log2[level])
         adjustment = weight - base if abs(weight - base) > _TF_EPSILON else 0.0
         cumulative += weight
-        column = _compared_column(comparison, release.std)
-        values = [release.std[column][i] for i in indexes] if column is not None else [None, None]
+        column = _compared_column(comparison, std)
+        values = [None, None] if column is None else [std[column][left], std[column][right]]
         steps.append(
             ComparisonStep(
                 comparison=comparison.name,
@@ -253,7 +252,21 @@ def _steps(
                 cumulative_weight=round(cumulative, 4),
             )
         )
-    return round(prior, 4), tuple(steps)
+    return Waterfall(
+        prior_weight=round(prior, 4),
+        steps=tuple(steps),
+        match_weight=float(scored["match_weight"]),
+        match_probability=float(scored["match_probability"]),
+        decision=str(scored["decision"]),
+    )
+
+
+def _compared_column(comparison: Comparison, std: pl.DataFrame) -> str | None:
+    """The standardised column a comparison reads, for showing both values."""
+    column = getattr(comparison, "column", None) or comparison.tf_column
+    if column is None and comparison.name in std.columns:
+        column = comparison.name
+    return column if column in std.columns else None
 
 
 def _evidence_row(root: Path, left: RecordKey, right: RecordKey) -> dict[str, Any] | None:
@@ -340,7 +353,7 @@ def explain_pair(warehouse_dir: Path, left_text: str, right_text: str) -> PairEx
             "this version of fusion has; run `fusion run --retrain` first"
         )
         raise ExplainError(msg)
-    scored, levels = score_one_pair(
+    waterfall = pair_waterfall(
         release.std,
         indexes[0],
         indexes[1],
@@ -349,8 +362,6 @@ def explain_pair(warehouse_dir: Path, left_text: str, right_text: str) -> PairEx
         comparisons=comparisons,
         name_vectors=run_name_vectors(release.std),
     )
-    row = scored.to_dicts()[0]
-    prior, steps = _steps(release, row, levels, comparisons, (indexes[0], indexes[1]))
     stored = _evidence_row(release.root, keys[0], keys[1])
     unified = _unified_ids(release.root, keys[0], keys[1])
     applied, pending = _steward_decisions(release.root, keys[0], keys[1])
@@ -359,11 +370,11 @@ def explain_pair(warehouse_dir: Path, left_text: str, right_text: str) -> PairEx
         left=keys[0],
         right=keys[1],
         run_id=release.run_id,
-        prior_weight=prior,
-        steps=steps,
-        match_weight=float(row["match_weight"]),
-        match_probability=float(row["match_probability"]),
-        decision=str(row["decision"]),
+        prior_weight=waterfall.prior_weight,
+        steps=waterfall.steps,
+        match_weight=waterfall.match_weight,
+        match_probability=waterfall.match_probability,
+        decision=waterfall.decision,
         match_threshold=release.settings.model.match_threshold,
         review_threshold=release.settings.model.review_threshold,
         candidate=stored is not None,

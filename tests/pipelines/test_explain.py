@@ -6,13 +6,22 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 from click.testing import CliRunner
 
-from matching.model import probability_from_weight
+from matching.comparisons import Comparison, default_comparisons
+from matching.model import FellegiSunterModel, LevelParameters, probability_from_weight
+from matching.settings import MatchSettings
 from pipelines.cli import main
-from pipelines.explain import ExplainError, explain_pair
+from pipelines.explain import (
+    ExplainError,
+    Waterfall,
+    explain_pair,
+    pair_waterfall,
+    run_name_vectors,
+)
 from pipelines.stewardship import StewardshipStore
 from pipelines.warehouse import Warehouse
 
@@ -111,7 +120,7 @@ def test_a_pair_no_rule_blocked_is_scored_and_said_so(sample_warehouse: Path) ->
     assert explained.blocking_rules == ()
     assert not explained.same_unified_id
     assert explained.match_probability == pytest.approx(
-        float(probability_from_weight(explained.match_weight)), abs=1e-6
+        float(probability_from_weight(np.array(explained.match_weight))[()]), abs=1e-6
     )
     assert "no blocking rule put them together" in explained.verdict()
     result = CliRunner().invoke(
@@ -189,3 +198,55 @@ def test_a_steward_decision_since_the_release_is_reported(
     assert "steward: cannot_link recorded since this release; it applies from the next run" in (
         result.output
     )
+
+
+def _toy_model(comparisons: tuple[Comparison, ...]) -> FellegiSunterModel:
+    """Hand-set m and u: agreement is rare by chance (u small at the top level)."""
+    levels = []
+    for comparison in comparisons:
+        n = len(comparison.labels)
+        m = [2.0**k for k in range(n)]
+        u = [2.0 ** (n - k) for k in range(n)]
+        levels.append(
+            LevelParameters(
+                comparison=comparison.name,
+                labels=comparison.labels,
+                m=tuple(x / sum(m) for x in m),
+                u=tuple(x / sum(u) for x in u),
+            )
+        )
+    return FellegiSunterModel(levels=tuple(levels), prior=0.01, em_iterations=0)
+
+
+def test_a_common_agreed_name_counts_for_less_than_a_rare_one() -> None:
+    from matching.standardise import standardise
+    from tests.matching.conftest import canonical_frame
+
+    names = ["Michael Brown"] * 5 + ["Zebulon Quint"] * 2 + ["Ada Lovelace"]
+    std = standardise(canonical_frame([{"name": n} for n in names]), default_regions={})
+    comparisons = default_comparisons()
+    model = _toy_model(comparisons)
+
+    def waterfall(left: int, right: int) -> Waterfall:
+        return pair_waterfall(
+            std, left, right, model=model, settings=MatchSettings(), comparisons=comparisons,
+            name_vectors=run_name_vectors(std),
+        )  # fmt: skip
+
+    common, rare, different = waterfall(0, 1), waterfall(5, 6), waterfall(0, 7)
+    for w in (common, rare, different):
+        for step in w.steps:
+            assert step.bayes_factor_log2 + step.tf_adjustment_log2 == pytest.approx(
+                step.weight, abs=1e-3
+            )
+        assert w.steps[-1].cumulative_weight == pytest.approx(w.match_weight, abs=1e-3)
+        assert w.match_probability == pytest.approx(
+            float(probability_from_weight(np.array(w.match_weight))[()]), abs=1e-6
+        )
+    assert common.steps[0].level == rare.steps[0].level == "exact_key"
+    assert common.steps[0].bayes_factor_log2 == rare.steps[0].bayes_factor_log2
+    # Five of eight records are 'Michael Brown', two 'Zebulon Quint'.
+    assert common.steps[0].tf_adjustment_log2 < rare.steps[0].tf_adjustment_log2 <= 0
+    assert common.match_weight < rare.match_weight
+    assert different.steps[0].tf_adjustment_log2 == 0
+    assert (common.steps[0].left_value, common.steps[0].right_value) == ("michael brown",) * 2
