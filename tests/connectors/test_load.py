@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import json
 from collections.abc import Callable
@@ -261,25 +262,14 @@ def sample_sources(base_dir: Path) -> dict[str, SourceConfig]:
     return {s.name: s for s in parse_sources(doc["sources"], base_dir=base_dir)}
 
 
+def sample_header(name: str, *, encoding: str) -> list[str]:
+    """The header row of a bundled sample export (its later rows may not decode)."""
+    first_line = (SAMPLE_CONFIG.parent / name).read_bytes().split(b"\n", 1)[0]
+    return next(csv.reader([first_line.decode(encoding).rstrip("\r")]))
+
+
 def test_sample_config_maps_erp_export(tmp_path: Path, write_csv: WriteCsv) -> None:
-    header = [
-        "客户编号",
-        "客户名称",
-        "客户类型",
-        "联系人",
-        "电子邮箱",
-        "联系电话",
-        "地址",
-        "邮编",
-        "城市",
-        "省份",
-        "国家",
-        "行业",
-        "人员规模",
-        "统一社会信用代码",
-        "客户等级",
-        "更新时间",
-    ]
+    header = sample_header("erp_customers.csv", encoding="gb18030")
     row = [
         "E0001",
         "上海星辰科技有限公司",
