@@ -142,6 +142,7 @@ def build_stage_assets(config: FusionConfig) -> list[AssetsDefinition]:
                 "decisions": decisions,
                 "blocking": MetadataValue.md(result.blocking_report.to_pandas().to_markdown()),
                 "prior": result.model.prior,
+                "work": result.work,
             }
         )
         faults.checkpoint("after:match_result")

@@ -14,10 +14,23 @@ In the first two the match model is the one stored with the current release:
 like Splink's saved model, it is learnt once (on the first run, or when a data
 engineer asks) and then reused, so a new batch cannot shift the scores of
 unrelated customers, and a full rebuild gives exactly the clusters of the
-incremental runs that led to the same data. Steward decisions bind in every
-mode. Standardised records are reused only when the configuration, fusion's
-version and the hash function are the ones that produced them (``reuse_key``);
-on a mismatch they are recomputed.
+incremental runs that led to the same data. The model travels with the global
+statistics that would otherwise make a score depend on every record: the name
+n-gram IDF and the term-frequency population (``matching.name_idf``).
+
+An incremental run also matches incrementally (``matching.incremental``, whose
+docstring states the rule): the release keeps its blocking index (the
+standardised records with their content hashes, the scored pairs in
+``match_evidence``, each record's name vector in ``name_vectors`` and its
+semantic top-k in ``semantic_neighbours``), and a batch recomputes only the
+blocks, neighbour lists and pairs it reaches; clustering then runs over all
+pairs. A full rebuild computes everything from scratch with the same model and
+statistics and gives the same pairs, scores and clusters (tested).
+
+Steward decisions bind in every mode. Standardised records and the index are
+reused only when the configuration, fusion's version and the hash function are
+the ones that produced them (``reuse_key``); on a mismatch (a changed
+threshold, say) the run matches in full with the stored model.
 """
 
 from __future__ import annotations
@@ -31,7 +44,9 @@ import polars as pl
 
 from connectors.canonical import CANONICAL_SCHEMA
 from matching import standardise
+from matching.incremental import MatchIndex
 from matching.model import FellegiSunterModel
+from matching.name_idf import NameIdf, vectors_from_frame
 from pipelines.settings import FusionConfig
 from pipelines.warehouse import Warehouse
 
@@ -60,6 +75,8 @@ class Baseline:
 
     standardised: pl.DataFrame | None = None
     model: FellegiSunterModel | None = None
+    statistics: NameIdf | None = None
+    index: MatchIndex | None = None
 
     @classmethod
     def read(cls, warehouse: Warehouse, *, config: FusionConfig, mode: str) -> Baseline:
@@ -71,10 +88,61 @@ class Baseline:
         if mode == "retrain" or settings is None:
             return cls()
         model = FellegiSunterModel.from_dict(json.loads(settings["match_model_json"][0]))
+        statistics = _statistics(warehouse, settings)
         reusable = "reuse_key" in settings.columns and settings["reuse_key"][0] == reuse_key(config)
         if mode == "full" or not reusable:
-            return cls(model=model)
-        return cls(standardised=warehouse.read_table("standardised_records"), model=model)
+            return cls(model=model, statistics=statistics)
+        standardised = warehouse.read_table("standardised_records")
+        index = None if statistics is None else _match_index(warehouse, standardised, statistics)
+        return cls(standardised=standardised, model=model, statistics=statistics, index=index)
+
+
+def _statistics(warehouse: Warehouse, settings: pl.DataFrame) -> NameIdf | None:
+    """The name IDF and TF population stored with the model (None: a release without them)."""
+    if "tf_population" not in settings.columns:
+        return None
+    frame = warehouse.read_table("name_idf")
+    if frame is None:
+        return None
+    low, high = json.loads(settings["name_ngram_range"][0])
+    return NameIdf.from_frame(
+        frame, population=int(settings["tf_population"][0]), ngram_range=(low, high)
+    )
+
+
+def _match_index(
+    warehouse: Warehouse, standardised: pl.DataFrame | None, statistics: NameIdf
+) -> MatchIndex | None:
+    """The blocking index of the current release, in its record_index (None if incomplete)."""
+    evidence = warehouse.read_table("match_evidence")
+    vectors = warehouse.read_table("name_vectors")
+    neighbours = warehouse.read_table("semantic_neighbours")
+    if standardised is None or evidence is None or vectors is None or neighbours is None:
+        return None
+    keys = standardised.select("record_index", *KEYS)
+    pairs = (
+        evidence.join(
+            keys.rename({k: f"left_{k}" for k in KEYS}).rename({"record_index": "left"}),
+            on=[f"left_{k}" for k in KEYS],
+        )
+        .join(
+            keys.rename({k: f"right_{k}" for k in KEYS}).rename({"record_index": "right"}),
+            on=[f"right_{k}" for k in KEYS],
+        )
+        .drop(
+            *(f"{side}_{k}" for side in ("left", "right") for k in KEYS),
+            "same_cluster",
+            "steward_decision",
+            "run_id",
+        )
+        .with_columns(pl.col("left", "right").cast(pl.UInt32))
+    )
+    return MatchIndex(
+        std=standardised,
+        scored_pairs=pairs,
+        name_vectors=vectors_from_frame(vectors, width=statistics.width),
+        neighbours=neighbours.select(pl.col("left", "right").cast(pl.UInt32)),
+    )
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,16 @@ from lineage import (
     customer_contact_points,
     run_provenance_table,
 )
-from matching import IdAssignment, MatchResult, assign_unified_ids, match_records
+from matching import IdAssignment, MatchResult, assign_unified_ids
 from matching.identity import PreviousIdentity
+from matching.incremental import (
+    IndexedMatchResult,
+    match_in_full,
+    match_incrementally,
+    supports_incremental,
+)
+from matching.name_idf import NameIdf, vectors_to_frame
+from matching.semantic import name_embedding_text
 from pipelines.incremental import Baseline, Standardised, reuse_key, standardise_incrementally
 from pipelines.settings import FusionConfig
 from pipelines.stewardship import StewardshipStore, apply_field_overrides, review_queue
@@ -56,13 +64,32 @@ def match(
     config: FusionConfig,
     decisions: pl.DataFrame | None = None,
     baseline: Baseline | None = None,
-) -> MatchResult:
+) -> IndexedMatchResult:
     """Block, compare, score and cluster the standardised records under steward decisions.
 
-    An incremental run scores with the baseline's model instead of learning one.
+    A run with a stored model scores with it and with the name statistics
+    stored beside it; an incremental run whose release kept its blocking index
+    matches only what its new, changed and deleted records reach
+    (``matching.incremental``). The first run and ``--retrain`` fit both.
     """
-    model = baseline.model if baseline is not None else None
-    return match_records(std, settings=config.matching, steward_decisions=decisions, model=model)
+    settings = config.matching
+    model = None if baseline is None else baseline.model
+    statistics = None if baseline is None else baseline.statistics
+    if model is None or statistics is None:
+        statistics = NameIdf.fit(name_embedding_text(std))
+    index = None if baseline is None else baseline.index
+    if model is not None and index is not None and supports_incremental(settings.blocking):
+        return match_incrementally(
+            std,
+            previous=index,
+            settings=settings,
+            statistics=statistics,
+            model=model,
+            steward_decisions=decisions,
+        )
+    return match_in_full(
+        std, settings=settings, statistics=statistics, model=model, steward_decisions=decisions
+    )
 
 
 RETIRED_SCHEMA: dict[str, pl.DataType] = {
@@ -350,13 +377,37 @@ def warehouse_tables(
                 "reuse_key": [reuse_key(config)],
                 "config_json": [config.to_json()],
                 "match_model_json": [json.dumps(result.model.to_dict())],
+                **_statistics_settings(result),
             }
         ),
+        **_match_index_tables(result),
     }
     tables |= analyst_tables(tables, sources=config.sources, facts=config.facts, run_id=run_id)
     return tables | quality_tables(
         batches=batches, tables=tables, sources=config.sources, facts=config.facts, run_id=run_id
     )
+
+
+def _statistics_settings(result: MatchResult) -> dict[str, list[object]]:
+    """The name statistics' scalars, stored in ``run_settings`` beside the model."""
+    if not isinstance(result, IndexedMatchResult):
+        return {}
+    statistics = result.statistics
+    return {
+        "tf_population": [statistics.population],
+        "name_ngram_range": [json.dumps(list(statistics.ngram_range))],
+    }
+
+
+def _match_index_tables(result: MatchResult) -> dict[str, pl.DataFrame]:
+    """Internal tables the next incremental run matches against (see pipelines.incremental)."""
+    if not isinstance(result, IndexedMatchResult):
+        return {}
+    return {
+        "name_idf": result.statistics.to_frame(),
+        "name_vectors": vectors_to_frame(result.name_vectors),
+        "semantic_neighbours": result.neighbours,
+    }
 
 
 def publish_release(

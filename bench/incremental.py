@@ -1,0 +1,148 @@
+"""Incremental ingest against a full rebuild on the same final data, side by side.
+
+One synthetic set (``bench.generate_synthetic``, as ``bench.run`` makes it)
+is split into a warehouse's existing population and a batch of new records
+held out from it (seeded, spread over the sources). Then, each as its own
+child process timed with its peak RSS (``bench.run.run_child``):
+
+1. ``baseline``: ``fusion run`` of the population into a fresh warehouse (the
+   first run: it learns the model and the name statistics);
+2. the warehouse is copied, and the held-out records are added to the exports;
+3. ``incremental``: ``fusion run`` on the warehouse (the daily job);
+4. ``full``: ``fusion run --full`` on the copy: everything standardised and
+   matched again from scratch with the same stored model (a from-scratch
+   first run would learn another model and could not be compared);
+5. the clusters of 3 and 4 are compared record by record (the same records
+   under the same unified IDs, and the same partition).
+
+    .venv/bin/python -m bench.incremental --size 100k --new 10000 [--work /tmp/fusion-bench]
+
+One JSON line per step, and a summary line with the ratio incremental / full.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import polars as pl
+
+from bench.datasets import source_files
+from bench.run import FUSION, run_child, synthetic_folder
+
+KEYS = ["source_system", "source_record_id"]
+
+
+def split_exports(data: Path, target: Path, *, new: int, seed: int) -> pl.DataFrame:
+    """Copy ``data``'s exports to ``target`` without ``new`` seeded records; return those."""
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copy(data / "fusion.yaml", target / "fusion.yaml")
+    frames = {p.name: pl.read_csv(p, infer_schema=False) for p in source_files(data)}
+    total = sum(f.height for f in frames.values())
+    chosen = np.sort(np.random.default_rng(seed).choice(total, size=new, replace=False))
+    held, offset = [], 0
+    for name, frame in frames.items():
+        local = chosen[(chosen >= offset) & (chosen < offset + frame.height)] - offset
+        keep = np.ones(frame.height, dtype=bool)
+        keep[local] = False
+        frame.filter(pl.lit(keep)).write_csv(target / name)
+        held.append(pl.DataFrame({"file": name, "record_id": frame["record_id"].gather(local)}))
+        offset += frame.height
+    return pl.concat(held)
+
+
+def add_back(data: Path, target: Path) -> None:
+    """The full exports: the population plus the held-out records."""
+    for path in source_files(data):
+        shutil.copy(path, target / path.name)
+
+
+def _xref(warehouse: Path) -> pl.DataFrame:
+    with duckdb.connect(str(warehouse / "golden.duckdb"), read_only=True) as con:
+        return con.sql("SELECT source_system, source_record_id, unified_id FROM customer_xref").pl()
+
+
+def compare_clusters(left: Path, right: Path) -> dict[str, object]:
+    """Whether two warehouses hold the same records under the same IDs and partition."""
+    a, b = _xref(left), _xref(right)
+    joined = a.join(b, on=KEYS, how="full", suffix="_full", coalesce=True)
+    same_ids = joined.filter(pl.col("unified_id").eq_missing(pl.col("unified_id_full"))).height
+
+    def partition(frame: pl.DataFrame) -> set[tuple[str, ...]]:
+        groups = frame.group_by("unified_id").agg(
+            pl.concat_str(KEYS, separator="\x1f").sort().alias("members")
+        )
+        return {tuple(m) for m in groups["members"].to_list()}
+
+    return {
+        "records_incremental": a.height,
+        "records_full": b.height,
+        "records_with_same_unified_id": same_ids,
+        "identical_ids": same_ids == joined.height == a.height == b.height,
+        "identical_partition": partition(a) == partition(b),
+        "clusters": a["unified_id"].n_unique(),
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    """CLI entry point; see the module docstring."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", default="100k", help="10k, 100k or 1m")
+    parser.add_argument("--new", type=int, default=10_000, help="records held out, then added")
+    parser.add_argument("--work", type=Path, default=Path("/tmp/fusion-bench"))
+    parser.add_argument("--seed", type=int, default=20261121)
+    parser.add_argument("--results", type=Path, default=None, help="also append lines here")
+    args = parser.parse_args(argv)
+    data = synthetic_folder(args.size.lower(), args.work, seed=args.seed)
+    root = args.work / "incremental" / f"{args.size.lower()}-new{args.new}"
+    shutil.rmtree(root, ignore_errors=True)
+    exports = root / "exports"
+    held = split_exports(data, exports, new=args.new, seed=args.seed)
+    warehouse, rebuilt = root / "warehouse", root / "warehouse-full"
+    config = ["--config", str(exports / "fusion.yaml")]
+
+    def step(name: str, command: list[str]) -> dict[str, object]:
+        child = run_child(command, log=root / "logs" / f"{name}.log")
+        line: dict[str, object] = {
+            "step": name,
+            "dataset": f"synthetic-{args.size.lower()}",
+            "new_records": held.height,
+            "wall_s": child.wall_s,
+            "peak_rss_mib": child.peak_rss_mib,
+        }
+        if child.returncode != 0:
+            line["error"] = f"exit {child.returncode}: {child.stderr.strip()[-500:]}"
+        emit(line)
+        if child.returncode != 0:
+            sys.exit(1)
+        return line
+
+    def emit(line: dict[str, object]) -> None:
+        text = json.dumps(line)
+        print(text, flush=True)
+        if args.results:
+            with open(args.results, "a", encoding="utf-8") as handle:
+                handle.write(text + "\n")
+
+    step("baseline", [str(FUSION), "run", *config, "--warehouse", str(warehouse)])
+    shutil.copytree(warehouse, rebuilt, symlinks=True)
+    add_back(data, exports)
+    incremental = step("incremental", [str(FUSION), "run", *config, "--warehouse", str(warehouse)])
+    full = step("full", [str(FUSION), "run", "--full", *config, "--warehouse", str(rebuilt)])
+    summary = {
+        "step": "summary",
+        "dataset": f"synthetic-{args.size.lower()}",
+        "new_records": held.height,
+        "incremental_over_full": round(float(incremental["wall_s"]) / float(full["wall_s"]), 4),
+        **compare_clusters(warehouse, rebuilt),
+    }
+    emit(summary)
+
+
+if __name__ == "__main__":
+    main()
