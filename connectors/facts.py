@@ -32,8 +32,6 @@ Example config entry::
 
 from __future__ import annotations
 
-import glob
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,13 +42,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from connectors.canonical import QUARANTINE_SCHEMA
 from connectors.config import FieldMapping, FileFormat, UpdatedAtSpec
-from connectors.errors import ConfigError, SchemaDriftError, SourceReadError
-from connectors.paths import GLOB_CHARS, outside_roots, pattern_outside_roots
+from connectors.errors import ConfigError, SchemaDriftError
+from connectors.files import entry_files, read_entry_file
+from connectors.paths import pattern_outside_roots
 from connectors.readers import RawFrame
-from connectors.readers.csv_reader import read_csv
-from connectors.readers.excel_reader import read_excel
-from connectors.readers.jsonl_reader import read_jsonl
-from connectors.readers.parquet_reader import read_parquet
 from connectors.timestamps import UTC_DATETIME, parse_timestamp
 
 FactKind = Literal["invoice", "order", "ticket"]
@@ -289,9 +284,9 @@ def load_fact_source(fact: FactConfig) -> FactBatch:
     """
     mapped: list[pl.DataFrame] = []
     rows_in = 0
-    files = _fact_files(fact)
+    files = entry_files(fact, kind="fact")
     for path, source_file in files:
-        raw = _read(path, fact=fact, source_file=source_file)
+        raw = read_entry_file(path, entry=fact, kind="fact", source_file=source_file)
         rows_in += raw.rows_in
         mapped.append(_map_file(raw, fact=fact, source_file=source_file))
     frame = _quarantine_duplicates(pl.concat(mapped))
@@ -324,46 +319,6 @@ def fact_tables(batches: Mapping[str, FactBatch], *, run_id: str) -> dict[str, p
         "source_system", "source_file", "row_number"
     )
     return tables
-
-
-def _fact_files(fact: FactConfig) -> tuple[tuple[Path, str], ...]:
-    """The files a fact source names: ``(path to open, name for source_file)``."""
-    if not GLOB_CHARS.search(fact.path):
-        path = fact.base_dir / fact.path
-        matches = [(path, fact.path)] if path.is_file() else []
-        if not matches:
-            msg = f"fact {fact.name!r}: file not found: {path.as_posix()}"
-            raise SourceReadError(msg)
-    else:
-        pattern = os.path.join(glob.escape(str(fact.base_dir)), fact.path)
-        found = sorted(p for p in glob.glob(pattern, recursive=True) if os.path.isfile(p))
-        if not found:
-            msg = f"fact {fact.name!r}: no file matches {(fact.base_dir / fact.path).as_posix()!r}"
-            raise SourceReadError(msg)
-        matches = [(Path(p), Path(os.path.relpath(p, fact.base_dir)).as_posix()) for p in found]
-    for path, shown in matches:
-        problem = outside_roots(path, roots=fact.allowed_roots)
-        if problem is not None:
-            msg = f"fact {fact.name!r}: key 'path': {shown!r} {problem}"
-            raise ConfigError(msg)
-    return tuple(matches)
-
-
-def _read(path: Path, *, fact: FactConfig, source_file: str) -> RawFrame:
-    try:
-        match fact.format:
-            case "csv":
-                return read_csv(path, encoding=fact.encoding, delimiter=fact.delimiter)
-            case "jsonl":
-                return read_jsonl(path, encoding=fact.encoding)
-            case "parquet":
-                return read_parquet(path)
-            case "excel":
-                return read_excel(path, sheet=fact.sheet)
-    except (OSError, SourceReadError, pl.exceptions.PolarsError) as exc:
-        where = (fact.base_dir / source_file).as_posix()
-        msg = f"fact {fact.name!r}: cannot read {where}: {exc}"
-        raise SourceReadError(msg) from exc
 
 
 def _text(column: str) -> pl.Expr:

@@ -139,6 +139,19 @@ def test_no_file_is_a_read_error(tmp_path: Path) -> None:
     (fact,) = parse(tmp_path, entry())
     with pytest.raises(SourceReadError, match="fact 'invoices': file not found"):
         load_fact_source(fact)
+    (fact,) = parse(tmp_path, entry(path="exports/*.csv"))
+    with pytest.raises(SourceReadError, match="fact 'invoices': no file matches '.*/exports/"):
+        load_fact_source(fact)
+
+
+def test_an_unreadable_file_fails_in_one_line_naming_fact_and_file(tmp_path: Path) -> None:
+    (tmp_path / "invoices.parquet").write_bytes(b"PAR1 this is not parquet")
+    (fact,) = parse(tmp_path, entry(path="invoices.parquet", format="parquet"))
+    with pytest.raises(
+        SourceReadError, match=r"^fact 'invoices': cannot read .*/invoices\.parquet: "
+    ) as info:
+        load_fact_source(fact)
+    assert "\n" not in str(info.value)
 
 
 def test_fact_tables_have_every_kind_even_when_not_configured(tmp_path: Path) -> None:
