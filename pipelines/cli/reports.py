@@ -2,13 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import click
 from rich.console import Console
 
 from connectors.errors import FusionError
 from pipelines.cli.app import fail, warehouse_option
+
+T = TypeVar("T")
+
+
+def _show(
+    report: T,
+    *,
+    terminal: Callable[[T, Console], None],
+    html: Callable[[T], str],
+    html_path: Path | None,
+) -> None:
+    """Print a report on the terminal and, when asked, write its HTML page."""
+    terminal(report, Console())
+    if html_path is not None:
+        html_path.write_text(html(report), encoding="utf-8")
+        click.echo(f"HTML report written to {html_path}")
 
 
 @click.command()
@@ -27,10 +45,7 @@ def lineage(unified_id: str, warehouse_dir: Path, html_path: Path | None, mask_p
         report = load_customer_report(warehouse_dir, unified_id, mask_pii=mask_pii)
     except FusionError as error:
         fail("lineage", error)
-    render_terminal(report, Console())
-    if html_path is not None:
-        html_path.write_text(render_customer_html(report), encoding="utf-8")
-        click.echo(f"HTML report written to {html_path}")
+    _show(report, terminal=render_terminal, html=render_customer_html, html_path=html_path)
 
 
 @click.command()
@@ -46,10 +61,7 @@ def report(warehouse_dir: Path, html_path: Path | None, mask_pii: bool) -> None:
         summary = load_run_summary(warehouse_dir, mask_pii=mask_pii)
     except FusionError as error:
         fail("report", error)
-    render_summary_terminal(summary, Console())
-    if html_path is not None:
-        html_path.write_text(render_summary_html(summary), encoding="utf-8")
-        click.echo(f"HTML report written to {html_path}")
+    _show(summary, terminal=render_summary_terminal, html=render_summary_html, html_path=html_path)
 
 
 @click.command()
