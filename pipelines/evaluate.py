@@ -38,25 +38,12 @@ import duckdb
 import opencc
 import polars as pl
 
+from connectors.canonical import GOLDEN_FIELDS
+
 RECORD_KEY_SEPARATOR = "\x1f"
 """Joins source_system and source_record_id into one record key; it never occurs in either."""
 
-DEFAULT_FIELDS: tuple[str, ...] = (
-    "customer_type",
-    "name",
-    "contact_name",
-    "email",
-    "phone",
-    "address",
-    "postcode",
-    "city",
-    "region",
-    "country",
-    "industry",
-    "size_band",
-    "tax_id",
-    "tier",
-)
+DEFAULT_FIELDS: tuple[str, ...] = GOLDEN_FIELDS
 """Golden fields the truth knows; ``evaluate_warehouse`` scores those present in entities.csv."""
 
 PHONE_FIELDS: frozenset[str] = frozenset({"phone"})
