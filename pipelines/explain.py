@@ -3,10 +3,11 @@
 ``fusion explain SOURCE:ID SOURCE:ID`` works for any two records of the
 current release, whether blocking made them a candidate pair or not. It never
 re-implements scoring: it rebuilds the run's inputs from the release itself
-(``standardised_records``, the model and settings in ``run_settings``) and
-calls the same functions the run called (``PairFrame.build``,
-``comparison_levels``, ``pair_term_frequencies``, ``score_pairs``), so for a
-scored pair the waterfall adds up to the ``match_weight`` in ``match_evidence``.
+(``standardised_records``; the model, settings and term-frequency population
+in ``run_settings``; the name statistics in ``name_idf``) and calls the same
+functions the run called (``PairFrame.build``, ``comparison_levels``,
+``pair_term_frequencies``, ``score_pairs``), so for a scored pair the
+waterfall adds up to the ``match_weight`` in ``match_evidence``.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from matching.comparisons import MISSING, Comparison, PairFrame, comparison_leve
 from matching.comparisons import default_comparisons as run_comparisons
 from matching.linkage import pair_term_frequencies, score_pairs
 from matching.model import FellegiSunterModel
-from matching.semantic import TfidfCharNgramEmbedder, embed_names
+from matching.name_idf import NameIdf, PrecomputedVectors
+from matching.semantic import TfidfCharNgramEmbedder, embed_names, name_embedding_text
 from matching.settings import MatchSettings
 from pipelines.stewardship import StewardshipStore, parse_record_key
 from pipelines.warehouse import Warehouse
@@ -142,6 +144,7 @@ class _Release:
     model: FellegiSunterModel
     settings: MatchSettings
     run_id: str
+    statistics: NameIdf | None
 
     @classmethod
     def read(cls, warehouse_dir: Path) -> _Release:
@@ -158,6 +161,7 @@ class _Release:
             model=FellegiSunterModel.from_dict(json.loads(run_settings["match_model_json"][0])),
             settings=MatchSettings.model_validate(config.get("matching") or {}),
             run_id=str(run_settings["run_id"][0]),
+            statistics=_name_statistics(warehouse, run_settings),
         )
 
     def record_index(self, key: RecordKey, text: str) -> int:
@@ -178,13 +182,28 @@ def _table(warehouse: Warehouse, name: str) -> pl.DataFrame:
     return frame
 
 
-def run_name_vectors(std: pl.DataFrame) -> object:
-    """The name vectors the run scored with.
+def _name_statistics(warehouse: Warehouse, run_settings: pl.DataFrame) -> NameIdf | None:
+    """The name IDF and TF population stored with the release's model (None: an older release)."""
+    frame = warehouse.read_table("name_idf")
+    if "tf_population" not in run_settings.columns or frame is None:
+        return None
+    low, high = json.loads(run_settings["name_ngram_range"][0])
+    return NameIdf.from_frame(
+        frame, population=int(run_settings["tf_population"][0]), ngram_range=(low, high)
+    )
 
-    A run embeds with ``match_records``' default embedder (TF-IDF fitted on all
-    of the run's names, so the vectors need the whole ``standardised_records``).
+
+def run_name_vectors(std: pl.DataFrame, *, statistics: NameIdf | None) -> object:
+    """The name vectors the run scored with, in ``record_index`` order.
+
+    A run embeds names with the statistics stored beside its model
+    (``matching.incremental.match_in_full``); a release from before those were
+    stored used ``match_records``' default, TF-IDF fitted on all of its names.
     """
-    return embed_names(std, embedder=TfidfCharNgramEmbedder())
+    if statistics is None:
+        return embed_names(std, embedder=TfidfCharNgramEmbedder())
+    vectors = statistics.embed(name_embedding_text(std))
+    return embed_names(std, embedder=PrecomputedVectors(vectors))
 
 
 @dataclass(frozen=True)
@@ -207,13 +226,15 @@ def pair_waterfall(
     settings: MatchSettings,
     comparisons: tuple[Comparison, ...],
     name_vectors: object,
+    tf_population: int | None = None,
 ) -> Waterfall:
     """Score records ``left`` and ``right`` of ``std`` exactly as a run does, step by step.
 
     The levels and weights are those of ``score_pairs`` (the run's own code);
     each weight is split into the level's log2 Bayes factor and the rest, the
     term-frequency adjustment. ``left`` should be the lower ``record_index``,
-    as in a run's candidate pairs.
+    as in a run's candidate pairs; ``tf_population`` is the denominator of
+    term-frequency shares the run used (see ``pair_term_frequencies``).
     """
     pairs = PairFrame.build(
         std, np.array([left], dtype=np.uint32), np.array([right], dtype=np.uint32),
@@ -226,7 +247,7 @@ def pair_waterfall(
         model=model,
         comparisons=comparisons,
         settings=settings,
-        term_frequencies=pair_term_frequencies(std, pairs, comparisons),
+        term_frequencies=pair_term_frequencies(std, pairs, comparisons, population=tf_population),
     ).row(0, named=True)
     # The weight every pair starts from: the log2 prior odds of a match.
     prior = math.log2(model.prior / (1.0 - model.prior))
@@ -360,7 +381,8 @@ def explain_pair(warehouse_dir: Path, left_text: str, right_text: str) -> PairEx
         model=release.model,
         settings=release.settings,
         comparisons=comparisons,
-        name_vectors=run_name_vectors(release.std),
+        name_vectors=run_name_vectors(release.std, statistics=release.statistics),
+        tf_population=None if release.statistics is None else release.statistics.population,
     )
     stored = _evidence_row(release.root, keys[0], keys[1])
     unified = _unified_ids(release.root, keys[0], keys[1])

@@ -230,7 +230,7 @@ def test_a_common_agreed_name_counts_for_less_than_a_rare_one() -> None:
     def waterfall(left: int, right: int) -> Waterfall:
         return pair_waterfall(
             std, left, right, model=model, settings=MatchSettings(), comparisons=comparisons,
-            name_vectors=run_name_vectors(std),
+            name_vectors=run_name_vectors(std, statistics=None),
         )  # fmt: skip
 
     common, rare, different = waterfall(0, 1), waterfall(5, 6), waterfall(0, 7)
