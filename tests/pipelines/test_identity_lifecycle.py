@@ -287,3 +287,40 @@ def test_every_id_ever_issued_resolves(scenario: Scenario) -> None:
     for unified_id in third.history["unified_id"].unique().to_list():
         resolution = resolve_id(scenario.warehouse, unified_id)
         assert resolution.live_id is None or resolution.live_id in live
+
+
+def test_explain_agrees_with_the_evidence_after_batches_and_names_steward_decisions(
+    scenario: Scenario,
+) -> None:
+    """After incremental batches and threshold changes, `fusion explain` still scores
+    with what the run used (the stored model, name statistics and TF population)."""
+    from pipelines.explain import explain_pair
+    from pipelines.warehouse import Warehouse
+
+    evidence = Warehouse(scenario.warehouse).read_table("match_evidence")
+    assert evidence is not None
+    batch = (
+        evidence.filter(pl.col("right_source_record_id").str.starts_with("CRM-8"))
+        .sort("left_source_system", "left_source_record_id", "right_source_record_id")
+        .gather_every(50)
+        .head(6)
+    )
+    assert batch.height == 6
+    for row in batch.iter_rows(named=True):
+        left = f"{row['left_source_system']}:{row['left_source_record_id']}"
+        right = f"{row['right_source_system']}:{row['right_source_record_id']}"
+        explained = explain_pair(scenario.warehouse, left, right)
+        assert explained.candidate
+        assert (explained.match_weight, explained.decision) == (
+            row["match_weight"],
+            row["decision"],
+        ), (left, right)
+        for step in explained.steps:
+            assert step.weight == row[f"{step.comparison}_weight"], (left, right, step)
+    a, b = scenario.must_link
+    linked = explain_pair(scenario.warehouse, f"crm:{a}", f"crm:{b}")
+    assert (linked.steward_decision, linked.same_unified_id) == ("must_link", True)
+    assert linked.verdict() == "merged: a steward must-linked this pair"
+    split = explain_pair(scenario.warehouse, SPLIT_RIGHT, SPLIT_LEFT)
+    assert (split.steward_decision, split.same_unified_id) == ("cannot_link", False)
+    assert split.verdict() == "kept apart: a steward cannot-linked this pair"
