@@ -1,58 +1,39 @@
-"""Why two source records were merged, or why not: the match-weight waterfall of one pair.
+"""Why two source records were merged, or why not: ``fusion explain SOURCE:ID SOURCE:ID``.
 
-``fusion explain SOURCE:ID SOURCE:ID`` works for any two records of the
-current release, whether blocking made them a candidate pair or not. It never
-re-implements scoring: it rebuilds the run's inputs from the release itself
-(``standardised_records``; the model, settings and term-frequency population
-in ``run_settings``; the name statistics in ``name_idf``) and calls the same
-functions the run called (``PairFrame.build``, ``comparison_levels``,
-``pair_term_frequencies``, ``score_pairs``), so for a scored pair the
-waterfall adds up to the ``match_weight`` in ``match_evidence``.
+Works for any two records of the current release, whether blocking made them
+a candidate pair or not. It never re-implements scoring: it rebuilds the
+run's inputs from the release itself (``standardised_records``; the model,
+settings and term-frequency population in ``run_settings``; the name
+statistics in ``name_idf``) and scores the pair with the run's own code
+(``pipelines.waterfall``), so for a scored pair the waterfall adds up to the
+``match_weight`` in ``match_evidence``. Then it says what the release made of
+the pair: candidate or not (and which blocking rules), one unified ID or two,
+and the steward decision in force or pending.
 """
 
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import polars as pl
 
 from connectors.errors import FusionError
-from matching.comparisons import MISSING, Comparison, PairFrame, comparison_levels
 from matching.comparisons import default_comparisons as run_comparisons
-from matching.linkage import pair_term_frequencies, score_pairs
 from matching.model import FellegiSunterModel
-from matching.name_idf import NameIdf, PrecomputedVectors
-from matching.semantic import TfidfCharNgramEmbedder, embed_names, name_embedding_text
+from matching.name_idf import NameIdf
 from matching.settings import MatchSettings
 from pipelines.stewardship import StewardshipStore, parse_record_key
 from pipelines.warehouse import Warehouse
+from pipelines.waterfall import ComparisonStep, masked_step, pair_waterfall, run_name_vectors
 
 RecordKey = tuple[str, str]
-# A TF adjustment smaller than the 4-decimal rounding of match_evidence is no adjustment.
-_TF_EPSILON = 5e-4
 
 
 class ExplainError(FusionError):
     """A pair cannot be explained: a record or a release table is missing."""
-
-
-@dataclass(frozen=True)
-class ComparisonStep:
-    """One bar of the waterfall: a comparison's level and what it added to the weight."""
-
-    comparison: str
-    level: str
-    left_value: str | None
-    right_value: str | None
-    bayes_factor_log2: float
-    tf_adjustment_log2: float
-    weight: float
-    cumulative_weight: float
 
 
 @dataclass(frozen=True)
@@ -193,103 +174,6 @@ def _name_statistics(warehouse: Warehouse, run_settings: pl.DataFrame) -> NameId
     )
 
 
-def run_name_vectors(std: pl.DataFrame, *, statistics: NameIdf | None) -> object:
-    """The name vectors the run scored with, in ``record_index`` order.
-
-    A run embeds names with the statistics stored beside its model
-    (``matching.incremental.match_in_full``); a release from before those were
-    stored used ``match_records``' default, TF-IDF fitted on all of its names.
-    """
-    if statistics is None:
-        return embed_names(std, embedder=TfidfCharNgramEmbedder())
-    vectors = statistics.embed(name_embedding_text(std))
-    return embed_names(std, embedder=PrecomputedVectors(vectors))
-
-
-@dataclass(frozen=True)
-class Waterfall:
-    """How one pair's match weight builds up, from the prior through every comparison."""
-
-    prior_weight: float
-    steps: tuple[ComparisonStep, ...]
-    match_weight: float
-    match_probability: float
-    decision: str
-
-
-def pair_waterfall(
-    std: pl.DataFrame,
-    left: int,
-    right: int,
-    *,
-    model: FellegiSunterModel,
-    settings: MatchSettings,
-    comparisons: tuple[Comparison, ...],
-    name_vectors: object,
-    tf_population: int | None = None,
-) -> Waterfall:
-    """Score records ``left`` and ``right`` of ``std`` exactly as a run does, step by step.
-
-    The levels and weights are those of ``score_pairs`` (the run's own code);
-    each weight is split into the level's log2 Bayes factor and the rest, the
-    term-frequency adjustment. ``left`` should be the lower ``record_index``,
-    as in a run's candidate pairs; ``tf_population`` is the denominator of
-    term-frequency shares the run used (see ``pair_term_frequencies``).
-    """
-    pairs = PairFrame.build(
-        std, np.array([left], dtype=np.uint32), np.array([right], dtype=np.uint32),
-        name_vectors=name_vectors,
-    )  # fmt: skip
-    levels = comparison_levels(pairs, comparisons)
-    scored = score_pairs(
-        pairs,
-        levels,
-        model=model,
-        comparisons=comparisons,
-        settings=settings,
-        term_frequencies=pair_term_frequencies(std, pairs, comparisons, population=tf_population),
-    ).row(0, named=True)
-    # The weight every pair starts from: the log2 prior odds of a match.
-    prior = math.log2(model.prior / (1.0 - model.prior))
-    cumulative = prior
-    steps = []
-    for k, comparison in enumerate(comparisons):
-        level = int(levels[0, k])
-        weight = float(scored[f"{comparison.name}_weight"])
-        base = 0.0 if level == MISSING else float(model.levels[k].bayes_factors_log2[level])
-        adjustment = weight - base if abs(weight - base) > _TF_EPSILON else 0.0
-        cumulative += weight
-        column = _compared_column(comparison, std)
-        values = [None, None] if column is None else [std[column][left], std[column][right]]
-        steps.append(
-            ComparisonStep(
-                comparison=comparison.name,
-                level=str(scored[f"{comparison.name}_level"]),
-                left_value=None if values[0] is None else str(values[0]),
-                right_value=None if values[1] is None else str(values[1]),
-                bayes_factor_log2=round(base, 4),
-                tf_adjustment_log2=round(adjustment, 4),
-                weight=weight,
-                cumulative_weight=round(cumulative, 4),
-            )
-        )
-    return Waterfall(
-        prior_weight=round(prior, 4),
-        steps=tuple(steps),
-        match_weight=float(scored["match_weight"]),
-        match_probability=float(scored["match_probability"]),
-        decision=str(scored["decision"]),
-    )
-
-
-def _compared_column(comparison: Comparison, std: pl.DataFrame) -> str | None:
-    """The standardised column a comparison reads, for showing both values."""
-    column = getattr(comparison, "column", None) or comparison.tf_column
-    if column is None and comparison.name in std.columns:
-        column = comparison.name
-    return column if column in std.columns else None
-
-
 def _evidence_row(root: Path, left: RecordKey, right: RecordKey) -> dict[str, Any] | None:
     evidence = _table(Warehouse(root), "match_evidence")
     hit = evidence.filter(
@@ -345,8 +229,12 @@ def _steward_decisions(
     return in_force, str(latest["decision"])
 
 
-def explain_pair(warehouse_dir: Path, left_text: str, right_text: str) -> PairExplanation:
+def explain_pair(
+    warehouse_dir: Path, left_text: str, right_text: str, *, mask_pii: bool = False
+) -> PairExplanation:
     """Recompute the score of two records of the current release and say what became of them.
+
+    ``mask_pii`` masks the compared e-mails, phones, addresses and contact names.
 
     Raises:
         ExplainError: a record is not in the release, or the release lacks a table.
@@ -393,7 +281,7 @@ def explain_pair(warehouse_dir: Path, left_text: str, right_text: str) -> PairEx
         right=keys[1],
         run_id=release.run_id,
         prior_weight=waterfall.prior_weight,
-        steps=waterfall.steps,
+        steps=tuple(masked_step(s) for s in waterfall.steps) if mask_pii else waterfall.steps,
         match_weight=waterfall.match_weight,
         match_probability=waterfall.match_probability,
         decision=waterfall.decision,

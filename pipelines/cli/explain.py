@@ -20,7 +20,9 @@ if TYPE_CHECKING:
 @click.argument("right", metavar="SOURCE:ID")
 @warehouse_option
 @click.option("--json", "as_json", is_flag=True, help="Print the explanation as JSON.")
-def explain(left: str, right: str, warehouse_dir: Path, as_json: bool) -> None:
+@click.option("--mask-pii", is_flag=True,
+              help="Mask the compared e-mails, phones, addresses and contact names.")  # fmt: skip
+def explain(left: str, right: str, warehouse_dir: Path, as_json: bool, mask_pii: bool) -> None:
     """Why two source records were merged, or why not: the match-weight waterfall.
 
     Works for any two records of the current release, scored candidates or
@@ -32,7 +34,7 @@ def explain(left: str, right: str, warehouse_dir: Path, as_json: bool) -> None:
     from pipelines.explain import explain_pair
 
     try:
-        explanation = explain_pair(warehouse_dir, left, right)
+        explanation = explain_pair(warehouse_dir, left, right, mask_pii=mask_pii)
     except FusionError as error:
         fail("explain", error)
     if as_json:

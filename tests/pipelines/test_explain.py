@@ -15,15 +15,10 @@ from matching.comparisons import Comparison, default_comparisons
 from matching.model import FellegiSunterModel, LevelParameters, probability_from_weight
 from matching.settings import MatchSettings
 from pipelines.cli import main
-from pipelines.explain import (
-    ExplainError,
-    Waterfall,
-    explain_pair,
-    pair_waterfall,
-    run_name_vectors,
-)
+from pipelines.explain import ExplainError, explain_pair
 from pipelines.stewardship import StewardshipStore
 from pipelines.warehouse import Warehouse
+from pipelines.waterfall import Waterfall, masked_step, pair_waterfall, run_name_vectors
 
 KEYS = ["left_source_system", "left_source_record_id", "right_source_system",
         "right_source_record_id"]  # fmt: skip
@@ -174,6 +169,26 @@ def test_unknown_records_fail_in_one_line(
     assert result.stderr.count("\n") == 1
     assert result.stderr.startswith("fusion explain failed: ")
     assert message in result.stderr
+
+
+def test_mask_pii_masks_the_compared_contact_data(sample_warehouse: Path) -> None:
+    row = next(r for r in _scored_sample(sample_warehouse) if r["email_level"] == "exact")
+    left, right = _key(row, "left"), _key(row, "right")
+    plain = {s.comparison: s for s in explain_pair(sample_warehouse, left, right).steps}
+    masked = {
+        s.comparison: s for s in explain_pair(sample_warehouse, left, right, mask_pii=True).steps
+    }
+    assert plain["email"].left_value is not None
+    assert masked["email"].left_value != plain["email"].left_value
+    assert "•••" in str(masked["email"].left_value)
+    assert masked["city"] == plain["city"]  # not personal data
+    assert [s.weight for s in masked.values()] == [s.weight for s in plain.values()]
+    result = CliRunner().invoke(
+        main, ["explain", left, right, "--warehouse", str(sample_warehouse), "--mask-pii"]
+    )
+    assert result.exit_code == 0, result.output
+    assert str(plain["email"].left_value) not in result.output
+    assert masked_step(plain["email"]) == masked["email"]
 
 
 def test_a_missing_warehouse_is_named(tmp_path: Path) -> None:
