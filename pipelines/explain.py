@@ -98,7 +98,7 @@ class PairExplanation:
         if self.decision == "match":
             return (
                 f"scored a match (p={self.match_probability:.4f}) but kept apart: clustering "
-                "refused to join clusters holding a near-certain non-match"
+                "never joins clusters across a near-certain non-match or a steward cannot-link"
             )
         if self.decision == "review":
             return (

@@ -265,3 +265,29 @@ def test_a_common_agreed_name_counts_for_less_than_a_rare_one() -> None:
     assert common.match_weight < rare.match_weight
     assert different.steps[0].tf_adjustment_log2 == 0
     assert (common.steps[0].left_value, common.steps[0].right_value) == ("michael brown",) * 2
+
+
+@pytest.mark.parametrize(
+    ("decision", "same_cluster", "verdict"),
+    [
+        ("match", True, "merged as a match"),
+        ("non_match", True, "merged through other records"),
+        ("match", False, "scored a match (p="),
+        ("review", False, "not merged: p="),
+        ("non_match", False, "not merged: p="),
+    ],
+)
+def test_the_verdict_follows_the_decision_and_the_clusters(
+    sample_warehouse: Path, decision: str, same_cluster: bool, verdict: str
+) -> None:
+    evidence = _evidence(sample_warehouse).filter(
+        (pl.col("decision") == decision)
+        & (pl.col("same_cluster") == same_cluster)
+        & pl.col("steward_decision").is_null()
+    )
+    if not evidence.height:
+        pytest.skip(f"the samples have no {decision} pair with same_cluster={same_cluster}")
+    row = evidence.sort(KEYS).row(0, named=True)
+    explained = explain_pair(sample_warehouse, _key(row, "left"), _key(row, "right"))
+    assert explained.same_unified_id == same_cluster
+    assert explained.verdict().startswith(verdict), explained.verdict()
