@@ -64,6 +64,16 @@ class PairExplanation:
     pending_steward_decision: str | None
 
     @property
+    def left_text(self) -> str:
+        """The left record as ``SOURCE:ID``."""
+        return _key_text(self.left)
+
+    @property
+    def right_text(self) -> str:
+        """The right record as ``SOURCE:ID``."""
+        return _key_text(self.right)
+
+    @property
     def same_unified_id(self) -> bool:
         """Whether the release put both records into one golden customer."""
         return self.left_unified_id is not None and self.left_unified_id == self.right_unified_id
@@ -71,8 +81,8 @@ class PairExplanation:
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form (``fusion explain --json``)."""
         document = asdict(self)
-        document["left"] = _key_text(self.left)
-        document["right"] = _key_text(self.right)
+        document["left"] = self.left_text
+        document["right"] = self.right_text
         document["blocking_rules"] = list(self.blocking_rules)
         document["same_unified_id"] = self.same_unified_id
         document["verdict"] = self.verdict()

@@ -54,7 +54,7 @@ def _cell(value: str | None, width: int) -> str:
 def format_explanation(explanation: PairExplanation) -> str:
     """The waterfall as text: one line per comparison, then the outcome."""
     e = explanation
-    lines = [f"{_key(e.left)}  vs  {_key(e.right)}   (release of run {e.run_id})"]
+    lines = [f"{e.left_text}  vs  {e.right_text}   (release of run {e.run_id})"]
     if e.candidate:
         lines.append(f"candidate pair, found by blocking rules: {', '.join(e.blocking_rules)}")
     else:
@@ -100,7 +100,3 @@ def format_explanation(explanation: PairExplanation) -> str:
         )
     lines.append(f"verdict: {e.verdict()}")
     return "\n".join(lines)
-
-
-def _key(key: tuple[str, str]) -> str:
-    return f"{key[0]}:{key[1]}"
