@@ -178,6 +178,7 @@ def build_stage_assets(config: FusionConfig) -> list[AssetsDefinition]:
         standardised_records: pl.DataFrame,
         unified_ids: stages.IdentityAtRelease,
         steward_decisions: stages.StewardDecisions,
+        baseline: Baseline,
     ) -> GoldenRecord:
         """Golden customers by survivorship, with field lineage and all candidates."""
         golden = stages.build_golden(
@@ -186,6 +187,7 @@ def build_stage_assets(config: FusionConfig) -> list[AssetsDefinition]:
             config=fusion.config(),
             run_id=context.run_id,
             overrides=steward_decisions.overrides,
+            baseline=baseline,
         )
         context.add_output_metadata({"golden_rows": golden.golden_customer.height})
         faults.checkpoint("after:golden_record")

@@ -43,7 +43,10 @@ from importlib.metadata import version
 import polars as pl
 
 from connectors.canonical import CANONICAL_SCHEMA
+from lineage import GoldenRecord
+from lineage.golden import latest_update
 from matching import standardise
+from matching.identity import resolve_unified_ids
 from matching.incremental import MatchIndex
 from matching.model import FellegiSunterModel
 from matching.name_idf import NameIdf, vectors_from_frame
@@ -53,6 +56,7 @@ from pipelines.warehouse import Warehouse
 KEYS = ["source_system", "source_record_id"]
 HASHED_COLUMNS = [c for c in CANONICAL_SCHEMA if c not in ("source_file", "row_number")]
 MODES = ("incremental", "full", "retrain")
+GOLDEN_TABLES = ("golden_customer", "field_lineage", "field_candidates")
 
 
 def reuse_key(config: FusionConfig) -> str:
@@ -77,6 +81,8 @@ class Baseline:
     model: FellegiSunterModel | None = None
     statistics: NameIdf | None = None
     index: MatchIndex | None = None
+    golden: GoldenRecord | None = None
+    xref: pl.DataFrame | None = None
 
     @classmethod
     def read(cls, warehouse: Warehouse, *, config: FusionConfig, mode: str) -> Baseline:
@@ -94,7 +100,16 @@ class Baseline:
             return cls(model=model, statistics=statistics)
         standardised = warehouse.read_table("standardised_records")
         index = None if statistics is None else _match_index(warehouse, standardised, statistics)
-        return cls(standardised=standardised, model=model, statistics=statistics, index=index)
+        tables = [warehouse.read_table(t) for t in GOLDEN_TABLES]
+        golden = None if any(t is None for t in tables) else GoldenRecord(*tables)  # type: ignore[arg-type]
+        return cls(
+            standardised=standardised,
+            model=model,
+            statistics=statistics,
+            index=index,
+            golden=golden,
+            xref=warehouse.read_table("customer_xref"),
+        )
 
 
 def _statistics(warehouse: Warehouse, settings: pl.DataFrame) -> NameIdf | None:
@@ -173,3 +188,59 @@ def standardise_incrementally(
     combined = pl.concat([fresh, unchanged.select(fresh.columns)], how="vertical_relaxed")
     out = combined.sort(KEYS).with_row_index("record_index")
     return Standardised(out, reused=unchanged.height, standardised=fresh.height)
+
+
+def carried_unified_ids(
+    std: pl.DataFrame,
+    xref: pl.DataFrame,
+    *,
+    baseline: Baseline,
+    overrides: pl.DataFrame | None,
+    history: pl.DataFrame | None,
+) -> pl.Series | None:
+    """Unified IDs whose golden record the previous release already holds, exactly.
+
+    Survivorship is per customer except for one global input: trust ages
+    values against the run's latest ``source_updated_at``. So a golden record
+    is carried over when that instant did not move, the customer has exactly
+    the records it had, none of them changed, and no steward override names
+    it (overrides are applied afresh); None: recompute every golden record.
+    """
+    previous, before = baseline.golden, baseline.standardised
+    if previous is None or before is None or baseline.xref is None:
+        return None
+    if latest_update(std) != latest_update(before):
+        return None
+    now = xref.select(*KEYS, "unified_id").join(std.select(*KEYS, "content_hash"), on=KEYS)
+    then = baseline.xref.select(*KEYS, "unified_id").join(
+        before.select(*KEYS, "content_hash"), on=KEYS
+    )
+    both = now.join(then, on=KEYS, how="full", suffix="_then", coalesce=True)
+    moved = both.filter(
+        pl.col("unified_id").ne_missing(pl.col("unified_id_then"))
+        | pl.col("content_hash").ne_missing(pl.col("content_hash_then"))
+    )
+    dirty = pl.concat([moved["unified_id"], moved["unified_id_then"]]).drop_nulls()
+    if overrides is not None and overrides.height:
+        dirty = pl.concat([dirty, resolve_unified_ids(overrides["unified_id"], history)])
+    stewarded = previous.field_lineage.filter(pl.col("rule") == "steward_override")["unified_id"]
+    dirty = pl.concat([dirty, stewarded]).unique()
+    live = now["unified_id"].unique()
+    return live.filter(
+        ~live.is_in(dirty.implode()) & live.is_in(previous.golden_customer["unified_id"].implode())
+    )
+
+
+def combine_golden(previous: GoldenRecord, carried: pl.Series, fresh: GoldenRecord) -> GoldenRecord:
+    """The previous release's rows of ``carried`` customers plus the recomputed ones."""
+
+    def merged(old: pl.DataFrame, new: pl.DataFrame) -> pl.DataFrame:
+        kept = old.filter(pl.col("unified_id").is_in(carried.implode())).select(new.columns)
+        combined = pl.concat([kept.cast(new.schema), new])  # type: ignore[arg-type]
+        return combined.sort("unified_id", maintain_order=True)
+
+    return GoldenRecord(
+        golden_customer=merged(previous.golden_customer, fresh.golden_customer),
+        field_lineage=merged(previous.field_lineage, fresh.field_lineage),
+        field_candidates=merged(previous.field_candidates, fresh.field_candidates),
+    )

@@ -25,6 +25,7 @@ from lineage import (
     customer_contact_points,
     run_provenance_table,
 )
+from lineage.golden import latest_update
 from matching import IdAssignment, MatchResult, assign_unified_ids
 from matching.identity import PreviousIdentity
 from matching.incremental import (
@@ -35,7 +36,14 @@ from matching.incremental import (
 )
 from matching.name_idf import NameIdf, vectors_to_frame
 from matching.semantic import name_embedding_text
-from pipelines.incremental import Baseline, Standardised, reuse_key, standardise_incrementally
+from pipelines.incremental import (
+    Baseline,
+    Standardised,
+    carried_unified_ids,
+    combine_golden,
+    reuse_key,
+    standardise_incrementally,
+)
 from pipelines.settings import FusionConfig
 from pipelines.stewardship import StewardshipStore, apply_field_overrides, review_queue
 from pipelines.warehouse import Warehouse
@@ -226,11 +234,36 @@ def build_golden(
     config: FusionConfig,
     run_id: str,
     overrides: pl.DataFrame | None = None,
+    baseline: Baseline | None = None,
 ) -> GoldenRecord:
-    """Survivorship over trust scores, with field lineage; steward overrides win."""
-    golden = build_golden_record(
-        std, identity.xref, sources=config.sources, settings=config.survivorship, run_id=run_id
+    """Survivorship over trust scores, with field lineage; steward overrides win.
+
+    An incremental run recomputes only the customers whose records changed
+    and carries the others over from the previous release
+    (``pipelines.incremental.carried_unified_ids`` says when that is exact).
+    """
+    carried = (
+        None
+        if baseline is None
+        else carried_unified_ids(
+            std, identity.xref, baseline=baseline, overrides=overrides, history=identity.history
+        )
     )
+    if carried is None or baseline is None or baseline.golden is None:
+        golden = build_golden_record(
+            std, identity.xref, sources=config.sources, settings=config.survivorship, run_id=run_id
+        )
+    else:
+        todo = identity.xref.filter(~pl.col("unified_id").is_in(carried.implode()))
+        fresh = build_golden_record(
+            std.join(todo.select(XREF_COLUMNS[:2]), on=list(XREF_COLUMNS[:2]), how="semi"),
+            todo,
+            sources=config.sources,
+            settings=config.survivorship,
+            run_id=run_id,
+            as_of=latest_update(std),
+        )
+        golden = combine_golden(baseline.golden, carried, fresh)
     if overrides is None:
         return golden
     return apply_field_overrides(golden, overrides, history=identity.history, run_id=run_id)
