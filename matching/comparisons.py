@@ -244,7 +244,7 @@ def default_comparisons() -> tuple[Comparison, ...]:
         TokenSetSimilarity("contact", "contact_latin_sorted"),
         TokenSetSimilarity("address", "address_key"),
         ExactMatch("postcode", "postcode"),
-        ExactMatch("city", "city_key"),
+        ExactMatch("city", "city_key", tf_column="city_key"),
     )
 
 

@@ -82,6 +82,25 @@ def pair_term_frequencies(
     return out
 
 
+def term_frequency_reference(
+    std: pl.DataFrame, comparisons: tuple[Comparison, ...], *, population: int | None = None
+) -> dict[str, float]:
+    """Per TF-adjusted comparison, the chance two random records share a value: sum of share².
+
+    The shares are those of ``pair_term_frequencies`` (same ``population``), so a
+    value as common as the average chance agreement gets no adjustment.
+    """
+    total = std.height if population is None else population
+    out: dict[str, float] = {}
+    for comparison in comparisons:
+        if comparison.tf_column is None:
+            continue
+        counts = std[comparison.tf_column].drop_nulls().value_counts()["count"]
+        shares = counts.cast(pl.Float64) / max(total, 1)
+        out[comparison.name] = max(float((shares * shares).sum()), 1.0 / max(total, 1) ** 2)
+    return out
+
+
 def score_pairs(
     pairs: PairFrame,
     levels: np.ndarray,
@@ -156,7 +175,15 @@ def match_records(
         u_levels = comparison_levels(
             PairFrame.build(std, u_left, u_right, name_vectors=vectors), comparisons
         )
-        model = fit_model(levels, u_levels, comparisons=comparisons, settings=settings.model)
+        model = fit_model(
+            levels,
+            u_levels,
+            comparisons=comparisons,
+            settings=settings.model,
+            term_frequency_reference=term_frequency_reference(
+                std, comparisons, population=tf_population
+            ),
+        )
     scored = score_pairs(
         pair_frame,
         levels,

@@ -21,8 +21,8 @@ closer name never counts for less than a farther one.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -54,6 +54,11 @@ class FellegiSunterModel:
     levels: tuple[LevelParameters, ...]
     prior: float
     em_iterations: int
+    # Per term-frequency-adjusted comparison, the chance that two records drawn at
+    # random hold the same value (sum of squared value shares), fixed when the
+    # model is learnt so that scoring a new batch with this model does not shift
+    # the weights of pairs the batch does not touch.
+    term_frequency_reference: Mapping[str, float] = field(default_factory=dict)
 
     def match_weights(
         self, level_matrix: np.ndarray, *, term_frequencies: dict[int, np.ndarray] | None = None
@@ -63,10 +68,15 @@ class FellegiSunterModel:
         Args:
             level_matrix: Level per pair and comparison.
             term_frequencies: Comparison position -> per pair, the share of records
-                holding the agreed value. At the top level a value more common than
-                the average agreeing value gets ``log2(u_top / tf)`` (negative): two
-                'Michael Brown' records agree more often by chance than two
-                '上海星辰贸易' records. Rare values get no bonus.
+                holding the agreed value. At the top level the weight is adjusted by
+                ``log2(reference / share)``, ``reference`` being the comparison's
+                ``term_frequency_reference``: two 'Michael Brown' records agree more
+                often by chance than two '上海星辰贸易' records, so the first lose
+                weight and the second gain it (Splink's term-frequency adjustment).
+                Among candidate pairs this is exact: a value's share of chance
+                agreements grows with the square of its frequency, its share of
+                true matches linearly. A model stored without a reference (older
+                releases) falls back to penalising values more common than u_top.
         """
         contributions = np.zeros(level_matrix.shape, dtype=np.float64)
         for k, params in enumerate(self.levels):
@@ -76,9 +86,13 @@ class FellegiSunterModel:
             contributions[present, k] = factors[column[present]]
             if term_frequencies and k in term_frequencies:
                 top = len(params.u) - 1
-                u_top = params.u[top]
-                tf = np.maximum(term_frequencies[k], u_top)
-                adjustment = np.log2(u_top / tf)
+                share = np.maximum(term_frequencies[k], 1e-12)
+                reference = self.term_frequency_reference.get(params.comparison)
+                if reference is None:
+                    u_top = params.u[top]
+                    adjustment = np.log2(u_top / np.maximum(share, u_top))
+                else:
+                    adjustment = np.log2(reference / share)
                 contributions[:, k] += np.where(column == top, adjustment, 0.0)
         prior_weight = math.log2(self.prior / (1.0 - self.prior))
         return prior_weight + contributions.sum(axis=1), contributions
@@ -98,6 +112,10 @@ class FellegiSunterModel:
             ),
             prior=float(document["prior"]),
             em_iterations=int(document["em_iterations"]),
+            term_frequency_reference={
+                name: float(value)
+                for name, value in document.get("term_frequency_reference", {}).items()
+            },
         )
 
     def fits(self, comparisons: Sequence[Comparison]) -> bool:
@@ -111,6 +129,7 @@ class FellegiSunterModel:
         return {
             "prior": self.prior,
             "em_iterations": self.em_iterations,
+            "term_frequency_reference": dict(self.term_frequency_reference),
             "comparisons": [
                 {
                     "comparison": p.comparison,
@@ -155,7 +174,7 @@ def _log_likelihood(level_matrix: np.ndarray, probabilities: list[np.ndarray]) -
     return total
 
 
-STRONG_AGREEMENT_U = 0.05
+STRONG_AGREEMENT_U = 0.01
 
 
 def seed_posterior(
@@ -230,6 +249,8 @@ def fit_model(
     *,
     comparisons: tuple[Comparison, ...],
     settings: ModelSettings,
+    pattern_counts: np.ndarray | None = None,
+    term_frequency_reference: Mapping[str, float] | None = None,
 ) -> FellegiSunterModel:
     """Learn m, u and the prior by seeded EM over candidate pairs (u floored by random pairs).
 
@@ -241,17 +262,33 @@ def fit_model(
         u_levels: Level matrix of random record pairs.
         comparisons: The comparisons, in level-matrix column order.
         settings: Model settings (iterations, smoothing).
+        pattern_counts: When given, ``candidate_levels`` already holds the distinct
+            level patterns in ``level_patterns`` order and these are their counts
+            (the Spark engine counts patterns with a distributed group-by).
+        term_frequency_reference: Stored with the model for scoring (see
+            ``FellegiSunterModel.term_frequency_reference``).
     """
     n_levels = [len(c.labels) for c in comparisons]
     smoothing = settings.laplace_smoothing
     u_random = level_frequencies(u_levels, n_levels, weights=None, smoothing=smoothing)
-    u = u_random
-    patterns, counts = level_patterns(candidate_levels, n_levels)
+    if pattern_counts is None:
+        patterns, counts = level_patterns(candidate_levels, n_levels)
+    else:
+        patterns, counts = candidate_levels, pattern_counts
     # Agreement at the top level of a comparison is "strong" when fewer than
-    # STRONG_AGREEMENT_U of random record pairs agree there (not a shared city).
+    # STRONG_AGREEMENT_U of random record pairs agree there (a postcode or a name,
+    # not a city: one random pair in 25 shares a city in the synthetic million).
     strong = np.array([u_k[-1] < STRONG_AGREEMENT_U for u_k in u_random])
     seed = seed_posterior(patterns, n_levels, strong=strong)
     m = level_frequencies(patterns, n_levels, weights=seed * counts, smoothing=smoothing)
+    # Start u from the candidates outside the seed, not from random pairs: against
+    # random-pair u, every pair that a blocking rule put together for sharing a
+    # postcode looks like a match in the first E-step, and at a million records
+    # such pairs outnumber the true matches and EM settles on "same postcode".
+    outside = level_frequencies(
+        patterns, n_levels, weights=(1.0 - seed) * counts, smoothing=smoothing
+    )
+    u = [_floored(uk, floor) for uk, floor in zip(outside, u_random, strict=True)]
     total = max(float(counts.sum()), 1.0)
     prior = float(np.clip((seed * counts).sum() / total, 1e-3, 1 - 1e-3))
     iterations = 0
@@ -266,6 +303,7 @@ def fit_model(
         u = level_frequencies(
             patterns, n_levels, weights=(1.0 - posterior) * counts, smoothing=smoothing * 1e-3
         )
+        u = [_floored(uk, floor) for uk, floor in zip(u, u_random, strict=True)]
         change = max(
             abs(new_prior - prior),
             *(float(np.abs(a - b).max()) for a, b in zip(new_m, m, strict=True)),
@@ -286,4 +324,9 @@ def fit_model(
         )
         for c, mk, uk in zip(comparisons, m, u, strict=True)
     )
-    return FellegiSunterModel(levels=params, prior=prior, em_iterations=iterations)
+    return FellegiSunterModel(
+        levels=params,
+        prior=prior,
+        em_iterations=iterations,
+        term_frequency_reference=dict(term_frequency_reference or {}),
+    )

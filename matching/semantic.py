@@ -16,6 +16,7 @@ from typing import Protocol
 import numpy as np
 import polars as pl
 import scipy.sparse as sp
+from sparse_dot_topn import sp_matmul_topn
 
 from matching.embedders import char_wb_tfidf
 
@@ -113,9 +114,16 @@ def distinctive_ngram_vectors(vectors: sp.csr_matrix, *, max_df: int) -> sp.csr_
 
 
 def sparse_neighbours_of_rows(
-    pruned: sp.csr_matrix, rows: np.ndarray, *, neighbours: int, chunk_rows: int = 4096
+    pruned: sp.csr_matrix, rows: np.ndarray, *, neighbours: int, chunk_rows: int = 65_536
 ) -> tuple[np.ndarray, np.ndarray]:
     """Directed top-k edges (row -> neighbour) of the given rows of a pruned matrix.
+
+    The product and the top-n selection run in sparse_dot_topn's C++ kernel, which
+    never materialises a row's full list of candidates (about 12x faster than a
+    scipy product followed by a sort, at 100k names). It keeps ``2k + 1`` entries
+    per row (the row itself among them); ``_top_k_per_row`` then picks k with a
+    fixed tie order (lower column first), so the result does not depend on the
+    kernel's order among equal scores unless more than k + 1 names tie.
 
     A row's neighbours depend on the whole population, so matching.incremental
     recomputes them for the rows a batch can reach and keeps the others.
@@ -125,11 +133,11 @@ def sparse_neighbours_of_rows(
     lefts, rights = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
     for start in range(0, len(rows), chunk_rows):
         chunk = rows[start : start + chunk_rows]
-        block = (pruned[chunk] @ transposed).tocsr()
+        block = sp_matmul_topn(pruned[chunk], transposed, top_n=2 * neighbours + 1).tocsr()
         local = np.repeat(np.arange(block.shape[0]), np.diff(block.indptr))
         found = chunk[local]
         cols = block.indices.astype(np.int64)
-        other = cols != found
+        other = (cols != found) & (block.data > 0)
         left, right = _top_k_per_row(found[other], cols[other], block.data[other], k=neighbours)
         lefts.append(left)
         rights.append(right)
@@ -202,7 +210,7 @@ def nearest_name_pairs(
     neighbours: int,
     min_cosine: float,
     max_df: int = 200,
-    chunk_rows: int = 4096,
+    chunk_rows: int = 65_536,
     exact_limit: int = 20_000,
     seed: int = 42,
 ) -> pl.DataFrame:
