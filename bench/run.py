@@ -22,6 +22,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +37,8 @@ from pipelines.evaluate import bcubed_scores, pairwise_scores
 ROOT = Path(__file__).resolve().parents[1]
 FUSION = ROOT / ".venv" / "bin" / "fusion"
 BENCH_PYTHON = ROOT / ".venv-bench" / "bin" / "python"
-SYSTEMS = ("fusion_match", "fusion_run", "splink")
+SYSTEMS = ("fusion_match", "fusion_run", "splink", "fusion_match_spark", "fusion_run_spark")
+SAMPLE_EVERY_S = 0.25
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,42 @@ class ChildRun:
     stderr: str
     wall_s: float
     peak_rss_mib: float
+    peak_tree_rss_mib: float
+
+
+def _tree_rss(pid: int) -> int:
+    """Sum of the RSS of a process and all its descendants (a Spark JVM and its Python workers)."""
+    import psutil
+
+    try:
+        root = psutil.Process(pid)
+        processes = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return 0
+    total = 0
+    for process in processes:
+        try:
+            total += process.memory_info().rss
+        except psutil.Error:
+            continue
+    return total
+
+
+class _TreeSampler(threading.Thread):
+    """Samples the process tree's summed RSS until stopped.
+
+    ``ru_maxrss`` is the largest single process of the tree, which for Spark
+    (driver, JVM, Python workers) says little; the summed RSS counts pages that
+    forked workers share more than once, so it over- rather than under-states.
+    """
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.peak, self.done = pid, 0, threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(SAMPLE_EVERY_S):
+            self.peak = max(self.peak, _tree_rss(self.pid))
 
 
 def run_child(command: list[str], *, log: Path) -> ChildRun:
@@ -56,7 +94,10 @@ def run_child(command: list[str], *, log: Path) -> ChildRun:
     started = time.perf_counter()
     with open(log, "w", encoding="utf-8") as err, open(log.with_suffix(".out"), "w+") as out:
         process = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=err)
+        sampler = _TreeSampler(process.pid)
+        sampler.start()
         _, status, usage = os.wait4(process.pid, 0)
+        sampler.done.set()
         process.returncode = os.waitstatus_to_exitcode(status)
         wall = time.perf_counter() - started
         out.seek(0)
@@ -67,6 +108,7 @@ def run_child(command: list[str], *, log: Path) -> ChildRun:
         stderr=log.read_text(encoding="utf-8", errors="replace")[-2000:],
         wall_s=round(wall, 3),
         peak_rss_mib=round(usage.ru_maxrss / 1024, 1),  # Linux reports KiB
+        peak_tree_rss_mib=round(sampler.peak / 2**20, 1),
     )
 
 
@@ -97,6 +139,24 @@ def _warehouse_clusters(warehouse: Path) -> tuple[pl.DataFrame, int]:
     return xref, int(row[0]) if row else 0
 
 
+def spark_config(data: Path, out: Path) -> Path:
+    """The data set's config with ``matching.engine: spark``, written beside the run."""
+    import yaml
+
+    config = yaml.safe_load((data / "fusion.yaml").read_text(encoding="utf-8"))
+    matching = config.setdefault("matching", {})
+    matching["engine"] = "spark"
+    matching.setdefault("spark", {}).setdefault("master", "local[2]")
+    for source in config.get("sources", []):
+        for key in ("path", "glob"):
+            if key in source and not Path(source[key]).is_absolute():
+                source[key] = str((data / source[key]).resolve())
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "fusion-spark.yaml"
+    path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    return path
+
+
 def bench_system(system: str, dataset: str, data: Path, work: Path) -> dict[str, object]:
     """Run one system on one data set and return its JSON line."""
     out = work / "runs" / dataset / system
@@ -104,6 +164,13 @@ def bench_system(system: str, dataset: str, data: Path, work: Path) -> dict[str,
     line: dict[str, object] = {"system": system, "dataset": dataset, "records": truth.height}
     if system == "fusion_match":
         command = [sys.executable, "-m", "bench.fusion_match_job", str(data), str(out)]
+    elif system == "fusion_match_spark":
+        command = [sys.executable, "-m", "bench.fusion_match_spark_job", str(data), str(out)]
+    elif system == "fusion_run_spark":
+        warehouse = out / "warehouse"
+        shutil.rmtree(warehouse, ignore_errors=True)
+        command = [str(FUSION), "run", "--config", str(spark_config(data, out)),
+                   "--warehouse", str(warehouse)]  # fmt: skip
     elif system == "splink":
         command = [str(BENCH_PYTHON), str(ROOT / "bench" / "splink_job.py"), str(data), str(out)]
     elif system == "fusion_run":
@@ -117,11 +184,15 @@ def bench_system(system: str, dataset: str, data: Path, work: Path) -> dict[str,
         msg = f"unknown system {system!r}; known: {SYSTEMS}"
         raise ValueError(msg)
     child = run_child(command, log=out / "stderr.log")
-    line.update(process_wall_s=child.wall_s, peak_rss_mib=child.peak_rss_mib)
+    line.update(
+        process_wall_s=child.wall_s,
+        peak_rss_mib=child.peak_rss_mib,
+        peak_tree_rss_mib=child.peak_tree_rss_mib,
+    )
     if child.returncode != 0:
         line.update(error=f"exit {child.returncode}: {child.stderr.strip()[-500:]}")
         return line
-    if system == "fusion_run":
+    if system in ("fusion_run", "fusion_run_spark"):
         predicted, pairs = _warehouse_clusters(out / "warehouse")
         line.update(wall_s=child.wall_s, candidate_pairs=pairs)
     else:

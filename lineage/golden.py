@@ -12,6 +12,7 @@ Three frames come out, all sorted so identical inputs give identical bytes:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import polars as pl
 
@@ -197,6 +198,12 @@ def _golden_customer(
     )
 
 
+def latest_update(std_records: pl.DataFrame) -> datetime | None:
+    """The run's latest ``source_updated_at``: the instant trust ages values against."""
+    latest: datetime | None = std_records.select(pl.col("source_updated_at").max()).item()
+    return latest
+
+
 def build_golden_record(
     std_records: pl.DataFrame,
     xref: pl.DataFrame,
@@ -204,6 +211,7 @@ def build_golden_record(
     sources: Sources,
     settings: SurvivorshipSettings,
     run_id: str,
+    as_of: datetime | None = None,
 ) -> GoldenRecord:
     """Score every candidate value, pick the survivors, and record where each came from.
 
@@ -217,6 +225,9 @@ def build_golden_record(
             objects with ``.name`` and ``.trust_for(field)``.
         settings: The run's survivorship settings.
         run_id: Stamped on every lineage and candidate row.
+        as_of: The run's latest ``source_updated_at`` (default: the latest in
+            ``std_records``); given when ``std_records`` is one part of the run's
+            records, so each part ages values against the same instant (Spark engine).
 
     Returns:
         ``GoldenRecord(golden_customer, field_lineage, field_candidates)``.
@@ -237,7 +248,7 @@ def build_golden_record(
         candidates,
         sources=sources,
         settings=settings,
-        as_of=std_records.select(pl.col("source_updated_at").max()).item(),
+        as_of=latest_update(std_records) if as_of is None else as_of,
     )
     chosen = _sorted_by_field(
         select_winners(scored, settings=settings).with_columns(run_id=pl.lit(run_id, pl.String)),

@@ -12,8 +12,8 @@ import numpy as np
 import polars as pl
 
 from matching.blocking import CandidatePairs, generate_candidates
-from matching.clustering import cluster_pairs
-from matching.comparisons import Comparison, PairFrame, comparison_levels, default_comparisons
+from matching.comparisons import Comparison, PairFrame, default_comparisons
+from matching.engines import engine_for
 from matching.model import FellegiSunterModel, fit_model, probability_from_weight
 from matching.semantic import Embedder, TfidfCharNgramEmbedder, embed_names
 from matching.settings import MatchSettings
@@ -156,6 +156,7 @@ def match_records(
         >>> match_records(std, settings=MatchSettings()).clusters.height
         0
     """
+    engine = engine_for(settings)
     comparisons = comparisons or default_comparisons()
     vectors = embed_names(std, embedder=embedder or TfidfCharNgramEmbedder())
     candidates: CandidatePairs = generate_candidates(
@@ -167,12 +168,12 @@ def match_records(
         candidates.pairs["right"].to_numpy(),
         name_vectors=vectors,
     )
-    levels = comparison_levels(pair_frame, comparisons)
+    levels = engine.comparison_levels(pair_frame, comparisons)
     if model is None or not model.fits(comparisons):
         u_left, u_right = random_pairs(
             std.height, count=settings.model.u_sample_pairs, seed=settings.model.seed
         )
-        u_levels = comparison_levels(
+        u_levels = engine.comparison_levels(
             PairFrame.build(std, u_left, u_right, name_vectors=vectors), comparisons
         )
         model = fit_model(
@@ -196,7 +197,7 @@ def match_records(
     ).with_columns(candidates.pairs["blocking_rules"])
     decided = steward_pairs(std, steward_decisions)
     scored = scored.join(decided, on=["left", "right"], how="left")
-    labels = cluster_pairs(
+    labels = engine.cluster_pairs(
         std.height,
         with_steward_decisions(scored, decided),
         match_threshold=settings.model.match_threshold,

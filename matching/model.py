@@ -249,7 +249,6 @@ def fit_model(
     *,
     comparisons: tuple[Comparison, ...],
     settings: ModelSettings,
-    pattern_counts: np.ndarray | None = None,
     term_frequency_reference: Mapping[str, float] | None = None,
 ) -> FellegiSunterModel:
     """Learn m, u and the prior by seeded EM over candidate pairs (u floored by random pairs).
@@ -262,19 +261,13 @@ def fit_model(
         u_levels: Level matrix of random record pairs.
         comparisons: The comparisons, in level-matrix column order.
         settings: Model settings (iterations, smoothing).
-        pattern_counts: When given, ``candidate_levels`` already holds the distinct
-            level patterns in ``level_patterns`` order and these are their counts
-            (the Spark engine counts patterns with a distributed group-by).
         term_frequency_reference: Stored with the model for scoring (see
             ``FellegiSunterModel.term_frequency_reference``).
     """
     n_levels = [len(c.labels) for c in comparisons]
     smoothing = settings.laplace_smoothing
     u_random = level_frequencies(u_levels, n_levels, weights=None, smoothing=smoothing)
-    if pattern_counts is None:
-        patterns, counts = level_patterns(candidate_levels, n_levels)
-    else:
-        patterns, counts = candidate_levels, pattern_counts
+    patterns, counts = level_patterns(candidate_levels, n_levels)
     # Agreement at the top level of a comparison is "strong" when fewer than
     # STRONG_AGREEMENT_U of random record pairs agree there (a postcode or a name,
     # not a city: one random pair in 25 shares a city in the synthetic million).

@@ -7,6 +7,8 @@ stored settings alone (Splink's settings dictionary does the same).
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
@@ -144,11 +146,56 @@ class ClusterSettings(BaseModel):
     )
 
 
+class SparkSettings(BaseModel):
+    """The Spark session of the ``spark`` engine (see docs/SCALING.md for sizing)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    master: str = Field(
+        default="local[*]",
+        description="Spark master URL: local[*], yarn, k8s://..., spark://host:7077.",
+    )
+    app_name: str = Field(default="fusion")
+    shuffle_partitions: int = Field(
+        default=200,
+        ge=1,
+        description=(
+            "spark.sql.shuffle.partitions: about 2-4 per executor core; at 100M records "
+            "aim for 100-200 MB per partition (docs/SCALING.md)."
+        ),
+    )
+    arrow_batch_rows: int = Field(
+        default=100_000,
+        ge=1_000,
+        description=(
+            "Rows per Arrow batch handed to the shared Python stage functions: bounds "
+            "the memory of one Python worker whatever the partition size."
+        ),
+    )
+    driver_memory: str = Field(default="4g", description="spark.driver.memory.")
+    conf: tuple[tuple[str, str], ...] = Field(
+        default=(),
+        description=(
+            "Further Spark settings as (key, value) pairs, passed through as given "
+            "(pairs, not a mapping, so the frozen settings stay hashable)."
+        ),
+    )
+
+
 class MatchSettings(BaseModel):
     """All settings of the matching stage."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    engine: Literal["duckdb", "spark"] = Field(
+        default="duckdb",
+        description=(
+            "Where the heavy stages run: 'duckdb' (one machine: polars, DuckDB) or "
+            "'spark' (the same stage functions distributed through Arrow UDFs; "
+            "docs/SCALING.md). Both give the same clusters, IDs and golden values."
+        ),
+    )
+    spark: SparkSettings = SparkSettings()
     blocking: BlockingSettings = BlockingSettings()
     model: ModelSettings = ModelSettings()
     clustering: ClusterSettings = ClusterSettings()
