@@ -13,7 +13,10 @@ child process timed with its peak RSS (``bench.run.run_child``):
    matched again from scratch with the same stored model (a from-scratch
    first run would learn another model and could not be compared);
 5. the clusters of 3 and 4 are compared record by record (the same records
-   under the same unified IDs, and the same partition).
+   under the same unified IDs, and the same partition);
+6. with ``--stage-times``: the same incremental run once more, on another copy
+   of the baseline warehouse, timed stage by stage in process
+   (``bench.incremental_stages``), to show where the time goes.
 
     .venv/bin/python -m bench.incremental --size 100k --new 10000 [--work /tmp/fusion-bench]
 
@@ -33,7 +36,7 @@ import numpy as np
 import polars as pl
 
 from bench.datasets import source_files
-from bench.run import FUSION, run_child, synthetic_folder
+from bench.run import FUSION, _last_json, run_child, synthetic_folder
 
 KEYS = ["source_system", "source_record_id"]
 
@@ -97,6 +100,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--work", type=Path, default=Path("/tmp/fusion-bench"))
     parser.add_argument("--seed", type=int, default=20261121)
     parser.add_argument("--results", type=Path, default=None, help="also append lines here")
+    parser.add_argument("--stage-times", action="store_true", help="also time the stages")
     args = parser.parse_args(argv)
     data = synthetic_folder(args.size.lower(), args.work, seed=args.seed)
     root = args.work / "incremental" / f"{args.size.lower()}-new{args.new}"
@@ -104,6 +108,7 @@ def main(argv: list[str] | None = None) -> None:
     exports = root / "exports"
     held = split_exports(data, exports, new=args.new, seed=args.seed)
     warehouse, rebuilt = root / "warehouse", root / "warehouse-full"
+    staged = root / "warehouse-stages"
     config = ["--config", str(exports / "fusion.yaml")]
 
     def step(name: str, command: list[str]) -> dict[str, object]:
@@ -131,6 +136,8 @@ def main(argv: list[str] | None = None) -> None:
 
     step("baseline", [str(FUSION), "run", *config, "--warehouse", str(warehouse)])
     shutil.copytree(warehouse, rebuilt, symlinks=True)
+    if args.stage_times:
+        shutil.copytree(warehouse, staged, symlinks=True)
     add_back(data, exports)
     incremental = step("incremental", [str(FUSION), "run", *config, "--warehouse", str(warehouse)])
     full = step("full", [str(FUSION), "run", "--full", *config, "--warehouse", str(rebuilt)])
@@ -142,6 +149,11 @@ def main(argv: list[str] | None = None) -> None:
         **compare_clusters(warehouse, rebuilt),
     }
     emit(summary)
+    if args.stage_times:
+        command = [sys.executable, "-m", "bench.incremental_stages", config[1], str(staged)]
+        timed = step("incremental_stages", command)
+        log = (root / "logs" / "incremental_stages.out").read_text(encoding="utf-8")
+        emit({**timed, "step": "incremental_stage_seconds", **_last_json(log)})
 
 
 if __name__ == "__main__":

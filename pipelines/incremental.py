@@ -25,7 +25,9 @@ standardised records with their content hashes, the scored pairs in
 semantic top-k in ``semantic_neighbours``), and a batch recomputes only the
 blocks, neighbour lists and pairs it reaches; clustering then runs over all
 pairs. A full rebuild computes everything from scratch with the same model and
-statistics and gives the same pairs, scores and clusters (tested).
+statistics and gives the same pairs, scores and clusters (tested). Golden
+records are recomputed for the customers whose records changed and carried
+over for the others (``carried_unified_ids`` says when that is exact).
 
 Steward decisions bind in every mode. Standardised records and the index are
 reused only when the configuration, fusion's version and the hash function are
@@ -37,6 +39,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import version
 
@@ -53,6 +56,7 @@ from matching.name_idf import NameIdf, vectors_from_frame
 from pipelines.settings import FusionConfig
 from pipelines.warehouse import Warehouse
 
+Standardiser = Callable[..., pl.DataFrame]
 KEYS = ["source_system", "source_record_id"]
 HASHED_COLUMNS = [c for c in CANONICAL_SCHEMA if c not in ("source_file", "row_number")]
 MODES = ("incremental", "full", "retrain")
@@ -170,12 +174,20 @@ class Standardised:
 
 
 def standardise_incrementally(
-    records: pl.DataFrame, *, baseline: Baseline, default_regions: dict[str, str]
+    records: pl.DataFrame,
+    *,
+    baseline: Baseline,
+    default_regions: dict[str, str],
+    standardiser: Standardiser = standardise,
 ) -> Standardised:
-    """Standardise new and changed records; take unchanged ones from the baseline."""
+    """Standardise new and changed records; take unchanged ones from the baseline.
+
+    ``standardiser``: ``standardise`` itself, or the same function run by another
+    engine (``matching.engines.spark_standardise``).
+    """
     hashed = with_content_hash(records)
     if baseline.standardised is None or not baseline.standardised.height:
-        fresh = standardise(hashed.drop("content_hash"), default_regions=default_regions)
+        fresh = standardiser(hashed.drop("content_hash"), default_regions=default_regions)
         out = fresh.join(hashed.select(*KEYS, "content_hash"), on=KEYS)
         return Standardised(out.sort("record_index"), reused=0, standardised=out.height)
     previous = baseline.standardised.drop("record_index")
@@ -183,7 +195,7 @@ def standardise_incrementally(
         previous.drop("source_file", "row_number"), on=[*KEYS, "content_hash"]
     )
     todo = hashed.join(unchanged.select(KEYS), on=KEYS, how="anti")
-    fresh = standardise(todo.drop("content_hash"), default_regions=default_regions)
+    fresh = standardiser(todo.drop("content_hash"), default_regions=default_regions)
     fresh = fresh.drop("record_index").join(todo.select(*KEYS, "content_hash"), on=KEYS)
     combined = pl.concat([fresh, unchanged.select(fresh.columns)], how="vertical_relaxed")
     out = combined.sort(KEYS).with_row_index("record_index")

@@ -1,0 +1,95 @@
+"""Where an incremental run's time goes: its stages timed one by one, in process.
+
+Calls the functions the Dagster assets call (``pipelines.stages``), in the
+same order, on a warehouse, and prints one JSON line of seconds per stage
+(Dagster's own start-up and bookkeeping are what ``fusion run`` adds on top):
+
+    .venv/bin/python -m bench.incremental_stages CONFIG WAREHOUSE
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import uuid
+from pathlib import Path
+
+from pipelines import stages
+from pipelines.incremental import Baseline
+from pipelines.settings import load_fusion_config
+from pipelines.warehouse import Warehouse
+
+
+def main(argv: list[str] | None = None) -> None:
+    """CLI entry point; see the module docstring."""
+    config_path, warehouse_path = (argv or sys.argv[1:])[:2]
+    config = load_fusion_config(config_path)
+    warehouse = Warehouse(Path(warehouse_path))
+    seconds: dict[str, float] = {}
+    clock = [time.perf_counter()]
+
+    def lap(name: str) -> None:
+        now = time.perf_counter()
+        seconds[name] = round(now - clock[0], 2)
+        clock[0] = now
+
+    started = clock[0]
+    batches = {s.name: stages.load_one_source(s) for s in config.sources}
+    lap("read_sources")
+    baseline = Baseline.read(warehouse, config=config, mode="incremental")
+    lap("read_release")
+    std = stages.standardise_batches(batches, config=config, baseline=baseline).records
+    lap("hash_and_standardise")
+    decisions = stages.StewardDecisions.read(warehouse)
+    result = stages.match(std, config=config, decisions=decisions.links, baseline=baseline)
+    lap("match")
+    run_id = str(uuid.uuid4())
+    identity = stages.identify_against_warehouse(std, result, warehouse=warehouse, run_id=run_id)
+    lap("unified_ids")
+    golden = stages.build_golden(
+        std,
+        identity.identity,
+        config=config,
+        run_id=run_id,
+        overrides=decisions.overrides,
+        baseline=baseline,
+    )
+    lap("golden_record")
+    tables = stages.warehouse_tables(
+        batches=batches,
+        std=std,
+        result=result,
+        identity=identity.identity,
+        golden=golden,
+        config=config,
+        run_id=run_id,
+        decisions=decisions,
+    )
+    lap("release_tables")
+    with warehouse.lock():
+        stages.publish_release(
+            warehouse,
+            tables,
+            rows_in={name: batch.rows_in for name, batch in batches.items()},
+            run_id=run_id,
+            started_at=stages.utc_now(),
+            config_hash=config.config_hash,
+        )
+    lap("publish")
+    rows = sum(frame.height for frame in tables.values())
+    print(
+        json.dumps(
+            {
+                "stage_seconds": seconds,
+                "total_s": round(time.perf_counter() - started, 2),
+                "match_work": getattr(result, "work", {}),
+                "published_rows": rows,
+            }
+        ),
+        flush=True,
+    )
+
+
+if __name__ == "__main__":
+    main()
