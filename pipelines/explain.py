@@ -90,12 +90,16 @@ class PairExplanation:
 
     def verdict(self) -> str:
         """One sentence: merged or not, and what decided it."""
+        p = _probability_text(self.match_probability)
         if self.steward_decision == "must_link":
             return "merged: a steward must-linked this pair"
         if self.steward_decision == "cannot_link":
             return "kept apart: a steward cannot-linked this pair"
         if not self.candidate:
-            reason = "no blocking rule put them together, so the model never scored them"
+            reason = (
+                "no blocking rule put them together, so the model never scored them "
+                f"(it would give p={p}, {self.decision})"
+            )
             outcome = (
                 "merged through other records of the same customer"
                 if self.same_unified_id
@@ -104,22 +108,24 @@ class PairExplanation:
             return f"{outcome}: {reason}"
         if self.same_unified_id:
             how = "as a match" if self.decision == "match" else "through other records"
-            return f"merged {how} (p={self.match_probability:.4f}, {self.decision})"
+            return f"merged {how} (p={p}, {self.decision})"
         if self.decision == "match":
             return (
-                f"scored a match (p={self.match_probability:.4f}) but kept apart: clustering "
+                f"scored a match (p={p}) but kept apart: clustering "
                 "never joins clusters across a near-certain non-match or a steward cannot-link"
             )
         if self.decision == "review":
             return (
-                f"not merged: p={self.match_probability:.4f} is in the review band "
+                f"not merged: p={p} is in the review band "
                 f"[{self.review_threshold}, {self.match_threshold}): it waits for a steward "
                 "(fusion review list)"
             )
-        return (
-            f"not merged: p={self.match_probability:.4f} is below the review threshold "
-            f"{self.review_threshold}"
-        )
+        return f"not merged: p={p} is below the review threshold {self.review_threshold}"
+
+
+def _probability_text(probability: float) -> str:
+    """4 decimals, or 2 significant digits when that would show 0.0000."""
+    return f"{probability:.4f}" if probability >= 1e-4 else f"{probability:.2g}"
 
 
 def _key_text(key: RecordKey) -> str:
