@@ -10,8 +10,9 @@ records can reach. What makes a full run non-local, and how each is handled:
   fitted once with the model and stored with it (``matching.name_idf``); full
   and incremental runs both embed with them, so a name's vector is its own.
 - **Term-frequency shares** (value count / records): the denominator is stored
-  with the model too; a pair is rescored when the count of its left record's
-  value changed, i.e. when a changed record held that value before or after.
+  with the model too; a pair agreeing at the top level (the only level the
+  adjustment applies to) is rescored when the count of its left record's value
+  changed.
 - **Exact-key blocks with a size cap** (and refinement by city above it): a
   block's pairs depend on the block only, so every block holding a changed
   record's old or new key is rebuilt whole with the shared rule
@@ -449,21 +450,12 @@ def match_incrementally(
     moved = np.zeros(len(reusable), dtype=bool)
     reusable_left = reusable["left"].to_numpy().astype(np.int64)
     for comparison in comparisons:
-        column = comparison.tf_column
-        if column is None:
+        if comparison.tf_column is None:
             continue
-        values = (
-            pl.concat(
-                [
-                    previous.std.filter(pl.lit(changes.delta_old))[column],
-                    std.filter(pl.lit(changes.delta_new))[column],
-                ]
-            )
-            .drop_nulls()
-            .unique()
-        )
-        holds = std[column].is_in(values.implode()).fill_null(False).to_numpy()
-        moved |= holds[reusable_left]
+        shifted = _recounted_values(std, previous.std, changes, column=comparison.tf_column)
+        holds = std[comparison.tf_column].is_in(shifted.implode()).fill_null(False).to_numpy()
+        at_top = (reusable[f"{comparison.name}_level"] == comparison.labels[-1]).to_numpy()
+        moved |= holds[reusable_left] & at_top
     reusable = reusable.filter(pl.lit(~moved))
     todo = candidates.join(reusable.select("left", "right"), on=["left", "right"], how="anti")
     pair_frame = PairFrame.build(
@@ -520,6 +512,39 @@ def match_incrementally(
             "carried_pairs": reusable.height,
         },
     )
+
+
+def _recounted_values(
+    std: pl.DataFrame, previous_std: pl.DataFrame, changes: _Changes, *, column: str
+) -> pl.Series:
+    """Values of ``column`` whose record count the batch changed.
+
+    Their share, and so the term-frequency adjustment of every pair agreeing on
+    them at the top level (the only level it applies to), moved; other
+    values' shares did not, the denominator being fixed with the model.
+    """
+    values = (
+        pl.concat(
+            [
+                previous_std.filter(pl.lit(changes.delta_old))[column],
+                std.filter(pl.lit(changes.delta_new))[column],
+            ]
+        )
+        .drop_nulls()
+        .unique()
+    )
+    if values.is_empty():
+        return values
+
+    def counts(frame: pl.DataFrame) -> pl.DataFrame:
+        held = frame.select(pl.col(column).alias("value")).filter(
+            pl.col("value").is_in(values.implode())
+        )
+        return held.group_by("value").len()
+
+    both = counts(previous_std).join(counts(std), on="value", how="full", coalesce=True)
+    recounted = both.filter(pl.col("len").fill_null(0) != pl.col("len_right").fill_null(0))
+    return recounted["value"]
 
 
 def _report(masks: pl.Series, rules: tuple[str, ...]) -> pl.DataFrame:
