@@ -31,7 +31,7 @@ class BlockingContext:
     settings: BlockingSettings
     # Set by matching.incremental to learn an exact-key rule's key and refinement
     # without running the rule (a new record only touches the blocks of its keys).
-    key_probe: Callable[[pl.Expr, pl.Expr | None], RuleOutcome] | None = None
+    key_probe: Callable[[pl.Expr, pl.Expr | None, int], RuleOutcome] | None = None
 
 
 @dataclass(frozen=True)
@@ -44,19 +44,19 @@ class RuleOutcome:
 
 
 def pairs_sharing_key(
-    key: pl.Expr, context: BlockingContext, *, refine: pl.Expr | None = None
+    key: pl.Expr, context: BlockingContext, *, refine: pl.Expr | None = None, cap: int | None = None
 ) -> RuleOutcome:
     """All pairs of records with the same non-null key; oversized blocks refined or skipped.
 
-    A block larger than ``max_block_size`` is split by ``refine`` when given
+    A block larger than ``cap`` (default ``max_block_size``) is split by ``refine`` when given
     (a common name within one city): the pairs of a 'John Smith' block grow with
     the square of its size and are nearly all different people, while the
     namesakes in one city are still compared. What is still too large is skipped
     and counted in the report.
     """
+    cap = context.settings.max_block_size if cap is None else cap
     if context.key_probe is not None:
-        return context.key_probe(key, refine)
-    cap = context.settings.max_block_size
+        return context.key_probe(key, refine, cap)
     keyed = (
         context.std.select("record_index", key.alias("key"))
         .drop_nulls("key")
@@ -113,13 +113,26 @@ def block_on_tax_id(context: BlockingContext) -> RuleOutcome:
 
 
 def block_on_name_key(context: BlockingContext) -> RuleOutcome:
-    """Same name once legal form, case and punctuation are removed (common names per city)."""
-    return pairs_sharing_key(pl.col("name_key"), context, refine=pl.col("city_key"))
+    """Same name once legal form, case and punctuation are removed (common names per city).
+
+    Capped at ``max_name_block_size``, see there.
+    """
+    return pairs_sharing_key(
+        pl.col("name_key"),
+        context,
+        refine=pl.col("city_key"),
+        cap=context.settings.max_name_block_size,
+    )
 
 
 def block_on_name_latin_sorted(context: BlockingContext) -> RuleOutcome:
     """Same romanised name tokens in any order: 王伟 / 'Wang Wei' / 'Wei Wang'."""
-    return pairs_sharing_key(pl.col("name_latin_sorted"), context, refine=pl.col("city_key"))
+    return pairs_sharing_key(
+        pl.col("name_latin_sorted"),
+        context,
+        refine=pl.col("city_key"),
+        cap=context.settings.max_name_block_size,
+    )
 
 
 def block_on_contact_and_postcode(context: BlockingContext) -> RuleOutcome:
@@ -144,7 +157,7 @@ def block_on_postcode_and_name_initials(context: BlockingContext) -> RuleOutcome
     tokens = pl.col("name_latin_sorted").str.split(" ")
     initials = tokens.list.eval(pl.element().str.slice(0, 1)).list.join("")
     key = pl.concat_str([pl.col("postcode"), initials], separator="|")
-    return pairs_sharing_key(key, context)
+    return pairs_sharing_key(key, context, cap=context.settings.max_name_block_size)
 
 
 def block_on_sorted_name_neighbourhood(context: BlockingContext) -> RuleOutcome:
@@ -183,7 +196,11 @@ def block_on_sorted_name_neighbourhood(context: BlockingContext) -> RuleOutcome:
         )
         pairs = kept.select("record_index", "rank", "size").join(shifted, on="rank")
         if offset == 0:
-            pairs = pairs.filter(pl.col("record_index") < pl.col("other"))
+            # Records of one name: the name rules pair them (refined by city when
+            # the name is common); here only small names, whose pairs are few.
+            pairs = pairs.filter(
+                (pl.col("record_index") < pl.col("other")) & (pl.col("size") <= small)
+            )
         else:
             # Neighbouring names: a typo'd rare name meets a common one, but two
             # common names ('wangwei' x 'wangwen') would make a cross product.

@@ -26,9 +26,10 @@ records can reach. What makes a full run non-local, and how each is handled:
 - **Semantic top-k neighbours** (which n-grams are distinctive depends on
   document frequencies, a row's top k on every other row): the top k is
   recomputed (``matching.semantic.sparse_neighbours_of_rows``) for every row
-  that shares a distinctive n-gram with a new or changed record, holds an
-  n-gram whose distinctive status flipped, or had a removed record among its
-  neighbours; other rows keep their stored neighbour lists.
+  that shares a distinctive n-gram with a new, changed or removed record,
+  holds an n-gram whose distinctive status flipped, or had a removed record
+  among its neighbours; other rows keep their stored neighbour lists (their
+  candidates, and so their top k, did not change).
 - **Clusters** (connected components, split by cannot-links strongest first;
   steward decisions): clustering reruns over all scored pairs with the shared
   function; it is linear and cheap next to blocking and scoring, and this way
@@ -185,14 +186,14 @@ class _Changes:
         return cls(old_to_new=old_to_new, delta_new=delta_new, delta_old=old_to_new < 0)
 
 
-def _rule_key(rule: str, settings: BlockingSettings) -> tuple[pl.Expr, pl.Expr | None] | None:
-    """The key and refinement an exact-key rule blocks on (None: not an exact-key rule)."""
+def _rule_key(rule: str, settings: BlockingSettings) -> tuple[pl.Expr, pl.Expr | None, int] | None:
+    """The key, refinement and block cap of an exact-key rule (None: not an exact-key rule)."""
     if rule in (SORTED_NEIGHBOURHOOD, SEMANTIC) or rule not in BLOCKING_RULES:
         return None
-    captured: list[tuple[pl.Expr, pl.Expr | None]] = []
+    captured: list[tuple[pl.Expr, pl.Expr | None, int]] = []
 
-    def probe(key: pl.Expr, refine: pl.Expr | None) -> RuleOutcome:
-        captured.append((key, refine))
+    def probe(key: pl.Expr, refine: pl.Expr | None, cap: int) -> RuleOutcome:
+        captured.append((key, refine, cap))
         return RuleOutcome(pl.DataFrame(schema=PAIR_SCHEMA))
 
     empty = pl.DataFrame(schema={"record_index": pl.UInt32})
@@ -222,6 +223,7 @@ def _exact_rule_update(
     *,
     key: pl.Expr,
     refine: pl.Expr | None,
+    cap: int,
     settings: BlockingSettings,
 ) -> tuple[np.ndarray, pl.DataFrame]:
     """(records whose block is rebuilt, the rebuilt blocks' pairs)."""
@@ -234,7 +236,8 @@ def _exact_rule_update(
     if len(rows) < 2:
         return touched, pl.DataFrame(schema=PAIR_SCHEMA)
     context = BlockingContext(std=_subset(std, rows), name_vectors=None, settings=settings)
-    return touched, _mapped_pairs(pairs_sharing_key(key, context, refine=refine).pairs, rows)
+    outcome = pairs_sharing_key(key, context, refine=refine, cap=cap)
+    return touched, _mapped_pairs(outcome.pairs, rows)
 
 
 def _kept_names(std: pl.DataFrame, cap: int) -> pl.Series:
@@ -315,11 +318,16 @@ def _semantic_update(
         df = np.bincount(matrix.indices, minlength=width)
         return (df >= 2) & (df <= max_df)
 
-    now = distinctive(vectors)
-    flipped = np.flatnonzero(now != distinctive(previous.name_vectors))
+    now, before = distinctive(vectors), distinctive(previous.name_vectors)
+    flipped = np.flatnonzero(now != before)
     new_rows = np.flatnonzero(changes.delta_new)
-    reached = np.unique(vectors[new_rows].indices)
-    reached = reached[now[reached]]
+    # Rows that gain a candidate (a new or changed record shares a distinctive
+    # n-gram) or lose one (a removed record did): the top-k kernel keeps 2k + 1
+    # candidates per row before breaking ties, so a lost candidate outside the
+    # top k can still change it.
+    gained = np.unique(vectors[new_rows].indices)
+    lost_columns = np.unique(previous.name_vectors[np.flatnonzero(changes.delta_old)].indices)
+    reached = np.union1d(gained[now[gained]], lost_columns[before[lost_columns]])
     old = previous.neighbours
     old_left = changes.old_to_new[old["left"].to_numpy().astype(np.int64)]
     old_right = changes.old_to_new[old["right"].to_numpy().astype(np.int64)]
@@ -428,7 +436,13 @@ def match_incrementally(
                 msg = f"blocking rule {rule!r} cannot be updated incrementally"
                 raise ValueError(msg)
             touched, pairs = _exact_rule_update(
-                std, previous.std, changes, key=spec[0], refine=spec[1], settings=blocking
+                std,
+                previous.std,
+                changes,
+                key=spec[0],
+                refine=spec[1],
+                cap=spec[2],
+                settings=blocking,
             )
             clear = touched[left]
         mask[clear] &= ~bit

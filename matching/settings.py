@@ -41,6 +41,20 @@ class BlockingSettings(BaseModel):
             "make a quadratic number of pairs."
         ),
     )
+    max_name_block_size: int = Field(
+        default=20,
+        ge=2,
+        description=(
+            "Cap of the blocks keyed on a name (name_key, name_latin_sorted, postcode + "
+            "name initials). A distinctive name's block holds one customer's few records; "
+            "a block larger than this mixes several customers ('王伟', 'James Smith') and "
+            "is refined by city, then skipped if still larger. Such namesakes are told "
+            "apart only by a second identifier, which the e-mail, phone, tax id, address "
+            "and postcode rules block on. On the 1M synthetic benchmark 20 instead of 300 "
+            "cut candidate pairs from 13.8M to about 6M and lost no true pair the model "
+            "matched."
+        ),
+    )
     neighbourhood_window: int = Field(
         default=3,
         ge=3,
