@@ -10,6 +10,7 @@ names that share no key at all.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -20,6 +21,7 @@ from matching.semantic import nearest_name_pairs
 from matching.settings import BlockingSettings
 
 PAIR_SCHEMA = {"left": pl.UInt32, "right": pl.UInt32}
+LOGGER = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -317,4 +319,12 @@ def generate_candidates(
         (pl.col("key") % (1 << 32)).cast(pl.UInt32).alias("right"),
         pl.col("mask").replace_strict(labels, return_dtype=pl.String).alias("blocking_rules"),
     )
+    for row in report.filter(pl.col("skipped_blocks") > 0).iter_rows(named=True):
+        LOGGER.warning(
+            "blocking rule %s: %d blocks over the size cap skipped (%d records); "
+            "their pairs are left to the other rules",
+            row["rule"],
+            row["skipped_blocks"],
+            row["skipped_records"],
+        )
     return CandidatePairs(pairs=pairs, report=report)

@@ -84,3 +84,41 @@ def test_key_rules(
 
     context = BlockingContext(std=_std(rows), name_vectors=None, settings=BlockingSettings())
     assert set(BLOCKING_RULES[rule](context).pairs.iter_rows()) == expected
+
+
+def test_sorted_neighbourhood_leaves_records_of_a_common_name_to_the_name_rules() -> None:
+    names = ["wang wei"] * 4 + ["wang wen", "li na", "li na"]
+    outcome = block_on_sorted_name_neighbourhood(
+        _context(names, neighbourhood_max_cross_block=3, max_block_size=10)
+    )
+    pairs = set(outcome.pairs.unique().iter_rows())
+    assert not any(left < 4 and right < 4 for left, right in pairs)  # 4 > 3: not paired here
+    assert (5, 6) in pairs  # 'li na' x2 is small
+    assert {(0, 4), (3, 4)} <= pairs  # the neighbouring rare name still meets every 'wang wei'
+
+
+def test_name_blocks_over_the_name_cap_are_refined_by_city_then_skipped_with_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from matching.blocking import block_on_name_key, generate_candidates
+
+    std = pl.DataFrame(
+        {
+            "record_index": np.arange(7, dtype=np.uint32),
+            "name_key": ["wangwei"] * 7,
+            "city_key": ["shanghai"] * 5 + ["beijing"] * 2,
+        }
+    )
+    context = BlockingContext(
+        std=std, name_vectors=None, settings=BlockingSettings(max_name_block_size=3)
+    )
+    outcome = block_on_name_key(context)
+    assert set(outcome.pairs.iter_rows()) == {(5, 6)}  # Beijing's two fit, Shanghai's five do not
+    assert (outcome.skipped_blocks, outcome.skipped_records) == (1, 5)
+    with caplog.at_level("WARNING", logger="matching.blocking"):
+        generate_candidates(
+            std,
+            name_vectors=None,
+            settings=BlockingSettings(rules=("name_key",), max_name_block_size=3),
+        )
+    assert "blocking rule name_key: 1 blocks over the size cap skipped (5 records)" in caplog.text
