@@ -146,7 +146,10 @@ def spark_config(data: Path, out: Path) -> Path:
     config = yaml.safe_load((data / "fusion.yaml").read_text(encoding="utf-8"))
     matching = config.setdefault("matching", {})
     matching["engine"] = "spark"
-    matching.setdefault("spark", {}).setdefault("master", "local[2]")
+    spark = matching.setdefault("spark", {})
+    spark.setdefault("master", "local[2]")
+    spark.setdefault("shuffle_partitions", 8)
+    config.setdefault("run", {}).setdefault("data_roots", []).append(str(data.resolve()))
     for source in config.get("sources", []):
         for key in ("path", "glob"):
             if key in source and not Path(source[key]).is_absolute():

@@ -8,9 +8,10 @@ CLI and the scheduler run identical code.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import polars as pl
@@ -26,7 +27,7 @@ from lineage import (
     run_provenance_table,
 )
 from lineage.golden import latest_update
-from matching import IdAssignment, MatchResult, assign_unified_ids
+from matching import IdAssignment, MatchResult, assign_unified_ids, standardise
 from matching.identity import PreviousIdentity
 from matching.incremental import (
     IndexedMatchResult,
@@ -39,6 +40,7 @@ from matching.semantic import name_embedding_text
 from pipelines.incremental import (
     Baseline,
     Standardised,
+    Standardiser,
     carried_unified_ids,
     combine_golden,
     reuse_key,
@@ -62,8 +64,29 @@ def standardise_batches(
     """Every source's canonical records, standardised (unchanged ones reused from the baseline)."""
     records = pl.concat([batches[s.name].records for s in config.sources], how="vertical")
     return standardise_incrementally(
-        records, baseline=baseline, default_regions=config.default_regions
+        records,
+        baseline=baseline,
+        default_regions=config.default_regions,
+        standardiser=_standardiser(config),
     )
+
+
+def _standardiser(config: FusionConfig) -> Standardiser:
+    """``standardise``, or the same function on Spark when ``matching.engine`` is spark."""
+    if config.matching.engine != "spark":
+        return standardise
+    from matching.engines.spark_standardise import standardise_on_spark
+
+    return partial(standardise_on_spark, settings=config.matching.spark)
+
+
+def _golden_builder(config: FusionConfig) -> Callable[..., GoldenRecord]:
+    """``build_golden_record``, or the same function on Spark when ``matching.engine`` is spark."""
+    if config.matching.engine != "spark":
+        return build_golden_record
+    from lineage.golden_spark import build_golden_record_spark
+
+    return partial(build_golden_record_spark, spark_settings=config.matching.spark)
 
 
 def match(
@@ -250,7 +273,7 @@ def build_golden(
         )
     )
     if carried is None or baseline is None or baseline.golden is None:
-        golden = build_golden_record(
+        golden = _golden_builder(config)(
             std, identity.xref, sources=config.sources, settings=config.survivorship, run_id=run_id
         )
     else:

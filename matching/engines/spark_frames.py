@@ -35,8 +35,9 @@ def classic_type(data_type: pa.DataType) -> pa.DataType:
     if pa.types.is_dictionary(data_type):
         return classic_type(data_type.value_type)
     if pa.types.is_unsigned_integer(data_type):
-        # Spark has no unsigned integers: the next wider signed type holds every value.
-        wider = {8: pa.int16(), 16: pa.int32(), 32: pa.int64(), 64: pa.int64()}
+        # Spark has no unsigned integers: the next wider signed type holds every value
+        # (a 64-bit hash only fits a 20-digit decimal).
+        wider = {8: pa.int16(), 16: pa.int32(), 32: pa.int64(), 64: pa.decimal128(20, 0)}
         return wider[data_type.bit_width]
     if pa.types.is_timestamp(data_type):
         # Spark keeps microseconds; a zoned timestamp comes back in the session zone (UTC).
