@@ -44,9 +44,7 @@ def test_components_equal_networkx(spark_settings: SparkSettings) -> None:
     found = from_spark(connected_components(to_spark(spark, links)))
     graph = nx.Graph(links.rows())
     expected = {
-        node: min(component)
-        for component in nx.connected_components(graph)
-        for node in component
+        node: min(component) for component in nx.connected_components(graph) for node in component
     }
     assert dict(zip(found["record_index"], found["component"], strict=True)) == expected
 
