@@ -242,6 +242,11 @@ def nearest_name_pairs(
             exact_limit=exact_limit,
             seed=seed,
         )
-    cosine = cosine_of_pairs(vectors, left, right)
-    keep = cosine >= min_cosine
-    return _pairs_frame(left[keep], right[keep])
+    # Undirected and deduplicated first: a mutual neighbour's cosine is computed once.
+    pairs = _pairs_frame(left, right)
+    cosine = cosine_of_pairs(
+        vectors,
+        pairs["left"].to_numpy().astype(np.int64),
+        pairs["right"].to_numpy().astype(np.int64),
+    )
+    return pairs.filter(pl.Series(cosine >= min_cosine))
