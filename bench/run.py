@@ -139,8 +139,12 @@ def _warehouse_clusters(warehouse: Path) -> tuple[pl.DataFrame, int]:
     return xref, int(row[0]) if row else 0
 
 
-def spark_config(data: Path, out: Path) -> Path:
-    """The data set's config with ``matching.engine: spark``, written beside the run."""
+def spark_config(data: Path) -> Path:
+    """The data set's config with ``matching.engine: spark``, written beside it.
+
+    Beside it, so the sources' relative paths (and with them ``source_file`` in
+    the published tables) read exactly as in the default engine's run.
+    """
     import yaml
 
     config = yaml.safe_load((data / "fusion.yaml").read_text(encoding="utf-8"))
@@ -149,13 +153,7 @@ def spark_config(data: Path, out: Path) -> Path:
     spark = matching.setdefault("spark", {})
     spark.setdefault("master", "local[2]")
     spark.setdefault("shuffle_partitions", 8)
-    config.setdefault("run", {}).setdefault("data_roots", []).append(str(data.resolve()))
-    for source in config.get("sources", []):
-        for key in ("path", "glob"):
-            if key in source and not Path(source[key]).is_absolute():
-                source[key] = str((data / source[key]).resolve())
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / "fusion-spark.yaml"
+    path = data / "fusion-spark.yaml"
     path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
     return path
 
@@ -172,7 +170,7 @@ def bench_system(system: str, dataset: str, data: Path, work: Path) -> dict[str,
     elif system == "fusion_run_spark":
         warehouse = out / "warehouse"
         shutil.rmtree(warehouse, ignore_errors=True)
-        command = [str(FUSION), "run", "--config", str(spark_config(data, out)),
+        command = [str(FUSION), "run", "--config", str(spark_config(data)),
                    "--warehouse", str(warehouse)]  # fmt: skip
     elif system == "splink":
         command = [str(BENCH_PYTHON), str(ROOT / "bench" / "splink_job.py"), str(data), str(out)]
