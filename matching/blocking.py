@@ -189,24 +189,36 @@ def block_on_sorted_name_neighbourhood(context: BlockingContext) -> RuleOutcome:
     )
     small = settings.neighbourhood_max_cross_block
     half = (settings.neighbourhood_window - 1) // 2
+    # Filters on block size go before each join, so no cross product of two
+    # common names is ever materialised (at 1M records that was gigabytes).
+    records = kept.select("record_index", "rank", "size")
+    is_small = pl.col("size") <= small
     found = []
     for offset in range(half + 1):
-        shifted = kept.select(
+        shifted = records.select(
             pl.col("record_index").alias("other"),
             pl.col("size").alias("other_size"),
             (pl.col("rank") - offset).alias("rank"),
         )
-        pairs = kept.select("record_index", "rank", "size").join(shifted, on="rank")
         if offset == 0:
             # Records of one name: the name rules pair them (refined by city when
             # the name is common); here only small names, whose pairs are few.
-            pairs = pairs.filter(
-                (pl.col("record_index") < pl.col("other")) & (pl.col("size") <= small)
+            pairs = (
+                records.filter(is_small)
+                .join(shifted.filter(pl.col("other_size") <= small), on="rank")
+                .filter(pl.col("record_index") < pl.col("other"))
             )
         else:
             # Neighbouring names: a typo'd rare name meets a common one, but two
             # common names ('wangwei' x 'wangwen') would make a cross product.
-            pairs = pairs.filter(pl.min_horizontal("size", "other_size") <= small)
+            pairs = pl.concat(
+                [
+                    records.filter(is_small).join(shifted, on="rank"),
+                    records.filter(~is_small).join(
+                        shifted.filter(pl.col("other_size") <= small), on="rank"
+                    ),
+                ]
+            )
         found.append(
             pairs.select(
                 pl.min_horizontal("record_index", "other").alias("left"),
