@@ -38,7 +38,7 @@ def _comparable(frame: pl.DataFrame) -> pl.DataFrame:
 def compare(first: Path, second: Path) -> dict[str, object]:
     """Per table: rows in each and whether the rows are equal."""
     a, b = read_tables(first), read_tables(second)
-    tables: dict[str, object] = {}
+    tables: dict[str, dict[str, object]] = {}
     for name in sorted(set(a) | set(b)):
         if name not in a or name not in b:
             tables[name] = {"missing_in": "first" if name not in a else "second"}

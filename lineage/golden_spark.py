@@ -57,10 +57,10 @@ def _bucket_golden(
     frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)
     std_schema, xref_schema = schemas
-    std = frame.select(std_columns).cast(dict(std_schema))
+    std = frame.select(std_columns).cast(std_schema)
     xref = frame.select(
         *RECORD_KEY_COLUMNS, *(pl.col(f"{XREF_PREFIX}{c}").alias(c) for c in xref_columns)
-    ).cast(dict(xref_schema))
+    ).cast(xref_schema)
     golden = build_golden_record(
         std, xref, sources=sources, settings=settings, run_id=run_id, as_of=as_of
     )

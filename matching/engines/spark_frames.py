@@ -75,7 +75,7 @@ def from_spark(frame: DataFrame, *, like: pl.DataFrame | None = None) -> pl.Data
     assert isinstance(collected, pl.DataFrame)
     if like is None:
         return collected
-    return collected.select(like.columns).cast(dict(like.schema))
+    return collected.select(like.columns).cast(like.schema)
 
 
 def batches_as(frames: Iterator[pl.DataFrame], schema: pa.Schema) -> Iterator[pa.RecordBatch]:

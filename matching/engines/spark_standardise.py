@@ -45,7 +45,7 @@ def standardise_on_spark(
         for batch in batches:
             frame = pl.from_arrow(batch)
             assert isinstance(frame, pl.DataFrame)
-            done = standardise(frame.cast(dict(in_schema)), default_regions=regions, steps=steps)
+            done = standardise(frame.cast(in_schema), default_regions=regions, steps=steps)
             table = done.drop("record_index").to_arrow().select(out_arrow.names)
             yield from table.cast(out_arrow).to_batches()
 
