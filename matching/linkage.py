@@ -95,7 +95,8 @@ def term_frequency_reference(
     for comparison in comparisons:
         if comparison.tf_column is None:
             continue
-        counts = std[comparison.tf_column].drop_nulls().value_counts()["count"]
+        # Sorted, so the float sum (and the weights) are the same on every run.
+        counts = std[comparison.tf_column].drop_nulls().value_counts()["count"].sort()
         shares = counts.cast(pl.Float64) / max(total, 1)
         out[comparison.name] = max(float((shares * shares).sum()), 1.0 / max(total, 1) ** 2)
     return out
