@@ -83,11 +83,11 @@ class NameIdf:
                 if chunks
                 else np.zeros(0, np.uint64)
             )
-            df = np.zeros(len(vocabulary))
+            frequency = np.zeros(len(vocabulary))
             for local, counts in chunks:
-                np.add.at(df, np.searchsorted(vocabulary, local), counts)
+                np.add.at(frequency, np.searchsorted(vocabulary, local), counts)
             vocabularies_out.append(vocabulary.astype(np.uint64))
-            idf_parts.append(np.log((1.0 + len(texts)) / (1.0 + df)) + 1.0)
+            idf_parts.append(np.log((1.0 + len(texts)) / (1.0 + frequency)) + 1.0)
         return cls(
             ngram_range=ngram_range,
             vocabularies=tuple(vocabularies_out),
