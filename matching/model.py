@@ -74,8 +74,9 @@ class FellegiSunterModel:
                 often by chance than two '上海星辰贸易' records, so the first lose
                 weight and the second gain it (Splink's term-frequency adjustment).
                 The reasoning: a value's share of chance agreements grows with the
-                square of its frequency, its share of true matches about linearly. A model stored without a reference (older
-                releases) falls back to penalising values more common than u_top.
+                square of its frequency, its share of true matches about linearly.
+                A model stored without a reference (older releases) falls back to
+                penalising values more common than u_top.
         """
         contributions = np.zeros(level_matrix.shape, dtype=np.float64)
         for k, params in enumerate(self.levels):
