@@ -76,6 +76,25 @@ def _chunk_counts(
     return vocabularies, matrices
 
 
+def distinct_texts(texts: list[str]) -> tuple[list[str], np.ndarray]:
+    """The distinct texts (first-seen order) and, per input text, its distinct row.
+
+    Names repeat (a customer's records, common names), so n-grams are analysed
+    once per distinct text.
+    """
+    series = pl.Series("t", texts, dtype=pl.String).fill_null("")
+    distinct = series.unique(maintain_order=True)
+    row = (
+        series.to_frame()
+        .join(distinct.to_frame().with_row_index("d"), on="t", how="left", maintain_order="left")[
+            "d"
+        ]
+        .to_numpy()
+        .astype(np.int64)
+    )
+    return distinct.to_list(), row
+
+
 def char_wb_tfidf(
     texts: list[str],
     *,
@@ -103,18 +122,8 @@ def char_wb_tfidf(
     n_texts = len(texts)
     if n_texts == 0:
         return sp.csr_matrix((0, 0), dtype=np.float32)
-    series = pl.Series("t", texts, dtype=pl.String).fill_null("")
-    distinct = series.unique(maintain_order=True)
-    text_row = (
-        series.to_frame()
-        .join(distinct.to_frame().with_row_index("d"), on="t", how="left", maintain_order="left")[
-            "d"
-        ]
-        .to_numpy()
-        .astype(np.int64)
-    )
-    multiplicity = np.bincount(text_row, minlength=len(distinct)).astype(np.float64)
-    values = distinct.to_list()
+    values, text_row = distinct_texts(texts)
+    multiplicity = np.bincount(text_row, minlength=len(values)).astype(np.float64)
     per_n: list[list[tuple[np.ndarray, sp.csr_matrix]]] = [[] for _ in range(low, high + 1)]
     for start in range(0, len(values), chunk_texts):
         vocabularies, matrices = _chunk_counts(values[start : start + chunk_texts], ngram_range)

@@ -59,9 +59,14 @@ from matching.blocking import (
     block_on_sorted_name_neighbourhood,
     pairs_sharing_key,
 )
-from matching.clustering import cluster_pairs
 from matching.comparisons import Comparison, PairFrame, comparison_levels, default_comparisons
-from matching.linkage import MatchResult, match_records, pair_term_frequencies, score_pairs
+from matching.linkage import (
+    MatchResult,
+    cluster_under_decisions,
+    match_records,
+    pair_term_frequencies,
+    score_pairs,
+)
 from matching.model import FellegiSunterModel
 from matching.name_idf import NameIdf, PrecomputedVectors
 from matching.semantic import (
@@ -71,7 +76,6 @@ from matching.semantic import (
     sparse_neighbours_of_rows,
 )
 from matching.settings import BlockingSettings, MatchSettings
-from matching.steward import steward_pairs, with_steward_decisions
 
 KEYS = ["source_system", "source_record_id"]
 SORTED_NEIGHBOURHOOD = "sorted_name_neighbourhood"
@@ -498,16 +502,8 @@ def match_incrementally(
             .alias("blocking_rules")
         )
     )
-    decided = steward_pairs(std, steward_decisions)
-    scored = scored.join(decided, on=["left", "right"], how="left")
-    labels_out = cluster_pairs(
-        std.height,
-        with_steward_decisions(scored, decided),
-        match_threshold=settings.model.match_threshold,
-        cannot_link_probability=settings.clustering.cannot_link_probability,
-    )
-    clusters = pl.DataFrame(
-        {"record_index": np.arange(std.height, dtype=np.uint32), "cluster": labels_out}
+    scored, clusters = cluster_under_decisions(
+        std, scored, steward_decisions=steward_decisions, settings=settings
     )
     return IndexedMatchResult(
         scored_pairs=scored,

@@ -13,7 +13,7 @@ import polars as pl
 
 from matching.blocking import CandidatePairs, generate_candidates
 from matching.comparisons import Comparison, PairFrame, default_comparisons
-from matching.engines import engine_for
+from matching.engines import MatchEngine, engine_for
 from matching.model import FellegiSunterModel, fit_model, probability_from_weight
 from matching.semantic import Embedder, TfidfCharNgramEmbedder, embed_names
 from matching.settings import MatchSettings
@@ -227,6 +227,28 @@ def match_records(
             std, pair_frame, comparisons, population=tf_population
         ),
     ).with_columns(candidates.pairs["blocking_rules"])
+    scored, clusters = cluster_under_decisions(
+        std, scored, steward_decisions=steward_decisions, settings=settings, engine=engine
+    )
+    return MatchResult(
+        scored_pairs=scored, clusters=clusters, model=model, blocking_report=candidates.report
+    )
+
+
+def cluster_under_decisions(
+    std: pl.DataFrame,
+    scored: pl.DataFrame,
+    *,
+    steward_decisions: pl.DataFrame | None,
+    settings: MatchSettings,
+    engine: MatchEngine | None = None,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Scored pairs with their ``steward_decision``, and the clusters they bind.
+
+    Shared by a full match and an incremental one (matching.incremental), so
+    both cluster the same way.
+    """
+    engine = engine or engine_for(settings)
     decided = steward_pairs(std, steward_decisions)
     scored = scored.join(decided, on=["left", "right"], how="left")
     labels = engine.cluster_pairs(
@@ -238,6 +260,4 @@ def match_records(
     clusters = pl.DataFrame(
         {"record_index": np.arange(std.height, dtype=np.uint32), "cluster": labels}
     )
-    return MatchResult(
-        scored_pairs=scored, clusters=clusters, model=model, blocking_report=candidates.report
-    )
+    return scored, clusters

@@ -21,24 +21,9 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
-from matching.embedders import _chunk_counts
+from matching.embedders import _chunk_counts, distinct_texts
 
 CHUNK_TEXTS = 100_000
-
-
-def _distinct_texts(texts: list[str]) -> tuple[list[str], np.ndarray]:
-    """The distinct texts (first-seen order) and, per input text, its distinct row."""
-    series = pl.Series("t", texts, dtype=pl.String).fill_null("")
-    distinct = series.unique(maintain_order=True)
-    row = (
-        series.to_frame()
-        .join(distinct.to_frame().with_row_index("d"), on="t", how="left", maintain_order="left")[
-            "d"
-        ]
-        .to_numpy()
-        .astype(np.int64)
-    )
-    return distinct.to_list(), row
 
 
 @dataclass(frozen=True)
@@ -63,7 +48,7 @@ class NameIdf:
     @classmethod
     def fit(cls, texts: list[str], *, ngram_range: tuple[int, int] = (2, 3)) -> NameIdf:
         """Vocabulary and ``idf = ln((1 + n) / (1 + df)) + 1`` over ``texts``."""
-        values, row = _distinct_texts(texts)
+        values, row = distinct_texts(texts)
         multiplicity = np.bincount(row, minlength=len(values)).astype(np.float64)
         sizes = range(ngram_range[1] - ngram_range[0] + 1)
         found: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in sizes]
@@ -105,7 +90,7 @@ class NameIdf:
         width = self.width
         if not texts:
             return sp.csr_matrix((0, width), dtype=np.float32)
-        values, row = _distinct_texts(texts)
+        values, row = distinct_texts(texts)
         offsets = np.cumsum([0, *(len(v) for v in self.vocabularies)])
         chunks = []
         for start in range(0, len(values), CHUNK_TEXTS):
