@@ -20,7 +20,10 @@ class CanonicalField:
         name: Column name in canonical frames and in ``golden_customer``.
         description: What the field holds, in words an analyst understands.
         allowed: Closed vocabulary, when the field has one (after value maps).
-        golden: Whether survivorship builds a golden value for this field.
+        golden: Whether survivorship builds a golden value for this field. A
+            field that is not golden is read, standardised and compared (a
+            matching key), but stays out of ``golden_customer``, ``field_lineage``
+            and survivorship, whose columns are a published contract.
     """
 
     name: str
@@ -48,6 +51,8 @@ CANONICAL_FIELDS: tuple[CanonicalField, ...] = (
     CanonicalField("size_band", "employee count band", allowed=SIZE_BANDS),
     CanonicalField("tax_id", "tax identifier, e.g. unified social credit code"),
     CanonicalField("tier", "canonical customer tier", allowed=TIERS),
+    # Last, so the golden fields keep their order; see the golden attribute.
+    CanonicalField("birth_date", "date of birth of a person customer", golden=False),
 )
 
 FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in CANONICAL_FIELDS)

@@ -15,6 +15,7 @@ import polars as pl
 from matching.standardise.address import normalise_address
 from matching.standardise.chinese import flag_romanised_names, romanise_names, simplify_chinese
 from matching.standardise.contact import normalise_email, normalise_phone_e164
+from matching.standardise.dates import normalise_birth_date
 from matching.standardise.legal_form import split_legal_form
 from matching.standardise.regions import normalise_regions
 from matching.standardise.text import clean_text
@@ -29,6 +30,7 @@ STEPS: tuple[Step, ...] = (
     normalise_phone_e164,
     normalise_regions,
     normalise_address,
+    normalise_birth_date,
     flag_romanised_names,
     romanise_names,
 )
