@@ -16,6 +16,7 @@ from typing import Any, Protocol
 import numpy as np
 import polars as pl
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
 
 from matching.semantic import cosine_of_pairs
 
@@ -216,6 +217,68 @@ class ExactMatch:
 
 
 @dataclass(frozen=True)
+class ExactOrOneEdit:
+    """Exact agreement, else at most one typing error: an identifier typed twice.
+
+    The error is counted by optimal string alignment (Damerau-Levenshtein
+    without repeated edits of one substring): one wrong, missing or extra
+    character, or two neighbours swapped ('6503115' / '6503215', '6503115' /
+    '6053115'). A social security or credit code number that close is rarely
+    someone else's, while a Levenshtein ratio would rate '1234567' /
+    '1234576' no closer than two unrelated numbers sharing a prefix.
+    """
+
+    name: str
+    column: str
+    tf_column: str | None = None
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return ("different", "one_edit", "exact")
+
+    def levels(self, pairs: PairFrame) -> np.ndarray:
+        left, right, present = pairs.texts(self.column)
+        level = (_cpdist(left, right, OSA.distance) <= 1).astype(np.int8)
+        level[pairs.equal(self.column)] = 2
+        level[~present] = MISSING
+        return level
+
+
+@dataclass(frozen=True)
+class DateAgreement:
+    """Same date; else one typing error in its digits, or day and month swapped.
+
+    Reads ISO dates (``YYYY-MM-DD``) where ``valid_column`` holds, so a date
+    that did not parse counts as missing, not as different. One edit of the
+    eight digits covers a mistyped digit ('1956-02-23' / '1956-02-28') and two
+    swapped neighbours ('1956-02-23' / '1965-02-23'); the day-month swap
+    ('1956-02-03' / '1956-03-02') is a US export read as European or back.
+    """
+
+    name: str = "birth_date"
+    column: str = "birth_date"
+    valid_column: str = "birth_date_valid"
+    tf_column: str | None = None
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return ("different", "one_edit_or_day_month_swapped", "exact")
+
+    def levels(self, pairs: PairFrame) -> np.ndarray:
+        date = pl.when(pl.col(self.valid_column)).then(pl.col(self.column))
+        left, right = pairs.sides(date.str.replace_all("-", ""))
+        present = (left.is_not_null() & right.is_not_null()).to_numpy()
+        edits = _cpdist(left.fill_null("").to_list(), right.fill_null("").to_list(), OSA.distance)
+        swapped, _ = pairs.sides(
+            pl.concat_str(date.str.slice(0, 4), date.str.slice(8, 2), date.str.slice(5, 2))
+        )
+        level = ((edits <= 1) | (swapped == right).fill_null(False).to_numpy()).astype(np.int8)
+        level[(left == right).fill_null(False).to_numpy()] = 2
+        level[~present] = MISSING
+        return level
+
+
+@dataclass(frozen=True)
 class TokenSetSimilarity:
     """rapidfuzz token_set_ratio levels: word order and extra words forgiven."""
 
@@ -240,11 +303,13 @@ def default_comparisons() -> tuple[Comparison, ...]:
         NameSimilarity(),
         ExactOrFuzzy("email", "email"),
         PhoneAgreement(),
-        ExactMatch("tax_id", "tax_id"),
+        ExactOrOneEdit("tax_id", "tax_id"),
         TokenSetSimilarity("contact", "contact_latin_sorted"),
         TokenSetSimilarity("address", "address_key"),
         ExactMatch("postcode", "postcode"),
         ExactMatch("city", "city_key", tf_column="city_key"),
+        # Last, so that adding it left every earlier match_evidence column in place.
+        DateAgreement(),
     )
 
 

@@ -58,7 +58,27 @@ CASES = [
     ("phone", {"phone": "13800138000"}, {"phone": "13900139000"}, "different"),
     # tax id
     ("tax_id", {"tax_id": "91310000 MA1FL0XX1A"}, {"tax_id": "91310000MA1FL0XX1A"}, "exact"),
-    ("tax_id", {"tax_id": "91310000MA1FL0XX1A"}, {"tax_id": "91310000MA1FL0XX1B"}, "different"),
+    ("tax_id", {"tax_id": "91310000MA1FL0XX1A"}, {"tax_id": "91310000MA1FL0XX1B"}, "one_edit"),
+    ("tax_id", {"tax_id": "91310000MA1FL0XX1A"}, {"tax_id": "91310000MA1FL0YY1A"}, "different"),
+    ("tax_id", {"tax_id": "6503115"}, {"tax_id": "6503215"}, "one_edit"),  # one digit
+    ("tax_id", {"tax_id": "6503115"}, {"tax_id": "6501315"}, "one_edit"),  # transposition
+    ("tax_id", {"tax_id": "6503115"}, {"tax_id": "650311"}, "one_edit"),  # dropped digit
+    ("tax_id", {"tax_id": "6503115"}, {"tax_id": "5603151"}, "different"),
+    ("tax_id", {"tax_id": "6503115"}, {"tax_id": None}, "missing"),
+    # birth date: formats, typing errors, day and month swapped, dates that do not parse
+    ("birth_date", {"birth_date": "19560223"}, {"birth_date": "1956年2月23日"}, "exact"),
+    ("birth_date", {"birth_date": "1956-02-23"}, {"birth_date": "23.02.1956"}, "exact"),
+    ("birth_date", {"birth_date": "19560223"}, {"birth_date": "19560228"},
+     "one_edit_or_day_month_swapped"),
+    ("birth_date", {"birth_date": "19560223"}, {"birth_date": "19650223"},
+     "one_edit_or_day_month_swapped"),
+    ("birth_date", {"birth_date": "1956-03-02"}, {"birth_date": "1956-02-03"},
+     "one_edit_or_day_month_swapped"),
+    ("birth_date", {"birth_date": "1990年1月12日"}, {"birth_date": "1990-12-01"},
+     "one_edit_or_day_month_swapped"),
+    ("birth_date", {"birth_date": "19560223"}, {"birth_date": "19570324"}, "different"),
+    ("birth_date", {"birth_date": "19560223"}, {"birth_date": "19560230"}, "missing"),
+    ("birth_date", {"birth_date": "19560223"}, {"birth_date": None}, "missing"),
     # contact person: pinyin and either name order
     ("contact", {"name": "x", "contact_name": "王伟"}, {"name": "y", "contact_name": "Wei Wang"},
      "tokens>=0.9"),
@@ -86,6 +106,12 @@ def test_comparison_levels(
     assert _label(comparison, left, right) == expected
 
 
+def test_new_comparisons_come_last_so_match_evidence_columns_keep_their_order() -> None:
+    assert [c.name for c in default_comparisons()] == [
+        "name", "email", "phone", "tax_id", "contact", "address", "postcode", "city", "birth_date",
+    ]  # fmt: skip
+
+
 def test_chunked_levels_equal_unchunked() -> None:
     rows = [{"name": n, "email": e} for n, e in [
         ("上海星辰贸易有限公司", "a@x.cn"), ("上海星辰贸易", "a@x.cn"), ("Acme Inc.", "b@y.com"),
@@ -111,7 +137,8 @@ RECORDS = st.fixed_dictionaries(
      "contact_name": st.sampled_from(["王伟", "Wei Wang", "John Smith", None]),
      "postcode": st.sampled_from(["200120", "100000", None]),
      "city": st.sampled_from(["上海", "Shanghai", "北京", None]),
-     "tax_id": st.sampled_from(["91310000MA1FL0XX1A", "91310000MA1FL0XX1B", None])}
+     "tax_id": st.sampled_from(["91310000MA1FL0XX1A", "91310000MA1FL0XX1B", None]),
+     "birth_date": st.sampled_from(["19560223", "1956-03-02", "1956年2月3日", "19560230", None])}
 )  # fmt: skip
 
 
