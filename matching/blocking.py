@@ -162,6 +162,22 @@ def block_on_postcode_and_name_initials(context: BlockingContext) -> RuleOutcome
     return pairs_sharing_key(key, context, cap=context.settings.max_name_block_size)
 
 
+def block_on_birth_date(context: BlockingContext) -> RuleOutcome:
+    """Same valid date of birth: people whose name and contact details were both mistyped.
+
+    A birth date is shared by about 27 of a million people (365 days over
+    about 100 years), so its blocks are small but grow with the data: like the
+    name rules it is capped at ``max_name_block_size``, a larger block refined
+    by postcode and skipped if still larger.
+    """
+    return pairs_sharing_key(
+        pl.when(pl.col("birth_date_valid")).then(pl.col("birth_date")),
+        context,
+        refine=pl.col("postcode"),
+        cap=context.settings.max_name_block_size,
+    )
+
+
 def block_on_sorted_name_neighbourhood(context: BlockingContext) -> RuleOutcome:
     """Records whose romanised names sort near each other (a sorted-neighbourhood index).
 
@@ -254,6 +270,7 @@ BLOCKING_RULES: dict[str, Callable[[BlockingContext], RuleOutcome]] = {
     "postcode_and_name_initials": block_on_postcode_and_name_initials,
     "sorted_name_neighbourhood": block_on_sorted_name_neighbourhood,
     "semantic_name_neighbours": block_on_semantic_name_neighbours,
+    "birth_date": block_on_birth_date,
 }
 
 

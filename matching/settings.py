@@ -29,6 +29,7 @@ class BlockingSettings(BaseModel):
             "postcode_and_name_initials",
             "sorted_name_neighbourhood",
             "semantic_name_neighbours",
+            "birth_date",
         ),
         description="Blocking rules to apply, by name (see matching.blocking.BLOCKING_RULES).",
     )

@@ -75,6 +75,13 @@ def _std(rows: list[dict[str, object]]) -> pl.DataFrame:
             {"name": "Zed Brown", "postcode": "2905"}], {(0, 1)}),
         ("postcode_and_name_initials", [{"name": "王伟", "postcode": "200120"},
                                        {"name": "Wang Wei", "postcode": "200120"}], {(0, 1)}),
+        ("birth_date", [{"name": "a", "birth_date": "19560223"},
+                        {"name": "b", "birth_date": "1956年2月23日"},
+                        {"name": "c", "birth_date": "23.02.1956"},
+                        {"name": "d", "birth_date": "19560224"},
+                        {"name": "e", "birth_date": "19560230"},
+                        {"name": "f", "birth_date": "19560230"},
+                        {"name": "g"}, {"name": "h"}], {(0, 1), (0, 2), (1, 2)}),
     ],
 )  # fmt: skip
 def test_key_rules(
@@ -122,3 +129,24 @@ def test_name_blocks_over_the_name_cap_are_refined_by_city_then_skipped_with_a_w
             settings=BlockingSettings(rules=("name_key",), max_name_block_size=3),
         )
     assert "blocking rule name_key: 1 blocks over the size cap skipped (5 records)" in caplog.text
+
+
+def test_birth_date_blocks_over_the_name_cap_are_refined_by_postcode_then_skipped(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from matching.blocking import block_on_birth_date, generate_candidates
+
+    # A default date that a CRM fills in for everyone, and three people born on one day.
+    rows = [{"name": str(i), "birth_date": "1900-01-01", "postcode": "2000"} for i in range(5)]
+    rows += [{"name": "ann", "birth_date": "1900-01-01", "postcode": p} for p in ("3000", "3000")]
+    rows += [{"name": "bob", "birth_date": "1971-05-06", "postcode": p} for p in ("1", "2", "3")]
+    std = _std(rows)
+    settings = BlockingSettings(rules=("birth_date",), max_name_block_size=3)
+    outcome = block_on_birth_date(BlockingContext(std=std, name_vectors=None, settings=settings))
+    found = {tuple(std["name"].gather(list(p)).to_list()) for p in outcome.pairs.iter_rows()}
+    assert found == {("ann", "ann"), ("bob", "bob")}
+    assert outcome.pairs.height == 4  # the two at 3000, and the three of 1971-05-06
+    assert (outcome.skipped_blocks, outcome.skipped_records) == (1, 5)
+    with caplog.at_level("WARNING", logger="matching.blocking"):
+        generate_candidates(std, name_vectors=None, settings=settings)
+    assert "blocking rule birth_date: 1 blocks over the size cap skipped (5 records)" in caplog.text
