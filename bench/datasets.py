@@ -1,7 +1,7 @@
 """Benchmark data sets on disk, in one layout every system reads.
 
 A data set folder holds one CSV per source (``record_id`` + canonical columns,
-all text, plus ``dob`` for FEBRL), ``fusion.yaml`` for ``fusion run`` where a
+all text; FEBRL's date of birth is ``birth_date``), ``fusion.yaml`` for ``fusion run`` where a
 whole run makes sense, and ``truth/records.csv`` (``source_system,
 source_record_id, entity_id``). The synthetic sets come from
 ``bench.generate_synthetic``; FEBRL3 and FEBRL4 are written here from the
@@ -24,7 +24,7 @@ def source_files(folder: Path) -> list[Path]:
 
 
 def canonical_frame(folder: Path) -> pl.DataFrame:
-    """All sources of ``folder`` as one canonical frame (extra columns such as dob kept).
+    """All sources of ``folder`` as one canonical frame (extra columns kept).
 
     The matching benchmark reads the CSVs directly so that it times matching,
     not the connectors (``fusion run`` times those).
@@ -79,7 +79,7 @@ def _febrl_frame(frame: object) -> pl.DataFrame:
         pl.lit("AU").alias("country"),
         # The social security number is the one national identifier FEBRL carries.
         pl.col("soc_sec_id").alias("tax_id"),
-        pl.col("date_of_birth").alias("dob"),
+        pl.col("date_of_birth").alias("birth_date"),
         pl.col("given_name"),
         pl.col("surname"),
     )

@@ -19,7 +19,6 @@ import polars as pl
 
 from bench.datasets import canonical_frame, truth_clusters
 from matching import MatchSettings, match_records, standardise
-from matching.comparisons import ExactOrFuzzy, default_comparisons
 
 SEMANTIC_RULE = "semantic_name_neighbours"
 
@@ -61,13 +60,9 @@ def main(argv: list[str] | None = None) -> None:
     started = time.perf_counter()
     records = canonical_frame(args.data)
     loaded = time.perf_counter()
-    comparisons = default_comparisons()
-    if "dob" in records.columns:
-        # FEBRL carries a date of birth, which no canonical field holds: compare it too.
-        comparisons = (*comparisons, ExactOrFuzzy("dob", "dob", fuzzy_threshold=0.75))
     std = standardise(records, default_regions={})
     standardised = time.perf_counter()
-    result = match_records(std, settings=MatchSettings(), comparisons=comparisons)
+    result = match_records(std, settings=MatchSettings())
     matched = time.perf_counter()
     clusters = std.select(
         pl.concat_str(["source_system", "source_record_id"], separator="\x1f").alias("record_key"),

@@ -20,7 +20,6 @@ import polars as pl
 from bench.datasets import canonical_frame, truth_clusters
 from bench.fusion_match_job import candidate_recall
 from matching import MatchSettings, match_records
-from matching.comparisons import ExactOrFuzzy, default_comparisons
 from matching.engines.spark_session import spark_session
 from matching.engines.spark_standardise import standardise_on_spark
 from matching.settings import SparkSettings
@@ -48,12 +47,9 @@ def main(argv: list[str] | None = None) -> None:
     session = time.perf_counter()
     records = canonical_frame(args.data)
     loaded = time.perf_counter()
-    comparisons = default_comparisons()
-    if "dob" in records.columns:
-        comparisons = (*comparisons, ExactOrFuzzy("dob", "dob", fuzzy_threshold=0.75))
     std = standardise_on_spark(records, default_regions={}, settings=spark_settings)
     standardised = time.perf_counter()
-    result = match_records(std, settings=settings, comparisons=comparisons)
+    result = match_records(std, settings=settings)
     matched = time.perf_counter()
     clusters = std.select(
         pl.concat_str(["source_system", "source_record_id"], separator="\x1f").alias("record_key"),

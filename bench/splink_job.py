@@ -52,7 +52,7 @@ def _clean_sql(columns: set[str]) -> str:
             nullif(lower(trim({col("city")})), '') AS city,
             nullif(upper(replace(replace(coalesce({col("tax_id")}, ''), '-', ''), ' ', '')), '')
                 AS tax_id,
-            {col("dob")} AS dob
+            {col("birth_date" if "birth_date" in columns else "dob")} AS dob
         FROM raw
     """
 
@@ -75,6 +75,8 @@ def main(argv: list[str] | None = None) -> None:
     con.execute(f"CREATE TABLE raw AS {union}")
     columns = {r[0] for r in con.execute("DESCRIBE raw").fetchall()}
     con.execute(f"CREATE TABLE records AS {_clean_sql(columns)}")
+    # FEBRL's date of birth (``birth_date``; ``dob`` in folders written before it was canonical).
+    has_dob = bool(columns & {"birth_date", "dob"})
     loaded = time.perf_counter()
 
     db_api = DuckDBAPI(connection=con)
@@ -97,7 +99,7 @@ def main(argv: list[str] | None = None) -> None:
         block_on("tax_id"),
         block_on("postcode", "substr(name_clean, 1, 2)"),
     ]
-    if "dob" in columns:
+    if has_dob:
         comparisons.append(cl.LevenshteinAtThresholds("dob", [1, 2]))
         blocking += [block_on("dob"), block_on("postcode", "substr(dob, 1, 4)")]
     settings = SettingsCreator(
@@ -108,12 +110,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     linker = Linker(records, settings, log_level="WARNING")
     deterministic = [block_on("email"), block_on("tax_id")]
-    if "dob" in columns:
+    if has_dob:
         deterministic = [block_on("name_clean", "dob"), block_on("tax_id", "postcode")]
     linker.training.estimate_probability_two_random_records_match(deterministic, recall=0.7)
     linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=1)
     linker.training.estimate_parameters_using_expectation_maximisation(block_on("name_clean"))
-    second = block_on("dob") if "dob" in columns else block_on("postcode")
+    second = block_on("dob") if has_dob else block_on("postcode")
     linker.training.estimate_parameters_using_expectation_maximisation(second)
     trained = time.perf_counter()
     predictions = linker.inference.predict()
