@@ -33,7 +33,7 @@ from sqlglot import exp
 from sqlglot.errors import SqlglotError
 from sqlglot.lineage import Node, lineage
 
-from connectors.canonical import FIELD_NAMES
+from connectors.canonical import GOLDEN_FIELDS
 from connectors.config import FieldMapping, SourceConfig
 from connectors.facts import FACT_TABLES, FactConfig
 from dbt_like_models.project import DIALECT, Model, ModelError, Project
@@ -195,7 +195,7 @@ class WarehouseColumnSources:
         if keyed and column in (ALL_ROWS, "source_record_id", "unified_id"):
             return self._record_ids()
         if table == "golden_customer":
-            if column in FIELD_NAMES:
+            if column in GOLDEN_FIELDS:
                 return self._field(column)
             if column in ("source_count", "record_count"):
                 return self._record_ids()
@@ -203,7 +203,8 @@ class WarehouseColumnSources:
                 return self._updated_at()
         if table in ("field_lineage", "field_candidates"):
             if column == "value":
-                return tuple(r for f in FIELD_NAMES for r in self._field(f))
+                # Only golden fields have candidates (birth_date is matched on, never kept).
+                return tuple(r for f in GOLDEN_FIELDS for r in self._field(f))
             if column in ("source_updated_at", "confirmed_at"):
                 return self._updated_at()
         if table == "quarantine" and column == "raw":

@@ -186,3 +186,15 @@ def test_describe_sources_prints_one_chain_per_export_column(lineage: ProjectLin
     assert lines[0] == "customer_360.revenue"
     assert "  <- fact_invoices.amount <- erp_invoices: erp_invoices.csv [价税合计]" in lines
     assert len(lines) == 5
+
+
+def test_a_field_matched_on_but_not_golden_is_no_source_of_golden_values() -> None:
+    from connectors.config import SourceConfig
+
+    source = SourceConfig.model_validate({
+        "name": "crm", "system": "crm", "path": "c.csv", "format": "csv", "record_id": "id",
+        "fields": {"name": "full_name", "birth_date": "dob"}, "base_dir": ".",
+        "trust": {"default": 0.8},
+    })  # fmt: skip
+    origins = WarehouseColumnSources([source], [])
+    assert {r.column for r in origins.refs("field_candidates", "value")} == {"full_name"}
