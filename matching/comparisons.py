@@ -224,8 +224,9 @@ class ExactOrOneEdit:
     without repeated edits of one substring): one wrong, missing or extra
     character, or two neighbours swapped ('6503115' / '6503215', '6503115' /
     '6053115'). A social security or credit code number that close is rarely
-    someone else's, while a Levenshtein ratio would rate '1234567' /
-    '1234576' no closer than two unrelated numbers sharing a prefix.
+    someone else's. A ratio threshold (``ExactOrFuzzy``) would mean a
+    different number of errors for a 7-digit number and an 18-character
+    credit code; one edit means one typing error at any length.
     """
 
     name: str
