@@ -21,6 +21,10 @@ child process timed with its peak RSS (``bench.run.run_child``):
     .venv/bin/python -m bench.incremental --size 100k --new 10000 [--work /tmp/fusion-bench]
 
 One JSON line per step, and a summary line with the ratio incremental / full.
+The baseline warehouse is kept pristine (``baseline-warehouse``, with its
+figures in ``baseline.json``); ``--reuse-baseline`` starts from a copy of it
+instead of running the baseline again (a 1M baseline takes many minutes and
+most of the machine's memory), and reports the stored baseline figures.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -92,6 +97,17 @@ def compare_clusters(left: Path, right: Path) -> dict[str, object]:
     }
 
 
+def _code_version() -> str:
+    """The commit the bench runs (a snapshot folder names it in its ``COMMIT`` file)."""
+    root = Path(__file__).resolve().parents[1]
+    if (root / "COMMIT").exists():
+        return (root / "COMMIT").read_text(encoding="utf-8").strip()
+    done = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True
+    )
+    return done.stdout.strip() or "unknown"
+
+
 def main(argv: list[str] | None = None) -> None:
     """CLI entry point; see the module docstring."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -101,14 +117,30 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=20261121)
     parser.add_argument("--results", type=Path, default=None, help="also append lines here")
     parser.add_argument("--stage-times", action="store_true", help="also time the stages")
+    parser.add_argument(
+        "--reuse-baseline",
+        action="store_true",
+        help="start from the baseline warehouse an earlier run of the same set left",
+    )
     args = parser.parse_args(argv)
     data = synthetic_folder(args.size.lower(), args.work, seed=args.seed)
     root = args.work / "incremental" / f"{args.size.lower()}-new{args.new}"
-    shutil.rmtree(root, ignore_errors=True)
-    exports = root / "exports"
-    held = split_exports(data, exports, new=args.new, seed=args.seed)
+    exports, pristine = root / "exports", root / "baseline-warehouse"
+    marker = root / "baseline.json"
+    identity = {"size": args.size.lower(), "new": args.new, "seed": args.seed}
+    reuse = args.reuse_baseline and marker.exists() and pristine.is_dir()
+    stored = json.loads(marker.read_text(encoding="utf-8")) if reuse else {}
+    if reuse and stored.get("set") != identity:
+        sys.exit(f"{marker}: made for {stored.get('set')}, not {identity}")
+    if not reuse:
+        shutil.rmtree(root, ignore_errors=True)
+        held = split_exports(data, exports, new=args.new, seed=args.seed)
+        held.write_parquet(root / "held_out.parquet")
+    held = pl.read_parquet(root / "held_out.parquet")
     warehouse, rebuilt = root / "warehouse", root / "warehouse-full"
     staged = root / "warehouse-stages"
+    for folder in (warehouse, rebuilt, staged):
+        shutil.rmtree(folder, ignore_errors=True)
     config = ["--config", str(exports / "fusion.yaml")]
 
     def step(name: str, command: list[str]) -> dict[str, object]:
@@ -134,10 +166,18 @@ def main(argv: list[str] | None = None) -> None:
             with open(args.results, "a", encoding="utf-8") as handle:
                 handle.write(text + "\n")
 
-    step("baseline", [str(FUSION), "run", *config, "--warehouse", str(warehouse)])
-    shutil.copytree(warehouse, rebuilt, symlinks=True)
+    if reuse:
+        emit({**stored["baseline"], "reused": True})
+    else:
+        line = step("baseline", [str(FUSION), "run", *config, "--warehouse", str(pristine)])
+        marker.write_text(
+            json.dumps({"set": identity, "code": _code_version(), "baseline": line}),
+            encoding="utf-8",
+        )
+    shutil.copytree(pristine, warehouse, symlinks=True)
+    shutil.copytree(pristine, rebuilt, symlinks=True)
     if args.stage_times:
-        shutil.copytree(warehouse, staged, symlinks=True)
+        shutil.copytree(pristine, staged, symlinks=True)
     add_back(data, exports)
     incremental = step("incremental", [str(FUSION), "run", *config, "--warehouse", str(warehouse)])
     full = step("full", [str(FUSION), "run", "--full", *config, "--warehouse", str(rebuilt)])
@@ -146,6 +186,7 @@ def main(argv: list[str] | None = None) -> None:
         "dataset": f"synthetic-{args.size.lower()}",
         "new_records": held.height,
         "incremental_over_full": round(float(incremental["wall_s"]) / float(full["wall_s"]), 4),
+        "code": _code_version(),
         **compare_clusters(warehouse, rebuilt),
     }
     emit(summary)

@@ -67,6 +67,16 @@ def main(argv: list[str] | None = None) -> None:
         decisions=decisions,
     )
     lap("release_tables")
+    plan = stages.release_plan(
+        tables,
+        std=std,
+        result=result,
+        identity=identity.identity,
+        baseline=baseline,
+        decisions=decisions,
+        run_id=run_id,
+    )
+    lap("release_plan")
     with warehouse.lock():
         stages.publish_release(
             warehouse,
@@ -75,6 +85,8 @@ def main(argv: list[str] | None = None) -> None:
             run_id=run_id,
             started_at=stages.utc_now(),
             config_hash=config.config_hash,
+            plan=plan,
+            base=baseline.release,
         )
     lap("publish")
     rows = sum(frame.height for frame in tables.values())
@@ -85,6 +97,7 @@ def main(argv: list[str] | None = None) -> None:
                 "total_s": round(time.perf_counter() - started, 2),
                 "match_work": getattr(result, "work", {}),
                 "published_rows": rows,
+                "published_as_changes": sorted(plan),
             }
         ),
         flush=True,

@@ -2,7 +2,7 @@
 ``pipelines.stages`` plus the metadata a data engineer wants to see."""
 
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import polars as pl
@@ -25,7 +25,7 @@ from pipelines import faults, stages
 from pipelines.incremental import Baseline
 from pipelines.resources import FusionResource
 from pipelines.settings import FusionConfig
-from pipelines.warehouse import WarehouseError
+from pipelines.warehouse import ReleaseTable, WarehouseError
 
 
 def source_asset_name(source_name: str) -> str:
@@ -67,6 +67,8 @@ class Release:
     rows_in: dict[str, int]
     based_on_release: str | None
     config_hash: str
+    plan: dict[str, ReleaseTable] = field(default_factory=dict)
+    plan_base: str | None = None
 
 
 def build_stage_assets(config: FusionConfig) -> list[AssetsDefinition]:
@@ -202,6 +204,7 @@ def build_stage_assets(config: FusionConfig) -> list[AssetsDefinition]:
         unified_ids: stages.IdentityAtRelease,
         golden_record: GoldenRecord,
         steward_decisions: stages.StewardDecisions,
+        baseline: Baseline,
         **batches: SourceBatch,
     ) -> Release:
         """Every warehouse table of this run, before the checks that gate publishing."""
@@ -217,13 +220,29 @@ def build_stage_assets(config: FusionConfig) -> list[AssetsDefinition]:
             run_id=context.run_id,
             decisions=steward_decisions,
         )
-        context.add_output_metadata({name: frame.height for name, frame in tables.items()})
+        plan = stages.release_plan(
+            tables,
+            std=standardised_records,
+            result=match_result,
+            identity=unified_ids.identity,
+            baseline=baseline,
+            decisions=steward_decisions,
+            run_id=context.run_id,
+        )
+        context.add_output_metadata(
+            {
+                **{name: frame.height for name, frame in tables.items()},
+                "published_as_changes": sorted(plan),
+            }
+        )
         faults.checkpoint("after:release_tables")
         return Release(
             tables=tables,
             rows_in={name: batch.rows_in for name, batch in by_name.items()},
             based_on_release=unified_ids.release,
             config_hash=config.config_hash,
+            plan=plan,
+            plan_base=baseline.release,
         )
 
     @asset(group_name="publish", kinds={"duckdb", "parquet"})
@@ -248,6 +267,8 @@ def build_stage_assets(config: FusionConfig) -> list[AssetsDefinition]:
                 run_id=context.run_id,
                 started_at=_run_started_at(context),
                 config_hash=release_tables.config_hash,
+                plan=release_tables.plan,
+                base=release_tables.plan_base,
             )
         context.add_output_metadata(
             {"release": MetadataValue.path(str(published)), "database": str(warehouse.database)}

@@ -54,7 +54,7 @@ from matching.incremental import MatchIndex
 from matching.model import FellegiSunterModel
 from matching.name_idf import NameIdf, vectors_from_frame
 from pipelines.settings import FusionConfig
-from pipelines.warehouse import Warehouse
+from pipelines.warehouse import KEPT, ReleaseTable, TableDelta, Warehouse
 
 Standardiser = Callable[..., pl.DataFrame]
 KEYS = ["source_system", "source_record_id"]
@@ -78,6 +78,49 @@ def with_content_hash(records: pl.DataFrame) -> pl.DataFrame:
 
 
 @dataclass(frozen=True)
+class PreviousGolden:
+    """What an incremental run needs of the release's golden tables, without loading them.
+
+    The customers' IDs, those a steward override touched, and the tables'
+    columns; the rows of customers carried over are read when needed
+    (``rows_of``), by DuckDB, from the release (immutable once published).
+    """
+
+    warehouse: Warehouse
+    release: str
+    unified_ids: pl.Series
+    stewarded: pl.Series
+    columns: dict[str, list[str]]
+
+    @classmethod
+    def read(cls, warehouse: Warehouse, *, release: str) -> PreviousGolden | None:
+        """The release's golden IDs (None when it lacks a golden table)."""
+        columns = warehouse.table_columns(release=release)
+        if any(t not in columns for t in GOLDEN_TABLES):
+            return None
+        steward = pl.DataFrame({"rule": ["steward_override"]})
+        stewarded = warehouse.read_rows("field_lineage", release=release, keys=steward)
+        ids = warehouse.read_table("golden_customer", columns=["unified_id"])
+        return cls(
+            warehouse=warehouse,
+            release=release,
+            unified_ids=pl.Series("unified_id", [], pl.String)
+            if ids is None
+            else ids["unified_id"],
+            stewarded=stewarded["unified_id"].unique(),
+            columns={t: columns[t] for t in GOLDEN_TABLES},
+        )
+
+    def rows_of(self, unified_ids: pl.Series) -> GoldenRecord:
+        """The three golden tables' rows of these customers, as the release holds them."""
+        keys = unified_ids.to_frame("unified_id")
+        tables = [
+            self.warehouse.read_rows(t, release=self.release, keys=keys) for t in GOLDEN_TABLES
+        ]
+        return GoldenRecord(*tables)
+
+
+@dataclass(frozen=True)
 class Baseline:
     """What an incremental run may reuse from the release it builds on."""
 
@@ -85,8 +128,9 @@ class Baseline:
     model: FellegiSunterModel | None = None
     statistics: NameIdf | None = None
     index: MatchIndex | None = None
-    golden: GoldenRecord | None = None
+    golden: PreviousGolden | None = None
     xref: pl.DataFrame | None = None
+    release: str | None = None
 
     @classmethod
     def read(cls, warehouse: Warehouse, *, config: FusionConfig, mode: str) -> Baseline:
@@ -94,6 +138,7 @@ class Baseline:
         if mode not in MODES:
             msg = f"mode {mode!r}: expected one of {', '.join(MODES)}"
             raise ValueError(msg)
+        release = warehouse.current_release()
         settings = warehouse.read_table("run_settings")
         if mode == "retrain" or settings is None:
             return cls()
@@ -104,8 +149,7 @@ class Baseline:
             return cls(model=model, statistics=statistics)
         standardised = warehouse.read_table("standardised_records")
         index = None if statistics is None else _match_index(warehouse, standardised, statistics)
-        tables = [warehouse.read_table(t) for t in GOLDEN_TABLES]
-        golden = None if any(t is None for t in tables) else GoldenRecord(*tables)  # type: ignore[arg-type]
+        golden = None if release is None else PreviousGolden.read(warehouse, release=release)
         return cls(
             standardised=standardised,
             model=model,
@@ -113,6 +157,7 @@ class Baseline:
             index=index,
             golden=golden,
             xref=warehouse.read_table("customer_xref"),
+            release=release,
         )
 
 
@@ -235,24 +280,108 @@ def carried_unified_ids(
     dirty = pl.concat([moved["unified_id"], moved["unified_id_then"]]).drop_nulls()
     if overrides is not None and overrides.height:
         dirty = pl.concat([dirty, resolve_unified_ids(overrides["unified_id"], history)])
-    stewarded = previous.field_lineage.filter(pl.col("rule") == "steward_override")["unified_id"]
-    dirty = pl.concat([dirty, stewarded]).unique()
+    dirty = pl.concat([dirty, previous.stewarded]).unique()
     live = now["unified_id"].unique()
-    return live.filter(
-        ~live.is_in(dirty.implode()) & live.is_in(previous.golden_customer["unified_id"].implode())
-    )
+    return live.filter(~live.is_in(dirty.implode()) & live.is_in(previous.unified_ids.implode()))
 
 
-def combine_golden(previous: GoldenRecord, carried: pl.Series, fresh: GoldenRecord) -> GoldenRecord:
+def combine_golden(
+    previous: PreviousGolden, carried: pl.Series, fresh: GoldenRecord
+) -> GoldenRecord:
     """The previous release's rows of ``carried`` customers plus the recomputed ones."""
+    rows = previous.rows_of(carried)
 
     def merged(old: pl.DataFrame, new: pl.DataFrame) -> pl.DataFrame:
-        kept = old.filter(pl.col("unified_id").is_in(carried.implode())).select(new.columns)
+        kept = old.select(new.columns)
         combined = pl.concat([kept.cast(new.schema), new])  # type: ignore[arg-type]
         return combined.sort("unified_id", maintain_order=True)
 
     return GoldenRecord(
-        golden_customer=merged(previous.golden_customer, fresh.golden_customer),
-        field_lineage=merged(previous.field_lineage, fresh.field_lineage),
-        field_candidates=merged(previous.field_candidates, fresh.field_candidates),
+        golden_customer=merged(rows.golden_customer, fresh.golden_customer),
+        field_lineage=merged(rows.field_lineage, fresh.field_lineage),
+        field_candidates=merged(rows.field_candidates, fresh.field_candidates),
+    )
+
+
+GOLDEN_DELTA_TABLES = (
+    "golden_customer",
+    "field_lineage",
+    "field_candidates",
+    "customer_contact_points",
+)
+
+
+def publish_plan(
+    tables: dict[str, pl.DataFrame],
+    *,
+    std: pl.DataFrame,
+    xref: pl.DataFrame,
+    history: pl.DataFrame,
+    baseline: Baseline,
+    overrides: pl.DataFrame | None,
+    statistics: NameIdf | None,
+    run_id: str,
+) -> dict[str, ReleaseTable]:
+    """Which of an incremental run's tables can be published as changes to its base release.
+
+    The release the baseline was read from is copied, and only these tables'
+    changed rows are written (``Warehouse.publish``): golden records carried
+    over unchanged (``carried_unified_ids``) stay, the others are replaced by
+    their recomputed rows; reused standardised records stay and get their new
+    ``record_index`` and file position; the ID history gets this run's events;
+    the name statistics frozen with the model are kept. Tables not named here
+    are written whole. Empty when there is nothing to build on (first run,
+    full rebuild, another configuration).
+    """
+    previous, before = baseline.golden, baseline.standardised
+    if baseline.release is None or previous is None or before is None:
+        return {}
+    plan: dict[str, ReleaseTable] = {}
+    carried = carried_unified_ids(
+        std, xref, baseline=baseline, overrides=overrides, history=history
+    )
+    if carried is not None:
+        ids = previous.unified_ids
+        removed = ids.filter(~ids.is_in(carried.implode())).to_frame()
+        for name in GOLDEN_DELTA_TABLES:
+            frame = tables[name]
+            known = previous.columns.get(name)
+            if known is not None and set(known) != set(frame.columns):
+                continue
+            plan[name] = TableDelta(
+                ("unified_id",),
+                removed=removed,
+                added=frame.filter(~pl.col("unified_id").is_in(carried.implode())),
+            )
+    if set(before.columns) == set(std.columns):
+        plan["standardised_records"] = standardised_delta(std, before)
+    if baseline.xref is not None:
+        plan["unified_id_history"] = TableDelta(
+            ("unified_id",),
+            removed=history.clear().select("unified_id"),
+            added=history.filter(pl.col("run_id") == run_id),
+        )
+    if statistics is not None and statistics is baseline.statistics:
+        plan["name_idf"] = KEPT
+    return plan
+
+
+def standardised_delta(std: pl.DataFrame, previous: pl.DataFrame) -> TableDelta:
+    """``standardised_records`` as changes: new and changed rows, moved rows, gone keys.
+
+    A reused record keeps its row; only its ``record_index`` (the sort order
+    of all keys) and its place in the export can move.
+    """
+    moving = ["record_index", "source_file", "row_number"]
+    same = std.select(*KEYS, "content_hash", *moving).join(
+        previous.select(*KEYS, "content_hash", *moving), on=[*KEYS, "content_hash"], suffix="_then"
+    )
+    moved = same.filter(
+        pl.any_horizontal(pl.col(c).ne_missing(pl.col(f"{c}_then")) for c in moving)
+    ).select(*KEYS, *moving)
+    return TableDelta(
+        tuple(KEYS),
+        removed=previous.select(KEYS).join(same.select(KEYS), on=KEYS, how="anti"),
+        added=std.join(same.select(KEYS), on=KEYS, how="anti"),
+        updated=moved,
     )

@@ -43,12 +43,13 @@ from pipelines.incremental import (
     Standardiser,
     carried_unified_ids,
     combine_golden,
+    publish_plan,
     reuse_key,
     standardise_incrementally,
 )
 from pipelines.settings import FusionConfig
 from pipelines.stewardship import StewardshipStore, apply_field_overrides, review_queue
-from pipelines.warehouse import Warehouse
+from pipelines.warehouse import ReleaseTable, Warehouse
 
 XREF_COLUMNS = ("source_system", "source_record_id", "unified_id", "match_probability", "run_id")
 
@@ -466,6 +467,31 @@ def _match_index_tables(result: MatchResult) -> dict[str, pl.DataFrame]:
     }
 
 
+def release_plan(
+    tables: dict[str, pl.DataFrame],
+    *,
+    std: pl.DataFrame,
+    result: MatchResult,
+    identity: Identity,
+    baseline: Baseline | None,
+    decisions: StewardDecisions,
+    run_id: str,
+) -> dict[str, ReleaseTable]:
+    """Tables an incremental run publishes as changes to the release it read (see publish_plan)."""
+    if baseline is None:
+        return {}
+    return publish_plan(
+        tables,
+        std=std,
+        xref=identity.xref,
+        history=identity.history,
+        baseline=baseline,
+        overrides=decisions.overrides,
+        statistics=result.statistics if isinstance(result, IndexedMatchResult) else None,
+        run_id=run_id,
+    )
+
+
 def publish_release(
     warehouse: Warehouse,
     tables: Mapping[str, pl.DataFrame],
@@ -474,8 +500,14 @@ def publish_release(
     run_id: str,
     started_at: datetime,
     config_hash: str,
+    plan: Mapping[str, ReleaseTable] | None = None,
+    base: str | None = None,
 ) -> Path:
-    """Add ``pipeline_runs``, publish atomically, and log the run as succeeded."""
+    """Add ``pipeline_runs``, publish atomically, and log the run as succeeded.
+
+    ``plan`` (with ``base``, the release it was computed against) names tables
+    published as changes to that release instead of whole (``release_plan``).
+    """
     finished_at = utc_now()
     summary = RunSummary(
         run_id=run_id,
@@ -488,7 +520,11 @@ def publish_release(
     row = summary.as_row(status="succeeded", finished_at=finished_at)
     runs = pipeline_runs_table(warehouse.read_run_log(), row)
     release = f"{started_at:%Y%m%dT%H%M%S}-{run_id[:8]}"
-    published = warehouse.publish({**tables, "pipeline_runs": runs}, release=release)
+    published = warehouse.publish(
+        {**tables, **(plan or {}), "pipeline_runs": runs},
+        release=release,
+        base=base if plan else None,
+    )
     warehouse.append_run_log(row)
     return published
 

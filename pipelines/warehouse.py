@@ -16,6 +16,14 @@ swap leaves the previous release untouched. What a killed run leaves behind
 (a staging folder, a release that never became current) is cleared by the
 next publish; the lock file names its holder, so the next run also logs the
 killed one as ``abandoned``. RELIABILITY.md has the kill tests.
+
+An incremental run publishes on top of the release it read (``base``): the
+staging folder starts from a copy of that release's DuckDB file, tables the
+run did not change stay as they are (their Parquet files hard-linked), and a
+table given as a :class:`TableDelta` is updated in place (rows of removed
+keys deleted, new rows inserted, changed columns of kept rows updated) in one
+transaction, so only the batch's rows go through Python. The swap, and what a
+killed run leaves behind, are the same as for a complete release.
 """
 
 from __future__ import annotations
@@ -30,7 +38,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, Final
 
 import duckdb
 import polars as pl
@@ -45,6 +53,39 @@ STAGING_PREFIX = ".staging-"
 
 class WarehouseError(FusionError):
     """The warehouse folder cannot be read, locked or written."""
+
+
+class _Kept:
+    """The table as the base release holds it (see :data:`KEPT`)."""
+
+    def __repr__(self) -> str:
+        return "KEPT"
+
+
+KEPT: Final = _Kept()
+"""Publish the table unchanged from the base release (its Parquet file hard-linked)."""
+
+
+@dataclass(frozen=True)
+class TableDelta:
+    """How a table of the base release becomes this release's table, row by row.
+
+    Rows whose ``keys`` are in ``removed`` are deleted, then ``added`` rows are
+    inserted (by column name); ``updated`` (``keys`` plus the columns to set)
+    changes columns of rows that stay. The result must equal the table a
+    complete publish would write (order aside): the caller guarantees it.
+
+    Example:
+        >>> TableDelta(("unified_id",), removed=gone, added=fresh)  # doctest: +SKIP
+    """
+
+    keys: tuple[str, ...]
+    removed: pl.DataFrame
+    added: pl.DataFrame
+    updated: pl.DataFrame | None = None
+
+
+ReleaseTable = pl.DataFrame | TableDelta | _Kept
 
 
 @dataclass(frozen=True)
@@ -79,18 +120,44 @@ class Warehouse:
         """Whether a release has been published here."""
         return self.database.exists()
 
-    def read_table(self, table: str) -> pl.DataFrame | None:
-        """A table of the current release, or None when there is none."""
+    def read_table(self, table: str, *, columns: list[str] | None = None) -> pl.DataFrame | None:
+        """A table of the current release (or some of its columns), or None when there is none."""
         if not self.exists():
             return None
+        selected = "*" if columns is None else ", ".join(f'"{c}"' for c in columns)
         with contextlib.closing(duckdb.connect(str(self.database), read_only=True)) as con:
             names = {row[0] for row in con.execute("SHOW TABLES").fetchall()}
             if table not in names:
                 return None
-            frame = con.sql(f'SELECT * FROM "{table}"').pl()
-        # DuckDB names UTC 'Etc/UTC'; frames built in this run say 'UTC'.
-        zoned = [c for c, t in frame.schema.items() if isinstance(t, pl.Datetime) and t.time_zone]
-        return frame.with_columns(pl.col(zoned).dt.convert_time_zone("UTC"))
+            frame = con.sql(f'SELECT {selected} FROM "{table}"').pl()
+        return _zoned_utc(frame)
+
+    def read_rows(self, table: str, *, release: str, keys: pl.DataFrame) -> pl.DataFrame:
+        """The rows of ``table`` in ``release`` whose key columns match a row of ``keys``.
+
+        DuckDB does the semi-join, so only those rows reach Python.
+        """
+        database = self.root / "releases" / release / DATABASE_NAME
+        columns = ", ".join(f'"{c}"' for c in keys.columns)
+        with contextlib.closing(duckdb.connect(str(database), read_only=True)) as con:
+            con.register("wanted_keys", keys.to_arrow())
+            frame = con.sql(
+                f'SELECT * FROM "{table}" WHERE ({columns}) IN (SELECT {columns} FROM wanted_keys)'
+            ).pl()
+        return _zoned_utc(frame)
+
+    def table_columns(self, *, release: str) -> dict[str, list[str]]:
+        """Column names of every table of ``release``."""
+        database = self.root / "releases" / release / DATABASE_NAME
+        with contextlib.closing(duckdb.connect(str(database), read_only=True)) as con:
+            rows = con.execute(
+                "SELECT table_name, column_name FROM information_schema.columns "
+                "ORDER BY table_name, ordinal_position"
+            ).fetchall()
+        columns: dict[str, list[str]] = {}
+        for table, column in rows:
+            columns.setdefault(table, []).append(column)
+        return columns
 
     def read_run_log(self) -> list[dict[str, object]]:
         """Every logged run, oldest first."""
@@ -186,11 +253,16 @@ class Warehouse:
             }
         )
 
-    def publish(self, tables: Mapping[str, pl.DataFrame], *, release: str) -> Path:
+    def publish(
+        self, tables: Mapping[str, ReleaseTable], *, release: str, base: str | None = None
+    ) -> Path:
         """Write every table to a new release and make it current atomically.
 
         Call it holding :meth:`lock`: staging folders of earlier runs are
-        removed as leftovers of killed runs.
+        removed as leftovers of killed runs. With ``base`` (the name of the
+        current release the run read), the new release starts from a copy of
+        it, and tables may be :data:`KEPT` or a :class:`TableDelta`; tables of
+        the base that ``tables`` does not name are dropped.
 
         Returns:
             The release folder.
@@ -199,6 +271,7 @@ class Warehouse:
             WarehouseError: the release cannot be written (full disk,
                 permissions); the current release is then untouched.
         """
+        base_folder = self._base_folder(base, tables)
         releases = self.root / "releases"
         staging = releases / f"{STAGING_PREFIX}{release}"
         final = releases / release
@@ -208,7 +281,7 @@ class Warehouse:
             for leftover in releases.glob(f"{STAGING_PREFIX}*"):
                 shutil.rmtree(leftover)
             (staging / "parquet").mkdir(parents=True)
-            _write_release(staging, tables)
+            _write_release(staging, tables, base=base_folder)
             faults.checkpoint("publish:written")
             staging.rename(final)
             # The stable paths point through `current` (dangling until the first swap).
@@ -225,6 +298,29 @@ class Warehouse:
         faults.checkpoint("publish:swapped")
         self._prune(keep=final)
         return final
+
+    def _base_folder(self, base: str | None, tables: Mapping[str, ReleaseTable]) -> Path | None:
+        """The base release's folder; it must be the current release."""
+        partial = [n for n, t in tables.items() if not isinstance(t, pl.DataFrame)]
+        if base is None:
+            if partial:
+                msg = f"tables {partial} are kept or deltas, but no base release was given"
+                raise ValueError(msg)
+            return None
+        if self.current_release() != base:
+            msg = (
+                f"warehouse {self.root}: release {base} is no longer current "
+                f"(now {self.current_release()}); rerun to build on the new release"
+            )
+            raise WarehouseError(msg)
+        folder = self.root / "releases" / base
+        with contextlib.closing(duckdb.connect(str(folder / DATABASE_NAME), read_only=True)) as con:
+            held = {row[0] for row in con.execute("SHOW TABLES").fetchall()}
+        missing = sorted(set(partial) - held)
+        if missing:
+            msg = f"warehouse {self.root}: release {base} lacks tables {missing} to keep or update"
+            raise WarehouseError(msg)
+        return folder
 
     def _prune(self, *, keep: Path) -> None:
         """Keep the newest releases and the current one; drop the rest.
@@ -243,20 +339,66 @@ class Warehouse:
                 shutil.rmtree(old, ignore_errors=True)
 
 
-def _write_release(folder: Path, tables: Mapping[str, pl.DataFrame]) -> None:
+def _write_release(
+    folder: Path, tables: Mapping[str, ReleaseTable], *, base: Path | None = None
+) -> None:
     database = folder / DATABASE_NAME
+    if base is not None:
+        shutil.copyfile(base / DATABASE_NAME, database)
     with contextlib.closing(duckdb.connect(str(database))) as con:
-        for position, (name, frame) in enumerate(tables.items()):
+        existing = {row[0] for row in con.execute("SHOW TABLES").fetchall()}
+        con.execute("BEGIN TRANSACTION")
+        for name in sorted(existing - set(tables)):
+            con.execute(f'DROP TABLE "{name}"')
+        for position, (name, table) in enumerate(tables.items()):
             if position == len(tables) // 2:
                 faults.checkpoint("publish:mid_write")
-            con.register("incoming", frame.to_arrow())
-            con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM incoming')
-            con.unregister("incoming")
+            if isinstance(table, pl.DataFrame):
+                con.execute(f'DROP TABLE IF EXISTS "{name}"')
+                con.register("incoming", table.to_arrow())
+                con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM incoming')
+                con.unregister("incoming")
+            elif isinstance(table, TableDelta):
+                _apply_delta(con, name, table)
+        con.execute("COMMIT")
+        for name, table in tables.items():
             target = folder / "parquet" / f"{name}.parquet"
-            con.execute(f"COPY \"{name}\" TO '{target}' (FORMAT parquet)")
+            kept = base / "parquet" / f"{name}.parquet" if base is not None else None
+            if isinstance(table, _Kept) and kept is not None and kept.is_file():
+                os.link(kept, target)
+            else:
+                con.execute(f"COPY \"{name}\" TO '{target}' (FORMAT parquet)")
         con.execute("CHECKPOINT")
     with database.open("rb") as handle:
         os.fsync(handle.fileno())
+
+
+def _apply_delta(con: duckdb.DuckDBPyConnection, name: str, delta: TableDelta) -> None:
+    """Delete the rows of removed keys, update kept rows, insert the new rows."""
+
+    def matching(alias: str) -> str:
+        return " AND ".join(f'"{name}"."{k}" = {alias}."{k}"' for k in delta.keys)
+
+    if delta.removed.height:
+        con.register("removed_keys", delta.removed.select(delta.keys).to_arrow())
+        con.execute(f'DELETE FROM "{name}" USING removed_keys r WHERE {matching("r")}')
+        con.unregister("removed_keys")
+    if delta.updated is not None and delta.updated.height:
+        columns = [c for c in delta.updated.columns if c not in delta.keys]
+        assignments = ", ".join(f'"{c}" = u."{c}"' for c in columns)
+        con.register("updated_rows", delta.updated.to_arrow())
+        con.execute(f'UPDATE "{name}" SET {assignments} FROM updated_rows u WHERE {matching("u")}')
+        con.unregister("updated_rows")
+    if delta.added.height:
+        con.register("added_rows", delta.added.to_arrow())
+        con.execute(f'INSERT INTO "{name}" BY NAME SELECT * FROM added_rows')
+        con.unregister("added_rows")
+
+
+def _zoned_utc(frame: pl.DataFrame) -> pl.DataFrame:
+    """DuckDB names UTC 'Etc/UTC'; frames built in this run say 'UTC'."""
+    zoned = [c for c, t in frame.schema.items() if isinstance(t, pl.Datetime) and t.time_zone]
+    return frame.with_columns(pl.col(zoned).dt.convert_time_zone("UTC"))
 
 
 def _reason(error: BaseException) -> str:
