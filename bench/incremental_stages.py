@@ -15,6 +15,8 @@ import time
 import uuid
 from pathlib import Path
 
+import psutil
+
 from pipelines import stages
 from pipelines.incremental import Baseline
 from pipelines.settings import load_fusion_config
@@ -27,12 +29,17 @@ def main(argv: list[str] | None = None) -> None:
     config = load_fusion_config(config_path)
     warehouse = Warehouse(Path(warehouse_path))
     seconds: dict[str, float] = {}
+    rss: dict[str, int] = {}
     clock = [time.perf_counter()]
+    process = psutil.Process()
 
     def lap(name: str) -> None:
         now = time.perf_counter()
         seconds[name] = round(now - clock[0], 2)
+        rss[name] = process.memory_info().rss >> 20
         clock[0] = now
+        # Progress on stderr, so a run the OOM killer takes still shows how far it got.
+        print(f"{name}: {seconds[name]} s, RSS {rss[name]} MiB", file=sys.stderr, flush=True)
 
     started = clock[0]
     batches = {s.name: stages.load_one_source(s) for s in config.sources}
@@ -94,6 +101,7 @@ def main(argv: list[str] | None = None) -> None:
         json.dumps(
             {
                 "stage_seconds": seconds,
+                "rss_mib_after_stage": rss,
                 "total_s": round(time.perf_counter() - started, 2),
                 "match_work": getattr(result, "work", {}),
                 "published_rows": rows,

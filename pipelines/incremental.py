@@ -47,7 +47,7 @@ import polars as pl
 
 from connectors.canonical import CANONICAL_SCHEMA
 from lineage import GoldenRecord
-from lineage.golden import latest_update
+from lineage.golden import FIELD_ORDER, latest_update
 from matching import standardise
 from matching.identity import resolve_unified_ids
 from matching.incremental import MatchIndex
@@ -121,16 +121,39 @@ class PreviousGolden:
 
 
 @dataclass(frozen=True)
+class IndexSource:
+    """Where the release's blocking index is; the matching stage loads it.
+
+    Loaded on demand rather than with the baseline, so the scored pairs, name
+    vectors and neighbour lists of the whole population are in memory only
+    while the batch is matched, not for the rest of the run.
+    """
+
+    warehouse: Warehouse
+    statistics: NameIdf
+
+    def load(self, standardised: pl.DataFrame) -> MatchIndex | None:
+        """The index in ``standardised``'s record_index (None if the release lacks part of it)."""
+        return _match_index(self.warehouse, standardised, self.statistics)
+
+
+@dataclass(frozen=True)
 class Baseline:
     """What an incremental run may reuse from the release it builds on."""
 
     standardised: pl.DataFrame | None = None
     model: FellegiSunterModel | None = None
     statistics: NameIdf | None = None
-    index: MatchIndex | None = None
+    index_source: IndexSource | None = None
     golden: PreviousGolden | None = None
     xref: pl.DataFrame | None = None
     release: str | None = None
+
+    def load_index(self) -> MatchIndex | None:
+        """The release's blocking index, read now (None: match in full)."""
+        if self.index_source is None or self.standardised is None:
+            return None
+        return self.index_source.load(self.standardised)
 
     @classmethod
     def read(cls, warehouse: Warehouse, *, config: FusionConfig, mode: str) -> Baseline:
@@ -148,13 +171,13 @@ class Baseline:
         if mode == "full" or not reusable:
             return cls(model=model, statistics=statistics)
         standardised = warehouse.read_table("standardised_records")
-        index = None if statistics is None else _match_index(warehouse, standardised, statistics)
+        index = None if statistics is None else IndexSource(warehouse, statistics)
         golden = None if release is None else PreviousGolden.read(warehouse, release=release)
         return cls(
             standardised=standardised,
             model=model,
             statistics=statistics,
-            index=index,
+            index_source=index,
             golden=golden,
             xref=warehouse.read_table("customer_xref"),
             release=release,
@@ -288,18 +311,25 @@ def carried_unified_ids(
 def combine_golden(
     previous: PreviousGolden, carried: pl.Series, fresh: GoldenRecord
 ) -> GoldenRecord:
-    """The previous release's rows of ``carried`` customers plus the recomputed ones."""
-    rows = previous.rows_of(carried)
+    """The previous release's rows of ``carried`` customers plus the recomputed ones.
 
-    def merged(old: pl.DataFrame, new: pl.DataFrame) -> pl.DataFrame:
-        kept = old.select(new.columns)
-        combined = pl.concat([kept.cast(new.schema), new])  # type: ignore[arg-type]
-        return combined.sort("unified_id", maintain_order=True)
+    In the order ``build_golden_record`` gives (customer, field, candidate
+    rank), so the tables equal a full rebuild's row for row. DuckDB merges and
+    sorts (``Warehouse.merge_rows``): the release's rows are never held twice.
+    """
+    field_order = ", ".join(f"'{f}'" for f in FIELD_ORDER)
+    by_field = ["unified_id", f"list_position([{field_order}], field)"]
+    keep = carried.to_frame("unified_id")
+
+    def merged(table: str, new: pl.DataFrame, order_by: list[str]) -> pl.DataFrame:
+        return previous.warehouse.merge_rows(
+            table, release=previous.release, keep=keep, new=new, order_by=order_by
+        )
 
     return GoldenRecord(
-        golden_customer=merged(rows.golden_customer, fresh.golden_customer),
-        field_lineage=merged(rows.field_lineage, fresh.field_lineage),
-        field_candidates=merged(rows.field_candidates, fresh.field_candidates),
+        golden_customer=merged("golden_customer", fresh.golden_customer, ["unified_id"]),
+        field_lineage=merged("field_lineage", fresh.field_lineage, by_field),
+        field_candidates=merged("field_candidates", fresh.field_candidates, [*by_field, "rank"]),
     )
 
 

@@ -109,8 +109,9 @@ def match(
     statistics = None if baseline is None else baseline.statistics
     if model is None or statistics is None:
         statistics = NameIdf.fit(name_embedding_text(std))
-    index = None if baseline is None else baseline.index
-    if model is not None and index is not None and supports_incremental(settings.blocking):
+    incremental = model is not None and supports_incremental(settings.blocking)
+    index = baseline.load_index() if incremental and baseline is not None else None
+    if model is not None and index is not None:
         return match_incrementally(
             std,
             previous=index,

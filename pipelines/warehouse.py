@@ -34,7 +34,8 @@ import json
 import os
 import shutil
 import socket
-from collections.abc import Iterator, Mapping
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,6 +43,7 @@ from typing import IO, Final
 
 import duckdb
 import polars as pl
+import pyarrow as pa
 
 from connectors.errors import FusionError
 from pipelines import faults
@@ -49,6 +51,8 @@ from pipelines import faults
 DATABASE_NAME = "golden.duckdb"
 RELEASES_KEPT = 3
 STAGING_PREFIX = ".staging-"
+# DuckDB's memory for merging carried rows with new ones; past it, the sort spills to disk.
+MERGE_MEMORY = "2GB"
 
 
 class WarehouseError(FusionError):
@@ -145,6 +149,41 @@ class Warehouse:
                 f'SELECT * FROM "{table}" WHERE ({columns}) IN (SELECT {columns} FROM wanted_keys)'
             ).pl()
         return _zoned_utc(frame)
+
+    def merge_rows(
+        self,
+        table: str,
+        *,
+        release: str,
+        keep: pl.DataFrame,
+        new: pl.DataFrame,
+        order_by: Sequence[str],
+    ) -> pl.DataFrame:
+        """``table``'s rows in ``release`` whose keys are in ``keep``, plus ``new``, sorted.
+
+        ``order_by``: SQL expressions over the columns, a total order. The
+        result has ``new``'s columns and types. DuckDB selects, unions and
+        sorts (spilling to disk past :data:`MERGE_MEMORY`), so the release's
+        rows reach Python once, already in place.
+        """
+        database = self.root / "releases" / release / DATABASE_NAME
+        keys = ", ".join(f'"{c}"' for c in keep.columns)
+        columns = ", ".join(f'"{c}"' for c in new.columns)
+        query = (
+            f'SELECT {columns} FROM "{table}" WHERE ({keys}) IN (SELECT {keys} FROM kept_keys) '
+            f"UNION ALL SELECT {columns} FROM new_rows ORDER BY {', '.join(order_by)}"
+        )
+        with (
+            tempfile.TemporaryDirectory(prefix=".merge-", dir=self.root) as spill,
+            contextlib.closing(duckdb.connect(str(database), read_only=True)) as con,
+        ):
+            con.execute(f"SET memory_limit = '{MERGE_MEMORY}'")
+            con.execute(f"SET temp_directory = '{spill}'")
+            con.register("kept_keys", keep.to_arrow())
+            con.register("new_rows", new.to_arrow())
+            merged = pl.from_arrow(pa.Table.from_batches(con.sql(query).fetch_record_batch()))
+        assert isinstance(merged, pl.DataFrame)
+        return _zoned_utc(merged).cast(new.schema)  # type: ignore[arg-type]
 
     def table_columns(self, *, release: str) -> dict[str, list[str]]:
         """Column names of every table of ``release``."""

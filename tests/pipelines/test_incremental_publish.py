@@ -1,0 +1,125 @@
+"""Publishing on top of a base release gives the release a complete publish gives, atomically."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from pipelines.faults import FAULT_ACTION, FAULT_AT
+from pipelines.warehouse import KEPT, TableDelta, Warehouse, WarehouseError
+
+BEFORE = {
+    "golden_customer": pl.DataFrame(
+        {"unified_id": ["FU-1", "FU-2", "FU-3"], "name": ["Ada", "Bo", "Cy"], "n": [1, 2, 3]}
+    ),
+    "standardised_records": pl.DataFrame(
+        {
+            "source_system": ["crm", "crm", "erp"],
+            "source_record_id": ["1", "2", "1"],
+            "record_index": [0, 1, 2],
+            "name": ["ada", "bo", "cy"],
+        }
+    ),
+    "name_idf": pl.DataFrame({"ngram": ["ad", "bo"], "idf": [1.5, 2.5]}),
+    "gone_next_time": pl.DataFrame({"x": [1]}),
+    "small": pl.DataFrame({"x": [1, 2]}),
+}
+AFTER = {
+    # FU-2 recomputed, FU-3 retired, FU-4 new; FU-1 carried over.
+    "golden_customer": pl.DataFrame(
+        {"unified_id": ["FU-1", "FU-2", "FU-4"], "name": ["Ada", "Bob", "Di"], "n": [1, 20, 4]}
+    ),
+    # crm:0 new (every index moves), crm:2 changed, erp:1 deleted.
+    "standardised_records": pl.DataFrame(
+        {
+            "source_system": ["crm", "crm", "crm"],
+            "source_record_id": ["0", "1", "2"],
+            "record_index": [0, 1, 2],
+            "name": ["zed", "ada", "bob"],
+        }
+    ),
+    "name_idf": BEFORE["name_idf"],
+    "small": pl.DataFrame({"x": [3]}),
+}
+PLAN = {
+    "golden_customer": TableDelta(
+        ("unified_id",),
+        removed=pl.DataFrame({"unified_id": ["FU-2", "FU-3"]}),
+        added=AFTER["golden_customer"].filter(pl.col("unified_id") != "FU-1"),
+    ),
+    "standardised_records": TableDelta(
+        ("source_system", "source_record_id"),
+        removed=pl.DataFrame({"source_system": ["crm", "erp"], "source_record_id": ["2", "1"]}),
+        added=AFTER["standardised_records"].filter(pl.col("source_record_id") != "1"),
+        updated=pl.DataFrame(
+            {"source_system": ["crm"], "source_record_id": ["1"], "record_index": [1]}
+        ),
+    ),
+    "name_idf": KEPT,
+}
+
+
+def _release(warehouse: Path) -> dict[str, pl.DataFrame]:
+    """Every table of the current release, sorted, and its Parquet mirror checked against it."""
+    tables = {}
+    with duckdb.connect(str(warehouse / "golden.duckdb"), read_only=True) as con:
+        for (name,) in con.execute("SHOW TABLES").fetchall():
+            frame = con.sql(f'SELECT * FROM "{name}"').pl()
+            tables[name] = frame.sort(frame.columns)
+    for name, frame in tables.items():
+        mirror = pl.read_parquet(warehouse / "parquet" / f"{name}.parquet")
+        assert mirror.sort(mirror.columns).equals(frame), name
+    return tables
+
+
+def _same(left: dict[str, pl.DataFrame], right: dict[str, pl.DataFrame]) -> bool:
+    return left.keys() == right.keys() and all(left[k].equals(right[k]) for k in left)
+
+
+def _published(root: Path, tables: dict[str, object], *, base: str | None = None) -> Warehouse:
+    warehouse = Warehouse(root)
+    with warehouse.lock():
+        warehouse.publish(tables, release=f"r{len(list(root.glob('releases/*')))}", base=base)  # type: ignore[arg-type]
+    return warehouse
+
+
+def test_changes_on_a_base_release_equal_a_complete_publish(tmp_path: Path) -> None:
+    complete = _published(tmp_path / "complete", AFTER)
+    warehouse = _published(tmp_path / "delta", BEFORE)
+    base = warehouse.current_release()
+    _published(tmp_path / "delta", {**AFTER, **PLAN}, base=base)
+    assert warehouse.current_release() != base
+    assert _same(_release(warehouse.root), _release(complete.root))
+    kept = warehouse.root / "releases" / str(base) / "parquet" / "name_idf.parquet"
+    assert (warehouse.parquet_dir / "name_idf.parquet").stat().st_ino == kept.stat().st_ino
+
+
+def test_changes_need_the_current_release_as_base(tmp_path: Path) -> None:
+    warehouse = _published(tmp_path / "wh", BEFORE)
+    with pytest.raises(ValueError, match="no base release"):
+        _published(warehouse.root, {**AFTER, **PLAN})
+    with pytest.raises(WarehouseError, match="no longer current"):
+        _published(warehouse.root, {**AFTER, **PLAN}, base="an-older-release")
+    with pytest.raises(WarehouseError, match="lacks tables"):
+        _published(warehouse.root, {"other": KEPT}, base=warehouse.current_release())
+
+
+def test_a_failure_while_writing_changes_leaves_the_base_release(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    warehouse = _published(tmp_path / "wh", BEFORE)
+    base = warehouse.current_release()
+    before = _release(warehouse.root)
+    database = warehouse.root / "releases" / str(base) / "golden.duckdb"
+    stamp = database.stat().st_mtime_ns
+    monkeypatch.setenv(FAULT_AT, "publish:mid_write")
+    monkeypatch.setenv(FAULT_ACTION, "enospc")
+    with pytest.raises(WarehouseError, match="No space left"):
+        _published(warehouse.root, {**AFTER, **PLAN}, base=base)
+    assert warehouse.current_release() == base
+    assert database.stat().st_mtime_ns == stamp
+    assert _same(_release(warehouse.root), before)
+    assert not list((warehouse.root / "releases").glob(".staging-*"))
