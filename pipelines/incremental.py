@@ -82,8 +82,8 @@ class PreviousGolden:
     """What an incremental run needs of the release's golden tables, without loading them.
 
     The customers' IDs, those a steward override touched, and the tables'
-    columns; the rows of customers carried over are read when needed
-    (``rows_of``), by DuckDB, from the release (immutable once published).
+    columns; the rows of customers carried over are merged in by DuckDB from
+    the release (immutable once published) when needed (``combine_golden``).
     """
 
     warehouse: Warehouse
@@ -110,14 +110,6 @@ class PreviousGolden:
             stewarded=stewarded["unified_id"].unique(),
             columns={t: columns[t] for t in GOLDEN_TABLES},
         )
-
-    def rows_of(self, unified_ids: pl.Series) -> GoldenRecord:
-        """The three golden tables' rows of these customers, as the release holds them."""
-        keys = unified_ids.to_frame("unified_id")
-        tables = [
-            self.warehouse.read_rows(t, release=self.release, keys=keys) for t in GOLDEN_TABLES
-        ]
-        return GoldenRecord(*tables)
 
 
 @dataclass(frozen=True)
@@ -200,30 +192,28 @@ def _statistics(warehouse: Warehouse, settings: pl.DataFrame) -> NameIdf | None:
 def _match_index(
     warehouse: Warehouse, standardised: pl.DataFrame | None, statistics: NameIdf
 ) -> MatchIndex | None:
-    """The blocking index of the current release, in its record_index (None if incomplete)."""
-    evidence = warehouse.read_table("match_evidence")
+    """The blocking index of the current release, in its record_index (None if incomplete).
+
+    DuckDB maps the evidence's record keys to record indices, so the pairs'
+    key strings never reach Python.
+    """
+    if standardised is None:
+        return None
+    keys = " AND ".join(f"e.{side}_{k} = {side[0]}.{k}" for side in ("left", "right") for k in KEYS)
+    dropped = ", ".join(
+        [*(f"{side}_{k}" for side in ("left", "right") for k in KEYS), "same_cluster",
+         "steward_decision", "run_id"]
+    )  # fmt: skip
+    pairs = warehouse.query(
+        f'SELECT e.* EXCLUDE ({dropped}), l.record_index AS "left", r.record_index AS "right" '
+        f"FROM match_evidence e, record_keys l, record_keys r WHERE {keys}",
+        frames={"record_keys": standardised.select("record_index", *KEYS)},
+    )
     vectors = warehouse.read_table("name_vectors")
     neighbours = warehouse.read_table("semantic_neighbours")
-    if standardised is None or evidence is None or vectors is None or neighbours is None:
+    if pairs is None or vectors is None or neighbours is None:
         return None
-    keys = standardised.select("record_index", *KEYS)
-    pairs = (
-        evidence.join(
-            keys.rename({k: f"left_{k}" for k in KEYS}).rename({"record_index": "left"}),
-            on=[f"left_{k}" for k in KEYS],
-        )
-        .join(
-            keys.rename({k: f"right_{k}" for k in KEYS}).rename({"record_index": "right"}),
-            on=[f"right_{k}" for k in KEYS],
-        )
-        .drop(
-            *(f"{side}_{k}" for side in ("left", "right") for k in KEYS),
-            "same_cluster",
-            "steward_decision",
-            "run_id",
-        )
-        .with_columns(pl.col("left", "right").cast(pl.UInt32))
-    )
+    pairs = pairs.with_columns(pl.col("left", "right").cast(pl.UInt32))
     return MatchIndex(
         std=standardised,
         scored_pairs=pairs,

@@ -19,6 +19,7 @@ import polars as pl
 from connectors import SourceBatch, load_source
 from connectors.canonical import QUARANTINE_SCHEMA
 from connectors.config import SourceConfig
+from dbt_like_models.project import load_project
 from dbt_like_models.release import analyst_tables
 from lineage import (
     GoldenRecord,
@@ -440,7 +441,12 @@ def warehouse_tables(
         ),
         **_match_index_tables(result),
     }
-    tables |= analyst_tables(tables, sources=config.sources, facts=config.facts, run_id=run_id)
+    # The models get only the tables they read: the runner copies each one it is given.
+    project = load_project()
+    read = {name: tables[name] for name in project.external_tables() if name in tables}
+    tables |= analyst_tables(
+        read, sources=config.sources, facts=config.facts, run_id=run_id, project=project
+    )
     return tables | quality_tables(
         batches=batches, tables=tables, sources=config.sources, facts=config.facts, run_id=run_id
     )

@@ -51,6 +51,8 @@ from pipelines import faults
 DATABASE_NAME = "golden.duckdb"
 RELEASES_KEPT = 3
 STAGING_PREFIX = ".staging-"
+# Arrow with string views: polars hands its strings to DuckDB without copying them.
+ARROW_LEVEL = pl.CompatLevel.newest()
 # DuckDB's memory for merging carried rows with new ones; past it, the sort spills to disk.
 MERGE_MEMORY = "2GB"
 
@@ -144,7 +146,7 @@ class Warehouse:
         database = self.root / "releases" / release / DATABASE_NAME
         columns = ", ".join(f'"{c}"' for c in keys.columns)
         with contextlib.closing(duckdb.connect(str(database), read_only=True)) as con:
-            con.register("wanted_keys", keys.to_arrow())
+            con.register("wanted_keys", keys.to_arrow(compat_level=ARROW_LEVEL))
             frame = con.sql(
                 f'SELECT * FROM "{table}" WHERE ({columns}) IN (SELECT {columns} FROM wanted_keys)'
             ).pl()
@@ -179,11 +181,29 @@ class Warehouse:
         ):
             con.execute(f"SET memory_limit = '{MERGE_MEMORY}'")
             con.execute(f"SET temp_directory = '{spill}'")
-            con.register("kept_keys", keep.to_arrow())
-            con.register("new_rows", new.to_arrow())
+            con.register("kept_keys", keep.to_arrow(compat_level=ARROW_LEVEL))
+            con.register("new_rows", new.to_arrow(compat_level=ARROW_LEVEL))
             merged = pl.from_arrow(pa.Table.from_batches(con.sql(query).fetch_record_batch()))
         assert isinstance(merged, pl.DataFrame)
         return _zoned_utc(merged).cast(new.schema)  # type: ignore[arg-type]
+
+    def query(self, sql: str, *, frames: Mapping[str, pl.DataFrame]) -> pl.DataFrame | None:
+        """The result of one SELECT over the current release and ``frames`` (by name).
+
+        None before the first publish, or when a table it reads is missing.
+        """
+        if not self.exists():
+            return None
+        with contextlib.closing(duckdb.connect(str(self.database), read_only=True)) as con:
+            for name, frame in frames.items():
+                con.register(name, frame.to_arrow(compat_level=ARROW_LEVEL))
+            try:
+                reader = con.sql(sql).fetch_record_batch()
+            except duckdb.CatalogException:
+                return None
+            result = pl.from_arrow(pa.Table.from_batches(reader))
+        assert isinstance(result, pl.DataFrame)
+        return _zoned_utc(result)
 
     def table_columns(self, *, release: str) -> dict[str, list[str]]:
         """Column names of every table of ``release``."""
@@ -394,7 +414,7 @@ def _write_release(
                 faults.checkpoint("publish:mid_write")
             if isinstance(table, pl.DataFrame):
                 con.execute(f'DROP TABLE IF EXISTS "{name}"')
-                con.register("incoming", table.to_arrow())
+                con.register("incoming", table.to_arrow(compat_level=ARROW_LEVEL))
                 con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM incoming')
                 con.unregister("incoming")
             elif isinstance(table, TableDelta):
@@ -419,17 +439,19 @@ def _apply_delta(con: duckdb.DuckDBPyConnection, name: str, delta: TableDelta) -
         return " AND ".join(f'"{name}"."{k}" = {alias}."{k}"' for k in delta.keys)
 
     if delta.removed.height:
-        con.register("removed_keys", delta.removed.select(delta.keys).to_arrow())
+        con.register(
+            "removed_keys", delta.removed.select(delta.keys).to_arrow(compat_level=ARROW_LEVEL)
+        )
         con.execute(f'DELETE FROM "{name}" USING removed_keys r WHERE {matching("r")}')
         con.unregister("removed_keys")
     if delta.updated is not None and delta.updated.height:
         columns = [c for c in delta.updated.columns if c not in delta.keys]
         assignments = ", ".join(f'"{c}" = u."{c}"' for c in columns)
-        con.register("updated_rows", delta.updated.to_arrow())
+        con.register("updated_rows", delta.updated.to_arrow(compat_level=ARROW_LEVEL))
         con.execute(f'UPDATE "{name}" SET {assignments} FROM updated_rows u WHERE {matching("u")}')
         con.unregister("updated_rows")
     if delta.added.height:
-        con.register("added_rows", delta.added.to_arrow())
+        con.register("added_rows", delta.added.to_arrow(compat_level=ARROW_LEVEL))
         con.execute(f'INSERT INTO "{name}" BY NAME SELECT * FROM added_rows')
         con.unregister("added_rows")
 
