@@ -79,8 +79,8 @@ def main(argv: list[str] | None = None) -> None:
         std=std,
         result=result,
         identity=identity.identity,
+        golden=golden,
         baseline=baseline,
-        decisions=decisions,
         run_id=run_id,
     )
     lap("release_plan")

@@ -225,8 +225,8 @@ def build_stage_assets(config: FusionConfig) -> list[AssetsDefinition]:
             std=standardised_records,
             result=match_result,
             identity=unified_ids.identity,
+            golden=golden_record,
             baseline=baseline,
-            decisions=steward_decisions,
             run_id=context.run_id,
         )
         context.add_output_metadata(

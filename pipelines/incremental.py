@@ -39,14 +39,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from importlib.metadata import version
 
 import polars as pl
 
 from connectors.canonical import CANONICAL_SCHEMA
-from lineage import GoldenRecord
+from lineage import GoldenRecord, customer_contact_points
 from lineage.golden import FIELD_ORDER, latest_update
 from matching import standardise
 from matching.identity import resolve_unified_ids
@@ -108,7 +108,7 @@ class PreviousGolden:
             if ids is None
             else ids["unified_id"],
             stewarded=stewarded["unified_id"].unique(),
-            columns={t: columns[t] for t in GOLDEN_TABLES},
+            columns=columns,
         )
 
 
@@ -298,28 +298,69 @@ def carried_unified_ids(
     return live.filter(~live.is_in(dirty.implode()) & live.is_in(previous.unified_ids.implode()))
 
 
+@dataclass(frozen=True)
+class IncrementalGolden(GoldenRecord):
+    """A golden record whose ``carried`` customers are the ``previous`` release's rows, unchanged.
+
+    Later stages use it to touch only the other customers (contact points,
+    the tables published as changes).
+    """
+
+    carried: pl.Series = field(default_factory=lambda: pl.Series("unified_id", [], pl.String))
+    previous: PreviousGolden | None = None
+
+    def recomputed(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """The rows of ``frame`` whose customer was not carried over."""
+        return frame.filter(~pl.col("unified_id").is_in(self.carried.implode()))
+
+
+def with_contact_points(golden: GoldenRecord, *, fields: Sequence[str]) -> pl.DataFrame:
+    """``customer_contact_points`` of every customer; carried customers' rows from their release.
+
+    Contact points are per customer (``lineage.contact_points``), so those of
+    a carried customer are its previous rows; the order is the function's own.
+    """
+    previous = golden.previous if isinstance(golden, IncrementalGolden) else None
+    if previous is None or "customer_contact_points" not in previous.columns:
+        return customer_contact_points(golden.field_candidates, fields=fields)
+    assert isinstance(golden, IncrementalGolden)
+    fresh = customer_contact_points(golden.recomputed(golden.field_candidates), fields=fields)
+    kinds = ", ".join(f"'{kind}'" for kind in fields)
+    return previous.warehouse.rows_plus(
+        "customer_contact_points",
+        release=previous.release,
+        keep=golden.carried.to_frame("unified_id"),
+        new=fresh,
+        order_by=["unified_id", f"list_position([{kinds}], kind)", "is_primary DESC",
+                  "trust_score DESC", "value"],
+    )  # fmt: skip
+
+
 def combine_golden(
     previous: PreviousGolden, carried: pl.Series, fresh: GoldenRecord
-) -> GoldenRecord:
+) -> IncrementalGolden:
     """The previous release's rows of ``carried`` customers plus the recomputed ones.
 
     In the order ``build_golden_record`` gives (customer, field, candidate
-    rank), so the tables equal a full rebuild's row for row. DuckDB merges and
-    sorts (``Warehouse.merge_rows``): the release's rows are never held twice.
+    rank), so the tables equal a full rebuild's row for row. DuckDB selects
+    the carried rows and sorts (``Warehouse.rows_plus``): the release's tables
+    are never loaded whole.
     """
+    keep = carried.to_frame("unified_id")
     field_order = ", ".join(f"'{f}'" for f in FIELD_ORDER)
     by_field = ["unified_id", f"list_position([{field_order}], field)"]
-    keep = carried.to_frame("unified_id")
 
     def merged(table: str, new: pl.DataFrame, order_by: list[str]) -> pl.DataFrame:
-        return previous.warehouse.merge_rows(
+        return previous.warehouse.rows_plus(
             table, release=previous.release, keep=keep, new=new, order_by=order_by
         )
 
-    return GoldenRecord(
-        golden_customer=merged("golden_customer", fresh.golden_customer, ["unified_id"]),
+    return IncrementalGolden(
+        golden_customer=merged("golden_customer", fresh.golden_customer, by_field[:1]),
         field_lineage=merged("field_lineage", fresh.field_lineage, by_field),
         field_candidates=merged("field_candidates", fresh.field_candidates, [*by_field, "rank"]),
+        carried=carried,
+        previous=previous,
     )
 
 
@@ -335,10 +376,9 @@ def publish_plan(
     tables: dict[str, pl.DataFrame],
     *,
     std: pl.DataFrame,
-    xref: pl.DataFrame,
+    golden: GoldenRecord,
     history: pl.DataFrame,
     baseline: Baseline,
-    overrides: pl.DataFrame | None,
     statistics: NameIdf | None,
     run_id: str,
 ) -> dict[str, ReleaseTable]:
@@ -346,32 +386,29 @@ def publish_plan(
 
     The release the baseline was read from is copied, and only these tables'
     changed rows are written (``Warehouse.publish``): golden records carried
-    over unchanged (``carried_unified_ids``) stay, the others are replaced by
+    over unchanged (``IncrementalGolden``) stay, the others are replaced by
     their recomputed rows; reused standardised records stay and get their new
     ``record_index`` and file position; the ID history gets this run's events;
     the name statistics frozen with the model are kept. Tables not named here
     are written whole. Empty when there is nothing to build on (first run,
     full rebuild, another configuration).
     """
-    previous, before = baseline.golden, baseline.standardised
-    if baseline.release is None or previous is None or before is None:
+    before = baseline.standardised
+    if baseline.release is None or before is None:
         return {}
     plan: dict[str, ReleaseTable] = {}
-    carried = carried_unified_ids(
-        std, xref, baseline=baseline, overrides=overrides, history=history
-    )
-    if carried is not None:
+    previous = golden.previous if isinstance(golden, IncrementalGolden) else None
+    if previous is not None and previous.release == baseline.release:
+        assert isinstance(golden, IncrementalGolden)
         ids = previous.unified_ids
-        removed = ids.filter(~ids.is_in(carried.implode())).to_frame()
+        removed = ids.filter(~ids.is_in(golden.carried.implode())).to_frame()
         for name in GOLDEN_DELTA_TABLES:
             frame = tables[name]
             known = previous.columns.get(name)
-            if known is not None and set(known) != set(frame.columns):
+            if known is None or set(known) != set(frame.columns):
                 continue
             plan[name] = TableDelta(
-                ("unified_id",),
-                removed=removed,
-                added=frame.filter(~pl.col("unified_id").is_in(carried.implode())),
+                ("unified_id",), removed=removed, added=golden.recomputed(frame)
             )
     if set(before.columns) == set(std.columns):
         plan["standardised_records"] = standardised_delta(std, before)

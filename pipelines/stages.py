@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -24,7 +24,6 @@ from dbt_like_models.release import analyst_tables
 from lineage import (
     GoldenRecord,
     build_golden_record,
-    customer_contact_points,
     run_provenance_table,
 )
 from lineage.golden import latest_update
@@ -40,6 +39,7 @@ from matching.name_idf import NameIdf, vectors_to_frame
 from matching.semantic import name_embedding_text
 from pipelines.incremental import (
     Baseline,
+    IncrementalGolden,
     Standardised,
     Standardiser,
     carried_unified_ids,
@@ -47,6 +47,7 @@ from pipelines.incremental import (
     publish_plan,
     reuse_key,
     standardise_incrementally,
+    with_contact_points,
 )
 from pipelines.settings import FusionConfig
 from pipelines.stewardship import StewardshipStore, apply_field_overrides, review_queue
@@ -292,7 +293,11 @@ def build_golden(
         golden = combine_golden(baseline.golden, carried, fresh)
     if overrides is None:
         return golden
-    return apply_field_overrides(golden, overrides, history=identity.history, run_id=run_id)
+    overridden = apply_field_overrides(golden, overrides, history=identity.history, run_id=run_id)
+    if isinstance(golden, IncrementalGolden):
+        # Overridden customers are never carried over: the carried rows stand.
+        return replace(golden, **vars(overridden))
+    return overridden
 
 
 def match_evidence(std: pl.DataFrame, result: MatchResult, *, run_id: str) -> pl.DataFrame:
@@ -416,8 +421,8 @@ def warehouse_tables(
         "customer_xref": identity.xref,
         "field_lineage": golden.field_lineage,
         "field_candidates": golden.field_candidates,
-        "customer_contact_points": customer_contact_points(
-            golden.field_candidates, fields=config.survivorship.contact_point_fields
+        "customer_contact_points": with_contact_points(
+            golden, fields=config.survivorship.contact_point_fields
         ),
         "run_provenance": run_provenance_table(run_id=run_id, config_hash=config.config_hash),
         "match_evidence": evidence,
@@ -480,8 +485,8 @@ def release_plan(
     std: pl.DataFrame,
     result: MatchResult,
     identity: Identity,
+    golden: GoldenRecord,
     baseline: Baseline | None,
-    decisions: StewardDecisions,
     run_id: str,
 ) -> dict[str, ReleaseTable]:
     """Tables an incremental run publishes as changes to the release it read (see publish_plan)."""
@@ -490,10 +495,9 @@ def release_plan(
     return publish_plan(
         tables,
         std=std,
-        xref=identity.xref,
+        golden=golden,
         history=identity.history,
         baseline=baseline,
-        overrides=decisions.overrides,
         statistics=result.statistics if isinstance(result, IndexedMatchResult) else None,
         run_id=run_id,
     )
