@@ -105,7 +105,9 @@ def cluster_pairs(
     link_left = links["left"].to_numpy().astype(np.int64)
     link_right = links["right"].to_numpy().astype(np.int64)
     component = _components(n_records, link_left, link_right)
-    cannot = scored_pairs.filter(pl.col("match_probability") < cannot_link_probability)
+    cannot = scored_pairs.select("left", "right", "match_probability").filter(
+        pl.col("match_probability") < cannot_link_probability
+    )
     cannot_left = cannot["left"].to_numpy().astype(np.int64)
     cannot_right = cannot["right"].to_numpy().astype(np.int64)
     inside = component[cannot_left] == component[cannot_right]

@@ -76,6 +76,46 @@ def _chunk_counts(
     return vocabularies, matrices
 
 
+def _row_slices(indptr: np.ndarray, chunk_rows: int) -> list[tuple[int, int, int, int]]:
+    """(first row, end row, first entry, end entry) of consecutive CSR row chunks."""
+    n_rows = len(indptr) - 1
+    return [
+        (
+            r0,
+            min(r0 + chunk_rows, n_rows),
+            int(indptr[r0]),
+            int(indptr[min(r0 + chunk_rows, n_rows)]),
+        )
+        for r0 in range(0, n_rows, chunk_rows)
+    ]
+
+
+def _document_frequency(
+    counts: sp.csr_matrix, multiplicity: np.ndarray, *, chunk_rows: int = 100_000
+) -> np.ndarray:
+    """Per n-gram, how many texts hold it (each distinct text counted ``multiplicity`` times).
+
+    Row chunk by row chunk, so no per-entry temporary of the whole matrix exists
+    (at a million names each such float64 array is about 0.4 GiB).
+    """
+    df = np.zeros(counts.shape[1], dtype=np.float64)
+    for r0, r1, a, b in _row_slices(counts.indptr, chunk_rows):
+        per_entry = np.repeat(multiplicity[r0:r1], np.diff(counts.indptr[r0 : r1 + 1]))
+        df += np.bincount(counts.indices[a:b], weights=per_entry, minlength=counts.shape[1])
+    return df
+
+
+def _unit_tfidf(counts: sp.csr_matrix, idf: np.ndarray, *, chunk_rows: int = 100_000) -> np.ndarray:
+    """The CSR data of the L2-normalised sublinear TF-IDF rows, float32, row chunk by chunk."""
+    out = np.empty(counts.nnz, dtype=np.float32)
+    for r0, r1, a, b in _row_slices(counts.indptr, chunk_rows):
+        data = (1.0 + np.log(counts.data[a:b].astype(np.float64))) * idf[counts.indices[a:b]]
+        entry_row = np.repeat(np.arange(r1 - r0), np.diff(counts.indptr[r0 : r1 + 1]))
+        norms = np.sqrt(np.bincount(entry_row, weights=data * data, minlength=r1 - r0))
+        out[a:b] = data / np.where(norms > 0, norms, 1.0)[entry_row]
+    return out
+
+
 def distinct_texts(texts: list[str]) -> tuple[list[str], np.ndarray]:
     """The distinct texts (first-seen order) and, per input text, its distinct row.
 
@@ -142,19 +182,16 @@ def char_wb_tfidf(
             )
         blocks.append(sp.vstack(remapped, format="csr"))
     counts = sp.hstack(blocks, format="csr")
-    entry_row = np.repeat(np.arange(counts.shape[0]), np.diff(counts.indptr))
-    df = np.bincount(counts.indices, weights=multiplicity[entry_row], minlength=counts.shape[1])
+    del blocks, per_n
+    df = _document_frequency(counts, multiplicity)
     if min_df > 1:
         kept = np.flatnonzero(df >= min_df)
         counts, df = counts[:, kept].tocsr(), df[kept]
-        entry_row = np.repeat(np.arange(counts.shape[0]), np.diff(counts.indptr))
     idf = np.log((1.0 + n_texts) / (1.0 + df)) + 1.0
-    data = (1.0 + np.log(counts.data.astype(np.float64))) * idf[counts.indices]
-    norms = np.sqrt(np.bincount(entry_row, weights=data * data, minlength=counts.shape[0]))
-    data /= np.where(norms > 0, norms, 1.0)[entry_row]
     vectors = sp.csr_matrix(
-        (data.astype(np.float32), counts.indices, counts.indptr), shape=counts.shape
+        (_unit_tfidf(counts, idf), counts.indices, counts.indptr), shape=counts.shape
     )
+    del counts
     return vectors[text_row]
 
 

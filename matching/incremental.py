@@ -494,11 +494,12 @@ def match_incrementally(
         for m in candidates["mask"].unique().to_list()
     }
     scored = (
-        pl.concat([reusable.select(rescored.columns), rescored])
+        pl.concat([reusable.select(rescored.columns).cast(rescored.schema), rescored])
         .sort("left", "right")
         .with_columns(
             candidates["mask"]
             .replace_strict(labels, return_dtype=pl.String)
+            .cast(pl.Categorical)
             .alias("blocking_rules")
         )
     )
