@@ -51,6 +51,7 @@ from openlineage.client.facet_v2 import (
 )
 from openlineage.client.transport.file import FileConfig, FileTransport
 
+from connectors.canonical import GOLDEN_FIELDS
 from connectors.config import SourceConfig
 from lineage.provenance import code_version
 from lineage.settings import LineageError, SurvivorshipSettings
@@ -164,12 +165,16 @@ def golden_column_lineage(
 
     Dependent fields (city after the address) also depend, indirectly, on the
     leader's columns. The same mapping can feed Dagster's column-lineage metadata.
+    A mapped field that is matched on but never published (birth_date) is no
+    golden column, so it has no entry.
     """
     leader_of = {f: leader for leader, fs in settings.dependent_fields.items() for f in fs}
     lineage: dict[str, list[ColumnSource]] = {}
     for source in sources:
         files = source_files(source)
         for field, mapping in source.fields.items():
+            if field not in GOLDEN_FIELDS:
+                continue
             rule = settings.rules.get(field, "highest_trust")
             how = "present/absent of the column" if mapping.derives_presence else "standardised"
             if mapping.map is not None:

@@ -254,3 +254,17 @@ def test_column_lineage_is_plain_data_too(config: TinyConfig) -> None:
     contact = facets["customer_contact_points"].fields["value"].inputFields
     assert sorted({i.field for i in contact}) == ["mail", "电话"]
     assert {i.transformations[0].subtype for i in contact} == {"AGGREGATION"}
+
+
+def test_a_field_matched_on_but_never_published_is_no_golden_column(tmp_path: Path) -> None:
+    (tmp_path / "hr.csv").write_text("id,full_name,dob\n", encoding="utf-8")
+    raw = [
+        {"name": "hr", "system": "other", "path": "hr.csv", "format": "csv", "record_id": "id",
+         "fields": {"name": "full_name", "birth_date": "dob"}, "trust": {"default": 0.7}},
+    ]  # fmt: skip
+    sources = parse_sources(raw, base_dir=tmp_path)
+    assert "birth_date" in sources[0].fields
+    lineage = golden_column_lineage(sources, settings=SurvivorshipSettings())
+    assert set(lineage) == {"name"}
+    facets = column_lineage_facets(sources, settings=SurvivorshipSettings())
+    assert all("birth_date" not in facet.fields for facet in facets.values())
