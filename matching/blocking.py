@@ -4,8 +4,10 @@ A pair is compared only if some rule puts both records in one block; every
 rule's pair count is reported so a data engineer can see which rule costs what.
 Exact-key rules skip oversized blocks (see BlockingSettings.max_block_size),
 the sorted-neighbourhood rule (recordlinkage) catches typos that break exact
-keys, and the semantic rule catches reordered, abbreviated and cross-script
-names that share no key at all.
+keys, the semantic rule catches reordered, abbreviated and cross-script
+names that share no key at all, and the alias rule pairs names that a
+user-supplied alias table says are one ('IBM' / 'International Business
+Machines', matching.aliases).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from connectors.errors import ConfigError
+from matching.aliases import NameAliases, alias_key_expr
 from matching.semantic import nearest_name_pairs
 from matching.settings import BlockingSettings
 
@@ -26,7 +29,7 @@ LOGGER = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class BlockingContext:
-    """What a blocking rule may use: the standardised records and name vectors."""
+    """What a blocking rule may use: the standardised records, name vectors and alias table."""
 
     std: pl.DataFrame
     name_vectors: object
@@ -34,6 +37,7 @@ class BlockingContext:
     # Set by matching.incremental to learn an exact-key rule's key and refinement
     # without running the rule (a new record only touches the blocks of its keys).
     key_probe: Callable[[pl.Expr, pl.Expr | None, int], RuleOutcome] | None = None
+    name_aliases: NameAliases | None = None
 
 
 @dataclass(frozen=True)
@@ -131,6 +135,22 @@ def block_on_name_latin_sorted(context: BlockingContext) -> RuleOutcome:
     """Same romanised name tokens in any order: 王伟 / 'Wang Wei' / 'Wei Wang'."""
     return pairs_sharing_key(
         pl.col("name_latin_sorted"),
+        context,
+        refine=pl.col("city_key"),
+        cap=context.settings.max_name_block_size,
+    )
+
+
+def block_on_name_alias(context: BlockingContext) -> RuleOutcome:
+    """Same alias key (matching.aliases): 'IBM' / 'International Business Machines'.
+
+    Only records whose name key the alias table lists have one; the rule is
+    among the rules only when a table is configured (``MatchSettings``). Capped
+    and refined like the name-key rule: 25 records of one listed name in one
+    city are as likely to be several customers as 25 'James Smith's.
+    """
+    return pairs_sharing_key(
+        alias_key_expr(context.name_aliases),
         context,
         refine=pl.col("city_key"),
         cap=context.settings.max_name_block_size,
@@ -271,6 +291,7 @@ BLOCKING_RULES: dict[str, Callable[[BlockingContext], RuleOutcome]] = {
     "sorted_name_neighbourhood": block_on_sorted_name_neighbourhood,
     "semantic_name_neighbours": block_on_semantic_name_neighbours,
     "birth_date": block_on_birth_date,
+    "name_alias": block_on_name_alias,
 }
 
 
@@ -288,9 +309,15 @@ class CandidatePairs:
 
 
 def generate_candidates(
-    std: pl.DataFrame, *, name_vectors: object, settings: BlockingSettings
+    std: pl.DataFrame,
+    *,
+    name_vectors: object,
+    settings: BlockingSettings,
+    name_aliases: NameAliases | None = None,
 ) -> CandidatePairs:
     """Run every configured blocking rule and union their pairs.
+
+    ``name_aliases``: the alias table the ``name_alias`` rule blocks on.
 
     Each pair is packed into one integer (left << 32 | right) and each rule
     into one bit, so the union, the per-rule counts of new pairs and the
@@ -301,7 +328,9 @@ def generate_candidates(
     if unknown:
         msg = f"matching.blocking.rules: unknown rule(s) {unknown}; known: {sorted(BLOCKING_RULES)}"
         raise ConfigError(msg)
-    context = BlockingContext(std=std, name_vectors=name_vectors, settings=settings)
+    context = BlockingContext(
+        std=std, name_vectors=name_vectors, settings=settings, name_aliases=name_aliases
+    )
     packed: list[pl.DataFrame] = []
     outcomes: list[RuleOutcome] = []
     for order, rule in enumerate(settings.rules):

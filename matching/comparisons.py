@@ -18,6 +18,7 @@ import polars as pl
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
+from matching.aliases import NameAliases, alias_key_expr
 from matching.semantic import cosine_of_pairs
 
 MISSING = -1
@@ -129,11 +130,19 @@ class NameSimilarity:
     companies from one city ('上海星辰贸易' / '上海华拓科技') as similar.
     Exact agreement is term-frequency adjusted on ``name_key`` (a shared
     'Michael Brown' says less than a shared '上海星辰贸易').
+
+    With an alias table (``aliases``, see matching.aliases), two names the
+    table makes one ('IBM' / 'International Business Machines') are rated at
+    the top similarity level, however unlike they are spelt: the table is a
+    steward's word that they are the same name, not that the same literal
+    name was typed twice, so they do not get ``exact_key`` and its
+    term-frequency adjustment.
     """
 
     name: str = "name"
     thresholds: tuple[float, ...] = (0.70, 0.85, 0.93)
     tf_column: str | None = "name_key"
+    aliases: NameAliases | None = None
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -151,6 +160,8 @@ class NameSimilarity:
         cosine = cosine_of_pairs(pairs.name_vectors, pairs.left_index, pairs.right_index)
         best = np.maximum(np.maximum(key_score, latin_score), cosine)
         level = _bucket(best, present, self.thresholds)
+        if self.aliases is not None:
+            level[pairs.equal(alias_key_expr(self.aliases))] = len(self.thresholds)
         level[pairs.equal("name_key")] = len(self.thresholds) + 1
         return level
 
@@ -298,10 +309,14 @@ class TokenSetSimilarity:
         return _bucket(score, present, self.thresholds)
 
 
-def default_comparisons() -> tuple[Comparison, ...]:
-    """The comparisons of the default model, in match_evidence column order."""
+def default_comparisons(*, name_aliases: NameAliases | None = None) -> tuple[Comparison, ...]:
+    """The comparisons of the default model, in match_evidence column order.
+
+    ``name_aliases``: the run's alias table (``MatchSettings.name_aliases``),
+    read by the name comparison; it adds no comparison and no level.
+    """
     return (
-        NameSimilarity(),
+        NameSimilarity(aliases=name_aliases),
         ExactOrFuzzy("email", "email"),
         PhoneAgreement(),
         ExactOrOneEdit("tax_id", "tax_id"),

@@ -51,6 +51,7 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
+from matching.aliases import NameAliases
 from matching.blocking import (
     BLOCKING_RULES,
     PAIR_SCHEMA,
@@ -190,8 +191,13 @@ class _Changes:
         return cls(old_to_new=old_to_new, delta_new=delta_new, delta_old=old_to_new < 0)
 
 
-def _rule_key(rule: str, settings: BlockingSettings) -> tuple[pl.Expr, pl.Expr | None, int] | None:
-    """The key, refinement and block cap of an exact-key rule (None: not an exact-key rule)."""
+def _rule_key(
+    rule: str, settings: BlockingSettings, *, name_aliases: NameAliases | None = None
+) -> tuple[pl.Expr, pl.Expr | None, int] | None:
+    """The key, refinement and block cap of an exact-key rule (None: not an exact-key rule).
+
+    ``name_aliases``: the table the ``name_alias`` rule's key reads.
+    """
     if rule in (SORTED_NEIGHBOURHOOD, SEMANTIC) or rule not in BLOCKING_RULES:
         return None
     captured: list[tuple[pl.Expr, pl.Expr | None, int]] = []
@@ -202,7 +208,13 @@ def _rule_key(rule: str, settings: BlockingSettings) -> tuple[pl.Expr, pl.Expr |
 
     empty = pl.DataFrame(schema={"record_index": pl.UInt32})
     BLOCKING_RULES[rule](
-        BlockingContext(std=empty, name_vectors=None, settings=settings, key_probe=probe)
+        BlockingContext(
+            std=empty,
+            name_vectors=None,
+            settings=settings,
+            key_probe=probe,
+            name_aliases=name_aliases,
+        )
     )
     return captured[0] if len(captured) == 1 else None
 
@@ -402,7 +414,7 @@ def match_incrementally(
     hash are unchanged keep their pairs and scores unless a batch reaches them
     (see the module docstring).
     """
-    comparisons = comparisons or default_comparisons()
+    comparisons = comparisons or default_comparisons(name_aliases=settings.name_aliases)
     blocking = settings.blocking
     rules = blocking.rules
     changes = _Changes.between(previous.std, std)
@@ -435,7 +447,7 @@ def match_incrementally(
             )
             clear = touched[left] | touched[right]
         else:
-            spec = _rule_key(rule, blocking)
+            spec = _rule_key(rule, blocking, name_aliases=settings.name_aliases)
             if spec is None:
                 msg = f"blocking rule {rule!r} cannot be updated incrementally"
                 raise ValueError(msg)

@@ -202,10 +202,10 @@ def match_records(
         0
     """
     engine = engine_for(settings)
-    comparisons = comparisons or default_comparisons()
+    comparisons = comparisons or default_comparisons(name_aliases=settings.name_aliases)
     vectors = embed_names(std, embedder=embedder or TfidfCharNgramEmbedder())
     candidates: CandidatePairs = generate_candidates(
-        std, name_vectors=vectors, settings=settings.blocking
+        std, name_vectors=vectors, settings=settings.blocking, name_aliases=settings.name_aliases
     )
     pair_frame = PairFrame.build(
         std,

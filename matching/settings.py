@@ -7,9 +7,21 @@ stored settings alone (Splink's settings dictionary does the same).
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+    model_validator,
+)
+
+from matching.aliases import NameAliases
+
+# The blocking rule on alias keys (matching.blocking.block_on_name_alias).
+NAME_ALIAS_RULE = "name_alias"
 
 
 class BlockingSettings(BaseModel):
@@ -214,3 +226,34 @@ class MatchSettings(BaseModel):
     blocking: BlockingSettings = BlockingSettings()
     model: ModelSettings = ModelSettings()
     clustering: ClusterSettings = ClusterSettings()
+    name_aliases: NameAliases | None = Field(
+        default=None,
+        description=(
+            "The keyed alias table (matching.aliases; fusion.yaml names its CSV). With a "
+            "table, the 'name_alias' blocking rule is appended to blocking.rules unless "
+            "listed, and records whose alias keys agree get the top name similarity level. "
+            "None: no aliases, and the settings' JSON is that of a version without them."
+        ),
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _block_on_aliases(cls, data: Any) -> Any:
+        """With an alias table, the rule that blocks on alias keys is one of the rules."""
+        if not isinstance(data, dict) or data.get("name_aliases") is None:
+            return data
+        blocking = data.get("blocking") or {}
+        if isinstance(blocking, BaseModel):
+            blocking = blocking.model_dump()
+        rules = tuple(blocking.get("rules", BlockingSettings.model_fields["rules"].default))
+        if NAME_ALIAS_RULE in rules:
+            return data
+        return {**data, "blocking": {**blocking, "rules": (*rules, NAME_ALIAS_RULE)}}
+
+    @model_serializer(mode="wrap")
+    def _without_absent_aliases(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """No ``name_aliases`` key without a table: configuration hashes stay as they were."""
+        data: dict[str, Any] = handler(self)
+        if self.name_aliases is None:
+            data.pop("name_aliases", None)
+        return data

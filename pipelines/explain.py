@@ -271,7 +271,7 @@ def explain_pair(
     if indexes[0] > indexes[1]:  # the run orders every pair by record_index
         indexes.reverse()
         keys.reverse()
-    comparisons = run_comparisons()
+    comparisons = run_comparisons(name_aliases=release.settings.name_aliases)
     if not release.model.fits(comparisons):
         msg = (
             f"the release's model (run {release.run_id}) was learnt for other comparisons than "

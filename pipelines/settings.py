@@ -20,6 +20,7 @@ from connectors.config import SourceConfig, parse_sources
 from connectors.errors import ConfigError
 from connectors.facts import FactConfig, parse_facts
 from lineage.settings import SurvivorshipSettings
+from matching.aliases import load_name_aliases
 from matching.settings import MatchSettings
 
 TOP_LEVEL_KEYS = frozenset({"run", "sources", "facts", "matching", "survivorship"})
@@ -95,6 +96,19 @@ def _section(model: type[BaseModel], raw: Any, key: str, path: Path) -> Any:
         raise ConfigError(msg) from None
 
 
+def _matching(raw: Any, path: Path) -> MatchSettings:
+    """The ``matching:`` section; ``name_aliases`` names a CSV relative to the config file."""
+    table = raw.get("name_aliases") if isinstance(raw, dict) else None
+    if isinstance(table, str):
+        try:
+            aliases = load_name_aliases(path.parent / table, source=table)
+        except ConfigError as error:
+            msg = f"{path}: key 'matching.name_aliases': {error}"
+            raise ConfigError(msg) from None
+        raw = {**raw, "name_aliases": aliases}
+    return _section(MatchSettings, raw, "matching", path)
+
+
 def _data_roots(document: dict[str, Any], path: Path) -> tuple[Path, ...]:
     run = _section(RunSettings, document.get("run"), "run", path)
     return tuple((path.parent / root).resolve() for root in run.data_roots)
@@ -147,7 +161,7 @@ def load_fusion_config(path: Path | str) -> FusionConfig:
         sources=parse_sources(
             document["sources"], base_dir=path.parent, data_roots=_data_roots(document, path)
         ),
-        matching=_section(MatchSettings, document.get("matching"), "matching", path),
+        matching=_matching(document.get("matching"), path),
         survivorship=_section(
             SurvivorshipSettings, document.get("survivorship"), "survivorship", path
         ),

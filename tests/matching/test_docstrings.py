@@ -8,6 +8,7 @@ import importlib
 import pytest
 
 MODULES = [
+    "matching.aliases",
     "matching.blocking",
     "matching.clustering",
     "matching.comparisons",

@@ -10,6 +10,7 @@ import pytest
 
 from connectors import load_source
 from matching import standardise
+from matching.aliases import NameAliases
 from matching.embedders import char_wb_tfidf
 from matching.incremental import MatchIndex, match_in_full, match_incrementally
 from matching.name_idf import NameIdf, vectors_from_frame, vectors_to_frame
@@ -101,9 +102,22 @@ SETTINGS = {
 }
 
 
-@pytest.mark.parametrize("name", SETTINGS)
+def _with_aliases(batch: Batch) -> MatchSettings:
+    """An alias table joining names only the batch adds, or removes, to names it keeps."""
+    before = set(batch.before["name_key"].drop_nulls().to_list())
+    after = set(batch.after["name_key"].drop_nulls().to_list())
+    kept = sorted(before & after)
+    groups = [*zip(sorted(after - before)[:15], kept[:15], strict=True),
+              *zip(sorted(before - after)[:15], kept[15:30], strict=True)]  # fmt: skip
+    entries = {key: canonical for alias, canonical in groups for key in (alias, canonical)}
+    return MatchSettings(
+        name_aliases=NameAliases(source="test", entries=tuple(sorted(entries.items())))
+    )
+
+
+@pytest.mark.parametrize("name", [*SETTINGS, "name aliases"])
 def test_incremental_matching_equals_a_full_run_on_the_final_data(batch: Batch, name: str) -> None:
-    settings = SETTINGS[name]
+    settings = SETTINGS[name] if name in SETTINGS else _with_aliases(batch)
     statistics = NameIdf.fit(name_embedding_text(batch.before))
     first = match_in_full(
         batch.before, settings=settings, statistics=statistics, steward_decisions=batch.decisions
@@ -135,3 +149,5 @@ def test_incremental_matching_equals_a_full_run_on_the_final_data(batch: Batch, 
     assert incremental.clusters.equals(full.clusters)
     report = incremental.blocking_report.select("rule", "pairs", "new_pairs")
     assert report.equals(full.blocking_report.select(report.columns))
+    if settings.name_aliases is not None:  # the table's pairs were there to update
+        assert full.blocking_report.filter(pl.col("rule") == "name_alias")["pairs"].item() > 0
