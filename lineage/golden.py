@@ -11,6 +11,7 @@ Three frames come out, all sorted so identical inputs give identical bytes:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -212,6 +213,7 @@ def build_golden_record(
     settings: SurvivorshipSettings,
     run_id: str,
     as_of: datetime | None = None,
+    part_records: int = 200_000,
 ) -> GoldenRecord:
     """Score every candidate value, pick the survivors, and record where each came from.
 
@@ -228,6 +230,9 @@ def build_golden_record(
         as_of: The run's latest ``source_updated_at`` (default: the latest in
             ``std_records``); given when ``std_records`` is one part of the run's
             records, so each part ages values against the same instant (Spark engine).
+        part_records: Customers are built in consecutive ranges of about this many
+            records (same output, a fraction of the temporary memory: at 1M
+            records the whole build's temporaries held several GiB).
 
     Returns:
         ``GoldenRecord(golden_customer, field_lineage, field_candidates)``.
@@ -243,13 +248,66 @@ def build_golden_record(
         golden.golden_customer.select("unified_id", "name", "trust_score")
     """
     _check_inputs(std_records, xref)
-    candidates = extract_candidates(std_records, xref)
-    scored = score_candidates(
-        candidates,
-        sources=sources,
-        settings=settings,
-        as_of=latest_update(std_records) if as_of is None else as_of,
+    as_of = latest_update(std_records) if as_of is None else as_of
+    parts = [
+        _build_part(part_records, part_xref, sources=sources, settings=settings, run_id=run_id,
+                    as_of=as_of)
+        for part_records, part_xref in _customer_ranges(std_records, xref, records=part_records)
+    ]  # fmt: skip
+    if len(parts) == 1:
+        return parts[0]
+    return GoldenRecord(
+        *(
+            pl.concat([getattr(part, name) for part in parts])
+            for name in ("golden_customer", "field_lineage", "field_candidates")
+        )
     )
+
+
+def _customer_ranges(
+    std_records: pl.DataFrame, xref: pl.DataFrame, *, records: int
+) -> Iterator[tuple[pl.DataFrame, pl.DataFrame]]:
+    """The records and xref in consecutive ``unified_id`` ranges of about ``records`` each.
+
+    Survivorship compares the records of one customer only (plus the run-wide
+    ``as_of``), so each range is built alone. Every output is sorted by
+    ``unified_id`` first, so the ranges' outputs stacked in order are the
+    whole build's, byte for byte; only the temporary frames (several times the
+    output) shrink to one range's. Ranges are cut one at a time, so at most one
+    range's copy of the records exists beside the whole.
+    """
+    if std_records.height <= records:
+        yield std_records, xref
+        return
+    sizes = xref.group_by("unified_id").len().sort("unified_id")
+    ranges = sizes.select(
+        "unified_id", ((pl.col("len").cum_sum() - pl.col("len")) // records).alias("range")
+    )
+    xref_range = xref.select("unified_id").join(
+        ranges, on="unified_id", how="left", maintain_order="left"
+    )["range"]
+    record_range = std_records.select(RECORD_KEY_COLUMNS).join(
+        xref.select(*RECORD_KEY_COLUMNS).with_columns(range=xref_range),
+        on=RECORD_KEY_COLUMNS,
+        how="left",
+        maintain_order="left",
+    )["range"]
+    for part in ranges["range"].unique().sort().to_list():
+        yield std_records.filter(record_range == part), xref.filter(xref_range == part)
+
+
+def _build_part(
+    std_records: pl.DataFrame,
+    xref: pl.DataFrame,
+    *,
+    sources: Sources,
+    settings: SurvivorshipSettings,
+    run_id: str,
+    as_of: datetime | None,
+) -> GoldenRecord:
+    """``build_golden_record`` on one range of customers, inputs already checked."""
+    candidates = extract_candidates(std_records, xref)
+    scored = score_candidates(candidates, sources=sources, settings=settings, as_of=as_of)
     chosen = _sorted_by_field(
         select_winners(scored, settings=settings).with_columns(run_id=pl.lit(run_id, pl.String)),
         "rank",

@@ -417,3 +417,29 @@ def test_shuffling_input_rows_changes_nothing(
     assert_frame_equal(shuffled.field_lineage, original.field_lineage)
     assert_frame_equal(shuffled.field_candidates, original.field_candidates)
     assert original.golden_customer["unified_id"].to_list() == sorted(clusters)
+
+
+@hypothesis_settings(derandomize=True, max_examples=40, deadline=None)
+@given(
+    records=st.lists(RANDOM_RECORD, min_size=2, max_size=12),
+    part_records=st.integers(min_value=1, max_value=4),
+)
+def test_building_customers_range_by_range_equals_building_them_at_once(
+    records: list[dict[str, Any]], part_records: int, make_std: Builder, make_xref: Builder
+) -> None:
+    keyed = [{**r, "id": f"R{i}"} for i, r in enumerate(records)]
+    clusters: dict[str, list[tuple[str, str]]] = {}
+    for r in keyed:
+        clusters.setdefault(r["cluster"], []).append((r["system"], r["id"]))
+    std, xref = make_std(keyed), make_xref(clusters)
+    settings = SurvivorshipSettings(rules={"tier": "most_recent"}, decay_by_field={})
+
+    def run(part: int) -> GoldenRecord:
+        return build_golden_record(
+            std, xref, sources=SOURCES, settings=settings, run_id="r", part_records=part
+        )
+
+    whole, in_ranges = run(len(keyed)), run(part_records)
+    assert_frame_equal(in_ranges.golden_customer, whole.golden_customer)
+    assert_frame_equal(in_ranges.field_lineage, whole.field_lineage)
+    assert_frame_equal(in_ranges.field_candidates, whole.field_candidates)
