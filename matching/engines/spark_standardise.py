@@ -45,7 +45,10 @@ def standardise_on_spark(
         for batch in batches:
             frame = pl.from_arrow(batch)
             assert isinstance(frame, pl.DataFrame)
-            done = standardise(frame.cast(in_schema), default_regions=regions, steps=steps)
+            # Spark already runs one worker per core: no processes of our own here.
+            done = standardise(
+                frame.cast(in_schema), default_regions=regions, steps=steps, workers=1
+            )
             table = done.drop("record_index").to_arrow().select(out_arrow.names)
             yield from table.cast(out_arrow).to_batches()
 

@@ -8,11 +8,13 @@ survivorship later sees the same cleaned values the matcher compared.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 
 import polars as pl
 
 from matching.standardise.address import normalise_address
+from matching.standardise.batch import worker_pool
 from matching.standardise.chinese import flag_romanised_names, romanise_names, simplify_chinese
 from matching.standardise.contact import normalise_email, normalise_phone_e164
 from matching.standardise.dates import normalise_birth_date
@@ -21,6 +23,9 @@ from matching.standardise.regions import normalise_regions
 from matching.standardise.text import clean_text
 
 Step = Callable[[pl.LazyFrame], pl.LazyFrame]
+# From this many records worker processes pay for their start-up (at 100k they broke
+# even, at 1M standardisation took 37 s instead of 52 s on two cores).
+PARALLEL_MIN_RECORDS = 200_000
 
 STEPS: tuple[Step, ...] = (
     clean_text,
@@ -51,6 +56,7 @@ def standardise(
     default_regions: Mapping[str, str],
     steps: tuple[Step, ...] = STEPS,
     chunk_rows: int = 250_000,
+    workers: int | None = None,
 ) -> pl.DataFrame:
     """Clean canonical records and add matching keys; one row per input row.
 
@@ -65,6 +71,9 @@ def standardise(
         default_regions: Source name -> ISO country used to read national phone numbers.
         steps: The standardisation steps, in order.
         chunk_rows: Records standardised per chunk.
+        workers: Processes mapping large vocabularies (phones, pinyin; see
+            ``batch.worker_pool``); None: one per available core from
+            ``PARALLEL_MIN_RECORDS`` records on, else 1.
 
     Returns:
         The cleaned frame with ``record_index`` (0..n-1 in (source_system,
@@ -78,10 +87,14 @@ def standardise(
     order = records.select(
         pl.arg_sort_by("source_system", "source_record_id", maintain_order=True)
     ).to_series()
+    if workers is None:
+        workers = len(os.sched_getaffinity(0)) if records.height >= PARALLEL_MIN_RECORDS else 1
     parts = []
-    for start in range(0, max(records.height, 1), chunk_rows):
-        frame = _with_phone_region(records[order.slice(start, chunk_rows)].lazy(), default_regions)
-        for step in steps:
-            frame = step(frame)
-        parts.append(frame.drop("phone_region").collect())
+    with worker_pool(workers):
+        for start in range(0, max(records.height, 1), chunk_rows):
+            chunk = records[order.slice(start, chunk_rows)].lazy()
+            frame = _with_phone_region(chunk, default_regions)
+            for step in steps:
+                frame = step(frame)
+            parts.append(frame.drop("phone_region").collect())
     return pl.concat(parts).with_row_index("record_index")
