@@ -16,6 +16,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 
 from connectors.errors import ConfigError
@@ -38,6 +39,8 @@ class BlockingContext:
     # without running the rule (a new record only touches the blocks of its keys).
     key_probe: Callable[[pl.Expr, pl.Expr | None, int], RuleOutcome] | None = None
     name_aliases: NameAliases | None = None
+    # The semantic neighbour lists (row -> neighbour), when already computed.
+    semantic_neighbours: tuple[np.ndarray, np.ndarray] | None = None
 
 
 @dataclass(frozen=True)
@@ -275,6 +278,7 @@ def block_on_semantic_name_neighbours(context: BlockingContext) -> RuleOutcome:
             neighbours=settings.semantic_neighbours,
             min_cosine=settings.semantic_min_cosine,
             max_df=settings.semantic_max_df,
+            directed=context.semantic_neighbours,
         )
     )
 
@@ -314,10 +318,12 @@ def generate_candidates(
     name_vectors: object,
     settings: BlockingSettings,
     name_aliases: NameAliases | None = None,
+    semantic_neighbours: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> CandidatePairs:
     """Run every configured blocking rule and union their pairs.
 
-    ``name_aliases``: the alias table the ``name_alias`` rule blocks on.
+    ``name_aliases``: the alias table the ``name_alias`` rule blocks on;
+    ``semantic_neighbours``: that rule's neighbour lists, if computed already.
 
     Each pair is packed into one integer (left << 32 | right) and each rule
     into one bit, so the union, the per-rule counts of new pairs and the
@@ -329,7 +335,11 @@ def generate_candidates(
         msg = f"matching.blocking.rules: unknown rule(s) {unknown}; known: {sorted(BLOCKING_RULES)}"
         raise ConfigError(msg)
     context = BlockingContext(
-        std=std, name_vectors=name_vectors, settings=settings, name_aliases=name_aliases
+        std=std,
+        name_vectors=name_vectors,
+        settings=settings,
+        name_aliases=name_aliases,
+        semantic_neighbours=semantic_neighbours,
     )
     packed: list[pl.DataFrame] = []
     outcomes: list[RuleOutcome] = []

@@ -138,6 +138,13 @@ def match_in_full(
     ``model`` None learns a model (first run, retrain).
     """
     vectors = statistics.embed(name_embedding_text(std))
+    blocking = settings.blocking
+    # The index's neighbour lists are the semantic rule's: searched once, used twice.
+    directed = sparse_neighbours_of_rows(
+        distinctive_ngram_vectors(vectors, max_df=blocking.semantic_max_df),
+        np.arange(std.height),
+        neighbours=blocking.semantic_neighbours,
+    )
     result = match_records(
         std,
         settings=settings,
@@ -146,15 +153,9 @@ def match_in_full(
         steward_decisions=steward_decisions,
         model=model,
         tf_population=statistics.population,
+        semantic_neighbours=directed,
     )
-    blocking = settings.blocking
-    neighbours = _neighbour_frame(
-        *sparse_neighbours_of_rows(
-            distinctive_ngram_vectors(vectors, max_df=blocking.semantic_max_df),
-            np.arange(std.height),
-            neighbours=blocking.semantic_neighbours,
-        )
-    )
+    neighbours = _neighbour_frame(*directed)
     return IndexedMatchResult(
         scored_pairs=result.scored_pairs,
         clusters=result.clusters,

@@ -182,6 +182,7 @@ def match_records(
     steward_decisions: pl.DataFrame | None = None,
     model: FellegiSunterModel | None = None,
     tf_population: int | None = None,
+    semantic_neighbours: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> MatchResult:
     """Block, compare, learn the model, score and cluster standardised records.
 
@@ -192,7 +193,9 @@ def match_records(
     ``model``: score with these parameters instead of learning them (an
     incremental run reuses the model of the release it builds on, so records
     that did not change keep their scores); ``tf_population``: the denominator
-    of term-frequency shares stored with that model (see pair_term_frequencies).
+    of term-frequency shares stored with that model (see pair_term_frequencies);
+    ``semantic_neighbours``: the name-space neighbour lists, when the caller
+    computed them already (see ``matching.semantic.nearest_name_pairs``).
 
     Example:
         >>> from connectors.canonical import empty_canonical_frame
@@ -205,7 +208,11 @@ def match_records(
     comparisons = comparisons or default_comparisons(name_aliases=settings.name_aliases)
     vectors = embed_names(std, embedder=embedder or TfidfCharNgramEmbedder())
     candidates: CandidatePairs = generate_candidates(
-        std, name_vectors=vectors, settings=settings.blocking, name_aliases=settings.name_aliases
+        std,
+        name_vectors=vectors,
+        settings=settings.blocking,
+        name_aliases=settings.name_aliases,
+        semantic_neighbours=semantic_neighbours,
     )
     pair_frame = PairFrame.build(
         std,

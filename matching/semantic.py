@@ -225,13 +225,17 @@ def nearest_name_pairs(
     chunk_rows: int = 65_536,
     exact_limit: int = 20_000,
     seed: int = 42,
+    directed: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> pl.DataFrame:
     """Candidate pairs (left < right) among each record's nearest names by cosine.
 
     Sparse TF-IDF vectors are searched through their distinctive n-grams
     (see ``_sparse_neighbours``), dense model vectors exactly up to
     ``exact_limit`` rows and by random-projection neighbourhoods beyond.
-    Only pairs whose true cosine reaches ``min_cosine`` are kept.
+    Only pairs whose true cosine reaches ``min_cosine`` are kept. ``directed``:
+    the neighbour lists (row -> neighbour) when the caller has them already
+    (``matching.incremental`` keeps them as its index), so they are not searched
+    twice.
 
     Example:
         >>> vectors = TfidfCharNgramEmbedder().embed(["acme trading", "acme tradin", "zeta"])
@@ -241,7 +245,9 @@ def nearest_name_pairs(
     n = vectors.shape[0]
     if n < 2:
         return _pairs_frame(np.zeros(0, np.int64), np.zeros(0, np.int64))
-    if sp.issparse(vectors):
+    if directed is not None:
+        left, right = directed
+    elif sp.issparse(vectors):
         left, right = _sparse_neighbours(
             sp.csr_matrix(vectors), neighbours=neighbours, max_df=max_df, chunk_rows=chunk_rows
         )
