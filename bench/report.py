@@ -24,12 +24,17 @@ def _prf(line: dict[str, object], key: str) -> str:
     return " | ".join(f"{scores[k]:.4f}" for k in ("precision", "recall", "f1"))
 
 
+def _tree(line: dict[str, object]) -> str:
+    tree = line.get("peak_tree_rss_mib")
+    return f"{tree:.0f}" if isinstance(tree, int | float) else "n/a"
+
+
 def table(lines: list[dict[str, object]]) -> str:
     """The results table, one row per data set and system."""
     header = (
-        "| data set | system | wall s | process s | peak RSS MiB | candidate pairs "
+        "| data set | system | wall s | process s | peak RSS MiB | tree RSS MiB | candidate pairs "
         "| pairwise P | R | F1 | B-cubed P | R | F1 |\n"
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     )
     rows = []
 
@@ -45,7 +50,7 @@ def table(lines: list[dict[str, object]]) -> str:
         pairs = line.get("candidate_pairs")
         rows.append(
             f"| {line['dataset']} | {line['system']} | {line['wall_s']} | "
-            f"{line['process_wall_s']} | {line['peak_rss_mib']:.0f} | "
+            f"{line['process_wall_s']} | {line['peak_rss_mib']:.0f} | {_tree(line)} | "
             f"{pairs:,} | {_prf(line, 'pairwise')} | {_prf(line, 'bcubed')} |"
         )
     return "\n".join([header, *rows])
