@@ -32,8 +32,11 @@ import csv
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import polars as pl
+import scipy.sparse as sp
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from scipy.sparse.csgraph import connected_components
 
 from connectors.canonical import CANONICAL_SCHEMA
 from connectors.errors import ConfigError
@@ -168,15 +171,8 @@ def load_name_aliases(path: Path | str, *, source: str | None = None) -> NameAli
     path = Path(path)
     rows = _read_rows(path)
     keys = name_keys([text for _, alias, name in rows for text in (alias, name)])
-    parent: dict[str, str] = {}
-
-    def find(key: str) -> str:
-        root = parent.setdefault(key, key)
-        while root != parent[root]:
-            root = parent[root]
-        parent[key] = root
-        return root
-
+    index: dict[str, int] = {}  # name key -> node of the alias graph
+    edges: list[tuple[int, int]] = []
     canonical_side: set[str] = set()
     for k, (line, alias, name) in enumerate(rows):
         pair = keys[2 * k], keys[2 * k + 1]
@@ -189,12 +185,16 @@ def load_name_aliases(path: Path | str, *, source: str | None = None) -> NameAli
                 raise ConfigError(msg)
         alias_key, name_key = str(pair[0]), str(pair[1])
         canonical_side.add(name_key)
-        first, second = find(alias_key), find(name_key)
-        if first != second:
-            parent[max(first, second)] = min(first, second)
-    groups: dict[str, list[str]] = {}
-    for key in parent:
-        groups.setdefault(find(key), []).append(key)
+        edges.append(
+            (index.setdefault(alias_key, len(index)), index.setdefault(name_key, len(index)))
+        )
+    left = np.array([a for a, _ in edges], dtype=np.int64)
+    right = np.array([b for _, b in edges], dtype=np.int64)
+    graph = sp.coo_matrix((np.ones(len(edges)), (left, right)), shape=(len(index), len(index)))
+    _, group_of = connected_components(graph, directed=False)
+    groups: dict[int, list[str]] = {}
+    for key, node in index.items():
+        groups.setdefault(int(group_of[node]), []).append(key)
     entries: list[tuple[str, str]] = []
     for members in groups.values():
         canonical = min(m for m in members if m in canonical_side)
