@@ -50,6 +50,13 @@ def _with_phone_region(frame: pl.LazyFrame, default_regions: Mapping[str, str]) 
     return frame.with_columns(pl.coalesce(valid_country, source_default).alias("phone_region"))
 
 
+def _usable_cores() -> int:
+    """Cores this process may run on (its CPU affinity where the OS reports one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def standardise(
     records: pl.DataFrame,
     *,
@@ -88,7 +95,7 @@ def standardise(
         pl.arg_sort_by("source_system", "source_record_id", maintain_order=True)
     ).to_series()
     if workers is None:
-        workers = len(os.sched_getaffinity(0)) if records.height >= PARALLEL_MIN_RECORDS else 1
+        workers = _usable_cores() if records.height >= PARALLEL_MIN_RECORDS else 1
     parts = []
     with worker_pool(workers):
         for start in range(0, max(records.height, 1), chunk_rows):
