@@ -74,6 +74,7 @@ from matching.semantic import (
     cosine_of_pairs,
     distinctive_ngram_vectors,
     name_embedding_text,
+    sparse_neighbours,
     sparse_neighbours_of_rows,
 )
 from matching.settings import BlockingSettings, MatchSettings
@@ -140,10 +141,8 @@ def match_in_full(
     vectors = statistics.embed(name_embedding_text(std))
     blocking = settings.blocking
     # The index's neighbour lists are the semantic rule's: searched once, used twice.
-    directed = sparse_neighbours_of_rows(
-        distinctive_ngram_vectors(vectors, max_df=blocking.semantic_max_df),
-        np.arange(std.height),
-        neighbours=blocking.semantic_neighbours,
+    directed = sparse_neighbours(
+        vectors, neighbours=blocking.semantic_neighbours, max_df=blocking.semantic_max_df
     )
     result = match_records(
         std,

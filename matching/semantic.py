@@ -156,8 +156,8 @@ def sparse_neighbours_of_rows(
     return np.concatenate(lefts), np.concatenate(rights)
 
 
-def _sparse_neighbours(
-    vectors: sp.csr_matrix, *, neighbours: int, max_df: int, chunk_rows: int
+def sparse_neighbours(
+    vectors: sp.csr_matrix, *, neighbours: int, max_df: int, chunk_rows: int = 65_536
 ) -> tuple[np.ndarray, np.ndarray]:
     """Approximate top-k neighbours of TF-IDF rows through their distinctive n-grams.
 
@@ -230,7 +230,7 @@ def nearest_name_pairs(
     """Candidate pairs (left < right) among each record's nearest names by cosine.
 
     Sparse TF-IDF vectors are searched through their distinctive n-grams
-    (see ``_sparse_neighbours``), dense model vectors exactly up to
+    (see ``sparse_neighbours``), dense model vectors exactly up to
     ``exact_limit`` rows and by random-projection neighbourhoods beyond.
     Only pairs whose true cosine reaches ``min_cosine`` are kept. ``directed``:
     the neighbour lists (row -> neighbour) when the caller has them already
@@ -248,7 +248,7 @@ def nearest_name_pairs(
     if directed is not None:
         left, right = directed
     elif sp.issparse(vectors):
-        left, right = _sparse_neighbours(
+        left, right = sparse_neighbours(
             sp.csr_matrix(vectors), neighbours=neighbours, max_df=max_df, chunk_rows=chunk_rows
         )
     else:
