@@ -41,6 +41,7 @@ from pipelines.quality.suites import (
     golden_suites,
     release_suites,
     source_suite,
+    standardised_suites,
 )
 from pipelines.quality.validation import (
     QUALITY_RESULTS,
@@ -58,6 +59,6 @@ __all__ = [
     "CHECK_NAME", "DATA_DOCS_DIR", "E164", "EMAIL", "GOLDEN_CUSTOMER_COLUMNS", "QUALITY_RESULTS",
     "QUALITY_VALIDATIONS", "RESULTS_SCHEMA", "VALIDATIONS_SCHEMA", "Expect", "QualityGateError",
     "QualityReport", "Severity", "Suite", "build_quality_checks", "fact_suites", "golden_suites",
-    "quality_tables", "release_suites", "source_suite", "staged_frames", "validate",
-    "write_data_docs",
+    "quality_tables", "release_suites", "source_suite", "staged_frames", "standardised_suites",
+    "validate", "write_data_docs",
 ]  # fmt: skip

@@ -187,6 +187,21 @@ def golden_suites(sources: Sequence[SourceConfig]) -> list[Suite]:
     ]
 
 
+def standardised_suites(sources: Sequence[SourceConfig]) -> list[Suite]:
+    """WARNs about mapped values standardisation could not read, per record.
+
+    A birth date in no format the parser knows keeps its text and
+    ``birth_date_valid = false``: it still joins the record, but the
+    ``birth_date`` comparison and blocking rule cannot use it, so a steward
+    should see which records carry one. No suite when no source maps it.
+    """
+    if not any("birth_date" in s.fields for s in sources):
+        return []
+    unreadable = (_in_set("birth_date_valid", [True], "warn"),)
+    keys = ("source_system", "source_record_id")
+    return [Suite("standardised_records", "standardised_records", keys, unreadable)]
+
+
 def fact_suites(facts: Sequence[FactConfig]) -> list[Suite]:
     """One suite per fact table that a configured fact source fills.
 
@@ -221,4 +236,9 @@ def fact_suites(facts: Sequence[FactConfig]) -> list[Suite]:
 
 def release_suites(sources: Sequence[SourceConfig], facts: Sequence[FactConfig]) -> list[Suite]:
     """Every suite a release of this configuration is validated with, in report order."""
-    return [*(source_suite(s) for s in sources), *golden_suites(sources), *fact_suites(facts)]
+    return [
+        *(source_suite(s) for s in sources),
+        *standardised_suites(sources),
+        *golden_suites(sources),
+        *fact_suites(facts),
+    ]

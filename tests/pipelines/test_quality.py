@@ -10,13 +10,17 @@ import duckdb
 import polars as pl
 import pytest
 
+from connectors import load_source
 from connectors.canonical import CANONICAL_SCHEMA, CUSTOMER_TYPES, SIZE_BANDS, TIERS
+from connectors.config import parse_sources
 from connectors.facts import FACT_STATUSES
+from matching import standardise
 from pipelines.quality import (
     Suite,
     fact_suites,
     golden_suites,
     release_suites,
+    standardised_suites,
     validate,
     write_data_docs,
 )
@@ -179,3 +183,32 @@ def test_the_published_release_keeps_quality_results(sample_warehouse: Path) -> 
     assert orphans["unexpected_count"] > 0
     assert (sample_warehouse / "parquet" / "quality_results.parquet").exists()
     assert (sample_warehouse / "data_docs" / "index.html").exists()
+
+
+def test_an_unreadable_birth_date_is_a_warning_naming_its_record(tmp_path: Path) -> None:
+    (tmp_path / "hr.csv").write_text(
+        "id,full_name,dob\nh1,Wang Fang,1980-02-29\nh2,Li Lei,31/02/1980\nh3,Zhao Min,\n",
+        encoding="utf-8",
+    )
+    raw = [
+        {"name": "hr", "system": "other", "path": "hr.csv", "format": "csv", "record_id": "id",
+         "fields": {"name": "full_name", "birth_date": "dob"}, "trust": {"default": 0.7}},
+    ]  # fmt: skip
+    sources = parse_sources(raw, base_dir=tmp_path)
+    std = standardise(load_source(sources[0]).records, default_regions={})
+    suites = standardised_suites(sources)
+    assert [s.name for s in suites] == ["standardised_records"]
+    report = validate({"standardised_records": std}, suites, run_id="r1")
+    failed = report.results.filter(~pl.col("success")).row(0, named=True)
+    assert (failed["column_name"], failed["severity"], failed["unexpected_count"]) == (
+        "birth_date_valid", "warn", 1,
+    )  # fmt: skip
+    assert json.loads(failed["unexpected_rows"]) == [
+        {"birth_date_valid": False, "source_system": "hr", "source_record_id": "h2"}
+    ]
+    # Publishing goes on: a warning, not an error.
+    assert report.validations.row(0, named=True)["failed_errors"] == 0
+
+
+def test_no_birth_date_suite_when_no_source_maps_one(config: FusionConfig) -> None:
+    assert standardised_suites(config.sources) == []
