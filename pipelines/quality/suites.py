@@ -197,7 +197,13 @@ def standardised_suites(sources: Sequence[SourceConfig]) -> list[Suite]:
     """
     if not any("birth_date" in s.fields for s in sources):
         return []
-    unreadable = (_in_set("birth_date_valid", [True], "warn"),)
+    unreadable = (
+        Expect(
+            "ExpectColumnValuesToBeInSet",
+            {"column": "birth_date_valid", "value_set": [True]},
+            "warn",
+        ),
+    )
     keys = ("source_system", "source_record_id")
     return [Suite("standardised_records", "standardised_records", keys, unreadable)]
 
