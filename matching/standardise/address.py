@@ -41,7 +41,12 @@ def normalise_address(frame: pl.LazyFrame) -> pl.LazyFrame:
     tax_id = pl.col("tax_id").str.to_uppercase().str.replace_all(r"[\s\-]", "")
     return frame.with_columns(
         _address_key(pl.col("address")).alias("address_key"),
-        pl.col("postcode").str.replace_all(r"\s", "").str.to_uppercase().alias("postcode"),
+        # NFKC again once the spaces are out: 'C ̧8' (NFKC of a spacing cedilla) is 'Ç8'.
+        pl.col("postcode")
+        .str.replace_all(r"\s", "")
+        .str.normalize("NFKC")
+        .str.to_uppercase()
+        .alias("postcode"),
         pl.col("country").str.to_uppercase().alias("country"),
         pl.col("city").str.to_lowercase().str.replace_all(r"[\s市]", "").alias("city_key"),
         tax_id.alias("tax_id"),

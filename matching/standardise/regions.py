@@ -64,9 +64,19 @@ def _canonical_city(city: pl.Expr) -> pl.Expr:
     )
 
 
+# What a street name goes on with: after '广州' in '广州大道中289号' or '北京' in
+# '北京路1号' the place name is part of the street's name, not a prefix to strip.
+STREET_DESIGNATOR = r"^(路|街|大街|大道|巷|胡同)"
+# Rounds of prefix stripping: an address repeating its region or city more often
+# than this keeps the rest (found only by fuzzing; RELIABILITY.md).
+PREFIX_PASSES = 3
+_STRIPPED = "__address_stripped"
+
+
 def _strip_prefix(text: pl.Expr, prefix: pl.Expr) -> pl.Expr:
     starts = prefix.is_not_null() & text.str.starts_with(prefix.fill_null("\0"))
-    return pl.when(starts).then(text.str.slice(prefix.str.len_chars())).otherwise(text)
+    rest = text.str.slice(prefix.str.len_chars())
+    return pl.when(starts & ~rest.str.contains(STREET_DESIGNATOR)).then(rest).otherwise(text)
 
 
 def _expand_street_words(address: pl.Expr) -> pl.Expr:
@@ -84,8 +94,14 @@ def normalise_regions(frame: pl.LazyFrame) -> pl.LazyFrame:
         _canonical_city(pl.col("city")).alias("city"),
     )
     short_region = pl.col("region").replace_strict(CHINESE_PROVINCES, default=None)
-    address = pl.col("address")
-    for prefix in (pl.col("region"), short_region, pl.col("city") + "市", pl.col("city")):
-        address = _strip_prefix(address, prefix)
-    address = pl.when(address.str.strip_chars() == "").then(pl.col("address")).otherwise(address)
-    return frame.with_columns(_expand_street_words(address).alias("address"))
+    prefixes = (pl.col("region"), short_region, pl.col("city") + "市", pl.col("city"))
+    frame = frame.with_columns(pl.col("address").alias(_STRIPPED))
+    # Again, so that what a first strip uncovers ('北京北京路1号' after the region 北京)
+    # goes too and a second standardisation strips nothing more (idempotence). One
+    # column step per strip: nested, each strip would copy the expression below it.
+    for _ in range(PREFIX_PASSES):
+        for prefix in prefixes:
+            frame = frame.with_columns(_strip_prefix(pl.col(_STRIPPED), prefix).alias(_STRIPPED))
+    stripped = pl.col(_STRIPPED)
+    address = pl.when(stripped.str.strip_chars() == "").then(pl.col("address")).otherwise(stripped)
+    return frame.with_columns(_expand_street_words(address).alias("address")).drop(_STRIPPED)

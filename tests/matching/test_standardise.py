@@ -185,6 +185,18 @@ def test_standardise_is_idempotent_on_names(names):  # type: ignore[no-untyped-d
              "address": "上海市闵行区五一路77号"},
             ("上海市", "上海", "闵行区五一路77号"),
         ),
+        # A street named after the city keeps its name: 广州大道 is Guangzhou Avenue.
+        (
+            {"region": "广东", "city": "广州市", "country": "CN", "address": "广州大道中289号"},
+            ("广东省", "广州", "广州大道中289号"),
+        ),
+        (
+            {"region": "广东省", "city": "广州", "country": "CN",
+             "address": "广东省广州市广州大道中289号"},
+            ("广东省", "广州", "广州大道中289号"),
+        ),
+        ({"region": "上海", "city": "上海", "country": "CN", "address": "上海南京路100号"},
+         ("上海市", "上海", "南京路100号")),
         ({"address": "123 Anson Rd., #04-04"}, (None, None, "123 Anson Road, #04-04")),
         ({"address": "2048 Victoria Ln."}, (None, None, "2048 Victoria Lane")),
         ({"address": "St. John Street 5"}, (None, None, "St. John Street 5")),

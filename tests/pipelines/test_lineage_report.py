@@ -7,6 +7,7 @@ import contextlib
 import os
 import shutil
 from collections.abc import Iterator
+from importlib.metadata import version
 from pathlib import Path
 
 import duckdb
@@ -57,7 +58,7 @@ def test_new_lineage_tables_are_published(sample_warehouse: Path) -> None:
     provenance = _query(sample_warehouse, "SELECT * FROM run_provenance").row(0, named=True)
     runs = _query(sample_warehouse, "SELECT run_id, config_hash FROM run_settings").row(0)
     assert (provenance["run_id"], provenance["config_hash"]) == runs
-    assert provenance["code_version"].startswith("0.1.0")
+    assert provenance["code_version"].startswith(version("fusion"))
 
 
 def test_cli_lineage_and_report(sample_warehouse: Path, tmp_path: Path) -> None:

@@ -70,19 +70,20 @@ def test_standardise_keeps_every_record_and_well_formed_values(records: pl.DataF
     fp.check_standardise(records)
 
 
-# Found by the fuzzing (bench/fuzz_readers.py): standardise is not idempotent on these.
-# Owned by matching/standardise; kept here as known failures until fixed there.
-@pytest.mark.xfail(reason="matching/standardise: not idempotent (RELIABILITY.md, findings)")
+# Found by the fuzzing (bench/fuzz_readers.py), fixed in matching/standardise: a second
+# pass changed these (RELIABILITY.md, findings).
 @pytest.mark.parametrize(
     ("field", "values"),
     [
-        # The city prefix is stripped again on each pass, eating the street name 北京路.
+        # The city prefix was stripped again on each pass, eating the street name 北京路.
         ("address", {"address": "北京北京北京路1号", "city": "北京", "region": "北京"}),
-        # NFKC of a spacing cedilla leaves a combining one that the next pass composes.
+        # NFKC of a spacing cedilla left a combining one that the next pass composed.
         ("postcode", {"postcode": "C¸8"}),
     ],
 )
-def test_standardise_known_non_idempotent_inputs(field: str, values: dict[str, str]) -> None:
+def test_standardise_is_idempotent_on_the_inputs_the_fuzzing_found(
+    field: str, values: dict[str, str]
+) -> None:
     once = standardise(canonical_frame([{"name": "A", **values}]), default_regions={})
     again = standardise(once.select(canonical_frame([{}]).columns), default_regions={})
     assert again[field].to_list() == once[field].to_list()
