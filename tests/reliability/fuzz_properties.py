@@ -223,7 +223,8 @@ def check_standardise(records: pl.DataFrame) -> None:
 
 
 def check_standardise_idempotent(records: pl.DataFrame) -> None:
-    """Standardising cleaned values again changes nothing (not yet true: RELIABILITY.md)."""
+    """Standardising cleaned values again changes nothing (not for an address repeating its
+    region or city more than three times: RELIABILITY.md)."""
     out = standardise(records, default_regions=REGIONS)
     again = standardise(out.select(records.columns), default_regions=REGIONS)
     cleaned = [c for c in records.columns if records.schema[c] == pl.String()]
