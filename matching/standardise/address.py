@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from matching.standardise.text import without_placeholder
+
 # Latin street words and their usual abbreviations, so 'Street' meets 'St.'.
 STREET_ABBREVIATIONS: dict[str, str] = {
     "street": "st",
@@ -38,15 +40,13 @@ def _address_key(address: pl.Expr) -> pl.Expr:
 
 def normalise_address(frame: pl.LazyFrame) -> pl.LazyFrame:
     """Step: ``address_key``, cleaned postcode, country code, tax id and its validity."""
-    tax_id = pl.col("tax_id").str.to_uppercase().str.replace_all(r"[\s\-]", "")
+    tax_id = without_placeholder(pl.col("tax_id").str.to_uppercase().str.replace_all(r"[\s\-]", ""))
     return frame.with_columns(
         _address_key(pl.col("address")).alias("address_key"),
         # NFKC again once the spaces are out: 'C ̧8' (NFKC of a spacing cedilla) is 'Ç8'.
-        pl.col("postcode")
-        .str.replace_all(r"\s", "")
-        .str.normalize("NFKC")
-        .str.to_uppercase()
-        .alias("postcode"),
+        without_placeholder(
+            pl.col("postcode").str.replace_all(r"\s", "").str.normalize("NFKC").str.to_uppercase()
+        ).alias("postcode"),
         pl.col("country").str.to_uppercase().alias("country"),
         pl.col("city").str.to_lowercase().str.replace_all(r"[\s市]", "").alias("city_key"),
         tax_id.alias("tax_id"),

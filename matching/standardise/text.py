@@ -23,11 +23,20 @@ PLACEHOLDERS: frozenset[str] = frozenset(
 TEXT_COLUMNS: tuple[str, ...] = tuple(c for c in FIELD_NAMES if c != "customer_type")
 
 
+def without_placeholder(value: pl.Expr) -> pl.Expr:
+    """``value``, or null where it is a placeholder (case-folded).
+
+    Also for a value a later step compacts: '0-0-0-0-0-0' becomes the placeholder
+    '000000' only once its separators go, and must be nulled then, not on a
+    second standardisation.
+    """
+    return pl.when(value.str.to_lowercase().is_in(list(PLACEHOLDERS))).then(None).otherwise(value)
+
+
 def clean_text_expr(column: str) -> pl.Expr:
     """NFKC-normalise, collapse whitespace, trim, and null out placeholders."""
     cleaned = pl.col(column).str.normalize("NFKC").str.replace_all(r"\s+", " ").str.strip_chars()
-    is_placeholder = cleaned.str.to_lowercase().is_in(list(PLACEHOLDERS))
-    return pl.when(is_placeholder).then(None).otherwise(cleaned).alias(column)
+    return without_placeholder(cleaned).alias(column)
 
 
 def clean_text(frame: pl.LazyFrame) -> pl.LazyFrame:
