@@ -342,36 +342,47 @@ def generate_candidates(
         semantic_neighbours=semantic_neighbours,
     )
     packed: list[pl.DataFrame] = []
-    outcomes: list[RuleOutcome] = []
+    skipped: list[tuple[int, int]] = []
     for order, rule in enumerate(settings.rules):
+        # Only the packed keys outlive the rule: at 1M records the rules' own pair
+        # frames (10M pairs) held beside the union were the matching's peak.
         outcome = BLOCKING_RULES[rule](context)
-        outcomes.append(outcome)
-        key = pl.col("left").cast(pl.UInt64) * (1 << 32) + pl.col("right").cast(pl.UInt64)
+        skipped.append((outcome.skipped_blocks, outcome.skipped_records))
+        # numpy's sort-based unique: a hash unique over 4M keys left ~0.4 GiB with the allocator.
+        keys = np.unique(
+            outcome.pairs["left"].to_numpy().astype(np.uint64) << np.uint64(32)
+            | outcome.pairs["right"].to_numpy().astype(np.uint64)
+        )
+        del outcome
         packed.append(
-            outcome.pairs.select(key.alias("key"))
-            .unique()
-            .with_columns(pl.lit(order, dtype=pl.UInt8).alias("order"))
+            pl.DataFrame({"key": keys}, schema={"key": pl.UInt64}).with_columns(
+                pl.lit(order, dtype=pl.UInt8).alias("order")
+            )
         )
     empty = pl.DataFrame(schema={"key": pl.UInt64, "order": pl.UInt8})
+    # Sorted first, then grouped in order: half the temporary memory of a hash
+    # group-by over 10M keys, and faster; the groups come out sorted by key.
     union = (
-        (pl.concat(packed) if packed else empty)
-        .group_by("key")
+        (pl.concat(packed, rechunk=False) if packed else empty)
+        .sort("key")
+        .group_by("key", maintain_order=True)
         .agg(
             pl.col("order").min().alias("first"),
             pl.lit(2, dtype=pl.UInt32).pow(pl.col("order")).cast(pl.UInt32).sum().alias("mask"),
         )
-        .sort("key")
     )
+    rule_pairs = [frame.height for frame in packed]
+    del packed
     firsts = union["first"].value_counts()
     new_pairs = dict(zip(firsts["first"].to_list(), firsts["count"].to_list(), strict=True))
     report = pl.DataFrame(
         [
             {
                 "rule": rule,
-                "pairs": packed[order].height,
+                "pairs": rule_pairs[order],
                 "new_pairs": int(new_pairs.get(order, 0)),
-                "skipped_blocks": outcomes[order].skipped_blocks,
-                "skipped_records": outcomes[order].skipped_records,
+                "skipped_blocks": skipped[order][0],
+                "skipped_records": skipped[order][1],
             }
             for order, rule in enumerate(settings.rules)
         ],

@@ -252,12 +252,14 @@ def match_records(
             std, pair_frame, comparisons, population=tf_population
         ),
     ).with_columns(candidates.pairs["blocking_rules"].cast(pl.Categorical))
+    # Clustering is the last peak at 1M records: the candidate frame (with its
+    # rule labels), the level matrix and the pair arrays are not needed for it.
+    report = candidates.report
+    del candidates, levels, pair_frame
     scored, clusters = cluster_under_decisions(
         std, scored, steward_decisions=steward_decisions, settings=settings, engine=engine
     )
-    return MatchResult(
-        scored_pairs=scored, clusters=clusters, model=model, blocking_report=candidates.report
-    )
+    return MatchResult(scored_pairs=scored, clusters=clusters, model=model, blocking_report=report)
 
 
 def cluster_under_decisions(

@@ -150,3 +150,37 @@ def test_birth_date_blocks_over_the_name_cap_are_refined_by_postcode_then_skippe
     with caplog.at_level("WARNING", logger="matching.blocking"):
         generate_candidates(std, name_vectors=None, settings=settings)
     assert "blocking rule birth_date: 1 blocks over the size cap skipped (5 records)" in caplog.text
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_union_of_rules_labels_and_counts_every_pair_by_the_rules_that_found_it(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The packed-integer union against a set-based one, on rules with repeats and overlaps."""
+    from matching import blocking
+    from matching.blocking import RuleOutcome, generate_candidates
+
+    rng = np.random.default_rng(seed)
+    found: dict[str, list[tuple[int, int]]] = {}
+    for rule in ("rule_a", "rule_b", "rule_c"):
+        left = rng.integers(0, 40, size=60)
+        right = left + rng.integers(1, 5, size=60)  # few distinct pairs: repeats and overlaps
+        found[rule] = list(zip(left.tolist(), right.tolist(), strict=True))
+        frame = pl.DataFrame({"left": left, "right": right}).cast(pl.UInt32)
+        monkeypatch.setitem(
+            blocking.BLOCKING_RULES,
+            rule,
+            lambda _ctx, f=frame: RuleOutcome(pairs=f, skipped_blocks=2),
+        )
+    rules = tuple(found)
+    candidates = generate_candidates(
+        pl.DataFrame(), name_vectors=None, settings=BlockingSettings(rules=rules)
+    )
+    every_pair = sorted({pair for pairs in found.values() for pair in pairs})
+    expected_labels = [",".join(r for r in rules if pair in found[r]) for pair in every_pair]
+    assert candidates.pairs.select("left", "right").rows() == every_pair
+    assert candidates.pairs["blocking_rules"].to_list() == expected_labels
+    first_rule = [next(r for r in rules if pair in found[r]) for pair in every_pair]
+    assert candidates.report.select("rule", "pairs", "new_pairs", "skipped_blocks").rows() == [
+        (rule, len(set(found[rule])), first_rule.count(rule), 2) for rule in rules
+    ]
