@@ -18,6 +18,7 @@ from datetime import datetime
 import polars as pl
 
 from connectors.canonical import GOLDEN_FIELDS, RECORD_KEY_COLUMNS
+from connectors.repeated_text import with_shared_text
 from lineage.settings import LineageError, SurvivorshipSettings
 from lineage.survivorship import select_winners
 from lineage.trust import (
@@ -35,6 +36,11 @@ VALIDITY_FLAGS: dict[str, str] = {
     "phone": "phone_valid",
     "tax_id": "tax_id_valid",
 }
+# Columns of a handful of values each that survivorship spells out on every row
+# (a decay curve's description, a rule's name), stored once per value instead
+# (connectors.repeated_text): about 0.3 GiB of text at 1M records. The run ID is
+# broadcast from one literal and already shared.
+REPEATED_TEXT_COLUMNS = ("decay_curve", "rule", "lost_because", "source_column")
 FIELD_ORDER: dict[str, int] = {field: i for i, field in enumerate(GOLDEN_FIELDS)}
 KEYS_IN_ERROR = 5  # record keys quoted in an input error; the rest are counted
 
@@ -308,9 +314,14 @@ def _build_part(
     """``build_golden_record`` on one range of customers, inputs already checked."""
     candidates = extract_candidates(std_records, xref)
     scored = score_candidates(candidates, sources=sources, settings=settings, as_of=as_of)
-    chosen = _sorted_by_field(
-        select_winners(scored, settings=settings).with_columns(run_id=pl.lit(run_id, pl.String)),
-        "rank",
+    chosen = with_shared_text(
+        _sorted_by_field(
+            select_winners(scored, settings=settings).with_columns(
+                run_id=pl.lit(run_id, pl.String)
+            ),
+            "rank",
+        ),
+        REPEATED_TEXT_COLUMNS,
     )
     winners = chosen.filter(pl.col("is_winner"))
     records = std_records.join(

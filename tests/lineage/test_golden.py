@@ -447,3 +447,29 @@ def test_building_customers_range_by_range_equals_building_them_at_once(
     assert_frame_equal(in_ranges.golden_customer, whole.golden_customer)
     assert_frame_equal(in_ranges.field_lineage, whole.field_lineage)
     assert_frame_equal(in_ranges.field_candidates, whole.field_candidates)
+
+
+def test_repeated_text_is_stored_once_per_value(make_std: Builder, make_xref: Builder) -> None:
+    """The run ID (and the other few-valued columns) cost 16 bytes a row, not their length."""
+    run_id = "0b8a7c3e-1111-2222-3333-444455556666"
+    golden = build_golden_record(
+        make_std(RECORDS),
+        make_xref(CLUSTERS),
+        sources=SOURCES,
+        settings=SurvivorshipSettings(),
+        run_id=run_id,
+    )
+
+    def payload(column: pl.Series) -> int:
+        array = column.to_arrow(compat_level=pl.CompatLevel.newest())
+        return sum(buffer.size for buffer in array.buffers()[2:] if buffer is not None)
+
+    candidates = golden.field_candidates
+    for frame in (candidates, golden.field_lineage):
+        assert frame["run_id"].unique().to_list() == [run_id]
+        assert payload(frame["run_id"]) == len(run_id)
+        # The lineage rows are winners among the candidates and point into their buffers.
+        for column in ("decay_curve", "rule", "lost_because", "source_column"):
+            if column in frame.columns:
+                distinct = candidates[column].drop_nulls().unique().to_list()
+                assert payload(frame[column]) <= sum(len(v.encode()) for v in distinct)
