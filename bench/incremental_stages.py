@@ -20,7 +20,7 @@ import psutil
 from pipelines import stages
 from pipelines.incremental import Baseline
 from pipelines.settings import load_fusion_config
-from pipelines.warehouse import Warehouse
+from pipelines.warehouse import Warehouse, table_height
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> None:
             base=baseline.release,
         )
     lap("publish")
-    rows = sum(frame.height for frame in tables.values())
+    rows = sum(table_height(table) for table in tables.values())
     print(
         json.dumps(
             {

@@ -356,11 +356,17 @@ def _warehouse_columns(
     return found
 
 
+# Columns project_lineage reads from a warehouse table besides what the models read.
+LINEAGE_READS: dict[str, tuple[str, ...]] = {
+    "field_lineage": ("field", "source_system", "source_column"),
+}
+
+
 def _values_won(field_lineage: pl.DataFrame | None) -> dict[tuple[str, str, str], int]:
     """(field, source_system, source_column) -> golden values won in this release."""
     if field_lineage is None or field_lineage.is_empty():
         return {}
-    counts = field_lineage.group_by("field", "source_system", "source_column").len()
+    counts = field_lineage.group_by(*LINEAGE_READS["field_lineage"]).len()
     return {(f, s, c or ""): n for f, s, c, n in counts.iter_rows()}
 
 

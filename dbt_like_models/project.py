@@ -193,6 +193,25 @@ class Project:
         read = {d for m in self.models for d in m.depends_on}
         return tuple(sorted(read - set(self.names)))
 
+    def names_mentioned(self, table: str) -> frozenset[str] | None:
+        """Every name the models reading ``table`` mention; None if one selects ``*``.
+
+        Columns, tables and aliases alike: a superset of the columns they
+        read from it, so a table given with only its columns named here runs
+        the models the same.
+        """
+        readers = [m for m in self.models if table in m.depends_on]
+        expressions = [m.expression for m in readers]
+        if any(
+            isinstance(star.parent, exp.Select | exp.Column)
+            for expression in expressions
+            for star in expression.find_all(exp.Star)
+        ):
+            return None
+        # Every identifier, not only column references: ``JOIN ... USING (id)`` names
+        # its columns with bare identifiers.
+        return frozenset(i.name for e in expressions for i in e.find_all(exp.Identifier))
+
 
 def load_project(folder: Path | None = None) -> Project:
     """Parse every ``*.sql`` file of ``folder`` (default: this package) and order them.

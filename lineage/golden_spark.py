@@ -32,7 +32,7 @@ from matching.settings import SparkSettings
 
 XREF_PREFIX = "__xref__"
 BUCKET = "__bucket"
-OUTPUTS = ("golden_customer", "field_lineage", "field_candidates")
+OUTPUTS = ("golden_customer", "field_candidates")
 RECORDS_PER_BUCKET = 20_000
 
 

@@ -25,7 +25,7 @@ from pipelines import faults, stages
 from pipelines.incremental import Baseline
 from pipelines.resources import FusionResource
 from pipelines.settings import FusionConfig
-from pipelines.warehouse import ReleaseTable, WarehouseError
+from pipelines.warehouse import ReleaseTable, StagedTable, WarehouseError, table_height
 
 
 def source_asset_name(source_name: str) -> str:
@@ -63,7 +63,7 @@ def build_source_asset(source_name: str, *, file_format: str) -> AssetsDefinitio
 class Release:
     """The tables of one release, ready to be checked and published."""
 
-    tables: dict[str, pl.DataFrame]
+    tables: dict[str, StagedTable]
     rows_in: dict[str, int]
     based_on_release: str | None
     config_hash: str
@@ -231,7 +231,7 @@ def build_stage_assets(config: FusionConfig) -> list[AssetsDefinition]:
         )
         context.add_output_metadata(
             {
-                **{name: frame.height for name, frame in tables.items()},
+                **{name: table_height(table) for name, table in tables.items()},
                 "published_as_changes": sorted(plan),
             }
         )

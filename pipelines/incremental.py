@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import version
 
@@ -54,7 +54,7 @@ from matching.incremental import MatchIndex
 from matching.model import FellegiSunterModel
 from matching.name_idf import NameIdf, vectors_from_frame
 from pipelines.settings import FusionConfig
-from pipelines.warehouse import KEPT, ReleaseTable, TableDelta, Warehouse
+from pipelines.warehouse import KEPT, ReleaseTable, StagedTable, TableDelta, Warehouse, table_rows
 
 Standardiser = Callable[..., pl.DataFrame]
 KEYS = ["source_system", "source_record_id"]
@@ -357,23 +357,18 @@ def combine_golden(
 
     return IncrementalGolden(
         golden_customer=merged("golden_customer", fresh.golden_customer, by_field[:1]),
-        field_lineage=merged("field_lineage", fresh.field_lineage, by_field),
         field_candidates=merged("field_candidates", fresh.field_candidates, [*by_field, "rank"]),
         carried=carried,
         previous=previous,
     )
 
 
-GOLDEN_DELTA_TABLES = (
-    "golden_customer",
-    "field_lineage",
-    "field_candidates",
-    "customer_contact_points",
-)
+# field_lineage is derived from field_candidates when the release is written.
+GOLDEN_DELTA_TABLES = ("golden_customer", "field_candidates", "customer_contact_points")
 
 
 def publish_plan(
-    tables: dict[str, pl.DataFrame],
+    tables: Mapping[str, StagedTable],
     *,
     std: pl.DataFrame,
     golden: GoldenRecord,
@@ -403,7 +398,7 @@ def publish_plan(
         ids = previous.unified_ids
         removed = ids.filter(~ids.is_in(golden.carried.implode())).to_frame()
         for name in GOLDEN_DELTA_TABLES:
-            frame = tables[name]
+            frame = table_rows(tables, name)
             known = previous.columns.get(name)
             if known is None or set(known) != set(frame.columns):
                 continue

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from connectors.canonical import GOLDEN_FIELDS
+from pipelines.warehouse import StagedTable, table_rows
 
-Tables = Mapping[str, pl.DataFrame]
+Tables = Mapping[str, StagedTable]
 
 
 @dataclass(frozen=True)
@@ -28,8 +29,8 @@ class InvariantResult:
 
 def every_row_accounted_for(tables: Tables, *, rows_in: Mapping[str, int]) -> InvariantResult:
     """Every input row is in customer_xref or quarantine, exactly once."""
-    xref = tables["customer_xref"]
-    quarantine = tables["quarantine"]
+    xref = table_rows(tables, "customer_xref")
+    quarantine = table_rows(tables, "quarantine")
     per_source_xref = dict(xref.group_by("source_system").len().iter_rows())
     per_source_quarantine = dict(quarantine.group_by("source_system").len().iter_rows())
     mismatched = {
@@ -63,8 +64,8 @@ def every_row_accounted_for(tables: Tables, *, rows_in: Mapping[str, int]) -> In
 
 def unified_ids_consistent(tables: Tables) -> InvariantResult:
     """unified_id is unique in golden_customer and every xref unified_id exists there."""
-    golden = tables["golden_customer"]
-    xref = tables["customer_xref"]
+    golden = table_rows(tables, "golden_customer")
+    xref = table_rows(tables, "customer_xref")
     duplicates = golden.height - golden["unified_id"].n_unique()
     orphans = xref.join(golden.select("unified_id"), on="unified_id", how="anti").height
     empty_golden = golden.join(
@@ -84,8 +85,10 @@ def unified_ids_consistent(tables: Tables) -> InvariantResult:
 
 def golden_values_have_lineage(tables: Tables) -> InvariantResult:
     """Each non-null golden field has one field_lineage row naming record and column."""
-    golden = tables["golden_customer"]
-    lineage = tables["field_lineage"]
+    golden = table_rows(tables, "golden_customer")
+    lineage = table_rows(
+        tables, "field_lineage", ("unified_id", "field", "source_record_id", "source_column")
+    )
     fields = [f for f in GOLDEN_FIELDS if f in golden.columns]
     values = golden.unpivot(index="unified_id", on=fields, variable_name="field").drop_nulls(
         "value"
@@ -108,8 +111,8 @@ def golden_values_have_lineage(tables: Tables) -> InvariantResult:
 
 def probabilities_in_range(tables: Tables) -> InvariantResult:
     """Match probabilities and trust scores lie in [0, 1]."""
-    evidence = tables["match_evidence"]["match_probability"]
-    trust = tables["golden_customer"]["trust_score"]
+    evidence = table_rows(tables, "match_evidence")["match_probability"]
+    trust = table_rows(tables, "golden_customer")["trust_score"]
     out_of_range = int(((evidence < 0) | (evidence > 1)).sum()) + int(
         ((trust < 0) | (trust > 1)).sum()
     )

@@ -40,6 +40,7 @@ from connectors.errors import FusionError
 from dbt_like_models.project import Model, Project
 from dbt_like_models.release import MODEL_COLUMN_LINEAGE, MODEL_COLUMNS, MODEL_TEST_RESULTS
 from pipelines.assets import Release
+from pipelines.warehouse import table_rows
 
 GROUP = "models"
 
@@ -81,7 +82,7 @@ def _model_asset(
         },
     )
     def _model(context: AssetExecutionContext, release_tables: Release) -> None:
-        frame = release_tables.tables[model.name]
+        frame = table_rows(release_tables.tables, model.name)
         context.add_output_metadata(
             {
                 "rows": frame.height,
@@ -96,7 +97,7 @@ def _model_asset(
 
 
 def _schema(model: Model, release: Release) -> TableSchema:
-    columns = release.tables[MODEL_COLUMNS].filter(pl.col("model") == model.name)
+    columns = table_rows(release.tables, MODEL_COLUMNS).filter(pl.col("model") == model.name)
     return TableSchema(
         columns=[
             TableColumn(name=name, type=dtype, description=description or None)
@@ -111,7 +112,7 @@ def _column_lineage(
     model: Model, release: Release, *, project: Project, release_key: AssetKey
 ) -> TableColumnLineage:
     """Dagster's column lineage: a model column from a model's column, or a release table's."""
-    edges = release.tables[MODEL_COLUMN_LINEAGE].filter(pl.col("model") == model.name)
+    edges = table_rows(release.tables, MODEL_COLUMN_LINEAGE).filter(pl.col("model") == model.name)
     deps: dict[str, list[TableColumnDep]] = {}
     for column, table, table_column in edges.select(
         "column_name", "upstream_table", "upstream_column"
@@ -154,7 +155,9 @@ def _model_checks(model: Model, *, release_key: AssetKey) -> AssetChecksDefiniti
         description=f"The tests declared in {model.path.name}.",
     )
     def _tests(release_tables: Release) -> Iterator[AssetCheckResult]:
-        results = release_tables.tables[MODEL_TEST_RESULTS].filter(pl.col("model") == model.name)
+        results = table_rows(release_tables.tables, MODEL_TEST_RESULTS).filter(
+            pl.col("model") == model.name
+        )
         failed: list[str] = []
         for row in results.iter_rows(named=True):
             error = row["severity"] == "error"

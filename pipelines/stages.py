@@ -8,7 +8,7 @@ CLI and the scheduler run identical code.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
@@ -19,6 +19,7 @@ import polars as pl
 from connectors import SourceBatch, load_source
 from connectors.canonical import QUARANTINE_SCHEMA
 from connectors.config import SourceConfig
+from dbt_like_models.lineage import LINEAGE_READS
 from dbt_like_models.project import load_project
 from dbt_like_models.release import analyst_tables
 from lineage import (
@@ -26,7 +27,12 @@ from lineage import (
     build_golden_record,
     run_provenance_table,
 )
-from lineage.golden import latest_update
+from lineage.golden import (
+    FIELD_LINEAGE_COLUMNS,
+    FIELD_LINEAGE_QUERY,
+    latest_update,
+    lineage_of,
+)
 from matching import IdAssignment, MatchResult, assign_unified_ids, standardise
 from matching.identity import PreviousIdentity
 from matching.incremental import (
@@ -51,7 +57,7 @@ from pipelines.incremental import (
 )
 from pipelines.settings import FusionConfig
 from pipelines.stewardship import StewardshipStore, apply_field_overrides, review_queue
-from pipelines.warehouse import ReleaseTable, Warehouse
+from pipelines.warehouse import DerivedTable, ReleaseTable, StagedTable, Warehouse, table_rows
 
 XREF_COLUMNS = ("source_system", "source_record_id", "unified_id", "match_probability", "run_id")
 
@@ -406,7 +412,7 @@ def warehouse_tables(
     config: FusionConfig,
     run_id: str,
     decisions: StewardDecisions,
-) -> dict[str, pl.DataFrame]:
+) -> dict[str, StagedTable]:
     """Every table of a release except ``pipeline_runs`` (added at publish time).
 
     Besides the golden tables: the facts, the SQL models with their tests and
@@ -416,10 +422,14 @@ def warehouse_tables(
     from pipelines.quality import quality_tables
 
     evidence = match_evidence(std, result, run_id=run_id)
-    tables = {
+    tables: dict[str, StagedTable] = {
         "golden_customer": golden.golden_customer,
         "customer_xref": identity.xref,
-        "field_lineage": golden.field_lineage,
+        "field_lineage": DerivedTable(
+            FIELD_LINEAGE_QUERY,
+            partial(lineage_of, golden.field_candidates),
+            FIELD_LINEAGE_COLUMNS,
+        ),
         "field_candidates": golden.field_candidates,
         "customer_contact_points": with_contact_points(
             golden, fields=config.survivorship.contact_point_fields
@@ -448,13 +458,37 @@ def warehouse_tables(
     }
     # The models get only the tables they read: the runner copies each one it is given.
     project = load_project()
-    read = {name: tables[name] for name in project.external_tables() if name in tables}
-    tables |= analyst_tables(
+    read = {
+        name: _model_input(tables[name], project.names_mentioned(name), LINEAGE_READS.get(name, ()))
+        for name in project.external_tables()
+        if name in tables
+    }
+    models = analyst_tables(
         read, sources=config.sources, facts=config.facts, run_id=run_id, project=project
     )
+    del read  # a derived table's rows, computed for the models, go before the suites run
+    tables |= models
     return tables | quality_tables(
         batches=batches, tables=tables, sources=config.sources, facts=config.facts, run_id=run_id
     )
+
+
+def _model_input(
+    table: StagedTable, mentioned: frozenset[str] | None, lineage_reads: Sequence[str]
+) -> pl.DataFrame:
+    """A table as the SQL models get it: a derived one with the columns read from it only.
+
+    ``mentioned``: the names the models mention (None: all columns);
+    ``lineage_reads``: what their column lineage reads from it besides.
+    """
+    if not isinstance(table, DerivedTable):
+        return table
+    if mentioned is None:
+        return table.rows(None)
+    wanted = mentioned | set(lineage_reads)
+    # At least one column, so that count(*) still counts the rows.
+    columns = [c for c in table.columns if c in wanted] or list(table.columns[:1])
+    return table.rows(columns)
 
 
 def _statistics_settings(result: MatchResult) -> dict[str, list[object]]:
@@ -480,7 +514,7 @@ def _match_index_tables(result: MatchResult) -> dict[str, pl.DataFrame]:
 
 
 def release_plan(
-    tables: dict[str, pl.DataFrame],
+    tables: Mapping[str, StagedTable],
     *,
     std: pl.DataFrame,
     result: MatchResult,
@@ -505,7 +539,7 @@ def release_plan(
 
 def publish_release(
     warehouse: Warehouse,
-    tables: Mapping[str, pl.DataFrame],
+    tables: Mapping[str, StagedTable],
     *,
     rows_in: Mapping[str, int],
     run_id: str,
@@ -524,8 +558,8 @@ def publish_release(
         run_id=run_id,
         started_at=started_at,
         rows_in=sum(rows_in.values()),
-        rows_quarantined=tables["quarantine"].height,
-        golden_rows=tables["golden_customer"].height,
+        rows_quarantined=table_rows(tables, "quarantine").height,
+        golden_rows=table_rows(tables, "golden_customer").height,
         config_hash=config_hash,
     )
     row = summary.as_row(status="succeeded", finished_at=finished_at)

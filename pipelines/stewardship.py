@@ -211,8 +211,7 @@ def apply_field_overrides(
         pl.lit(run_id).alias("run_id"),
     )
     keys = ["unified_id", "field"]
-    lineage = golden.field_lineage.join(latest.select(keys), on=keys, how="anti")
-    lineage = pl.concat([lineage, steward_rows], how="diagonal_relaxed").sort(keys)
+    # The lineage follows: an overridden winner stops winning, the steward's value wins.
     reason = pl.format("steward override by {}: {}", "steward", "reason")
     overridden = latest.select(*keys, reason.alias("_reason"))
     candidates = (
@@ -232,6 +231,5 @@ def apply_field_overrides(
     ).sort(keys)
     return GoldenRecord(
         golden_customer=customers.select(golden.golden_customer.columns),
-        field_lineage=lineage.select(golden.field_lineage.columns),
         field_candidates=candidates.select(golden.field_candidates.columns),
     )

@@ -35,7 +35,7 @@ import os
 import shutil
 import socket
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -96,7 +96,40 @@ class TableDelta:
     updated: pl.DataFrame | None = None
 
 
-ReleaseTable = pl.DataFrame | TableDelta | _Kept
+@dataclass(frozen=True)
+class DerivedTable:
+    """A table of the release computed from its other tables by one SELECT.
+
+    The release's own copy is written by DuckDB from the tables ``query``
+    reads, after them, so its rows never pass through Python to be published;
+    in-process consumers (checks, quality suites, SQL models) call ``rows``
+    for the columns they read, and drop the frame when done.
+    """
+
+    query: str
+    rows: Callable[[Sequence[str] | None], pl.DataFrame]
+    columns: tuple[str, ...]
+
+
+StagedTable = pl.DataFrame | DerivedTable
+ReleaseTable = pl.DataFrame | TableDelta | _Kept | DerivedTable
+
+
+def table_rows(
+    tables: Mapping[str, StagedTable], name: str, columns: Sequence[str] | None = None
+) -> pl.DataFrame:
+    """The rows of a staged table as a frame (only ``columns`` if given)."""
+    table = tables[name]
+    if isinstance(table, DerivedTable):
+        return table.rows(columns)
+    return table if columns is None else table.select(columns)
+
+
+def table_height(table: StagedTable) -> int:
+    """Rows of a staged table (a derived one computes its first column to count them)."""
+    if isinstance(table, DerivedTable):
+        return table.rows(table.columns[:1]).height
+    return table.height
 
 
 @dataclass(frozen=True)
@@ -368,7 +401,7 @@ class Warehouse:
 
     def _base_folder(self, base: str | None, tables: Mapping[str, ReleaseTable]) -> Path | None:
         """The base release's folder; it must be the current release."""
-        partial = [n for n, t in tables.items() if not isinstance(t, pl.DataFrame)]
+        partial = [n for n, t in tables.items() if isinstance(t, TableDelta | _Kept)]
         if base is None:
             if partial:
                 msg = f"tables {partial} are kept or deltas, but no base release was given"
@@ -428,6 +461,11 @@ def _write_release(
                 con.unregister("incoming")
             elif isinstance(table, TableDelta):
                 _apply_delta(con, name, table)
+        # After every table they may read, in the same transaction.
+        for name, table in tables.items():
+            if isinstance(table, DerivedTable):
+                con.execute(f'DROP TABLE IF EXISTS "{name}"')
+                con.execute(f'CREATE TABLE "{name}" AS {table.query}')
         con.execute("COMMIT")
         for name, table in tables.items():
             target = folder / "parquet" / f"{name}.parquet"

@@ -32,6 +32,7 @@ from pipelines.assets import Release
 from pipelines.quality.suites import release_suites
 from pipelines.quality.validation import QUALITY_RESULTS, QUALITY_VALIDATIONS, write_data_docs
 from pipelines.resources import FusionResource
+from pipelines.warehouse import table_rows
 
 DATA_DOCS_DIR = "data_docs"
 CHECK_NAME = "data_quality"
@@ -64,8 +65,8 @@ def build_quality_checks(
         description="Great Expectations suites of the staged release, with Data Docs.",
     )
     def data_quality(fusion: FusionResource, release_tables: Release) -> Iterator[AssetCheckResult]:
-        results = release_tables.tables[QUALITY_RESULTS]
-        validations = release_tables.tables[QUALITY_VALIDATIONS]
+        results = table_rows(release_tables.tables, QUALITY_RESULTS)
+        validations = table_rows(release_tables.tables, QUALITY_VALIDATIONS)
         docs = write_data_docs(validations, fusion.warehouse().root / DATA_DOCS_DIR)
         blocking: list[str] = []
         for suite in suites:

@@ -172,3 +172,25 @@ def test_transpiling_to_spark_rewrites_duckdb_functions() -> None:
     spark = BUNDLED.get("customer_health").compile("spark")
     assert "DATEDIFF(DAY, c.last_contact_at, c.as_of)" in spark
     assert "date_diff" not in spark.lower().replace("datediff", "")
+
+
+def test_names_mentioned_by_the_models_reading_a_table(tmp_path: Path) -> None:
+    """What a table given to the models must hold: the names they use, or all for a ``*``."""
+    write(tmp_path, "won", "SELECT source_system, count(*) AS n FROM field_lineage GROUP BY 1")
+    write(
+        tmp_path,
+        "joined",
+        "SELECT g.name, l.rule FROM golden_customer g JOIN field_lineage l USING (unified_id)",
+    )
+    write(tmp_path, "everything", "SELECT * FROM customer_xref")
+    write(tmp_path, "some", "SELECT x.* FROM quarantine x")
+    project = load_project(tmp_path)
+    # Table names and aliases come along; only the table's own columns are kept from it.
+    assert project.names_mentioned("field_lineage") == {
+        "source_system", "n", "field_lineage", "name", "rule", "unified_id", "g", "l",
+        "golden_customer",
+    }  # fmt: skip
+    assert {"name", "rule", "unified_id"} <= project.names_mentioned("golden_customer")
+    assert project.names_mentioned("customer_xref") is None
+    assert project.names_mentioned("quarantine") is None
+    assert project.names_mentioned("not_read") == frozenset()

@@ -473,3 +473,30 @@ def test_repeated_text_is_stored_once_per_value(make_std: Builder, make_xref: Bu
             if column in frame.columns:
                 distinct = candidates[column].drop_nulls().unique().to_list()
                 assert payload(frame[column]) <= sum(len(v.encode()) for v in distinct)
+
+
+def test_lineage_is_the_winning_candidates_in_polars_and_in_sql(golden: GoldenRecord) -> None:
+    """The property, a column subset of it, and the query publishing uses give the same rows."""
+    import duckdb
+
+    from lineage.golden import FIELD_LINEAGE_QUERY, lineage_of
+
+    lineage = golden.field_lineage
+    winners = golden.field_candidates.filter(pl.col("is_winner"))
+    assert lineage.equals(winners.select(FIELD_LINEAGE_COLUMNS))
+    assert (
+        lineage.height
+        == golden.golden_customer.select(pl.sum_horizontal(pl.col(GOLDEN_FIELDS).is_not_null()))
+        .to_series()
+        .sum()
+    )
+    assert lineage_of(golden.field_candidates, ["field", "rule"]).equals(
+        lineage.select("field", "rule")
+    )
+    with pytest.raises(KeyError, match="lost_because"):
+        lineage_of(golden.field_candidates, ["lost_because"])
+    with duckdb.connect() as con:
+        con.register("field_candidates", golden.field_candidates.to_arrow())
+        from_sql = con.sql(FIELD_LINEAGE_QUERY).pl()
+    zoned = [c for c, t in from_sql.schema.items() if isinstance(t, pl.Datetime)]
+    assert from_sql.with_columns(pl.col(zoned).dt.convert_time_zone("UTC")).equals(lineage)

@@ -9,7 +9,15 @@ import polars as pl
 import pytest
 
 from pipelines.faults import FAULT_ACTION, FAULT_AT
-from pipelines.warehouse import KEPT, TableDelta, Warehouse, WarehouseError
+from pipelines.warehouse import (
+    KEPT,
+    DerivedTable,
+    TableDelta,
+    Warehouse,
+    WarehouseError,
+    table_height,
+    table_rows,
+)
 
 BEFORE = {
     "golden_customer": pl.DataFrame(
@@ -123,3 +131,36 @@ def test_a_failure_while_writing_changes_leaves_the_base_release(
     assert database.stat().st_mtime_ns == stamp
     assert _same(_release(warehouse.root), before)
     assert not list((warehouse.root / "releases").glob(".staging-*"))
+
+
+def _renamed(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.filter(pl.col("n") > 1).select("unified_id", "name")
+
+
+def _derived(source: dict[str, pl.DataFrame]) -> DerivedTable:
+    """A table of the golden customers with n > 1, as a query and as its polars rows."""
+    return DerivedTable(
+        "SELECT unified_id, name FROM golden_customer WHERE n > 1",
+        lambda columns: _renamed(source["golden_customer"]).select(
+            columns or ["unified_id", "name"]
+        ),
+        ("unified_id", "name"),
+    )
+
+
+def test_a_derived_table_is_written_from_the_tables_of_its_own_release(tmp_path: Path) -> None:
+    """Whole or on a base release (after the changes), as the rows its polars twin gives."""
+    expected = _renamed(AFTER["golden_customer"])
+    complete = _published(tmp_path / "complete", {**AFTER, "busy": _derived(AFTER)})
+    warehouse = _published(tmp_path / "delta", {**BEFORE, "busy": _derived(BEFORE)})
+    assert _release(warehouse.root)["busy"].equals(_renamed(BEFORE["golden_customer"]))
+    base = warehouse.current_release()
+    _published(tmp_path / "delta", {**AFTER, **PLAN, "busy": _derived(AFTER)}, base=base)
+    for root in (complete.root, warehouse.root):
+        assert _release(root)["busy"].equals(expected.sort("unified_id", "name"))
+    assert _same(_release(warehouse.root), _release(complete.root))
+    assert table_rows({"busy": _derived(AFTER)}, "busy", ["name"]).to_series().to_list() == [
+        "Bob",
+        "Di",
+    ]
+    assert table_height(_derived(AFTER)) == 2
