@@ -57,7 +57,15 @@ from pipelines.incremental import (
 )
 from pipelines.settings import FusionConfig
 from pipelines.stewardship import StewardshipStore, apply_field_overrides, review_queue
-from pipelines.warehouse import DerivedTable, ReleaseTable, StagedTable, Warehouse, table_rows
+from pipelines.warehouse import (
+    DerivedTable,
+    ReleaseTable,
+    StagedTable,
+    Warehouse,
+    rows_named,
+    staged_rows,
+    table_rows,
+)
 
 XREF_COLUMNS = ("source_system", "source_record_id", "unified_id", "match_probability", "run_id")
 
@@ -481,14 +489,9 @@ def _model_input(
     ``mentioned``: the names the models mention (None: all columns);
     ``lineage_reads``: what their column lineage reads from it besides.
     """
-    if not isinstance(table, DerivedTable):
-        return table
-    if mentioned is None:
-        return table.rows(None)
-    wanted = mentioned | set(lineage_reads)
-    # At least one column, so that count(*) still counts the rows.
-    columns = [c for c in table.columns if c in wanted] or list(table.columns[:1])
-    return table.rows(columns)
+    if not isinstance(table, DerivedTable) or mentioned is None:
+        return staged_rows(table)
+    return rows_named(table, mentioned | set(lineage_reads))
 
 
 def _statistics_settings(result: MatchResult) -> dict[str, list[object]]:

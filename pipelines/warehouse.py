@@ -35,7 +35,7 @@ import os
 import shutil
 import socket
 import tempfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -115,21 +115,34 @@ StagedTable = pl.DataFrame | DerivedTable
 ReleaseTable = pl.DataFrame | TableDelta | _Kept | DerivedTable
 
 
-def table_rows(
-    tables: Mapping[str, StagedTable], name: str, columns: Sequence[str] | None = None
-) -> pl.DataFrame:
-    """The rows of a staged table as a frame (only ``columns`` if given)."""
-    table = tables[name]
+def staged_rows(table: StagedTable, columns: Sequence[str] | None = None) -> pl.DataFrame:
+    """A staged table's rows as a frame (only ``columns`` if given)."""
     if isinstance(table, DerivedTable):
         return table.rows(columns)
     return table if columns is None else table.select(columns)
 
 
+def rows_named(table: StagedTable, names: Collection[str]) -> pl.DataFrame:
+    """The table's columns that ``names`` holds, in its order; its first one if none is.
+
+    For readers that know the names they use (a quality suite, SQL models):
+    a derived table then computes only those columns, and a one-column frame
+    still counts the rows.
+    """
+    columns = table.columns if isinstance(table, DerivedTable) else tuple(table.columns)
+    return staged_rows(table, [c for c in columns if c in names] or list(columns[:1]))
+
+
+def table_rows(
+    tables: Mapping[str, StagedTable], name: str, columns: Sequence[str] | None = None
+) -> pl.DataFrame:
+    """The rows of the staged table ``name`` as a frame (only ``columns`` if given)."""
+    return staged_rows(tables[name], columns)
+
+
 def table_height(table: StagedTable) -> int:
-    """Rows of a staged table (a derived one computes its first column to count them)."""
-    if isinstance(table, DerivedTable):
-        return table.rows(table.columns[:1]).height
-    return table.height
+    """Rows of a staged table (a derived one computes one column to count them)."""
+    return rows_named(table, ()).height
 
 
 @dataclass(frozen=True)

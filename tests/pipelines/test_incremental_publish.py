@@ -15,6 +15,7 @@ from pipelines.warehouse import (
     TableDelta,
     Warehouse,
     WarehouseError,
+    rows_named,
     table_height,
     table_rows,
 )
@@ -164,3 +165,7 @@ def test_a_derived_table_is_written_from_the_tables_of_its_own_release(tmp_path:
         "Di",
     ]
     assert table_height(_derived(AFTER)) == 2
+    # Readers that name what they use get those columns, in the table's order, or one to count.
+    assert rows_named(_derived(AFTER), {"name", "not_a_column"}).columns == ["name"]
+    assert rows_named(AFTER["golden_customer"], {"n", "unified_id"}).columns == ["unified_id", "n"]
+    assert rows_named(AFTER["golden_customer"], set()).shape == (3, 1)
