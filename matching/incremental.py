@@ -67,6 +67,7 @@ from matching.linkage import (
     match_records,
     pair_term_frequencies,
     score_pairs,
+    stored_levels,
 )
 from matching.model import FellegiSunterModel
 from matching.name_idf import NameIdf, PrecomputedVectors
@@ -486,14 +487,25 @@ def match_incrementally(
         holds = std[comparison.tf_column].is_in(shifted.implode()).fill_null(False).to_numpy()
         at_top = (reusable[f"{comparison.name}_level"] == comparison.labels[-1]).to_numpy()
         moved |= holds[reusable_left] & at_top
-    reusable = reusable.filter(pl.lit(~moved))
+    # A pair whose TF share moved keeps its levels (they depend on its two records
+    # only): it is reweighed from its stored levels, not compared again.
+    reweighed = reusable.filter(pl.lit(moved))
     todo = candidates.join(reusable.select("left", "right"), on=["left", "right"], how="anti")
-    pair_frame = PairFrame.build(
+    reusable = reusable.filter(pl.lit(~moved))
+    compared = PairFrame.build(
         std, todo["left"].to_numpy(), todo["right"].to_numpy(), name_vectors=vectors
+    )
+    pair_frame = PairFrame.build(
+        std,
+        np.concatenate([compared.left_index, reweighed["left"].to_numpy()]),
+        np.concatenate([compared.right_index, reweighed["right"].to_numpy()]),
+        name_vectors=vectors,
     )
     rescored = score_pairs(
         pair_frame,
-        comparison_levels(pair_frame, comparisons),
+        np.vstack(
+            [comparison_levels(compared, comparisons), stored_levels(reweighed, comparisons)]
+        ),
         model=model,
         comparisons=comparisons,
         settings=settings,
@@ -532,6 +544,8 @@ def match_incrementally(
             "changed_or_deleted": int(changes.delta_old.sum()),
             "reblocked_records": int(touched_records.sum()),
             "rescored_pairs": rescored.height,
+            "compared_pairs": len(compared),
+            "reweighed_pairs": reweighed.height,
             "carried_pairs": reusable.height,
         },
     )

@@ -54,6 +54,24 @@ def level_dtype(comparison: Comparison) -> pl.Enum:
     return pl.Enum([*comparison.labels, "missing"])
 
 
+def stored_levels(scored: pl.DataFrame, comparisons: tuple[Comparison, ...]) -> np.ndarray:
+    """The level matrix (as ``comparison_levels`` gives it) back from scored pairs' labels.
+
+    The inverse of the ``<name>_level`` columns ``score_pairs`` writes: label k
+    is level k, and 'missing' is level -1.
+    """
+    levels = np.empty((scored.height, len(comparisons)), dtype=np.int8)
+    for k, comparison in enumerate(comparisons):
+        codes = {label: code for code, label in enumerate(comparison.labels)} | {"missing": -1}
+        levels[:, k] = (
+            scored[f"{comparison.name}_level"]
+            .cast(pl.String)
+            .replace_strict(codes, return_dtype=pl.Int8)
+            .to_numpy()
+        )
+    return levels
+
+
 def _decision(probability: pl.Expr, settings: MatchSettings) -> pl.Expr:
     model = settings.model
     return (

@@ -54,7 +54,16 @@ from matching.incremental import MatchIndex
 from matching.model import FellegiSunterModel
 from matching.name_idf import NameIdf, vectors_from_frame
 from pipelines.settings import FusionConfig
-from pipelines.warehouse import KEPT, ReleaseTable, StagedTable, TableDelta, Warehouse, table_rows
+from pipelines.warehouse import (
+    KEPT,
+    DerivedDelta,
+    DerivedTable,
+    ReleaseTable,
+    StagedTable,
+    TableDelta,
+    Warehouse,
+    table_rows,
+)
 
 Standardiser = Callable[..., pl.DataFrame]
 KEYS = ["source_system", "source_record_id"]
@@ -363,7 +372,8 @@ def combine_golden(
     )
 
 
-# field_lineage is derived from field_candidates when the release is written.
+# field_lineage is derived from field_candidates when the release is written
+# (for the changed customers only: publish_plan).
 GOLDEN_DELTA_TABLES = ("golden_customer", "field_candidates", "customer_contact_points")
 
 
@@ -384,7 +394,8 @@ def publish_plan(
     over unchanged (``IncrementalGolden``) stay, the others are replaced by
     their recomputed rows; reused standardised records stay and get their new
     ``record_index`` and file position; the ID history gets this run's events;
-    the name statistics frozen with the model are kept. Tables not named here
+    the name statistics frozen with the model are kept; the lineage is
+    derived again for the recomputed customers only. Tables not named here
     are written whole. Empty when there is nothing to build on (first run,
     full rebuild, another configuration).
     """
@@ -405,6 +416,18 @@ def publish_plan(
             plan[name] = TableDelta(
                 ("unified_id",), removed=removed, added=golden.recomputed(frame)
             )
+        lineage = tables.get("field_lineage")
+        known = previous.columns.get("field_lineage")
+        if (
+            "field_candidates" in plan
+            and isinstance(lineage, DerivedTable)
+            and known is not None
+            and set(known) == set(lineage.columns)
+        ):
+            # Its rows are per customer: only those of the customers not carried move.
+            recomputed = golden.recomputed(golden.golden_customer).select("unified_id")
+            changed = pl.concat([removed, recomputed]).unique()
+            plan["field_lineage"] = DerivedDelta(lineage.query, ("unified_id",), changed)
     if set(before.columns) == set(std.columns):
         plan["standardised_records"] = standardised_delta(std, before)
     if baseline.xref is not None:

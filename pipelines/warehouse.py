@@ -22,8 +22,10 @@ staging folder starts from a copy of that release's DuckDB file, tables the
 run did not change stay as they are (their Parquet files hard-linked), and a
 table given as a :class:`TableDelta` is updated in place (rows of removed
 keys deleted, new rows inserted, changed columns of kept rows updated) in one
-transaction, so only the batch's rows go through Python. The swap, and what a
-killed run leaves behind, are the same as for a complete release.
+transaction, so only the batch's rows go through Python; a derived table
+given as a :class:`DerivedDelta` is recomputed for the changed keys only.
+The swap, and what a killed run leaves behind, are the same as for a
+complete release.
 """
 
 from __future__ import annotations
@@ -111,8 +113,23 @@ class DerivedTable:
     columns: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class DerivedDelta:
+    """A derived table of the base release, recomputed for some keys only.
+
+    Its rows whose ``keys`` are in ``changed`` are deleted, and the rows of
+    ``query`` with those keys inserted, after the tables it reads have been
+    updated; the result must equal the whole ``query`` (order aside): the
+    caller guarantees that no other key's rows can differ.
+    """
+
+    query: str
+    keys: tuple[str, ...]
+    changed: pl.DataFrame
+
+
 StagedTable = pl.DataFrame | DerivedTable
-ReleaseTable = pl.DataFrame | TableDelta | _Kept | DerivedTable
+ReleaseTable = pl.DataFrame | TableDelta | _Kept | DerivedTable | DerivedDelta
 
 
 def staged_rows(table: StagedTable, columns: Sequence[str] | None = None) -> pl.DataFrame:
@@ -414,7 +431,9 @@ class Warehouse:
 
     def _base_folder(self, base: str | None, tables: Mapping[str, ReleaseTable]) -> Path | None:
         """The base release's folder; it must be the current release."""
-        partial = [n for n, t in tables.items() if isinstance(t, TableDelta | _Kept)]
+        partial = [
+            n for n, t in tables.items() if isinstance(t, TableDelta | _Kept | DerivedDelta)
+        ]
         if base is None:
             if partial:
                 msg = f"tables {partial} are kept or deltas, but no base release was given"
@@ -479,6 +498,8 @@ def _write_release(
             if isinstance(table, DerivedTable):
                 con.execute(f'DROP TABLE IF EXISTS "{name}"')
                 con.execute(f'CREATE TABLE "{name}" AS {table.query}')
+            elif isinstance(table, DerivedDelta):
+                _apply_derived_delta(con, name, table)
         con.execute("COMMIT")
         for name, table in tables.items():
             target = folder / "parquet" / f"{name}.parquet"
@@ -514,6 +535,20 @@ def _apply_delta(con: duckdb.DuckDBPyConnection, name: str, delta: TableDelta) -
         con.register("added_rows", delta.added.to_arrow(compat_level=ARROW_LEVEL))
         con.execute(f'INSERT INTO "{name}" BY NAME SELECT * FROM added_rows')
         con.unregister("added_rows")
+
+
+def _apply_derived_delta(con: duckdb.DuckDBPyConnection, name: str, delta: DerivedDelta) -> None:
+    """Delete the rows of the changed keys, insert the query's rows of those keys."""
+    keys = ", ".join(f'"{k}"' for k in delta.keys)
+    con.register(
+        "changed_keys", delta.changed.select(delta.keys).to_arrow(compat_level=ARROW_LEVEL)
+    )
+    con.execute(f'DELETE FROM "{name}" WHERE ({keys}) IN (SELECT {keys} FROM changed_keys)')
+    con.execute(
+        f'INSERT INTO "{name}" BY NAME SELECT * FROM ({delta.query}) '
+        f"WHERE ({keys}) IN (SELECT {keys} FROM changed_keys)"
+    )
+    con.unregister("changed_keys")
 
 
 def _zoned_utc(frame: pl.DataFrame) -> pl.DataFrame:

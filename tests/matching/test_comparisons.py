@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import duckdb
 import numpy as np
 import polars as pl
 import pytest
@@ -10,8 +11,10 @@ from hypothesis import strategies as st
 
 from matching import standardise
 from matching.comparisons import PairFrame, comparison_levels, default_comparisons
+from matching.linkage import score_pairs, stored_levels
 from matching.model import FellegiSunterModel, LevelParameters
 from matching.semantic import TfidfCharNgramEmbedder, embed_names
+from matching.settings import MatchSettings
 
 from .conftest import canonical_frame
 
@@ -179,3 +182,31 @@ def test_pair_frame_gathers_columns_per_side() -> None:
     left, right = pairs.sides("email")
     assert (left.to_list(), right.to_list()) == (["a@b.cn"], ["c@d.cn"])
     assert isinstance(left, pl.Series)
+
+
+def test_stored_levels_give_back_the_level_matrix_the_pairs_were_scored_with() -> None:
+    rows = [{"name": n, "email": e, "city": c} for n, e, c in [
+        ("上海星辰贸易有限公司", "a@x.cn", "上海"), ("上海星辰贸易", "a@x.cn", None),
+        ("Acme Inc.", "b@y.com", "Shanghai"), ("ACME", None, "Shanghai"),
+        ("王伟", None, None)]]  # fmt: skip
+    std = standardise(canonical_frame(rows), default_regions=REGIONS)
+    vectors = embed_names(std, embedder=TfidfCharNgramEmbedder())
+    left, right = np.triu_indices(len(rows), k=1)
+    pairs = PairFrame.build(std, left, right, name_vectors=vectors)
+    comparisons = default_comparisons()
+    levels = comparison_levels(pairs, comparisons)
+    assert (levels == -1).any()  # missing values
+    assert (levels >= 1).any()
+    scored = score_pairs(
+        pairs,
+        levels,
+        model=_model(),
+        comparisons=comparisons,
+        settings=MatchSettings(),
+        term_frequencies={},
+    )
+    # As an incremental run reads them back: through the published DuckDB table.
+    with duckdb.connect() as con:
+        con.register("scored", scored.to_arrow())
+        published = con.sql("SELECT * FROM scored").pl()
+    assert np.array_equal(stored_levels(published, comparisons), levels)

@@ -144,6 +144,8 @@ def test_incremental_matching_equals_a_full_run_on_the_final_data(batch: Batch, 
         steward_decisions=batch.decisions,
     )
     assert incremental.work["carried_pairs"] > 0  # something was actually reused
+    # Pairs whose term-frequency share moved were reweighed from their stored levels.
+    assert incremental.work["reweighed_pairs"] > 0
     assert incremental.scored_pairs.select(full.scored_pairs.columns).equals(full.scored_pairs)
     assert incremental.neighbours.equals(full.neighbours)
     assert incremental.clusters.equals(full.clusters)

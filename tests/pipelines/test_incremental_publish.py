@@ -11,6 +11,7 @@ import pytest
 from pipelines.faults import FAULT_ACTION, FAULT_AT
 from pipelines.warehouse import (
     KEPT,
+    DerivedDelta,
     DerivedTable,
     TableDelta,
     Warehouse,
@@ -169,3 +170,18 @@ def test_a_derived_table_is_written_from_the_tables_of_its_own_release(tmp_path:
     assert rows_named(_derived(AFTER), {"name", "not_a_column"}).columns == ["name"]
     assert rows_named(AFTER["golden_customer"], {"n", "unified_id"}).columns == ["unified_id", "n"]
     assert rows_named(AFTER["golden_customer"], set()).shape == (3, 1)
+
+
+def test_a_derived_table_recomputed_for_changed_keys_equals_it_derived_whole(
+    tmp_path: Path,
+) -> None:
+    """FU-2 recomputed, FU-3 retired, FU-4 new: only their rows are derived again."""
+    complete = _published(tmp_path / "complete", {**AFTER, "busy": _derived(AFTER)})
+    warehouse = _published(tmp_path / "delta", {**BEFORE, "busy": _derived(BEFORE)})
+    changed = pl.DataFrame({"unified_id": ["FU-2", "FU-3", "FU-4"]})
+    partial = DerivedDelta(_derived(AFTER).query, ("unified_id",), changed)
+    _published(warehouse.root, {**AFTER, **PLAN, "busy": partial}, base=warehouse.current_release())
+    assert _release(warehouse.root)["busy"]["unified_id"].to_list() == ["FU-2", "FU-4"]
+    assert _same(_release(warehouse.root), _release(complete.root))
+    with pytest.raises(WarehouseError, match="lacks tables"):
+        _published(warehouse.root, {"other": partial}, base=warehouse.current_release())
