@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import polars as pl
@@ -212,3 +213,74 @@ def test_an_unreadable_birth_date_is_a_warning_naming_its_record(tmp_path: Path)
 
 def test_no_birth_date_suite_when_no_source_maps_one(config: FusionConfig) -> None:
     assert standardised_suites(config.sources) == []
+
+
+def _one_validation_of_the_whole_frame(frame: pl.DataFrame, suite: Suite) -> dict[str, Any]:
+    """The oracle: GX run once over every column of the frame, as the suite reads it."""
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+
+    context = gx.get_context(mode="ephemeral")
+    batch = (
+        context.data_sources.add_pandas("fusion_release")  # the same batch_id
+        .add_dataframe_asset(suite.name)
+        .add_batch_definition_whole_dataframe(suite.name)
+    )
+    severity = {"error": "critical", "warn": "warning"}
+    expectations = [
+        getattr(gxe, e.kind)(**e.kwargs, severity=severity[e.severity]) for e in suite.expectations
+    ]
+    gx_suite = context.suites.add(gx.ExpectationSuite(name=suite.name, expectations=expectations))
+    result = gx.ValidationDefinition(name="whole", data=batch, suite=gx_suite).run(
+        batch_parameters={"dataframe": frame.to_pandas()},
+        result_format={
+            "result_format": "SUMMARY",
+            "partial_unexpected_count": 10,
+            "unexpected_index_column_names": list(suite.keys),
+        },
+    )
+    return dict(result.to_json_dict())
+
+
+def _without_ids(value: object) -> object:
+    if isinstance(value, dict):
+        return {k: _without_ids(v) for k, v in value.items() if k != "id"}
+    if isinstance(value, list):
+        return [_without_ids(v) for v in value]
+    return value
+
+
+def _by_expectation(results: list[dict[str, Any]]) -> list[object]:
+    plain = [_without_ids(r) for r in results]
+    return sorted(plain, key=lambda r: json.dumps(r["expectation_config"], sort_keys=True))  # type: ignore[index]
+
+
+def test_validating_expectations_by_the_columns_they_read_gives_one_validations_results(
+    config: FusionConfig,
+) -> None:
+    """Each group of expectations sees only its columns; results and order are GX's own."""
+    golden = golden_frame().with_columns(
+        pl.when(pl.col("unified_id") == "FU-00000002")
+        .then(pl.lit("FU-00000001"))
+        .otherwise("unified_id")
+        .alias("unified_id"),
+        pl.when(pl.col("unified_id") == "FU-00000003")
+        .then(pl.lit("138 0013 8000"))
+        .otherwise("phone")
+        .alias("phone"),
+        pl.when(pl.col("unified_id") == "FU-00000004").then(None).otherwise("name").alias("name"),
+    )
+    suite = golden_suites(config.sources)[0]
+    assert len({e.kind for e in suite.expectations}) > 5  # table, column and column-pair ones
+    report = validate({"golden_customer": golden}, [suite], run_id="r1")
+    oracle = _one_validation_of_the_whole_frame(golden, suite)
+    document = json.loads(report.validations["result_json"].item())
+    assert document["suite_name"] == suite.name
+    assert (document["success"], document["statistics"]) == (
+        oracle["success"],
+        oracle["statistics"],
+    )
+    # GX orders one validation's results its own way; ours follow the suite.
+    assert _by_expectation(document["results"]) == _by_expectation(oracle["results"])
+    assert report.results["expectation"].to_list() == [e.name for e in suite.expectations]
+    assert report.results.filter(~pl.col("success")).height == 3
