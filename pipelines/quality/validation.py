@@ -111,7 +111,9 @@ def validate(
                 },
                 run_id=gx.core.run_identifier.RunIdentifier(run_name=run_id),
             )
-            results.extend((position[r.expectation_config.id], r) for r in result.results)
+            for outcome in result.results:
+                assert outcome.expectation_config is not None  # GX sets it on every result
+                results.append((position[outcome.expectation_config.id], outcome))
             document = result.to_json_dict()
         del whole
         ordered = [r for _, r in sorted(results, key=lambda pair: pair[0])]
