@@ -506,11 +506,25 @@ def _write_release(
             kept = base / "parquet" / f"{name}.parquet" if base is not None else None
             if isinstance(table, _Kept) and kept is not None and kept.is_file():
                 os.link(kept, target)
+            elif isinstance(table, pl.DataFrame):
+                _write_parquet(table, target)
             else:
                 con.execute(f"COPY \"{name}\" TO '{target}' (FORMAT parquet)")
         con.execute("CHECKPOINT")
     with database.open("rb") as handle:
         os.fsync(handle.fileno())
+
+
+def _write_parquet(frame: pl.DataFrame, target: Path) -> None:
+    """The Parquet mirror of a table written whole, from its frame.
+
+    Polars writes it in 2.6 s where DuckDB's COPY of the same 9.2M field
+    candidates takes 7 s (and zstd makes it a third smaller). Categorical and
+    enum columns are written as the plain text DuckDB stores and mirrors, so
+    every mirror reads back with the same types whichever way it was written.
+    """
+    coded = [c for c, t in frame.schema.items() if isinstance(t, pl.Categorical | pl.Enum)]
+    frame.lazy().with_columns(pl.col(coded).cast(pl.String)).sink_parquet(target)
 
 
 def _apply_delta(con: duckdb.DuckDBPyConnection, name: str, delta: TableDelta) -> None:
