@@ -125,7 +125,14 @@ def lineage_of(candidates: pl.DataFrame, columns: Sequence[str] | None = None) -
     if unknown:
         msg = f"field_lineage has no columns {unknown}"
         raise KeyError(msg)
-    return candidates.lazy().filter(pl.col("is_winner")).select(wanted).collect()
+    return lineage_rows(candidates, wanted).collect()
+
+
+def lineage_rows(
+    candidates: pl.DataFrame, columns: Sequence[str] = FIELD_LINEAGE_COLUMNS
+) -> pl.LazyFrame:
+    """``lineage_of`` as a query, to stream (the published table's Parquet mirror)."""
+    return candidates.lazy().filter(pl.col("is_winner")).select(columns)
 
 
 def _quote_keys(frame: pl.DataFrame) -> str:

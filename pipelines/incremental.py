@@ -414,7 +414,7 @@ def publish_plan(
             if known is None or set(known) != set(frame.columns):
                 continue
             plan[name] = TableDelta(
-                ("unified_id",), removed=removed, added=golden.recomputed(frame)
+                ("unified_id",), removed=removed, added=golden.recomputed(frame), mirror=frame.lazy
             )
         lineage = tables.get("field_lineage")
         known = previous.columns.get("field_lineage")
@@ -427,7 +427,9 @@ def publish_plan(
             # Its rows are per customer: only those of the customers not carried move.
             recomputed = golden.recomputed(golden.golden_customer).select("unified_id")
             changed = pl.concat([removed, recomputed]).unique()
-            plan["field_lineage"] = DerivedDelta(lineage.query, ("unified_id",), changed)
+            plan["field_lineage"] = DerivedDelta(
+                lineage.query, ("unified_id",), changed, mirror=lineage.mirror
+            )
     if set(before.columns) == set(std.columns):
         plan["standardised_records"] = standardised_delta(std, before)
     if baseline.xref is not None:
@@ -435,6 +437,7 @@ def publish_plan(
             ("unified_id",),
             removed=history.clear().select("unified_id"),
             added=history.filter(pl.col("run_id") == run_id),
+            mirror=history.lazy,
         )
     if statistics is not None and statistics is baseline.statistics:
         plan["name_idf"] = KEPT
@@ -459,4 +462,5 @@ def standardised_delta(std: pl.DataFrame, previous: pl.DataFrame) -> TableDelta:
         removed=previous.select(KEYS).join(same.select(KEYS), on=KEYS, how="anti"),
         added=std.join(same.select(KEYS), on=KEYS, how="anti"),
         updated=moved,
+        mirror=std.lazy,
     )

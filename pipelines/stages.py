@@ -32,6 +32,7 @@ from lineage.golden import (
     FIELD_LINEAGE_QUERY,
     latest_update,
     lineage_of,
+    lineage_rows,
 )
 from matching import IdAssignment, MatchResult, assign_unified_ids, standardise
 from matching.identity import PreviousIdentity
@@ -437,6 +438,7 @@ def warehouse_tables(
             FIELD_LINEAGE_QUERY,
             partial(lineage_of, golden.field_candidates),
             FIELD_LINEAGE_COLUMNS,
+            mirror=partial(lineage_rows, golden.field_candidates),
         ),
         "field_candidates": golden.field_candidates,
         "customer_contact_points": with_contact_points(
