@@ -9,13 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from connectors.config import parse_sources
 from connectors.errors import SourceReadError
 from connectors.load import load_source
-from connectors.readers.csv_reader import read_csv
+from connectors.readers.csv_reader import _read_one_line_records, _read_records, read_csv
 
 GB_HEADER = "客户编号,客户名称,客户等级\r\n"
 
@@ -241,3 +241,70 @@ def test_reader_returns_exactly_the_cells_written(
     }
     batch = load_source(parse_sources([entry], base_dir=path.parent)[0])
     assert batch.rows_in == len(rows) == batch.records.height + batch.quarantine.height
+
+
+# Lines of an export as people and tools write them: plain, quoted (with
+# delimiters, doubled quotes), ragged, blank, and a few broken ones.
+FRAGMENT = st.sampled_from(
+    [
+        "a",
+        "b c",
+        "上海",
+        "",
+        " ",
+        '"x,y"',
+        '"say ""hi"""',
+        'ab"c',
+        '"q"r',
+        '"open',
+        "\x85",
+        "\u2028",
+    ]
+)
+LINE = st.lists(FRAGMENT, min_size=1, max_size=4)
+BREAK = st.sampled_from(["\n", "\r\n", "\r"])
+
+
+@settings(derandomize=True, max_examples=300, deadline=None)
+@given(
+    lines=st.lists(st.tuples(LINE, BREAK, st.booleans()), min_size=1, max_size=8),
+    delimiter=st.sampled_from([",", ";"]),
+)
+def test_one_line_records_read_as_the_record_by_record_reader_reads_them(
+    lines: list[tuple[list[str], str, bool]], delimiter: str
+) -> None:
+    """The fast path gives the careful reader's result exactly, or declines."""
+    text = "".join(("" if blank else delimiter.join(cells)) + end for cells, end, blank in lines)
+    fast = _outcome(_read_one_line_records, text, delimiter)
+    event("declined" if fast is None else "read by lines")
+    if fast is None:
+        return
+    careful = _outcome(_read_records, text, delimiter)
+    if isinstance(fast, str) or isinstance(careful, str):
+        assert fast == careful  # the same error (a header repeating a name, say)
+        return
+    assert fast.data.equals(careful.data)
+    assert fast.row_number.equals(careful.row_number)
+    assert fast.raw.equals(careful.raw)
+    assert fast.failures.equals(careful.failures)
+
+
+def _outcome(reader: Any, text: str, delimiter: str) -> Any:
+    """What a reader gives: its frame, None, or the message of the error it raises."""
+    try:
+        return reader(text, encoding="utf-8", delimiter=delimiter)
+    except SourceReadError as error:
+        return str(error)
+
+
+def test_an_export_with_a_few_quoted_values_takes_the_fast_path() -> None:
+    text = 'id,name,address\r\n1,Acme,"1 Main St, Suite 2"\r\n2,Zeta\r\n\r\n3,"Bo ""B""",x\r\n'
+    fast = _read_one_line_records(text, encoding="utf-8", delimiter=",")
+    assert fast is not None
+    assert fast.data.rows() == [("1", "Acme", "1 Main St, Suite 2"), ("3", 'Bo "B"', "x")]
+    assert fast.row_number.to_list() == [1, 3]
+    assert fast.failures["reason"].to_list() == [
+        "expected 3 fields, found 2 (no value for 'address')"
+    ]
+    # A quoted value broken over lines is left to the careful reader.
+    assert _read_one_line_records('id,a\r\n1,"x\r\ny"\r\n', encoding="utf-8", delimiter=",") is None
