@@ -132,8 +132,12 @@ def test_golden_values_trace_to_a_source_record_and_column(sample_warehouse: Pat
 @pytest.mark.slow
 def test_same_inputs_give_same_tables_and_ids(sample_warehouse: Path, tmp_path: Path) -> None:
     fresh = tmp_path / "fresh"
-    run_samples(fresh)
+    outcome = run_samples(fresh)
     first, second = read_tables(sample_warehouse), read_tables(fresh)
+    # The run's summary: every published customer counted, the one with most sources named.
+    golden = second["golden_customer"]
+    richest = golden.sort(["source_count", "unified_id"], descending=[True, False])
+    assert (outcome.golden_rows, outcome.example_id) == (golden.height, richest["unified_id"][0])
     for name in TABLES:
         if name in {"pipeline_runs", "run_settings"}:
             continue
