@@ -83,10 +83,9 @@ def golden_frame() -> pl.DataFrame:
     return pl.DataFrame(GOLDEN_ROWS, schema=GOLDEN_SCHEMA, orient="row")
 
 
-def test_validation_records_error_and_warn_failures_with_the_failing_rows(
-    config: FusionConfig,
-) -> None:
-    golden = golden_frame().with_columns(
+def golden_with_failures() -> pl.DataFrame:
+    """Golden rows with a repeated unified_id (an error) and a phone not in E.164 (a warning)."""
+    return golden_frame().with_columns(
         pl.when(pl.col("unified_id") == "FU-00000002")
         .then(pl.lit("FU-00000001"))
         .otherwise("unified_id")
@@ -96,6 +95,12 @@ def test_validation_records_error_and_warn_failures_with_the_failing_rows(
         .otherwise("phone")
         .alias("phone"),
     )
+
+
+def test_validation_records_error_and_warn_failures_with_the_failing_rows(
+    config: FusionConfig,
+) -> None:
+    golden = golden_with_failures()
     suite = golden_suites(config.sources)[0]
     report = validate({"golden_customer": golden}, [suite], run_id="r1")
     failed = report.results.filter(~pl.col("success"))
@@ -258,16 +263,8 @@ def _by_expectation(results: list[dict[str, Any]]) -> list[object]:
 def test_validating_expectations_by_the_columns_they_read_gives_one_validations_results(
     config: FusionConfig,
 ) -> None:
-    """Each group of expectations sees only its columns; results and order are GX's own."""
-    golden = golden_frame().with_columns(
-        pl.when(pl.col("unified_id") == "FU-00000002")
-        .then(pl.lit("FU-00000001"))
-        .otherwise("unified_id")
-        .alias("unified_id"),
-        pl.when(pl.col("unified_id") == "FU-00000003")
-        .then(pl.lit("138 0013 8000"))
-        .otherwise("phone")
-        .alias("phone"),
+    """Each group of expectations sees only its columns; GX's own results, in suite order."""
+    golden = golden_with_failures().with_columns(  # and a missing name (a warning)
         pl.when(pl.col("unified_id") == "FU-00000004").then(None).otherwise("name").alias("name"),
     )
     suite = golden_suites(config.sources)[0]
