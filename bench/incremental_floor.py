@@ -29,7 +29,7 @@ from bench.run import FUSION
 from pipelines import stages
 from pipelines.incremental import with_content_hash
 from pipelines.settings import load_fusion_config
-from pipelines.warehouse import DATABASE_NAME, Warehouse, _write_parquet
+from pipelines.warehouse import DATABASE_NAME, Warehouse, write_parquet_mirror
 
 CONTRACT_TABLES = ("golden_customer", "customer_xref", "field_lineage", "match_evidence",
                    "unified_id_history", "pipeline_runs", "quarantine")  # fmt: skip
@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> None:
         frames = {t: pl.read_parquet(release / "parquet" / f"{t}.parquet") for t in CONTRACT_TABLES}
         started = time.perf_counter()
         for name, frame in frames.items():
-            _write_parquet(frame.lazy(), Path(scratch) / f"{name}.parquet")
+            write_parquet_mirror(frame.lazy(), Path(scratch) / f"{name}.parquet")
         timed("parquet_of_contract_tables", started)
     print(json.dumps({**seconds, "total_s": round(sum(seconds.values()), 2)}))
 

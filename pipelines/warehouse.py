@@ -89,7 +89,7 @@ class TableDelta:
     complete publish would write (order aside): the caller guarantees it.
 
     ``mirror``: the whole table's rows (any order) when the run holds them;
-    its Parquet mirror is then streamed from them (:func:`_write_parquet`)
+    its Parquet mirror is then streamed from them (:func:`write_parquet_mirror`)
     instead of copied out of DuckDB.
 
     Example:
@@ -113,7 +113,7 @@ class DerivedTable:
     for the columns they read, and drop the frame when done.
 
     ``mirror``: the whole table's rows (any order) when the run holds them;
-    its Parquet mirror is then streamed from them (:func:`_write_parquet`)
+    its Parquet mirror is then streamed from them (:func:`write_parquet_mirror`)
     instead of copied out of DuckDB.
     """
 
@@ -133,7 +133,7 @@ class DerivedDelta:
     caller guarantees that no other key's rows can differ.
 
     ``mirror``: the whole table's rows (any order) when the run holds them;
-    its Parquet mirror is then streamed from them (:func:`_write_parquet`)
+    its Parquet mirror is then streamed from them (:func:`write_parquet_mirror`)
     instead of copied out of DuckDB.
     """
 
@@ -520,7 +520,7 @@ def _write_release(
             if isinstance(table, _Kept) and kept is not None and kept.is_file():
                 os.link(kept, target)
             elif (rows := _mirror_rows(table)) is not None:
-                _write_parquet(rows, target)
+                write_parquet_mirror(rows, target)
             else:
                 con.execute(f"COPY \"{name}\" TO '{target}' (FORMAT parquet)")
         con.execute("CHECKPOINT")
@@ -537,7 +537,7 @@ def _mirror_rows(table: ReleaseTable) -> pl.LazyFrame | None:
     return None
 
 
-def _write_parquet(rows: pl.LazyFrame, target: Path) -> None:
+def write_parquet_mirror(rows: pl.LazyFrame, target: Path) -> None:
     """A table's Parquet mirror, streamed from the run's rows of it.
 
     Polars writes it in 2.6 s where DuckDB's COPY of the same 9.2M field
