@@ -142,14 +142,14 @@ def _read_one_line_records(text: str, *, encoding: str, delimiter: str) -> RawFr
     if has_undecodable(text) or "\x00" in text or _UNIT in text:
         return None
     # The line breaks of a StringIO with newline="": \r\n, \r and \n.
-    lines = (
+    physical = (
         pl.Series("line", [text])
         .str.replace_all("\r\n", "\n", literal=True)
         .str.replace_all("\r", "\n", literal=True)
         .str.split("\n")
         .explode()
     )
-    records = lines.filter(lines != "").to_frame().with_row_index("number")
+    records = physical.filter(physical != "").to_frame().with_row_index("number")
     if records.is_empty():
         return None  # no header: the careful reader says what is wrong
     header_line = records["line"][0]

@@ -92,7 +92,8 @@ def validate(
         )
         results: list[tuple[int, Any]] = []
         document: dict[str, Any] = {}
-        for group, (columns, members) in enumerate(_column_groups(suite)):
+        # A suite without expectations still gets its (empty) GX document.
+        for group, (columns, members) in enumerate(_column_groups(suite) or [(None, [])]):
             part = f"{suite.name}[{group}]"
             gx_suite = context.suites.add(
                 gx.ExpectationSuite(
