@@ -428,7 +428,7 @@ def publish_plan(
             recomputed = golden.recomputed(golden.golden_customer).select("unified_id")
             changed = pl.concat([removed, recomputed]).unique()
             plan["field_lineage"] = DerivedDelta(
-                lineage.query, ("unified_id",), changed, mirror=lineage.mirror
+                lineage.query, ("unified_id",), changed, mirror=lineage.lazy
             )
     if set(before.columns) == set(std.columns):
         plan["standardised_records"] = standardised_delta(std, before)

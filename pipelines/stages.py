@@ -31,7 +31,6 @@ from lineage.golden import (
     FIELD_LINEAGE_COLUMNS,
     FIELD_LINEAGE_QUERY,
     latest_update,
-    lineage_of,
     lineage_rows,
 )
 from matching import IdAssignment, MatchResult, assign_unified_ids, standardise
@@ -436,9 +435,8 @@ def warehouse_tables(
         "customer_xref": identity.xref,
         "field_lineage": DerivedTable(
             FIELD_LINEAGE_QUERY,
-            partial(lineage_of, golden.field_candidates),
+            partial(lineage_rows, golden.field_candidates),
             FIELD_LINEAGE_COLUMNS,
-            mirror=partial(lineage_rows, golden.field_candidates),
         ),
         "field_candidates": golden.field_candidates,
         "customer_contact_points": with_contact_points(

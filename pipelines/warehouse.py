@@ -108,19 +108,21 @@ class DerivedTable:
     """A table of the release computed from its other tables by one SELECT.
 
     The release's own copy is written by DuckDB from the tables ``query``
-    reads, after them, so its rows never pass through Python to be published;
-    in-process consumers (checks, quality suites, SQL models) call ``rows``
-    for the columns they read, and drop the frame when done.
-
-    ``mirror``: the whole table's rows (any order) when the run holds them;
-    its Parquet mirror is then streamed from them (:func:`write_parquet_mirror`)
-    instead of copied out of DuckDB.
+    reads, after them, so its rows never pass through Python to be published.
+    ``lazy`` is the same rows as a polars query over the run's frames: its
+    Parquet mirror is streamed from it, and in-process consumers (checks,
+    quality suites, SQL models) call :meth:`rows` for the columns they read,
+    and drop the frame when done.
     """
 
     query: str
-    rows: Callable[[Sequence[str] | None], pl.DataFrame]
+    lazy: Callable[[], pl.LazyFrame]
     columns: tuple[str, ...]
-    mirror: Callable[[], pl.LazyFrame] | None = None
+
+    def rows(self, columns: Sequence[str] | None = None) -> pl.DataFrame:
+        """The table's rows (only ``columns`` if given), computed now."""
+        rows = self.lazy()
+        return (rows if columns is None else rows.select(columns)).collect()
 
 
 @dataclass(frozen=True)
@@ -532,7 +534,9 @@ def _mirror_rows(table: ReleaseTable) -> pl.LazyFrame | None:
     """The rows a table's Parquet mirror can be written from in Python (None: ask DuckDB)."""
     if isinstance(table, pl.DataFrame):
         return table.lazy()
-    if isinstance(table, TableDelta | DerivedTable | DerivedDelta) and table.mirror is not None:
+    if isinstance(table, DerivedTable):
+        return table.lazy()
+    if isinstance(table, TableDelta | DerivedDelta) and table.mirror is not None:
         return table.mirror()
     return None
 

@@ -143,9 +143,7 @@ def _derived(source: dict[str, pl.DataFrame]) -> DerivedTable:
     """A table of the golden customers with n > 1, as a query and as its polars rows."""
     return DerivedTable(
         "SELECT unified_id, name FROM golden_customer WHERE n > 1",
-        lambda columns: _renamed(source["golden_customer"]).select(
-            columns or ["unified_id", "name"]
-        ),
+        lambda: _renamed(source["golden_customer"]).lazy(),
         ("unified_id", "name"),
     )
 
