@@ -29,7 +29,8 @@ from bench.run import FUSION
 from pipelines import stages
 from pipelines.incremental import with_content_hash
 from pipelines.settings import load_fusion_config
-from pipelines.warehouse import DATABASE_NAME, Warehouse, write_parquet_mirror
+from pipelines.spill import write_parquet_mirror
+from pipelines.warehouse import DATABASE_NAME, Warehouse
 
 CONTRACT_TABLES = ("golden_customer", "customer_xref", "field_lineage", "match_evidence",
                    "unified_id_history", "pipeline_runs", "quarantine")  # fmt: skip

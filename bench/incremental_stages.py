@@ -59,6 +59,7 @@ def main(argv: list[str] | None = None) -> None:
         identity.identity,
         config=config,
         run_id=run_id,
+        spill=warehouse.scratch(run_id),
         overrides=decisions.overrides,
         baseline=baseline,
     )
@@ -72,6 +73,7 @@ def main(argv: list[str] | None = None) -> None:
         config=config,
         run_id=run_id,
         decisions=decisions,
+        spill=warehouse.scratch(run_id),
     )
     lap("release_tables")
     plan = stages.release_plan(

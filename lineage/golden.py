@@ -43,6 +43,9 @@ VALIDITY_FLAGS: dict[str, str] = {
 REPEATED_TEXT_COLUMNS = ("decay_curve", "rule", "lost_because", "source_column")
 FIELD_ORDER: dict[str, int] = {field: i for i, field in enumerate(GOLDEN_FIELDS)}
 KEYS_IN_ERROR = 5  # record keys quoted in an input error; the rest are counted
+# Records per range of customers built at once: at 1M records the whole build's
+# temporaries held several GiB; a range's are a fifth of that.
+PART_RECORDS = 200_000
 
 GOLDEN_CUSTOMER_COLUMNS: tuple[str, ...] = (
     "unified_id",
@@ -129,7 +132,7 @@ def lineage_of(candidates: pl.DataFrame, columns: Sequence[str] | None = None) -
 
 
 def lineage_rows(
-    candidates: pl.DataFrame, columns: Sequence[str] = FIELD_LINEAGE_COLUMNS
+    candidates: pl.DataFrame | pl.LazyFrame, columns: Sequence[str] = FIELD_LINEAGE_COLUMNS
 ) -> pl.LazyFrame:
     """``lineage_of`` as a query, to stream (the published table's Parquet mirror)."""
     return candidates.lazy().filter(pl.col("is_winner")).select(columns)
@@ -253,7 +256,7 @@ def build_golden_record(
     settings: SurvivorshipSettings,
     run_id: str,
     as_of: datetime | None = None,
-    part_records: int = 200_000,
+    part_records: int = PART_RECORDS,
 ) -> GoldenRecord:
     """Score every candidate value, pick the survivors, and record where each came from.
 
@@ -287,19 +290,43 @@ def build_golden_record(
                                      settings=SurvivorshipSettings(), run_id="run-1")
         golden.golden_customer.select("unified_id", "name", "trust_score")
     """
-    _check_inputs(std_records, xref)
-    as_of = latest_update(std_records) if as_of is None else as_of
-    parts = [
-        _build_part(part_records, part_xref, sources=sources, settings=settings, run_id=run_id,
-                    as_of=as_of)
-        for part_records, part_xref in _customer_ranges(std_records, xref, records=part_records)
-    ]  # fmt: skip
+    parts = list(
+        golden_record_parts(
+            std_records, xref, sources=sources, settings=settings, run_id=run_id, as_of=as_of,
+            part_records=part_records,
+        )
+    )  # fmt: skip
     if len(parts) == 1:
         return parts[0]
     return GoldenRecord(
         golden_customer=pl.concat([part.golden_customer for part in parts]),
         field_candidates=pl.concat([part.field_candidates for part in parts]),
     )
+
+
+def golden_record_parts(
+    std_records: pl.DataFrame,
+    xref: pl.DataFrame,
+    *,
+    sources: Sources,
+    settings: SurvivorshipSettings,
+    run_id: str,
+    as_of: datetime | None = None,
+    part_records: int = PART_RECORDS,
+) -> Iterator[GoldenRecord]:
+    """``build_golden_record``'s output in consecutive ``unified_id`` ranges, one at a time.
+
+    Stacked in order, the parts are the whole build's frames. A caller that
+    writes each part away as it comes (``pipelines.spill``) never holds the
+    whole population's candidates. Arguments and errors as ``build_golden_record``;
+    the inputs are checked before the first part.
+    """
+    _check_inputs(std_records, xref)
+    as_of = latest_update(std_records) if as_of is None else as_of
+    for part_std, part_xref in _customer_ranges(std_records, xref, records=part_records):
+        yield _build_part(
+            part_std, part_xref, sources=sources, settings=settings, run_id=run_id, as_of=as_of
+        )
 
 
 def _customer_ranges(

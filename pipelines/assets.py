@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import polars as pl
+from dagster import Any as DagsterAny
 from dagster import (
     AssetExecutionContext,
     AssetIn,
@@ -25,6 +26,7 @@ from pipelines import faults, stages
 from pipelines.incremental import Baseline
 from pipelines.resources import FusionResource
 from pipelines.settings import FusionConfig
+from pipelines.spill import SpilledGolden
 from pipelines.warehouse import ReleaseTable, StagedTable, WarehouseError, table_height
 
 
@@ -173,6 +175,8 @@ def build_stage_assets(config: FusionConfig) -> list[AssetsDefinition]:
     @asset(
         group_name="lineage",
         metadata={"dagster/column_lineage": golden_column_dependencies(config)},
+        # Dagster types no unions: the annotation says which two it can be.
+        dagster_type=DagsterAny,
     )
     def golden_record(
         context: AssetExecutionContext,
@@ -181,13 +185,14 @@ def build_stage_assets(config: FusionConfig) -> list[AssetsDefinition]:
         unified_ids: stages.IdentityAtRelease,
         steward_decisions: stages.StewardDecisions,
         baseline: Baseline,
-    ) -> GoldenRecord:
+    ) -> GoldenRecord | SpilledGolden:
         """Golden customers by survivorship, with field lineage and all candidates."""
         golden = stages.build_golden(
             standardised_records,
             unified_ids.identity,
             config=fusion.config(),
             run_id=context.run_id,
+            spill=fusion.warehouse().scratch(context.run_id),
             overrides=steward_decisions.overrides,
             baseline=baseline,
         )
@@ -195,14 +200,17 @@ def build_stage_assets(config: FusionConfig) -> list[AssetsDefinition]:
         faults.checkpoint("after:golden_record")
         return golden
 
-    @asset(ins=source_ins, group_name="publish")
+    @asset(
+        ins={**source_ins, "golden_record": AssetIn("golden_record", dagster_type=DagsterAny)},
+        group_name="publish",
+    )
     def release_tables(
         context: AssetExecutionContext,
         fusion: FusionResource,
         standardised_records: pl.DataFrame,
         match_result: MatchResult,
         unified_ids: stages.IdentityAtRelease,
-        golden_record: GoldenRecord,
+        golden_record: GoldenRecord | SpilledGolden,
         steward_decisions: stages.StewardDecisions,
         baseline: Baseline,
         **batches: SourceBatch,
@@ -219,6 +227,7 @@ def build_stage_assets(config: FusionConfig) -> list[AssetsDefinition]:
             config=config,
             run_id=context.run_id,
             decisions=steward_decisions,
+            spill=fusion.warehouse().scratch(context.run_id),
         )
         plan = stages.release_plan(
             tables,

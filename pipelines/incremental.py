@@ -54,6 +54,7 @@ from matching.incremental import MatchIndex
 from matching.model import FellegiSunterModel
 from matching.name_idf import NameIdf, vectors_from_frame
 from pipelines.settings import FusionConfig
+from pipelines.spill import SpilledGolden
 from pipelines.warehouse import (
     KEPT,
     DerivedDelta,
@@ -323,12 +324,19 @@ class IncrementalGolden(GoldenRecord):
         return frame.filter(~pl.col("unified_id").is_in(self.carried.implode()))
 
 
-def with_contact_points(golden: GoldenRecord, *, fields: Sequence[str]) -> pl.DataFrame:
+def with_contact_points(
+    golden: GoldenRecord | SpilledGolden, *, fields: Sequence[str]
+) -> pl.DataFrame:
     """``customer_contact_points`` of every customer; carried customers' rows from their release.
 
     Contact points are per customer (``lineage.contact_points``), so those of
     a carried customer are its previous rows; the order is the function's own.
+    Of spilled candidates, only the contact fields' are read back.
     """
+    if isinstance(golden, SpilledGolden):
+        wanted = pl.col("field").is_in(list(fields))
+        contact = golden.field_candidates.lazy().filter(wanted).collect()
+        return customer_contact_points(contact, fields=fields)
     previous = golden.previous if isinstance(golden, IncrementalGolden) else None
     if previous is None or "customer_contact_points" not in previous.columns:
         return customer_contact_points(golden.field_candidates, fields=fields)
@@ -381,7 +389,7 @@ def publish_plan(
     tables: Mapping[str, StagedTable],
     *,
     std: pl.DataFrame,
-    golden: GoldenRecord,
+    golden: GoldenRecord | SpilledGolden,
     history: pl.DataFrame,
     baseline: Baseline,
     statistics: NameIdf | None,

@@ -8,6 +8,7 @@ CLI and the scheduler run identical code.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -30,6 +31,8 @@ from lineage import (
 from lineage.golden import (
     FIELD_LINEAGE_COLUMNS,
     FIELD_LINEAGE_QUERY,
+    PART_RECORDS,
+    golden_record_parts,
     latest_update,
     lineage_rows,
 )
@@ -56,6 +59,7 @@ from pipelines.incremental import (
     with_contact_points,
 )
 from pipelines.settings import FusionConfig
+from pipelines.spill import SpilledGolden, SpillFolder, spill_golden
 from pipelines.stewardship import StewardshipStore, apply_field_overrides, review_queue
 from pipelines.warehouse import (
     DerivedTable,
@@ -274,14 +278,19 @@ def build_golden(
     *,
     config: FusionConfig,
     run_id: str,
+    spill: SpillFolder,
     overrides: pl.DataFrame | None = None,
     baseline: Baseline | None = None,
-) -> GoldenRecord:
+    part_records: int = PART_RECORDS,
+) -> GoldenRecord | SpilledGolden:
     """Survivorship over trust scores, with field lineage; steward overrides win.
 
     An incremental run recomputes only the customers whose records changed
     and carries the others over from the previous release
     (``pipelines.incremental.carried_unified_ids`` says when that is exact).
+    A whole build (polars engine) writes the candidates of each range of
+    ``part_records`` records to ``spill`` as it is built, so they never all
+    sit in memory.
     """
     carried = (
         None
@@ -290,6 +299,24 @@ def build_golden(
             std, identity.xref, baseline=baseline, overrides=overrides, history=identity.history
         )
     )
+    if (carried is None or baseline is None or baseline.golden is None) and (
+        config.matching.engine != "spark"
+    ):
+        parts = golden_record_parts(
+            std,
+            identity.xref,
+            sources=config.sources,
+            settings=config.survivorship,
+            run_id=run_id,
+            part_records=part_records,
+        )
+        if overrides is not None:
+            # An override names one customer: applied to its range, it is applied to the whole.
+            parts = (
+                apply_field_overrides(part, overrides, history=identity.history, run_id=run_id)
+                for part in parts
+            )
+        return spill_golden(parts, spill=spill)
     if carried is None or baseline is None or baseline.golden is None:
         golden = _golden_builder(config)(
             std, identity.xref, sources=config.sources, settings=config.survivorship, run_id=run_id
@@ -314,9 +341,9 @@ def build_golden(
     return overridden
 
 
-def match_evidence(std: pl.DataFrame, result: MatchResult, *, run_id: str) -> pl.DataFrame:
+def match_evidence(std: pl.DataFrame, result: MatchResult, *, run_id: str) -> pl.LazyFrame:
     """Scored candidate pairs keyed by source records, with the per-comparison evidence."""
-    keys = std.select("record_index", "source_system", "source_record_id")
+    keys = std.lazy().select("record_index", "source_system", "source_record_id")
     left = keys.rename(
         {"record_index": "left", "source_system": "left_source_system",
          "source_record_id": "left_source_record_id"}
@@ -325,9 +352,10 @@ def match_evidence(std: pl.DataFrame, result: MatchResult, *, run_id: str) -> pl
         {"record_index": "right", "source_system": "right_source_system",
          "source_record_id": "right_source_record_id"}
     )  # fmt: skip
-    clusters = result.clusters
+    clusters = result.clusters.lazy()
     evidence = (
-        result.scored_pairs.join(left, on="left")
+        result.scored_pairs.lazy()
+        .join(left, on="left")
         .join(right, on="right")
         .join(clusters.rename({"record_index": "left", "cluster": "lc"}), on="left")
         .join(clusters.rename({"record_index": "right", "cluster": "rc"}), on="right")
@@ -341,7 +369,9 @@ def match_evidence(std: pl.DataFrame, result: MatchResult, *, run_id: str) -> pl
         "same_cluster", "steward_decision", "blocking_rules",
     ]  # fmt: skip
     comparisons = [
-        c for c in evidence.columns if c.endswith(("_level", "_weight")) and c != "match_weight"
+        c
+        for c in evidence.collect_schema().names()
+        if c.endswith(("_level", "_weight")) and c != "match_weight"
     ]
     return evidence.select(*leading, *comparisons, "run_id").sort(
         "left_source_system",
@@ -416,10 +446,11 @@ def warehouse_tables(
     std: pl.DataFrame,
     result: MatchResult,
     identity: Identity,
-    golden: GoldenRecord,
+    golden: GoldenRecord | SpilledGolden,
     config: FusionConfig,
     run_id: str,
     decisions: StewardDecisions,
+    spill: SpillFolder,
 ) -> dict[str, StagedTable]:
     """Every table of a release except ``pipeline_runs`` (added at publish time).
 
@@ -429,13 +460,13 @@ def warehouse_tables(
     """
     from pipelines.quality import quality_tables
 
-    evidence = match_evidence(std, result, run_id=run_id)
+    evidence = spill.write("match_evidence", match_evidence(std, result, run_id=run_id))
     tables: dict[str, StagedTable] = {
         "golden_customer": golden.golden_customer,
         "customer_xref": identity.xref,
         "field_lineage": DerivedTable(
             FIELD_LINEAGE_QUERY,
-            partial(lineage_rows, golden.field_candidates),
+            partial(lineage_rows, golden.field_candidates.lazy()),
             FIELD_LINEAGE_COLUMNS,
         ),
         "field_candidates": golden.field_candidates,
@@ -444,7 +475,7 @@ def warehouse_tables(
         ),
         "run_provenance": run_provenance_table(run_id=run_id, config_hash=config.config_hash),
         "match_evidence": evidence,
-        "review_queue": review_queue(evidence),
+        "review_queue": review_queue(evidence.lazy()),
         "quarantine": quarantine_table(batches, run_id=run_id),
         "unified_id_history": identity.history,
         "retired_records": identity.retired,
@@ -522,7 +553,7 @@ def release_plan(
     std: pl.DataFrame,
     result: MatchResult,
     identity: Identity,
-    golden: GoldenRecord,
+    golden: GoldenRecord | SpilledGolden,
     baseline: Baseline | None,
     run_id: str,
 ) -> dict[str, ReleaseTable]:
@@ -574,13 +605,16 @@ def publish_release(
         base=base if plan else None,
     )
     warehouse.append_run_log(row)
+    warehouse.scratch(run_id).remove()
+    warehouse.clear_old_scratch(now=time.time())
     return published
 
 
 def log_failed_run(
     warehouse: Warehouse, *, run_id: str, started_at: datetime, config_hash: str | None, reason: str
 ) -> None:
-    """Record a failed run in the run log; the published release is not touched."""
+    """Record a failed run in the run log and drop its scratch; the release is not touched."""
+    warehouse.scratch(run_id).remove()
     warehouse.append_run_log(
         {
             "run_id": run_id,

@@ -22,6 +22,7 @@ import polars as pl
 from connectors.canonical import GOLDEN_FIELDS
 from connectors.errors import FusionError
 from lineage import GoldenRecord
+from lineage.golden import FIELD_ORDER
 from matching.identity import resolve_unified_ids
 from matching.steward import DECISIONS
 
@@ -163,11 +164,14 @@ def _require_text(**values: str) -> None:
             raise StewardshipError(msg)
 
 
-def review_queue(evidence: pl.DataFrame) -> pl.DataFrame:
+def review_queue(evidence: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     """Scored pairs in the uncertain band that no steward has decided yet."""
-    return evidence.filter(
-        (pl.col("decision") == "review") & pl.col("steward_decision").is_null()
-    ).sort("match_probability", "left_source_record_id", "right_source_record_id")
+    return (
+        evidence.lazy()
+        .filter((pl.col("decision") == "review") & pl.col("steward_decision").is_null())
+        .sort("match_probability", "left_source_record_id", "right_source_record_id")
+        .collect()
+    )
 
 
 def apply_field_overrides(
@@ -225,10 +229,13 @@ def apply_field_overrides(
         )
         .drop("_reason")
     )
+    # In survivorship's order (customer, field), each steward row after its field's
+    # candidates: a range of customers gets the order the whole population gets.
+    field_order = pl.col("field").replace_strict(FIELD_ORDER, return_dtype=pl.UInt32)
     candidates = pl.concat(
         [candidates, steward_rows.with_columns(pl.lit(True).alias("is_winner"))],
         how="diagonal_relaxed",
-    ).sort(keys)
+    ).sort(pl.col("unified_id"), field_order, maintain_order=True)
     return GoldenRecord(
         golden_customer=customers.select(golden.golden_customer.columns),
         field_candidates=candidates.select(golden.field_candidates.columns),

@@ -1,0 +1,156 @@
+"""A run's largest tables wait on disk, not in memory, until the release is published.
+
+At 1M records the field candidates (9.2M rows) and the match evidence (6.5M
+rows) held 2.6 and 1.4 GiB for the whole run, because Dagster keeps every
+asset's output until the run ends. Written to Parquet in the run's scratch
+folder as they are made, they cost the run a path each: readers scan the
+columns they use (:meth:`SpilledTable.rows`), DuckDB reads the file into the
+release, and the file itself becomes the table's Parquet mirror.
+
+Example:
+    >>> spill = SpillFolder(tmp / "scratch")  # doctest: +SKIP
+    >>> table = spill.write("match_evidence", evidence.lazy())  # doctest: +SKIP
+    >>> table.rows(["match_probability"])  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+import polars as pl
+import pyarrow.parquet as pq
+
+from lineage import GoldenRecord
+
+# Polars' own default codec for Parquet: the mirrors it writes and the ones
+# written part by part here are alike.
+PARQUET_COMPRESSION: Final = "zstd"
+
+
+@dataclass(frozen=True)
+class SpilledTable:
+    """A release table whose rows wait in one Parquet file of the run's scratch folder.
+
+    Its rows are read when asked for, only the columns asked for; the file is
+    written with :func:`as_stored` columns, so it reads back as the release's
+    DuckDB table and Parquet mirror do.
+    """
+
+    path: Path
+    columns: tuple[str, ...]
+
+    def lazy(self) -> pl.LazyFrame:
+        """The rows as a polars query over the file."""
+        return pl.scan_parquet(self.path)
+
+    def rows(self, columns: Sequence[str] | None = None) -> pl.DataFrame:
+        """The table's rows (only ``columns`` if given), read now."""
+        rows = self.lazy()
+        return (rows if columns is None else rows.select(columns)).collect()
+
+
+def as_stored(rows: pl.LazyFrame) -> pl.LazyFrame:
+    """Categorical and enum columns as the plain text DuckDB stores and mirrors.
+
+    Every Parquet file of a release then reads back with the same types,
+    whether it was written from the run's frames or copied out of DuckDB.
+    """
+    schema = rows.collect_schema()
+    coded = [c for c, t in schema.items() if isinstance(t, pl.Categorical | pl.Enum)]
+    return rows.with_columns(pl.col(coded).cast(pl.String)) if coded else rows
+
+
+def write_parquet_mirror(rows: pl.LazyFrame, target: Path) -> None:
+    """A table's Parquet file, streamed from the run's rows of it (:func:`as_stored` types).
+
+    Polars writes it in 2.6 s where DuckDB's COPY of the same 9.2M field
+    candidates takes 7 s (and zstd makes it a third smaller).
+    """
+    as_stored(rows).sink_parquet(target, compression=PARQUET_COMPRESSION)
+
+
+class SpillFolder:
+    """The scratch folder of one run: its spilled tables, removed with the run."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def _path(self, name: str) -> Path:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        return self.folder / f"{name}.parquet"
+
+    def write(self, name: str, rows: pl.LazyFrame | pl.DataFrame) -> SpilledTable:
+        """Stream ``rows`` to the table ``name``'s file; the frame can then go."""
+        path = self._path(name)
+        lazy = rows.lazy()
+        write_parquet_mirror(lazy, path)
+        return SpilledTable(path, tuple(lazy.collect_schema().names()))
+
+    def write_parts(self, name: str, parts: Iterable[pl.DataFrame]) -> SpilledTable:
+        """The table ``name`` from consecutive parts, each written as it comes and dropped.
+
+        The parts must share their columns; their types are the first part's
+        (a part whose column is all null may type it differently).
+
+        Raises:
+            ValueError: No part came, or the parts' columns differ.
+        """
+        path = self._path(name)
+        writer: pq.ParquetWriter | None = None
+        columns: tuple[str, ...] = ()
+        try:
+            for part in parts:
+                stored = as_stored(part.lazy()).collect()
+                if writer is None:
+                    columns = tuple(stored.columns)
+                    schema = stored.schema
+                    writer = pq.ParquetWriter(
+                        path, stored.to_arrow().schema, compression=PARQUET_COMPRESSION
+                    )
+                elif tuple(stored.columns) != columns:
+                    msg = (
+                        f"spilled table {name!r}: a part has columns {stored.columns}, "
+                        f"not {list(columns)}"
+                    )
+                    raise ValueError(msg)
+                writer.write_table(stored.cast(schema).to_arrow())
+        finally:
+            if writer is not None:
+                writer.close()
+        if writer is None:
+            msg = f"spilled table {name!r}: no part to write"
+            raise ValueError(msg)
+        return SpilledTable(path, columns)
+
+    def remove(self) -> None:
+        """Delete the folder and every table spilled to it."""
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class SpilledGolden:
+    """A golden record (``lineage.GoldenRecord``) whose field candidates are spilled.
+
+    The customers (one row each) stay in memory; the candidates (ten per
+    customer at 1M records) wait in the scratch folder.
+    """
+
+    golden_customer: pl.DataFrame
+    field_candidates: SpilledTable
+
+
+def spill_golden(parts: Iterable[GoldenRecord], *, spill: SpillFolder) -> SpilledGolden:
+    """Write the candidates of each part of a golden record as it comes; keep the customers."""
+    customers: list[pl.DataFrame] = []
+
+    def candidates() -> Iterator[pl.DataFrame]:
+        for part in parts:
+            customers.append(part.golden_customer)
+            yield part.field_candidates
+
+    spilled = spill.write_parts("field_candidates", candidates())
+    return SpilledGolden(golden_customer=pl.concat(customers), field_candidates=spilled)
