@@ -44,6 +44,13 @@ CONTACT_POINT_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
+# The field_candidates columns read; the last, validation_issues, may be missing.
+CANDIDATE_COLUMNS_READ: tuple[str, ...] = (
+    "unified_id", "field", "value", "source_system", "source_record_id",
+    "source_updated_at", "trust_score", "is_winner", "run_id", "validation_issues",
+)  # fmt: skip
+
+
 def customer_contact_points(
     field_candidates: pl.DataFrame, *, fields: Sequence[str] = ("email", "phone")
 ) -> pl.DataFrame:
@@ -59,9 +66,7 @@ def customer_contact_points(
         points = customer_contact_points(golden.field_candidates)
         points.filter(pl.col("unified_id") == "FU-00000025")
     """
-    needed = ("unified_id", "field", "value", "source_system", "source_record_id",
-              "source_updated_at", "trust_score", "is_winner", "run_id")  # fmt: skip
-    missing = [c for c in needed if c not in field_candidates.columns]
+    missing = [c for c in CANDIDATE_COLUMNS_READ[:-1] if c not in field_candidates.columns]
     if missing:
         msg = f"field_candidates: missing columns {missing}"
         raise ValueError(msg)

@@ -44,8 +44,8 @@ REPEATED_TEXT_COLUMNS = ("decay_curve", "rule", "lost_because", "source_column")
 FIELD_ORDER: dict[str, int] = {field: i for i, field in enumerate(GOLDEN_FIELDS)}
 KEYS_IN_ERROR = 5  # record keys quoted in an input error; the rest are counted
 # Records per range of customers built at once: at 1M records the whole build's
-# temporaries held several GiB; a range's are a fifth of that.
-PART_RECORDS = 200_000
+# temporaries held several GiB; a range's are a tenth of that.
+PART_RECORDS = 100_000
 
 GOLDEN_CUSTOMER_COLUMNS: tuple[str, ...] = (
     "unified_id",

@@ -47,6 +47,7 @@ import polars as pl
 
 from connectors.canonical import CANONICAL_SCHEMA
 from lineage import GoldenRecord, customer_contact_points
+from lineage.contact_points import CANDIDATE_COLUMNS_READ
 from lineage.golden import FIELD_ORDER, latest_update
 from matching import standardise
 from matching.identity import resolve_unified_ids
@@ -335,7 +336,8 @@ def with_contact_points(
     """
     if isinstance(golden, SpilledGolden):
         wanted = pl.col("field").is_in(list(fields))
-        contact = golden.field_candidates.lazy().filter(wanted).collect()
+        read = [c for c in golden.field_candidates.columns if c in CANDIDATE_COLUMNS_READ]
+        contact = golden.field_candidates.lazy().filter(wanted).select(read).collect()
         return customer_contact_points(contact, fields=fields)
     previous = golden.previous if isinstance(golden, IncrementalGolden) else None
     if previous is None or "customer_contact_points" not in previous.columns:

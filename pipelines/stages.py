@@ -493,7 +493,7 @@ def warehouse_tables(
                 **_statistics_settings(result),
             }
         ),
-        **_match_index_tables(result),
+        **_match_index_tables(result, spill=spill),
     }
     # The models get only the tables they read: the runner copies each one it is given.
     project = load_project()
@@ -536,13 +536,16 @@ def _statistics_settings(result: MatchResult) -> dict[str, list[object]]:
     }
 
 
-def _match_index_tables(result: MatchResult) -> dict[str, pl.DataFrame]:
-    """Internal tables the next incremental run matches against (see pipelines.incremental)."""
+def _match_index_tables(result: MatchResult, *, spill: SpillFolder) -> dict[str, StagedTable]:
+    """Internal tables the next incremental run matches against (see pipelines.incremental).
+
+    The name vectors' frame (a copy of the matrix, 0.3 GiB at 1M records) is spilled.
+    """
     if not isinstance(result, IndexedMatchResult):
         return {}
     return {
         "name_idf": result.statistics.to_frame(),
-        "name_vectors": vectors_to_frame(result.name_vectors),
+        "name_vectors": spill.write("name_vectors", vectors_to_frame(result.name_vectors)),
         "semantic_neighbours": result.neighbours,
     }
 
