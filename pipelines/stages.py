@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
@@ -99,15 +99,6 @@ def _standardiser(config: FusionConfig) -> Standardiser:
     from matching.engines.spark_standardise import standardise_on_spark
 
     return partial(standardise_on_spark, settings=config.matching.spark)
-
-
-def _golden_builder(config: FusionConfig) -> Callable[..., GoldenRecord]:
-    """``build_golden_record``, or the same function on Spark when ``matching.engine`` is spark."""
-    if config.matching.engine != "spark":
-        return build_golden_record
-    from lineage.golden_spark import build_golden_record_spark
-
-    return partial(build_golden_record_spark, spark_settings=config.matching.spark)
 
 
 def match(
@@ -299,27 +290,26 @@ def build_golden(
             std, identity.xref, baseline=baseline, overrides=overrides, history=identity.history
         )
     )
-    if (carried is None or baseline is None or baseline.golden is None) and (
-        config.matching.engine != "spark"
-    ):
-        parts = golden_record_parts(
+    if carried is None or baseline is None or baseline.golden is None:
+        if config.matching.engine != "spark":
+            return _spilled_golden(
+                std,
+                identity,
+                config=config,
+                run_id=run_id,
+                spill=spill,
+                overrides=overrides,
+                part_records=part_records,
+            )
+        from lineage.golden_spark import build_golden_record_spark
+
+        golden = build_golden_record_spark(
             std,
             identity.xref,
             sources=config.sources,
             settings=config.survivorship,
             run_id=run_id,
-            part_records=part_records,
-        )
-        if overrides is not None:
-            # An override names one customer: applied to its range, it is applied to the whole.
-            parts = (
-                apply_field_overrides(part, overrides, history=identity.history, run_id=run_id)
-                for part in parts
-            )
-        return spill_golden(parts, spill=spill)
-    if carried is None or baseline is None or baseline.golden is None:
-        golden = _golden_builder(config)(
-            std, identity.xref, sources=config.sources, settings=config.survivorship, run_id=run_id
+            spark_settings=config.matching.spark,
         )
     else:
         todo = identity.xref.filter(~pl.col("unified_id").is_in(carried.implode()))
@@ -339,6 +329,34 @@ def build_golden(
         # Overridden customers are never carried over: the carried rows stand.
         return replace(golden, **vars(overridden))
     return overridden
+
+
+def _spilled_golden(
+    std: pl.DataFrame,
+    identity: Identity,
+    *,
+    config: FusionConfig,
+    run_id: str,
+    spill: SpillFolder,
+    overrides: pl.DataFrame | None,
+    part_records: int,
+) -> SpilledGolden:
+    """Every customer's golden record, range by range, the candidates spilled as they come."""
+    parts = golden_record_parts(
+        std,
+        identity.xref,
+        sources=config.sources,
+        settings=config.survivorship,
+        run_id=run_id,
+        part_records=part_records,
+    )
+    if overrides is not None:
+        # An override names one customer: applied to its range, it is applied to the whole.
+        parts = (
+            apply_field_overrides(part, overrides, history=identity.history, run_id=run_id)
+            for part in parts
+        )
+    return spill_golden(parts, spill=spill)
 
 
 def match_evidence(std: pl.DataFrame, result: MatchResult, *, run_id: str) -> pl.LazyFrame:
