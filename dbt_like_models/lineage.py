@@ -29,6 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import polars as pl
+import pyarrow.dataset as ds
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 from sqlglot.lineage import Node, lineage
@@ -37,6 +38,7 @@ from connectors.canonical import GOLDEN_FIELDS
 from connectors.config import FieldMapping, SourceConfig
 from connectors.facts import FACT_TABLES, FactConfig
 from dbt_like_models.project import DIALECT, Model, ModelError, Project
+from dbt_like_models.runner import ModelInput, input_schema
 
 ALL_ROWS = "*"
 EDGES_SCHEMA: dict[str, pl.DataType] = {
@@ -104,11 +106,11 @@ class SourceRef:
     note: str = ""
 
 
-def sql_schema(tables: Mapping[str, pl.DataFrame]) -> dict[str, dict[str, str]]:
+def sql_schema(tables: Mapping[str, ModelInput]) -> dict[str, dict[str, str]]:
     """Table -> column -> SQL type, the schema sqlglot qualifies columns against."""
     return {
-        name: {c: _SQL_TYPES.get(type(t), "VARCHAR") for c, t in frame.schema.items()}
-        for name, frame in tables.items()
+        name: {c: _SQL_TYPES.get(type(t), "VARCHAR") for c, t in input_schema(table).items()}
+        for name, table in tables.items()
     }
 
 
@@ -274,7 +276,7 @@ class ProjectLineage:
 def project_lineage(
     project: Project,
     *,
-    tables: Mapping[str, pl.DataFrame],
+    tables: Mapping[str, ModelInput],
     built: Mapping[str, pl.DataFrame],
     origins: WarehouseColumnSources,
 ) -> ProjectLineage:
@@ -362,11 +364,17 @@ LINEAGE_READS: dict[str, tuple[str, ...]] = {
 }
 
 
-def _values_won(field_lineage: pl.DataFrame | None) -> dict[tuple[str, str, str], int]:
+def _values_won(field_lineage: ModelInput | None) -> dict[tuple[str, str, str], int]:
     """(field, source_system, source_column) -> golden values won in this release."""
-    if field_lineage is None or field_lineage.is_empty():
+    if field_lineage is None:
         return {}
-    counts = field_lineage.group_by(*LINEAGE_READS["field_lineage"]).len()
+    keys = LINEAGE_READS["field_lineage"]
+    rows = (
+        pl.scan_parquet(field_lineage.files)
+        if isinstance(field_lineage, ds.FileSystemDataset)
+        else field_lineage.lazy()
+    )
+    counts = rows.group_by(*keys).len().collect(engine="streaming")
     return {(f, s, c or ""): n for f, s, c, n in counts.iter_rows()}
 
 

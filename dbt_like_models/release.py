@@ -24,7 +24,7 @@ from connectors.config import SourceConfig
 from connectors.facts import FactConfig, fact_tables, load_fact_source
 from dbt_like_models.lineage import WarehouseColumnSources, project_lineage, source_value_maps
 from dbt_like_models.project import ModelError, Project, load_project
-from dbt_like_models.runner import run_project
+from dbt_like_models.runner import ModelInput, run_project
 
 MODEL_TEST_RESULTS = "model_test_results"
 MODEL_COLUMNS = "model_columns"
@@ -34,7 +34,7 @@ SOURCE_VALUE_MAPS = "source_value_maps"
 
 
 def analyst_tables(
-    tables: Mapping[str, pl.DataFrame],
+    tables: Mapping[str, ModelInput],
     *,
     sources: Sequence[SourceConfig],
     facts: Sequence[FactConfig],

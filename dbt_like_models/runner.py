@@ -19,9 +19,12 @@ import contextlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TypeAlias
 
 import duckdb
 import polars as pl
+import pyarrow as pa
+import pyarrow.dataset as ds
 from sqlglot import exp
 
 from dbt_like_models.model_tests import failing_rows_query
@@ -39,6 +42,9 @@ TEST_RESULTS_SCHEMA: dict[str, pl.DataType] = {
     "query": pl.String(),
 }
 SAMPLE_SIZE = 5
+# A table the models read: a frame, or a Parquet dataset DuckDB scans as it goes
+# (a run's spilled tables: pipelines.spill), so rows the models skip are never read.
+ModelInput: TypeAlias = pl.DataFrame | ds.FileSystemDataset
 
 
 @dataclass(frozen=True)
@@ -58,8 +64,8 @@ class ProjectBuild:
         return self.test_results.filter(~pl.col("passed") & (pl.col("severity") == severity))
 
 
-def run_project(project: Project, inputs: Mapping[str, pl.DataFrame]) -> ProjectBuild:
-    """Build every model over ``inputs`` (table name -> frame), then run the tests.
+def run_project(project: Project, inputs: Mapping[str, ModelInput]) -> ProjectBuild:
+    """Build every model over ``inputs`` (table name -> frame or Parquet dataset), then test.
 
     Raises:
         ModelError: a model reads a table that is neither a model nor an input,
@@ -69,10 +75,8 @@ def run_project(project: Project, inputs: Mapping[str, pl.DataFrame]) -> Project
     _check_names(project, inputs)
     tables: dict[str, pl.DataFrame] = {}
     with contextlib.closing(sandboxed_connection()) as con:
-        for name, frame in inputs.items():
-            # Arrow string views, as Polars holds them: no copy of the inputs (at a
-            # million customers the default large_string copy was 4.7 GiB).
-            con.register(name, frame.to_arrow(compat_level=pl.CompatLevel.newest()))
+        for name, table in inputs.items():
+            con.register(name, _arrow(table))
         for model in project.models:
             tables[model.name] = _build(con, model)
         results = [_run_test(con, model, test) for model in project.models for test in model.tests]
@@ -87,7 +91,25 @@ def sandboxed_connection() -> duckdb.DuckDBPyConnection:
     return con
 
 
-def _check_names(project: Project, inputs: Mapping[str, pl.DataFrame]) -> None:
+def _arrow(table: ModelInput) -> pa.Table | ds.FileSystemDataset:
+    """What DuckDB scans: a dataset as it is (only the columns and rows a model reads).
+
+    A frame goes as Arrow with string views, as Polars holds them: no copy (at
+    a million customers the default large_string copy was 4.7 GiB).
+    """
+    if isinstance(table, ds.FileSystemDataset):
+        return table
+    return table.to_arrow(compat_level=pl.CompatLevel.newest())
+
+
+def input_schema(table: ModelInput) -> pl.Schema:
+    """The columns and Polars types of a model input."""
+    if isinstance(table, ds.FileSystemDataset):
+        return pl.from_arrow(table.schema.empty_table()).schema  # type: ignore[union-attr]
+    return table.schema
+
+
+def _check_names(project: Project, inputs: Mapping[str, ModelInput]) -> None:
     clashes = sorted(set(project.names) & set(inputs))
     if clashes:
         msg = f"model(s) {', '.join(clashes)} would replace the warehouse table of that name"

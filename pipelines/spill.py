@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Final
 
 import polars as pl
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from lineage import GoldenRecord
@@ -51,6 +52,12 @@ class SpilledTable:
         """The table's rows (only ``columns`` if given), read now."""
         rows = self.lazy()
         return (rows if columns is None else rows.select(columns)).collect()
+
+    def dataset(self) -> ds.FileSystemDataset:
+        """The file as an Arrow dataset, which DuckDB scans for the columns a query reads."""
+        dataset = ds.dataset(self.path, format="parquet")
+        assert isinstance(dataset, ds.FileSystemDataset)
+        return dataset
 
 
 def as_stored(rows: pl.LazyFrame) -> pl.LazyFrame:

@@ -23,6 +23,7 @@ from connectors.config import SourceConfig
 from dbt_like_models.lineage import LINEAGE_READS
 from dbt_like_models.project import load_project
 from dbt_like_models.release import analyst_tables
+from dbt_like_models.runner import ModelInput
 from lineage import (
     GoldenRecord,
     build_golden_record,
@@ -59,7 +60,7 @@ from pipelines.incremental import (
     with_contact_points,
 )
 from pipelines.settings import FusionConfig
-from pipelines.spill import SpilledGolden, SpillFolder, spill_golden
+from pipelines.spill import SpilledGolden, SpilledTable, SpillFolder, spill_golden
 from pipelines.stewardship import StewardshipStore, apply_field_overrides, review_queue
 from pipelines.warehouse import (
     DerivedTable,
@@ -482,11 +483,7 @@ def warehouse_tables(
     tables: dict[str, StagedTable] = {
         "golden_customer": golden.golden_customer,
         "customer_xref": identity.xref,
-        "field_lineage": DerivedTable(
-            FIELD_LINEAGE_QUERY,
-            partial(lineage_rows, golden.field_candidates.lazy()),
-            FIELD_LINEAGE_COLUMNS,
-        ),
+        "field_lineage": _field_lineage(golden, spill=spill),
         "field_candidates": golden.field_candidates,
         "customer_contact_points": with_contact_points(
             golden, fields=config.survivorship.contact_point_fields
@@ -530,14 +527,34 @@ def warehouse_tables(
     )
 
 
+def _field_lineage(golden: GoldenRecord | SpilledGolden, *, spill: SpillFolder) -> StagedTable:
+    """The winning candidates with their lineage columns (``lineage.golden``).
+
+    Derived by DuckDB from the published candidates when they are in memory
+    (an incremental run then recomputes only the changed customers' rows);
+    streamed from the spilled candidates to a file of its own otherwise, so
+    the SQL models and the suites scan it instead of computing it in memory.
+    """
+    if isinstance(golden, SpilledGolden):
+        return spill.write("field_lineage", lineage_rows(golden.field_candidates.lazy()))
+    return DerivedTable(
+        FIELD_LINEAGE_QUERY,
+        partial(lineage_rows, golden.field_candidates),
+        FIELD_LINEAGE_COLUMNS,
+    )
+
+
 def _model_input(
     table: StagedTable, mentioned: frozenset[str] | None, lineage_reads: Sequence[str]
-) -> pl.DataFrame:
+) -> ModelInput:
     """A table as the SQL models get it: a derived one with the columns read from it only.
 
+    A spilled one is scanned where it lies (DuckDB reads the columns a model uses).
     ``mentioned``: the names the models mention (None: all columns);
     ``lineage_reads``: what their column lineage reads from it besides.
     """
+    if isinstance(table, SpilledTable):
+        return table.dataset()
     if not isinstance(table, DerivedTable) or mentioned is None:
         return staged_rows(table)
     return rows_named(table, mentioned | set(lineage_reads))

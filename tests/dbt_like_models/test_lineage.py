@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import polars as pl
+import pyarrow.dataset as ds
 import pytest
+from polars.testing import assert_frame_equal
 
 from dbt_like_models.lineage import (
     ProjectLineage,
@@ -17,7 +19,7 @@ from dbt_like_models.lineage import (
     sql_schema,
 )
 from dbt_like_models.project import load_project
-from dbt_like_models.runner import run_project
+from dbt_like_models.runner import ModelInput, ProjectBuild, run_project
 from pipelines.settings import FusionConfig
 from tests.dbt_like_models.conftest import release_tables
 
@@ -198,3 +200,33 @@ def test_a_field_matched_on_but_not_golden_is_no_source_of_golden_values() -> No
     })  # fmt: skip
     origins = WarehouseColumnSources([source], [])
     assert {r.column for r in origins.refs("field_candidates", "value")} == {"full_name"}
+
+
+def test_tables_read_from_parquet_datasets_build_and_trace_as_frames_do(
+    tmp_path: Path, sample_config: FusionConfig
+) -> None:
+    """A run's spilled tables reach the models as datasets DuckDB scans in place."""
+    frames = release_tables()
+    as_datasets: dict[str, ModelInput] = dict(frames)
+    for name in ("field_lineage", "field_candidates", "golden_customer"):
+        path = tmp_path / f"{name}.parquet"
+        frames[name].write_parquet(path)
+        as_datasets[name] = ds.dataset(path, format="parquet")
+    origins = WarehouseColumnSources(sample_config.sources, sample_config.facts)
+
+    def build_and_trace(tables: dict[str, ModelInput]) -> tuple[ProjectBuild, ProjectLineage]:
+        build = run_project(BUNDLED, tables)
+        return build, project_lineage(BUNDLED, tables=tables, built=build.tables, origins=origins)
+
+    (build, lineage), (scanned, scanned_lineage) = (
+        build_and_trace(frames),
+        build_and_trace(as_datasets),
+    )
+
+    assert scanned.tables.keys() == build.tables.keys()
+    for name, table in build.tables.items():
+        assert_frame_equal(scanned.tables[name], table)
+    assert_frame_equal(scanned.test_results, build.test_results)
+    assert_frame_equal(scanned_lineage.sources, lineage.sources)
+    assert_frame_equal(scanned_lineage.columns, lineage.columns)
+    assert lineage.sources["values_won"].sum() > 0
