@@ -5,7 +5,6 @@ import contextlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-import polars as pl
 from dagster import Any as DagsterAny
 from dagster import (
     AssetExecutionContext,
@@ -26,7 +25,7 @@ from pipelines import faults, stages
 from pipelines.incremental import Baseline
 from pipelines.resources import FusionResource
 from pipelines.settings import FusionConfig
-from pipelines.spill import SpilledGolden
+from pipelines.spill import SpilledGolden, SpilledTable
 from pipelines.warehouse import ReleaseTable, StagedTable, WarehouseError, table_height
 
 
@@ -98,8 +97,8 @@ def build_stage_assets(config: FusionConfig) -> list[AssetsDefinition]:
         fusion: FusionResource,
         baseline: Baseline,
         **batches: SourceBatch,
-    ) -> pl.DataFrame:
-        """All sources' records, cleaned, with matching keys."""
+    ) -> SpilledTable:
+        """All sources' records, cleaned, with matching keys (spilled: each step reads them)."""
         by_name = {name.removeprefix("source_"): batch for name, batch in batches.items()}
         result = stages.standardise_batches(by_name, config=fusion.config(), baseline=baseline)
         context.add_output_metadata(
@@ -109,8 +108,11 @@ def build_stage_assets(config: FusionConfig) -> list[AssetsDefinition]:
                 "standardised": result.standardised,
             }
         )
+        spilled = (
+            fusion.warehouse().scratch(context.run_id).write("standardised_records", result.records)
+        )
         faults.checkpoint("after:standardised_records")
-        return result.records
+        return spilled
 
     @asset(group_name="identity")
     def steward_decisions(
@@ -127,13 +129,13 @@ def build_stage_assets(config: FusionConfig) -> list[AssetsDefinition]:
     def match_result(
         context: AssetExecutionContext,
         fusion: FusionResource,
-        standardised_records: pl.DataFrame,
+        standardised_records: SpilledTable,
         steward_decisions: stages.StewardDecisions,
         baseline: Baseline,
     ) -> MatchResult:
         """Candidate pairs, the learnt (or reused) model, scored pairs and clusters."""
         result = stages.match(
-            standardised_records,
+            standardised_records.rows(),
             config=fusion.config(),
             decisions=steward_decisions.links,
             baseline=baseline,
@@ -156,12 +158,15 @@ def build_stage_assets(config: FusionConfig) -> list[AssetsDefinition]:
     def unified_ids(
         context: AssetExecutionContext,
         fusion: FusionResource,
-        standardised_records: pl.DataFrame,
+        standardised_records: SpilledTable,
         match_result: MatchResult,
     ) -> stages.IdentityAtRelease:
         """Unified IDs carried over from the published release."""
         identity = stages.identify_against_warehouse(
-            standardised_records, match_result, warehouse=fusion.warehouse(), run_id=context.run_id
+            standardised_records.rows(),
+            match_result,
+            warehouse=fusion.warehouse(),
+            run_id=context.run_id,
         )
         context.add_output_metadata(
             {
@@ -181,14 +186,14 @@ def build_stage_assets(config: FusionConfig) -> list[AssetsDefinition]:
     def golden_record(
         context: AssetExecutionContext,
         fusion: FusionResource,
-        standardised_records: pl.DataFrame,
+        standardised_records: SpilledTable,
         unified_ids: stages.IdentityAtRelease,
         steward_decisions: stages.StewardDecisions,
         baseline: Baseline,
     ) -> GoldenRecord | SpilledGolden:
         """Golden customers by survivorship, with field lineage and all candidates."""
         golden = stages.build_golden(
-            standardised_records,
+            standardised_records.rows(),
             unified_ids.identity,
             config=fusion.config(),
             run_id=context.run_id,
@@ -207,7 +212,7 @@ def build_stage_assets(config: FusionConfig) -> list[AssetsDefinition]:
     def release_tables(
         context: AssetExecutionContext,
         fusion: FusionResource,
-        standardised_records: pl.DataFrame,
+        standardised_records: SpilledTable,
         match_result: MatchResult,
         unified_ids: stages.IdentityAtRelease,
         golden_record: GoldenRecord | SpilledGolden,

@@ -64,6 +64,7 @@ from pipelines.warehouse import (
     StagedTable,
     TableDelta,
     Warehouse,
+    staged_rows,
     table_rows,
 )
 
@@ -390,7 +391,7 @@ GOLDEN_DELTA_TABLES = ("golden_customer", "field_candidates", "customer_contact_
 def publish_plan(
     tables: Mapping[str, StagedTable],
     *,
-    std: pl.DataFrame,
+    std: StagedTable,
     golden: GoldenRecord | SpilledGolden,
     history: pl.DataFrame,
     baseline: Baseline,
@@ -441,7 +442,7 @@ def publish_plan(
                 lineage.query, ("unified_id",), changed, mirror=lineage.lazy
             )
     if set(before.columns) == set(std.columns):
-        plan["standardised_records"] = standardised_delta(std, before)
+        plan["standardised_records"] = standardised_delta(staged_rows(std), before)
     if baseline.xref is not None:
         plan["unified_id_history"] = TableDelta(
             ("unified_id",),

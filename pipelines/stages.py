@@ -360,7 +360,7 @@ def _spilled_golden(
     return spill_golden(parts, spill=spill)
 
 
-def match_evidence(std: pl.DataFrame, result: MatchResult, *, run_id: str) -> pl.LazyFrame:
+def match_evidence(std: StagedTable, result: MatchResult, *, run_id: str) -> pl.LazyFrame:
     """Scored candidate pairs keyed by source records, with the per-comparison evidence."""
     keys = std.lazy().select("record_index", "source_system", "source_record_id")
     left = keys.rename(
@@ -462,7 +462,7 @@ def pipeline_runs_table(log: list[dict[str, object]], current: dict[str, object]
 def warehouse_tables(
     *,
     batches: Mapping[str, SourceBatch],
-    std: pl.DataFrame,
+    std: StagedTable,
     result: MatchResult,
     identity: Identity,
     golden: GoldenRecord | SpilledGolden,
@@ -588,7 +588,7 @@ def _match_index_tables(result: MatchResult, *, spill: SpillFolder) -> dict[str,
 def release_plan(
     tables: Mapping[str, StagedTable],
     *,
-    std: pl.DataFrame,
+    std: StagedTable,
     result: MatchResult,
     identity: Identity,
     golden: GoldenRecord | SpilledGolden,
