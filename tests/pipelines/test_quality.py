@@ -281,3 +281,36 @@ def test_validating_expectations_by_the_columns_they_read_gives_one_validations_
     assert _by_expectation(document["results"]) == _by_expectation(oracle["results"])
     assert report.results["expectation"].to_list() == [e.name for e in suite.expectations]
     assert report.results.filter(~pl.col("success")).height == 3
+
+
+def test_text_coded_for_gx_gives_the_results_and_failing_rows_of_plain_text(
+    config: FusionConfig,
+) -> None:
+    """The lineage suite: keys and equality-only columns coded, nulls and failures kept."""
+    suite = next(s for s in golden_suites(config.sources) if s.name == "field_lineage")
+    lineage = pl.DataFrame(
+        {
+            "unified_id": ["FU-1", "FU-1", "FU-1", "FU-2", "FU-3"],
+            "field": ["name", "name", "colour", "email", "phone"],
+            "source_system": ["crm", "erp", "crm", None, "web"],
+            "source_record_id": ["C1", "E1", "C1", "W2", "W3"],
+            "source_column": ["name", None, "colour", "mail", "tel"],
+            "trust_score": [0.8, 0.9, 0.5, 1.5, 0.7],
+        }
+    )
+
+    report = validate({"field_lineage": lineage}, [suite], run_id="r1")
+
+    oracle = _one_validation_of_the_whole_frame(lineage, suite)
+    document = json.loads(report.validations["result_json"].item())
+    assert _by_expectation(document["results"]) == _by_expectation(oracle["results"])
+    failed = report.results.filter(~pl.col("success"))
+    assert failed["expectation"].to_list() == [
+        "expect_column_values_to_be_in_set",
+        "expect_compound_columns_to_be_unique",
+        "expect_column_values_to_not_be_null",
+        "expect_column_values_to_not_be_null",
+        "expect_column_values_to_be_between",
+    ]
+    missing_system = json.loads(failed.row(2, named=True)["unexpected_rows"])
+    assert missing_system == [{"unified_id": "FU-2", "field": "email", "source_system": None}]
