@@ -162,6 +162,11 @@ def staged_rows(table: StagedTable, columns: Sequence[str] | None = None) -> pl.
     return table if columns is None else table.select(columns)
 
 
+def staged_lazy(table: StagedTable) -> pl.LazyFrame:
+    """A staged table's rows as a polars query (a spilled one scans its file)."""
+    return table.lazy()
+
+
 def rows_named(table: StagedTable, names: Collection[str]) -> pl.DataFrame:
     """The table's columns that ``names`` holds, in its order; its first one if none is.
 
