@@ -51,9 +51,14 @@ class SpilledTable:
         return pl.scan_parquet(self.path)
 
     def rows(self, columns: Sequence[str] | None = None) -> pl.DataFrame:
-        """The table's rows (only ``columns`` if given), read now."""
+        """The table's rows (only ``columns`` if given), read now, in one chunk.
+
+        A Parquet file reads back in one chunk per row group; matching gathers
+        rows by index all over the standardised records, which is slower over
+        chunks, so they are joined once here.
+        """
         rows = self.lazy()
-        return (rows if columns is None else rows.select(columns)).collect()
+        return (rows if columns is None else rows.select(columns)).collect().rechunk()
 
     def dataset(self) -> ds.FileSystemDataset:
         """The file as an Arrow dataset, which DuckDB scans for the columns a query reads."""
