@@ -11,18 +11,22 @@ from pathlib import Path
 
 from dagster import (
     AssetSelection,
+    DagsterRunStatus,
     DefaultScheduleStatus,
     DefaultSensorStatus,
     Definitions,
     FilesystemIOManager,
+    IOManager,
     LoggerDefinition,
     RunFailureSensorContext,
     RunRequest,
+    RunStatusSensorContext,
     ScheduleDefinition,
     SensorEvaluationContext,
     SkipReason,
     define_asset_job,
     run_failure_sensor,
+    run_status_sensor,
     sensor,
 )
 
@@ -67,8 +71,14 @@ def build_definitions(
     *,
     lock_held_by_caller: bool = False,
     loggers: Mapping[str, LoggerDefinition] | None = None,
+    step_outputs: IOManager | None = None,
 ) -> Definitions:
-    """Assets, checks, job, schedule and sensors for one configuration."""
+    """Assets, checks, job, schedule and sensors for one configuration.
+
+    ``step_outputs``: where step outputs wait for the steps that read them
+    (default: Dagster's ``FilesystemIOManager`` beside the warehouse, which
+    keeps them after the run so one asset can be re-materialised alone).
+    """
     config: FusionConfig = load_fusion_config(config_path)
     assets = build_assets(config)
     release_asset = next(a for a in assets if a.key.path[-1] == "release_tables")
@@ -139,12 +149,21 @@ def build_definitions(
             reason=context.failure_event.message or "run failed",
         )
 
+    @run_status_sensor(
+        run_status=DagsterRunStatus.SUCCESS,
+        monitored_jobs=[job, full_rebuild, retrain],
+        default_status=DefaultSensorStatus.RUNNING,
+    )
+    def drop_finished_scratch(context: RunStatusSensorContext) -> None:
+        """A published run's spilled tables go once its last check has read them."""
+        warehouse.drop_scratch(context.dagster_run.run_id)
+
     return Definitions(
         assets=assets,
         asset_checks=checks,
         jobs=[job, full_rebuild, retrain],
         schedules=[daily],
-        sensors=[new_export_sensor, log_failed_runs],
+        sensors=[new_export_sensor, log_failed_runs, drop_finished_scratch],
         loggers=dict(loggers) if loggers else None,
         resources={
             "fusion": FusionResource(
@@ -152,6 +171,7 @@ def build_definitions(
                 warehouse_dir=str(warehouse_dir),
                 lock_held_by_caller=lock_held_by_caller,
             ),
-            "io_manager": FilesystemIOManager(base_dir=str(warehouse_dir / ".dagster_storage")),
+            "io_manager": step_outputs
+            or FilesystemIOManager(base_dir=str(warehouse_dir / ".dagster_storage")),
         },
     )

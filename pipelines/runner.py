@@ -1,12 +1,28 @@
-"""Run the asset graph in process for the CLI, with progress and a clean failure line."""
+"""Run the asset graph in process for the CLI, with progress and a clean failure line.
+
+The job runs through Dagster's ``execute_job`` on the in-process executor, not
+``JobDefinition.execute_in_process``: the latter keeps every step's output for
+the result object until the run ends (1.4 GiB of source batches, the match
+result and the golden customers at 1M records), which the CLI never reads.
+Step outputs wait in the run's scratch folder instead (``pipelines.step_outputs``).
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from uuid import uuid4
 
-from dagster import DagsterEventType, DagsterInstance, ExecuteInProcessResult, mem_io_manager
+from dagster import (
+    DagsterEventType,
+    DagsterInstance,
+    JobDefinition,
+    JobExecutionResult,
+    build_reconstructable_job,
+    execute_job,
+)
 from rich.console import Console
 
 from connectors.errors import FusionError
@@ -15,7 +31,12 @@ from pipelines import stages
 from pipelines.graph import JOBS_BY_MODE, build_definitions
 from pipelines.progress import make_progress_logger
 from pipelines.settings import load_fusion_config
+from pipelines.step_outputs import ScratchIOManager
 from pipelines.warehouse import Warehouse
+
+if TYPE_CHECKING:
+    # What ``build_reconstructable_job`` returns; Dagster exports the class under no public name.
+    from dagster._core.definitions.reconstruct import ReconstructableJob
 
 
 class RunFailedError(FusionError):
@@ -48,7 +69,7 @@ class RunOutcome:
 QUALIFIED_CLASS_PREFIX = re.compile(r"^(?:[A-Za-z_]\w*\.)*[A-Za-z_]\w*(?:Error|Exception): ")
 
 
-def first_failure_reason(result: ExecuteInProcessResult) -> str:
+def first_failure_reason(result: JobExecutionResult) -> str:
     """One line: the innermost error message of the first failed step."""
     for event in result.all_events:
         if event.event_type == DagsterEventType.STEP_FAILURE and event.step_failure_data:
@@ -61,6 +82,63 @@ def first_failure_reason(result: ExecuteInProcessResult) -> str:
             # Dagster prefixes the (module-qualified) exception class: keep the reason only.
             return QUALIFIED_CLASS_PREFIX.sub("", message, count=1)
     return "the run failed without a step failure (see the Dagster logs)"
+
+
+# The consoles of runs under way, by key: Dagster rebuilds the job from plain
+# arguments (``cli_job``), so the console travels as its key.
+_CONSOLES: dict[str, Console] = {}
+
+
+def cli_job(config_path: str, warehouse_dir: str, job_name: str, console_key: str) -> JobDefinition:
+    """The job a CLI run executes, built from arguments Dagster can record and replay."""
+    console = _CONSOLES.get(console_key) or Console(stderr=True, highlight=False)
+    warehouse = Warehouse(Path(warehouse_dir))
+    definitions = build_definitions(
+        Path(config_path),
+        warehouse.root,
+        lock_held_by_caller=True,
+        loggers={"fusion_progress": make_progress_logger(console)},
+        step_outputs=ScratchIOManager(warehouse),
+    )
+    return definitions.resolve_job_def(job_name)
+
+
+def run_in_process(job: ReconstructableJob, *, run_config: dict[str, Any]) -> JobExecutionResult:
+    """Run ``job`` on Dagster's in-process executor; no step output outlives its readers.
+
+    ``run_config`` needs no ``execution`` entry: the in-process executor is chosen here.
+    """
+    with DagsterInstance.ephemeral() as instance:
+        return execute_job(
+            job,
+            instance,
+            run_config={**run_config, "execution": {"config": {"in_process": {}}}},
+            raise_on_error=False,
+        )
+
+
+def _execute(
+    config_path: Path, warehouse: Warehouse, *, job_name: str, console: Console
+) -> JobExecutionResult:
+    """Run the CLI's job ``job_name``, its progress lines going to ``console``."""
+    console_key = uuid4().hex
+    _CONSOLES[console_key] = console
+    job = build_reconstructable_job(
+        "pipelines.runner",
+        "cli_job",
+        reconstructable_kwargs={
+            "config_path": str(config_path),
+            "warehouse_dir": str(warehouse.root),
+            "job_name": job_name,
+            "console_key": console_key,
+        },
+    )
+    try:
+        result = run_in_process(job, run_config={"loggers": {"fusion_progress": {}}})
+    finally:
+        del _CONSOLES[console_key]
+    warehouse.drop_scratch(result.run_id)
+    return result
 
 
 def run_pipeline(
@@ -76,18 +154,7 @@ def run_pipeline(
     console.print(f"fusion: {len(config.sources)} sources from {config.path}")
     with warehouse.lock():
         started_at = stages.utc_now()
-        definitions = build_definitions(
-            config.path,
-            warehouse.root,
-            lock_held_by_caller=True,
-            loggers={"fusion_progress": make_progress_logger(console)},
-        )
-        result = definitions.resolve_job_def(JOBS_BY_MODE[mode]).execute_in_process(
-            instance=DagsterInstance.ephemeral(),
-            resources={"io_manager": mem_io_manager},
-            run_config={"loggers": {"fusion_progress": {}}},
-            raise_on_error=False,
-        )
+        result = _execute(config.path, warehouse, job_name=JOBS_BY_MODE[mode], console=console)
         reason = None if result.success else first_failure_reason(result)
         emit_run_lineage(
             warehouse.root / OPENLINEAGE_FILE,

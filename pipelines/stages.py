@@ -69,7 +69,7 @@ from pipelines.warehouse import (
     Warehouse,
     rows_named,
     staged_rows,
-    table_rows,
+    table_height,
 )
 
 XREF_COLUMNS = ("source_system", "source_record_id", "unified_id", "match_probability", "run_id")
@@ -527,6 +527,16 @@ def warehouse_tables(
     )
 
 
+def spill_frames(
+    tables: Mapping[str, StagedTable], *, spill: SpillFolder
+) -> dict[str, StagedTable]:
+    """The tables held in memory written to ``spill``; the spilled and derived ones as they are."""
+    return {
+        name: spill.write(name, table) if isinstance(table, pl.DataFrame) else table
+        for name, table in tables.items()
+    }
+
+
 def _field_lineage(golden: GoldenRecord | SpilledGolden, *, spill: SpillFolder) -> StagedTable:
     """The winning candidates with their lineage columns (``lineage.golden``).
 
@@ -630,8 +640,8 @@ def publish_release(
         run_id=run_id,
         started_at=started_at,
         rows_in=sum(rows_in.values()),
-        rows_quarantined=table_rows(tables, "quarantine").height,
-        golden_rows=table_rows(tables, "golden_customer").height,
+        rows_quarantined=table_height(tables["quarantine"]),
+        golden_rows=table_height(tables["golden_customer"]),
         config_hash=config_hash,
     )
     row = summary.as_row(status="succeeded", finished_at=finished_at)
@@ -643,7 +653,6 @@ def publish_release(
         base=base if plan else None,
     )
     warehouse.append_run_log(row)
-    warehouse.scratch(run_id).remove()
     warehouse.clear_old_scratch(now=time.time())
     return published
 
@@ -652,7 +661,7 @@ def log_failed_run(
     warehouse: Warehouse, *, run_id: str, started_at: datetime, config_hash: str | None, reason: str
 ) -> None:
     """Record a failed run in the run log and drop its scratch; the release is not touched."""
-    warehouse.scratch(run_id).remove()
+    warehouse.drop_scratch(run_id)
     warehouse.append_run_log(
         {
             "run_id": run_id,

@@ -9,6 +9,7 @@ Layout of a warehouse folder ``DIR``::
     DIR/parquet -> current/parquet
     DIR/run_log.jsonl                          every run, failed ones included
     DIR/.scratch/<run_id>/                     a running run's large tables (pipelines.spill)
+    DIR/.scratch/<run_id>.step_outputs/        a CLI run's step outputs (pipelines.step_outputs)
 
 A release is written completely in a staging folder, then made current by
 one ``rename`` of a symlink, which POSIX makes atomic: a reader sees the old
@@ -59,6 +60,7 @@ SCRATCH_DIR = ".scratch"
 # A scratch folder this old belongs to a run that was killed (a run's scratch
 # goes when it publishes or fails); younger ones may be another run's, still going.
 SCRATCH_MAX_AGE_S = 24 * 3600
+STEP_OUTPUTS_SUFFIX = ".step_outputs"
 # Arrow with string views: polars hands its strings to DuckDB without copying them.
 ARROW_LEVEL = pl.CompatLevel.newest()
 # DuckDB's memory for merging carried rows with new ones (9M field candidates at 1M
@@ -217,6 +219,19 @@ class Warehouse:
     def scratch(self, run_id: str) -> SpillFolder:
         """Where run ``run_id`` spills its large tables until it publishes (``pipelines.spill``)."""
         return SpillFolder(self.root / SCRATCH_DIR / run_id)
+
+    def step_outputs(self, run_id: str) -> Path:
+        """Where run ``run_id``'s step outputs wait for the steps that read them."""
+        return self.root / SCRATCH_DIR / f"{run_id}{STEP_OUTPUTS_SUFFIX}"
+
+    def drop_scratch(self, run_id: str) -> None:
+        """Remove run ``run_id``'s spilled tables and step outputs, once the run has ended.
+
+        Not at publish: checks that do not gate publishing run after the
+        publish step and still read the release's spilled tables.
+        """
+        self.scratch(run_id).remove()
+        shutil.rmtree(self.step_outputs(run_id), ignore_errors=True)
 
     def clear_old_scratch(self, *, now: float) -> None:
         """Remove the scratch folders killed runs left (older than ``SCRATCH_MAX_AGE_S``)."""

@@ -94,7 +94,8 @@ def test_publishing_a_spilled_table_equals_publishing_its_frame(tmp_path: Path) 
     assert not spill.folder.exists()
 
 
-def test_publish_drops_the_run_scratch_and_killed_runs_old_scratch(tmp_path: Path) -> None:
+def test_publish_keeps_the_run_scratch_and_drops_killed_runs_old_scratch(tmp_path: Path) -> None:
+    """The checks that do not gate publishing read the run's spilled tables after it."""
     warehouse = Warehouse(tmp_path / "warehouse")
     old, young = warehouse.scratch("killed-long-ago"), warehouse.scratch("still-running")
     for spill in (old, young):
@@ -112,7 +113,14 @@ def test_publish_drops_the_run_scratch_and_killed_runs_old_scratch(tmp_path: Pat
             warehouse, tables, rows_in={}, run_id="run-1", started_at=AT, config_hash="c"
         )
 
+    assert sorted(p.name for p in (warehouse.root / SCRATCH_DIR).iterdir()) == [
+        "run-1",
+        "still-running",
+    ]
+    assert warehouse.read_table("golden_customer") is not None
+    warehouse.drop_scratch("run-1")
     assert sorted(p.name for p in (warehouse.root / SCRATCH_DIR).iterdir()) == ["still-running"]
+    # The published table does not share the fate of the file it was read from.
     assert warehouse.read_table("golden_customer") is not None
 
 
