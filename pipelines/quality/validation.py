@@ -23,7 +23,7 @@ from connectors import SourceBatch
 from connectors.config import SourceConfig
 from connectors.facts import FACT_TABLES, FactConfig
 from pipelines.quality.suites import Expect, Suite, release_suites
-from pipelines.warehouse import StagedTable, staged_rows, table_rows
+from pipelines.warehouse import StagedTable, staged_lazy, staged_rows, table_rows
 
 QUALITY_RESULTS = "quality_results"
 QUALITY_VALIDATIONS = "quality_validations"
@@ -51,6 +51,8 @@ VALIDATIONS_SCHEMA: dict[str, pl.DataType] = {
     "failed_warnings": pl.Int64(),
     "result_json": pl.String(),
 }
+# GX's expectations about which columns a table has (not about their values).
+TABLE_COLUMNS_KINDS = "ExpectTableColumns"
 _GX_SEVERITY = {"error": "critical", "warn": "warning"}
 
 
@@ -105,7 +107,11 @@ def validate(
             )
             position = {e.id: i for e, i in zip(gx_suite.expectations, members, strict=True)}
             definition = gx.ValidationDefinition(name=part, data=batch, suite=gx_suite)
-            group_rows = _pandas_rows(table, columns, suite=suite, members=members)
+            # Expectations about the table's columns read its columns, not its rows.
+            columns_only = bool(members) and all(
+                suite.expectations[i].kind.startswith(TABLE_COLUMNS_KINDS) for i in members
+            )
+            group_rows = _pandas_rows(table, columns, columns_only=columns_only)
             result = definition.run(
                 batch_parameters={"dataframe": group_rows},
                 result_format={
@@ -145,18 +151,6 @@ def validate(
     )
 
 
-# Expectations that compare values for equality only (a pandas categorical of the
-# text gives them the same results as the text).
-EQUALITY_ONLY = frozenset(
-    {
-        "ExpectColumnValuesToNotBeNull",
-        "ExpectColumnValuesToBeInSet",
-        "ExpectColumnValuesToBeUnique",
-        "ExpectCompoundColumnsToBeUnique",
-    }
-)
-
-
 def _expectation_columns(expect: Expect) -> tuple[str, ...]:
     """The columns one expectation reads (none for a table-level one)."""
     named = [expect.kwargs[k] for k in ("column", "column_A", "column_B") if k in expect.kwargs]
@@ -175,7 +169,7 @@ def _column_groups(suite: Suite) -> list[tuple[list[str] | None, list[int]]]:
         read = _expectation_columns(expect)
         key = (
             None
-            if expect.kind.startswith("ExpectTableColumns") or not (read or suite.keys)
+            if expect.kind.startswith(TABLE_COLUMNS_KINDS) or not (read or suite.keys)
             else read
         )
         groups.setdefault(key, []).append(position)
@@ -201,32 +195,25 @@ def _suite_document(
     }
 
 
-def _pandas_rows(
-    table: StagedTable, columns: list[str] | None, *, suite: Suite, members: list[int]
-) -> Any:
-    """A group's pandas frame: its columns, text coded where no expectation reads its spelling.
+def _pandas_rows(table: StagedTable, columns: list[str] | None, *, columns_only: bool) -> Any:
+    """A group's pandas frame: its columns, Arrow-backed where they hold no null.
 
-    A key that only names failing rows, or a column that is only compared for
-    equality (set membership, nulls, uniqueness), gives GX the same results as a
-    pandas categorical when it holds no null: a code per row instead of a Python
-    string (the lineage suite's keys over 7.4M rows at 1M records: 1 GiB a group).
+    Arrow-backed columns are the Arrow buffers the rows were read into, where
+    NumPy-backed text is a Python string per value (the lineage suite's keys over
+    7.4M rows at 1M records: 1 GiB and 1.5 s a group). GX gives them the same
+    results; a null, though, would print as ``<NA>`` in a list of failing values
+    or rows, so a column with nulls is converted as before. ``columns_only``:
+    the columns without their rows (at 1M golden customers: 1.6 s and 640 MiB less).
     """
-    rows = staged_rows(table, columns)
-    if columns is None:
-        return rows.to_pandas()
-    spelled = {
-        c
-        for i in members
-        if suite.expectations[i].kind not in EQUALITY_ONLY
-        for c in _expectation_columns(suite.expectations[i])
-    }
-    # A null would print as NaN in a list of failing values or rows: such columns stay text.
-    coded = [
-        c
-        for c in rows.columns
-        if c not in spelled and rows.schema[c] == pl.String and not rows[c].null_count()
-    ]
-    return rows.with_columns(pl.col(coded).cast(pl.Categorical)).to_pandas()
+    import pandas as pd
+
+    rows = staged_lazy(table).head(0).collect() if columns_only else staged_rows(table, columns)
+    nullable = [c for c in rows.columns if rows[c].null_count()]
+    if not nullable:
+        return rows.to_pandas(use_pyarrow_extension_array=True)
+    arrow_backed = rows.drop(nullable).to_pandas(use_pyarrow_extension_array=True)
+    numpy_backed = rows.select(nullable).to_pandas()
+    return pd.concat([arrow_backed, numpy_backed], axis=1)[rows.columns]
 
 
 def _ephemeral_context() -> Any:

@@ -283,10 +283,10 @@ def test_validating_expectations_by_the_columns_they_read_gives_one_validations_
     assert report.results.filter(~pl.col("success")).height == 3
 
 
-def test_text_coded_for_gx_gives_the_results_and_failing_rows_of_plain_text(
+def test_arrow_backed_columns_give_gx_the_results_and_failing_rows_of_plain_text(
     config: FusionConfig,
 ) -> None:
-    """The lineage suite: keys and equality-only columns coded, nulls and failures kept."""
+    """The lineage suite: null-free columns Arrow-backed, nulls and failures as plain pandas."""
     suite = next(s for s in golden_suites(config.sources) if s.name == "field_lineage")
     lineage = pl.DataFrame(
         {
