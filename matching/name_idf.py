@@ -45,6 +45,24 @@ class NameIdf:
     idf: np.ndarray
     population: int
 
+    def equals(self, other: NameIdf) -> bool:
+        """The same vocabulary, IDF and population (whether or not the same object).
+
+        Statistics read back from another step's output are a copy of the ones
+        the model froze; whether a release may keep its ``name_idf`` is a
+        question of values.
+        """
+        return (
+            self.ngram_range == other.ngram_range
+            and self.population == other.population
+            and np.array_equal(self.idf, other.idf)
+            and len(self.vocabularies) == len(other.vocabularies)
+            and all(
+                np.array_equal(mine, theirs)
+                for mine, theirs in zip(self.vocabularies, other.vocabularies, strict=True)
+            )
+        )
+
     @classmethod
     def fit(cls, texts: list[str], *, ngram_range: tuple[int, int] = (2, 3)) -> NameIdf:
         """Vocabulary and ``idf = ln((1 + n) / (1 + df)) + 1`` over ``texts``."""

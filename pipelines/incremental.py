@@ -450,7 +450,11 @@ def publish_plan(
             added=history.filter(pl.col("run_id") == run_id),
             mirror=history.lazy,
         )
-    if statistics is not None and statistics is baseline.statistics:
+    if (
+        statistics is not None
+        and baseline.statistics is not None
+        and statistics.equals(baseline.statistics)
+    ):
         plan["name_idf"] = KEPT
     return plan
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,6 +33,16 @@ def test_frozen_idf_equals_the_fitted_embedder_and_round_trips() -> None:
     assert (vectors_from_frame(vectors_to_frame(vectors), width=idf.width) != vectors).nnz == 0
     unknown = idf.embed(["qqqq"])
     assert unknown.nnz == 0  # n-grams no fitted name held are ignored
+
+
+def test_frozen_idf_equals_its_copy_and_not_other_statistics() -> None:
+    """A release keeps its name statistics when they are the same values, copied or not."""
+    texts = ["acme trading", "acme tradin", "zeta", "上海星辰贸易 | shanghai xingchen"]
+    idf = NameIdf.fit(texts)
+    assert idf.equals(pickle.loads(pickle.dumps(idf)))
+    assert idf.equals(NameIdf.from_frame(idf.to_frame(), population=4, ngram_range=(2, 3)))
+    assert not idf.equals(NameIdf.fit([*texts, "zeta holdings"]))
+    assert not idf.equals(NameIdf.from_frame(idf.to_frame(), population=5, ngram_range=(2, 3)))
 
 
 @dataclass(frozen=True)
