@@ -243,18 +243,15 @@ def build_stage_assets(config: FusionConfig) -> list[AssetsDefinition]:
             baseline=baseline,
             run_id=context.run_id,
         )
-        # The checks, the models' steps and the publish step each read the release:
-        # it waits in the scratch folder, not in every step's memory.
-        spilled = stages.spill_frames(tables, spill=fusion.warehouse().scratch(context.run_id))
         context.add_output_metadata(
             {
-                **{name: table_height(table) for name, table in spilled.items()},
+                **{name: table_height(table) for name, table in tables.items()},
                 "published_as_changes": sorted(plan),
             }
         )
         faults.checkpoint("after:release_tables")
         return Release(
-            tables=spilled,
+            tables=tables,
             rows_in={name: batch.rows_in for name, batch in by_name.items()},
             based_on_release=unified_ids.release,
             config_hash=config.config_hash,

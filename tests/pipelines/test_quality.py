@@ -10,6 +10,7 @@ from typing import Any
 import duckdb
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from connectors import load_source
 from connectors.canonical import CANONICAL_SCHEMA, CUSTOMER_TYPES, SIZE_BANDS, TIERS
@@ -27,6 +28,7 @@ from pipelines.quality import (
 )
 from pipelines.runner import RunFailedError
 from pipelines.settings import FusionConfig, load_fusion_config
+from pipelines.spill import SpillFolder
 from tests.dbt_like_models.conftest import GOLDEN_ROWS, GOLDEN_SCHEMA
 from tests.pipelines.conftest import SAMPLE_CONFIG, run_samples
 
@@ -314,3 +316,21 @@ def test_arrow_backed_columns_give_gx_the_results_and_failing_rows_of_plain_text
     ]
     missing_system = json.loads(failed.row(2, named=True)["unexpected_rows"])
     assert missing_system == [{"unified_id": "FU-2", "field": "email", "source_system": None}]
+
+
+def test_a_spilled_table_validates_as_its_frame(config: FusionConfig, tmp_path: Path) -> None:
+    """Read from its Parquet file straight into Arrow-backed pandas: the same results and rows."""
+    suites = golden_suites(config.sources)
+    golden = golden_with_failures().with_columns(
+        pl.when(pl.col("unified_id") == "FU-00000004").then(None).otherwise("name").alias("name"),
+    )
+    spilled = SpillFolder(tmp_path).write("golden_customer", golden)
+
+    in_memory = validate({"golden_customer": golden}, suites[:1], run_id="r1")
+    from_file = validate({"golden_customer": spilled}, suites[:1], run_id="r1")
+
+    assert from_file.results.filter(~pl.col("success")).height == 3
+    assert_frame_equal(from_file.results, in_memory.results)
+    assert _by_expectation(
+        json.loads(from_file.validations["result_json"].item())["results"]
+    ) == _by_expectation(json.loads(in_memory.validations["result_json"].item())["results"])
