@@ -361,23 +361,47 @@ def _spilled_golden(
 
 
 def match_evidence(std: StagedTable, result: MatchResult, *, run_id: str) -> pl.LazyFrame:
-    """Scored candidate pairs keyed by source records, with the per-comparison evidence."""
-    keys = std.lazy().select("record_index", "source_system", "source_record_id")
+    """Scored candidate pairs keyed by source records, with the per-comparison evidence.
+
+    Ordered by the two records' (source system, source record id); the pairs are
+    sorted on each record's rank in that order, two integers, before the keys'
+    text joins them: sorting 6.5M pairs at 1M records on four text columns took
+    10 s and a copy of every column with the text.
+    """
+    keys = (
+        std.lazy()
+        .select("record_index", "source_system", "source_record_id")
+        .sort("source_system", "source_record_id")
+        .with_row_index("rank")
+    )
     left = keys.rename(
         {"record_index": "left", "source_system": "left_source_system",
-         "source_record_id": "left_source_record_id"}
+         "source_record_id": "left_source_record_id", "rank": "left_rank"}
     )  # fmt: skip
     right = keys.rename(
         {"record_index": "right", "source_system": "right_source_system",
-         "source_record_id": "right_source_record_id"}
+         "source_record_id": "right_source_record_id", "rank": "right_rank"}
     )  # fmt: skip
     clusters = result.clusters.lazy()
-    evidence = (
+    ranked = (
         result.scored_pairs.lazy()
-        .join(left, on="left")
-        .join(right, on="right")
-        .join(clusters.rename({"record_index": "left", "cluster": "lc"}), on="left")
-        .join(clusters.rename({"record_index": "right", "cluster": "rc"}), on="right")
+        .join(left.select("left", "left_rank"), on="left")
+        .join(right.select("right", "right_rank"), on="right")
+        .sort("left_rank", "right_rank")
+    )
+    evidence = (
+        ranked.join(left.drop("left_rank"), on="left", maintain_order="left")
+        .join(right.drop("right_rank"), on="right", maintain_order="left")
+        .join(
+            clusters.rename({"record_index": "left", "cluster": "lc"}),
+            on="left",
+            maintain_order="left",
+        )
+        .join(
+            clusters.rename({"record_index": "right", "cluster": "rc"}),
+            on="right",
+            maintain_order="left",
+        )
         .with_columns(
             (pl.col("lc") == pl.col("rc")).alias("same_cluster"), pl.lit(run_id).alias("run_id")
         )
@@ -392,12 +416,7 @@ def match_evidence(std: StagedTable, result: MatchResult, *, run_id: str) -> pl.
         for c in evidence.collect_schema().names()
         if c.endswith(("_level", "_weight")) and c != "match_weight"
     ]
-    return evidence.select(*leading, *comparisons, "run_id").sort(
-        "left_source_system",
-        "left_source_record_id",
-        "right_source_system",
-        "right_source_record_id",
-    )
+    return evidence.select(*leading, *comparisons, "run_id")
 
 
 def quarantine_table(batches: Mapping[str, SourceBatch], *, run_id: str) -> pl.DataFrame:
