@@ -23,7 +23,7 @@ from dagster import InputContext, IOManager, OutputContext
 
 from pipelines.warehouse import Warehouse
 
-# Pickle protocol 5 writes polars and Arrow buffers out of band, without a copy.
+# The newest protocol: frames and arrays pickle as their buffers, not element by element.
 PICKLE_PROTOCOL = 5
 
 

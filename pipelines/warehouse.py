@@ -58,7 +58,7 @@ RELEASES_KEPT = 3
 STAGING_PREFIX = ".staging-"
 SCRATCH_DIR = ".scratch"
 # A scratch folder this old belongs to a run that was killed (a run's scratch
-# goes when it publishes or fails); younger ones may be another run's, still going.
+# goes when it ends, published or failed); younger ones may be another run's, still going.
 SCRATCH_MAX_AGE_S = 24 * 3600
 STEP_OUTPUTS_SUFFIX = ".step_outputs"
 # Arrow with string views: polars hands its strings to DuckDB without copying them.
@@ -217,7 +217,7 @@ class Warehouse:
         return self.root / "run_log.jsonl"
 
     def scratch(self, run_id: str) -> SpillFolder:
-        """Where run ``run_id`` spills its large tables until it publishes (``pipelines.spill``)."""
+        """Where run ``run_id`` spills its large tables until it ends (``pipelines.spill``)."""
         return SpillFolder(self.root / SCRATCH_DIR / run_id)
 
     def step_outputs(self, run_id: str) -> Path:
