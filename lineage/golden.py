@@ -194,8 +194,23 @@ def extract_candidates(std_records: pl.DataFrame, xref: pl.DataFrame) -> pl.Data
 
         extract_candidates(std, xref).columns == list(CANDIDATE_COLUMNS)
     """
-    records = std_records.lazy().join(
-        xref.lazy().select(*RECORD_KEY_COLUMNS, "unified_id"), on=RECORD_KEY_COLUMNS, how="inner"
+    # A source maps its columns the same way on every record: each distinct JSON is read once.
+    mappings = (
+        std_records.lazy()
+        .select(pl.col("source_columns").unique())
+        .with_columns(
+            pl.col("source_columns").str.json_path_match(f"$.{field}").alias(f"_column_{field}")
+            for field in GOLDEN_FIELDS
+        )
+    )
+    records = (
+        std_records.lazy()
+        .join(
+            xref.lazy().select(*RECORD_KEY_COLUMNS, "unified_id"),
+            on=RECORD_KEY_COLUMNS,
+            how="inner",
+        )
+        .join(mappings, on="source_columns", how="left", maintain_order="left")
     )
     per_field = [
         records.select(
@@ -203,7 +218,7 @@ def extract_candidates(std_records: pl.DataFrame, xref: pl.DataFrame) -> pl.Data
             pl.lit(field, dtype=pl.String).alias("field"),
             pl.col(field).cast(pl.String).alias("value"),
             *RECORD_KEY_COLUMNS,
-            pl.col("source_columns").str.json_path_match(f"$.{field}").alias("source_column"),
+            pl.col(f"_column_{field}").alias("source_column"),
             "source_updated_at",
             (
                 pl.col(VALIDITY_FLAGS[field])

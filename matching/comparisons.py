@@ -54,6 +54,10 @@ class PairFrame:
             self.std, self.left_index[start:stop], self.right_index[start:stop], self.name_vectors
         )
 
+    def subset(self, mask: np.ndarray) -> PairFrame:
+        """The pairs where ``mask`` holds, in order."""
+        return PairFrame(self.std, self.left_index[mask], self.right_index[mask], self.name_vectors)
+
     def sides(self, column: str | pl.Expr) -> tuple[pl.Series, pl.Series]:
         """The column (or expression over ``std``) for the left and the right records."""
         expr = pl.col(column) if isinstance(column, str) else column
@@ -64,6 +68,11 @@ class PairFrame:
         """Where both sides are present and equal (vectorised)."""
         left, right = self.sides(column)
         return (left == right).fill_null(False).to_numpy()
+
+    def present(self, column: str) -> np.ndarray:
+        """Where both sides hold a value."""
+        left, right = self.sides(column)
+        return (left.is_not_null() & right.is_not_null()).to_numpy()
 
     def texts(self, column: str) -> tuple[list[str], list[str], np.ndarray]:
         """Both sides as lists of strings ('' for null) and the mask where both exist."""
@@ -153,16 +162,22 @@ class NameSimilarity:
         )
 
     def levels(self, pairs: PairFrame) -> np.ndarray:
-        lkey, rkey, present = pairs.texts("name_key")
-        llat, rlat = pairs.sides(pl.col("name_latin_sorted").str.replace_all(" ", "").fill_null(""))
+        present = pairs.present("name_key")
+        same_key = pairs.equal("name_key")
+        # Equal keys get the top level whatever the similarities say: scored are the others.
+        todo = present & ~same_key
+        fuzzy = pairs.subset(todo)
+        lkey, rkey, _ = fuzzy.texts("name_key")
+        llat, rlat = fuzzy.sides(pl.col("name_latin_sorted").str.replace_all(" ", "").fill_null(""))
         key_score = _cpdist(lkey, rkey, fuzz.ratio) / 100.0
         latin_score = _cpdist(llat.to_list(), rlat.to_list(), fuzz.ratio) / 100.0
-        cosine = cosine_of_pairs(pairs.name_vectors, pairs.left_index, pairs.right_index)
-        best = np.maximum(np.maximum(key_score, latin_score), cosine)
+        cosine = cosine_of_pairs(fuzzy.name_vectors, fuzzy.left_index, fuzzy.right_index)
+        best = np.zeros(len(pairs), dtype=np.float32)
+        best[todo] = np.maximum(np.maximum(key_score, latin_score), cosine)
         level = _bucket(best, present, self.thresholds)
         if self.aliases is not None:
             level[pairs.equal(alias_key_expr(self.aliases))] = len(self.thresholds)
-        level[pairs.equal("name_key")] = len(self.thresholds) + 1
+        level[same_key] = len(self.thresholds) + 1
         return level
 
 
@@ -180,10 +195,14 @@ class ExactOrFuzzy:
         return ("different", f"lev>={self.fuzzy_threshold}", "exact")
 
     def levels(self, pairs: PairFrame) -> np.ndarray:
-        left, right, present = pairs.texts(self.column)
-        score = _cpdist(left, right, fuzz.ratio) / 100.0
+        present = pairs.present(self.column)
+        same = pairs.equal(self.column)
+        todo = present & ~same
+        left, right, _ = pairs.subset(todo).texts(self.column)
+        score = np.zeros(len(pairs), dtype=np.float32)
+        score[todo] = _cpdist(left, right, fuzz.ratio) / 100.0
         level = _bucket(score, present, (self.fuzzy_threshold,))
-        level[pairs.equal(self.column)] = 2
+        level[same] = 2
         return level
 
 
@@ -203,8 +222,7 @@ class PhoneAgreement:
         level = np.zeros(len(pairs), dtype=np.int8)
         level[pairs.equal(pl.when(digits.str.len_chars() >= 7).then(digits.str.slice(-7)))] = 1
         level[pairs.equal(digits)] = 2
-        _, _, present = pairs.texts("phone")
-        level[~present] = MISSING
+        level[~pairs.present("phone")] = MISSING
         return level
 
 
@@ -221,9 +239,8 @@ class ExactMatch:
         return ("different", "exact")
 
     def levels(self, pairs: PairFrame) -> np.ndarray:
-        _, _, present = pairs.texts(self.column)
         level = pairs.equal(self.column).astype(np.int8)
-        level[~present] = MISSING
+        level[~pairs.present(self.column)] = MISSING
         return level
 
 
@@ -249,9 +266,13 @@ class ExactOrOneEdit:
         return ("different", "one_edit", "exact")
 
     def levels(self, pairs: PairFrame) -> np.ndarray:
-        left, right, present = pairs.texts(self.column)
-        level = (_cpdist(left, right, OSA.distance) <= 1).astype(np.int8)
-        level[pairs.equal(self.column)] = 2
+        present = pairs.present(self.column)
+        same = pairs.equal(self.column)
+        todo = present & ~same
+        left, right, _ = pairs.subset(todo).texts(self.column)
+        level = np.zeros(len(pairs), dtype=np.int8)
+        level[todo] = _cpdist(left, right, OSA.distance) <= 1
+        level[same] = 2
         level[~present] = MISSING
         return level
 

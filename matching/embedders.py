@@ -17,7 +17,7 @@ Every embedder returns L2-normalised rows, dense or scipy sparse.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -135,6 +135,67 @@ def distinct_texts(texts: list[str]) -> tuple[list[str], np.ndarray]:
     return distinct.to_list(), row
 
 
+@dataclass(frozen=True)
+class NgramCounts:
+    """The n-gram counts of a list of texts, over the vocabulary they hold.
+
+    ``counts`` has one row per distinct text (``distinct_texts``' order) and
+    the columns of ``vocabularies`` stacked (each sorted, one per n);
+    ``text_row`` maps every input text to its distinct row.
+    """
+
+    vocabularies: tuple[np.ndarray, ...]
+    counts: sp.csr_matrix
+    multiplicity: np.ndarray
+    text_row: np.ndarray
+
+    @classmethod
+    def of(
+        cls, texts: list[str], *, ngram_range: tuple[int, int], chunk_texts: int = 100_000
+    ) -> NgramCounts:
+        """Count the n-grams of the distinct ``texts``, ``chunk_texts`` at a time."""
+        low, high = ngram_range
+        values, text_row = distinct_texts(texts)
+        multiplicity = np.bincount(text_row, minlength=len(values)).astype(np.float64)
+        per_n: list[list[tuple[np.ndarray, sp.csr_matrix]]] = [[] for _ in range(low, high + 1)]
+        for start in range(0, len(values), chunk_texts):
+            vocabularies, matrices = _chunk_counts(values[start : start + chunk_texts], ngram_range)
+            for k, (vocabulary, matrix) in enumerate(zip(vocabularies, matrices, strict=True)):
+                per_n[k].append((vocabulary, matrix))
+        blocks, vocabularies_out = [], []
+        for chunks in per_n:
+            vocabulary = np.unique(np.concatenate([v for v, _ in chunks]))
+            remapped = []
+            for local, matrix in chunks:
+                columns = np.searchsorted(vocabulary, local)[matrix.indices]
+                remapped.append(
+                    sp.csr_matrix(
+                        (matrix.data, columns, matrix.indptr),
+                        shape=(matrix.shape[0], len(vocabulary)),
+                    )
+                )
+            blocks.append(sp.vstack(remapped, format="csr"))
+            vocabularies_out.append(vocabulary.astype(np.uint64))
+        return cls(
+            vocabularies=tuple(vocabularies_out),
+            counts=sp.hstack(blocks, format="csr"),
+            multiplicity=multiplicity,
+            text_row=text_row,
+        )
+
+    def document_frequency(self) -> np.ndarray:
+        """Per n-gram column, how many of the texts hold it."""
+        return _document_frequency(self.counts, self.multiplicity)
+
+    def unit_tfidf(self, idf: np.ndarray) -> sp.csr_matrix:
+        """Every input text's L2-normalised sublinear TF-IDF row (float32) under ``idf``."""
+        counts = self.counts
+        vectors = sp.csr_matrix(
+            (_unit_tfidf(counts, idf), counts.indices, counts.indptr), shape=counts.shape
+        )
+        return vectors[self.text_row]
+
+
 def char_wb_tfidf(
     texts: list[str],
     *,
@@ -159,40 +220,20 @@ def char_wb_tfidf(
     if not 1 <= low <= high <= 3:
         msg = f"matching.semantic: ngram_range {ngram_range} must lie within (1, 3)"
         raise ConfigError(msg)
-    n_texts = len(texts)
-    if n_texts == 0:
+    if not texts:
         return sp.csr_matrix((0, 0), dtype=np.float32)
-    values, text_row = distinct_texts(texts)
-    multiplicity = np.bincount(text_row, minlength=len(values)).astype(np.float64)
-    per_n: list[list[tuple[np.ndarray, sp.csr_matrix]]] = [[] for _ in range(low, high + 1)]
-    for start in range(0, len(values), chunk_texts):
-        vocabularies, matrices = _chunk_counts(values[start : start + chunk_texts], ngram_range)
-        for k, (vocabulary, matrix) in enumerate(zip(vocabularies, matrices, strict=True)):
-            per_n[k].append((vocabulary, matrix))
-    blocks = []
-    for chunks in per_n:
-        vocabulary = np.unique(np.concatenate([v for v, _ in chunks]))
-        remapped = []
-        for local, matrix in chunks:
-            columns = np.searchsorted(vocabulary, local)[matrix.indices]
-            remapped.append(
-                sp.csr_matrix(
-                    (matrix.data, columns, matrix.indptr), shape=(matrix.shape[0], len(vocabulary))
-                )
-            )
-        blocks.append(sp.vstack(remapped, format="csr"))
-    counts = sp.hstack(blocks, format="csr")
-    del blocks, per_n
-    df = _document_frequency(counts, multiplicity)
+    counted = NgramCounts.of(texts, ngram_range=ngram_range, chunk_texts=chunk_texts)
+    df = counted.document_frequency()
     if min_df > 1:
         kept = np.flatnonzero(df >= min_df)
-        counts, df = counts[:, kept].tocsr(), df[kept]
-    idf = np.log((1.0 + n_texts) / (1.0 + df)) + 1.0
-    vectors = sp.csr_matrix(
-        (_unit_tfidf(counts, idf), counts.indices, counts.indptr), shape=counts.shape
-    )
-    del counts
-    return vectors[text_row]
+        counted = replace(counted, counts=counted.counts[:, kept].tocsr())
+        df = df[kept]
+    return counted.unit_tfidf(idf_of(df, population=len(texts)))
+
+
+def idf_of(df: np.ndarray, *, population: int) -> np.ndarray:
+    """Smoothed IDF, scikit-learn's: ``ln((1 + n) / (1 + df)) + 1``."""
+    return np.log((1.0 + population) / (1.0 + df)) + 1.0
 
 
 def _normalised(matrix: np.ndarray) -> np.ndarray:

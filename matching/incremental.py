@@ -130,16 +130,22 @@ def match_in_full(
     std: pl.DataFrame,
     *,
     settings: MatchSettings,
-    statistics: NameIdf,
+    statistics: NameIdf | None,
     model: FellegiSunterModel | None = None,
     steward_decisions: pl.DataFrame | None = None,
     comparisons: tuple[Comparison, ...] | None = None,
 ) -> IndexedMatchResult:
     """``match_records`` under frozen name statistics, plus the incremental index.
 
-    ``model`` None learns a model (first run, retrain).
+    ``model`` None learns a model (first run, retrain); ``statistics`` None
+    fits them on ``std``'s names, as the first run and a retrain do.
     """
-    vectors = statistics.embed(name_embedding_text(std))
+    texts = name_embedding_text(std)
+    if statistics is None:
+        statistics, vectors = NameIdf.fit_embed(texts)
+    else:
+        vectors = statistics.embed(texts)
+    del texts
     blocking = settings.blocking
     # The index's neighbour lists are the semantic rule's: searched once, used twice.
     directed = sparse_neighbours(

@@ -21,7 +21,7 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
-from matching.embedders import _chunk_counts, distinct_texts
+from matching.embedders import NgramCounts, _chunk_counts, distinct_texts, idf_of
 
 CHUNK_TEXTS = 100_000
 
@@ -90,13 +90,36 @@ class NameIdf:
             for local, counts in chunks:
                 np.add.at(frequency, np.searchsorted(vocabulary, local), counts)
             vocabularies_out.append(vocabulary.astype(np.uint64))
-            idf_parts.append(np.log((1.0 + len(texts)) / (1.0 + frequency)) + 1.0)
+            idf_parts.append(idf_of(frequency, population=len(texts)))
         return cls(
             ngram_range=ngram_range,
             vocabularies=tuple(vocabularies_out),
             idf=np.concatenate(idf_parts) if idf_parts else np.zeros(0),
             population=len(texts),
         )
+
+    @classmethod
+    def fit_embed(
+        cls, texts: list[str], *, ngram_range: tuple[int, int] = (2, 3)
+    ) -> tuple[NameIdf, sp.csr_matrix]:
+        """``fit(texts)`` and that fit's ``embed(texts)``, from one count of their n-grams.
+
+        A full run fits the statistics on the very names it embeds; counting
+        them once instead of twice saves about 9 s at 1M records. The vectors
+        are ``char_wb_tfidf(texts)``'s, which ``embed`` equals on fitted texts.
+        """
+        if not texts:
+            empty = cls.fit(texts, ngram_range=ngram_range)
+            return empty, empty.embed(texts)
+        counted = NgramCounts.of(texts, ngram_range=ngram_range, chunk_texts=CHUNK_TEXTS)
+        idf = idf_of(counted.document_frequency(), population=len(texts))
+        statistics = cls(
+            ngram_range=ngram_range,
+            vocabularies=counted.vocabularies,
+            idf=idf,
+            population=len(texts),
+        )
+        return statistics, counted.unit_tfidf(idf)
 
     @property
     def width(self) -> int:

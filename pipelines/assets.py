@@ -135,7 +135,7 @@ def build_stage_assets(config: FusionConfig) -> list[AssetsDefinition]:
     ) -> MatchResult:
         """Candidate pairs, the learnt (or reused) model, scored pairs and clusters."""
         result = stages.match(
-            standardised_records.rows(),
+            standardised_records.rows(stages.matching_columns(standardised_records)),
             config=fusion.config(),
             decisions=steward_decisions.links,
             baseline=baseline,
@@ -163,7 +163,7 @@ def build_stage_assets(config: FusionConfig) -> list[AssetsDefinition]:
     ) -> stages.IdentityAtRelease:
         """Unified IDs carried over from the published release."""
         identity = stages.identify_against_warehouse(
-            standardised_records.rows(),
+            standardised_records.rows(stages.IDENTITY_COLUMNS),
             match_result,
             warehouse=fusion.warehouse(),
             run_id=context.run_id,

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+import pyarrow as pa
 
 from connectors import SourceBatch
 from connectors.config import SourceConfig
@@ -206,14 +207,16 @@ def _suite_document(
 
 
 def _pandas_rows(table: StagedTable, columns: list[str] | None, *, columns_only: bool) -> Any:
-    """A group's pandas frame: its columns, Arrow-backed where they hold no null.
+    """A group's pandas frame: its columns, Arrow-backed where they are text without nulls.
 
-    Arrow-backed columns are the Arrow buffers the rows were read into (a
+    Arrow-backed text columns are the Arrow buffers the rows were read into (a
     spilled table's straight from its file), where NumPy-backed text is a
     Python string per value (the lineage suite's keys over 7.4M rows at 1M
     records: 1 GiB and 1.5 s a group). GX gives them the same results; a null,
     though, would print as ``<NA>`` in a list of failing values or rows, so a
-    column with nulls is converted as before. ``columns_only``: the columns
+    column with nulls is converted as before. Numbers, flags and times stay
+    NumPy-backed: GX's range checks map an Arrow-backed column value by value
+    (11 s for four columns at 1M records). ``columns_only``: the columns
     without their rows (at 1M golden customers: 1.6 s and 640 MiB less).
     """
     import pandas as pd
@@ -224,12 +227,27 @@ def _pandas_rows(table: StagedTable, columns: list[str] | None, *, columns_only:
         rows = table.dataset().to_table(columns=columns)
     else:
         rows = staged_rows(table, columns).to_arrow()
-    nullable = [c for c in rows.column_names if rows.column(c).null_count]
-    arrow_backed = rows.drop_columns(nullable).to_pandas(types_mapper=pd.ArrowDtype)
-    if not nullable:
+    text = [
+        field.name
+        for field in rows.schema
+        if _is_text(field.type) and not rows.column(field.name).null_count
+    ]
+    others = [c for c in rows.column_names if c not in text]
+    arrow_backed = rows.select(text).to_pandas(types_mapper=pd.ArrowDtype)
+    if not others:
         return arrow_backed
-    numpy_backed = pl.from_arrow(rows.select(nullable)).to_pandas()  # type: ignore[union-attr]
+    numpy_backed = pl.from_arrow(rows.select(others)).to_pandas()  # type: ignore[union-attr]
+    if not text:
+        return numpy_backed
     return pd.concat([arrow_backed, numpy_backed], axis=1)[rows.column_names]
+
+
+def _is_text(arrow_type: pa.DataType) -> bool:
+    return bool(
+        pa.types.is_string(arrow_type)
+        or pa.types.is_large_string(arrow_type)
+        or pa.types.is_string_view(arrow_type)
+    )
 
 
 def _ephemeral_context() -> Any:

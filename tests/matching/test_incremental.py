@@ -45,6 +45,19 @@ def test_frozen_idf_equals_its_copy_and_not_other_statistics() -> None:
     assert not idf.equals(NameIdf.from_frame(idf.to_frame(), population=5, ngram_range=(2, 3)))
 
 
+def test_fitting_and_embedding_at_once_equals_fitting_then_embedding() -> None:
+    """A full run fits and embeds from one count: the same statistics, the same vectors."""
+    texts = ["acme trading", "acme tradin", "zeta", "上海星辰贸易 | shanghai xingchen", "zeta", ""]
+    statistics, vectors = NameIdf.fit_embed(texts)
+    fitted = NameIdf.fit(texts)
+    assert statistics.equals(fitted)
+    assert vectors.shape == (len(texts), fitted.width)
+    assert (vectors != fitted.embed(texts)).nnz == 0
+    empty, none = NameIdf.fit_embed([])
+    assert empty.width == 0
+    assert none.shape == (0, 0)
+
+
 @dataclass(frozen=True)
 class Batch:
     before: pl.DataFrame

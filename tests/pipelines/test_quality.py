@@ -288,7 +288,7 @@ def test_validating_expectations_by_the_columns_they_read_gives_one_validations_
 def test_arrow_backed_columns_give_gx_the_results_and_failing_rows_of_plain_text(
     config: FusionConfig,
 ) -> None:
-    """The lineage suite: null-free columns Arrow-backed, nulls and failures as plain pandas."""
+    """Lineage suite: null-free text Arrow-backed; nulls, numbers, failures as plain pandas."""
     suite = next(s for s in golden_suites(config.sources) if s.name == "field_lineage")
     lineage = pl.DataFrame(
         {
