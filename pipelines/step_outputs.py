@@ -21,6 +21,7 @@ from typing import Any
 
 from dagster import InputContext, IOManager, OutputContext
 
+from pipelines.memory import release_free_memory
 from pipelines.warehouse import Warehouse
 
 # The newest protocol: frames and arrays pickle as their buffers, not element by element.
@@ -32,6 +33,7 @@ class ScratchIOManager(IOManager):
 
     def __init__(self, warehouse: Warehouse) -> None:
         self.warehouse = warehouse
+        self._last_step: str | None = None
 
     def _path(self, run_id: str, context: InputContext | OutputContext) -> Path:
         name = "__".join(context.asset_key.path)
@@ -50,5 +52,9 @@ class ScratchIOManager(IOManager):
         if upstream is None:
             msg = f"input {context.name!r} has no upstream output in this run"
             raise ValueError(msg)
+        if context.op_def.name != self._last_step:
+            # The previous step's frames are gone: its allocators' pages go before the next loads.
+            self._last_step = context.op_def.name
+            release_free_memory()
         with self._path(upstream.run_id, context).open("rb") as file:
             return pickle.load(file)  # noqa: S301 - written by this run, in its own scratch folder

@@ -7,6 +7,7 @@ import weakref
 from pathlib import Path
 
 import polars as pl
+import pytest
 from dagster import (
     AssetSelection,
     Definitions,
@@ -17,6 +18,7 @@ from dagster import (
 )
 from polars.testing import assert_frame_equal
 
+from pipelines import step_outputs
 from pipelines.runner import run_in_process
 from pipelines.step_outputs import ScratchIOManager
 from pipelines.warehouse import SCRATCH_DIR, Warehouse
@@ -80,3 +82,37 @@ def test_a_cli_run_leaves_no_scratch_behind(tmp_path: Path) -> None:
 
     assert outcome.golden_rows > 0
     assert list((tmp_path / "warehouse" / SCRATCH_DIR).iterdir()) == []
+
+
+@asset
+def other_upstream() -> int:
+    return 2
+
+
+@asset
+def two_inputs(upstream: Batch, other_upstream: int) -> int:
+    return upstream.rows.height * other_upstream
+
+
+def three_step_job(warehouse_dir: str) -> JobDefinition:
+    return Definitions(
+        assets=[upstream, other_upstream, two_inputs],
+        jobs=[define_asset_job("three_steps", AssetSelection.all())],
+        resources={"io_manager": ScratchIOManager(Warehouse(Path(warehouse_dir)))},
+    ).resolve_job_def("three_steps")
+
+
+def test_free_memory_is_handed_back_once_per_reading_step(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before a step loads its inputs, not before each input: one step reads two here."""
+    calls: list[int] = []
+    monkeypatch.setattr(step_outputs, "release_free_memory", lambda: calls.append(1))
+    job = build_reconstructable_job(
+        __name__, "three_step_job", reconstructable_kwargs={"warehouse_dir": str(tmp_path)}
+    )
+
+    result = run_in_process(job, run_config={})
+
+    assert result.success
+    assert len(calls) == 1
