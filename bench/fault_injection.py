@@ -37,8 +37,8 @@ from tests.reliability.conftest import (
 )
 
 STAGE_ASSETS = (
-    "standardised_records", "match_result", "unified_ids", "golden_record", "release_tables",
-    "published_warehouse",
+    "standardised_records", "match_result", "unified_ids", "golden_record", "match_tables",
+    "release_tables", "published_warehouse",
 )  # fmt: skip
 PUBLISH_POINTS = (
     "publish:start", "publish:mid_write", "publish:written", "publish:renamed", "publish:swapped",

@@ -64,10 +64,12 @@ def main(argv: list[str] | None = None) -> None:
         baseline=baseline,
     )
     lap("golden_record")
+    matched = stages.match_tables(std, result, run_id=run_id, spill=warehouse.scratch(run_id))
+    lap("match_tables")
     tables = stages.warehouse_tables(
         batches=batches,
         std=std,
-        result=result,
+        matched=matched,
         identity=identity.identity,
         golden=golden,
         config=config,
@@ -79,7 +81,7 @@ def main(argv: list[str] | None = None) -> None:
     plan = stages.release_plan(
         tables,
         std=std,
-        result=result,
+        statistics=matched.statistics,
         identity=identity.identity,
         golden=golden,
         baseline=baseline,

@@ -205,6 +205,26 @@ def build_stage_assets(config: FusionConfig) -> list[AssetsDefinition]:
         faults.checkpoint("after:golden_record")
         return golden
 
+    @asset(group_name="publish")
+    def match_tables(
+        context: AssetExecutionContext,
+        fusion: FusionResource,
+        standardised_records: SpilledTable,
+        match_result: MatchResult,
+    ) -> stages.MatchTables:
+        """Match evidence and the incremental index, spilled: the release step reads them there."""
+        matched = stages.match_tables(
+            standardised_records,
+            match_result,
+            run_id=context.run_id,
+            spill=fusion.warehouse().scratch(context.run_id),
+        )
+        context.add_output_metadata(
+            {name: table_height(table) for name, table in matched.tables.items()}
+        )
+        faults.checkpoint("after:match_tables")
+        return matched
+
     @asset(
         ins={**source_ins, "golden_record": AssetIn("golden_record", dagster_type=DagsterAny)},
         group_name="publish",
@@ -213,7 +233,7 @@ def build_stage_assets(config: FusionConfig) -> list[AssetsDefinition]:
         context: AssetExecutionContext,
         fusion: FusionResource,
         standardised_records: SpilledTable,
-        match_result: MatchResult,
+        match_tables: stages.MatchTables,
         unified_ids: stages.IdentityAtRelease,
         golden_record: GoldenRecord | SpilledGolden,
         steward_decisions: stages.StewardDecisions,
@@ -226,7 +246,7 @@ def build_stage_assets(config: FusionConfig) -> list[AssetsDefinition]:
         tables = stages.warehouse_tables(
             batches=by_name,
             std=standardised_records,
-            result=match_result,
+            matched=match_tables,
             identity=unified_ids.identity,
             golden=golden_record,
             config=config,
@@ -237,7 +257,7 @@ def build_stage_assets(config: FusionConfig) -> list[AssetsDefinition]:
         plan = stages.release_plan(
             tables,
             std=standardised_records,
-            result=match_result,
+            statistics=match_tables.statistics,
             identity=unified_ids.identity,
             golden=golden_record,
             baseline=baseline,
@@ -297,6 +317,7 @@ def build_stage_assets(config: FusionConfig) -> list[AssetsDefinition]:
         match_result,
         unified_ids,
         golden_record,
+        match_tables,
         release_tables,
         published_warehouse,
     ]

@@ -45,7 +45,7 @@ from matching.incremental import (
     match_incrementally,
     supports_incremental,
 )
-from matching.name_idf import vectors_to_frame
+from matching.name_idf import NameIdf, vectors_to_frame
 from pipelines.incremental import (
     Baseline,
     IncrementalGolden,
@@ -488,11 +488,46 @@ def pipeline_runs_table(log: list[dict[str, object]], current: dict[str, object]
     ).cast(pl.Schema(PIPELINE_RUNS_SCHEMA))
 
 
+@dataclass(frozen=True)
+class MatchTables:
+    """The release tables made from a match result, spilled, and what else the release keeps of it.
+
+    Made in a step of their own, so that the release step never loads the
+    match result (0.9 GiB at 1M records: the scored pairs and the name
+    vectors) beside the golden record and the quality suites.
+    """
+
+    tables: dict[str, StagedTable]
+    # run_settings columns: the model and the name statistics' scalars.
+    settings: dict[str, list[object]]
+    # The name statistics a full match fitted (None: the result carries none).
+    statistics: NameIdf | None
+
+
+def match_tables(
+    std: StagedTable, result: MatchResult, *, run_id: str, spill: SpillFolder
+) -> MatchTables:
+    """Match evidence, the blocking report and the incremental index of one match result."""
+    tables: dict[str, StagedTable] = {
+        "match_evidence": spill.write("match_evidence", match_evidence(std, result, run_id=run_id)),
+        "blocking_report": result.blocking_report.with_columns(pl.lit(run_id).alias("run_id")),
+        **_match_index_tables(result, spill=spill),
+    }
+    return MatchTables(
+        tables=spill_frames(tables, spill=spill),
+        settings={
+            "match_model_json": [json.dumps(result.model.to_dict())],
+            **_statistics_settings(result),
+        },
+        statistics=result.statistics if isinstance(result, IndexedMatchResult) else None,
+    )
+
+
 def warehouse_tables(
     *,
     batches: Mapping[str, SourceBatch],
     std: StagedTable,
-    result: MatchResult,
+    matched: MatchTables,
     identity: Identity,
     golden: GoldenRecord | SpilledGolden,
     config: FusionConfig,
@@ -511,7 +546,8 @@ def warehouse_tables(
     """
     from pipelines.quality import quality_tables
 
-    evidence = spill.write("match_evidence", match_evidence(std, result, run_id=run_id))
+    evidence = matched.tables["match_evidence"]
+    assert isinstance(evidence, SpilledTable)  # match_tables spills every table
     tables: dict[str, StagedTable] = {
         "golden_customer": golden.golden_customer,
         "customer_xref": identity.xref,
@@ -529,18 +565,21 @@ def warehouse_tables(
         "standardised_records": std,
         "steward_link_decisions": decisions.links,
         "steward_field_overrides": decisions.overrides,
-        "blocking_report": result.blocking_report.with_columns(pl.lit(run_id).alias("run_id")),
+        "blocking_report": matched.tables["blocking_report"],
         "run_settings": pl.DataFrame(
             {
                 "run_id": [run_id],
                 "config_hash": [config.config_hash],
                 "reuse_key": [reuse_key(config)],
                 "config_json": [config.to_json()],
-                "match_model_json": [json.dumps(result.model.to_dict())],
-                **_statistics_settings(result),
+                **matched.settings,
             }
         ),
-        **_match_index_tables(result, spill=spill),
+        **{
+            name: table
+            for name, table in matched.tables.items()
+            if name not in ("match_evidence", "blocking_report")
+        },
     }
     # Frames made here go to the scratch folder before the models and the suites
     # add their own transients (the contact points and the models' tables at 1M: 0.6 GiB).
@@ -635,7 +674,7 @@ def release_plan(
     tables: Mapping[str, StagedTable],
     *,
     std: StagedTable,
-    result: MatchResult,
+    statistics: NameIdf | None,
     identity: Identity,
     golden: GoldenRecord | SpilledGolden,
     baseline: Baseline | None,
@@ -650,7 +689,7 @@ def release_plan(
         golden=golden,
         history=identity.history,
         baseline=baseline,
-        statistics=result.statistics if isinstance(result, IndexedMatchResult) else None,
+        statistics=statistics,
         run_id=run_id,
     )
 

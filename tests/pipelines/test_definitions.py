@@ -18,7 +18,7 @@ def test_code_location_loads_with_every_asset_check_schedule_and_sensor(tmp_path
     assert {
         "source_crm", "source_erp", "source_ecommerce", "source_tickets",
         "standardised_records", "match_result", "unified_ids", "golden_record",
-        "release_tables", "published_warehouse",
+        "match_tables", "release_tables", "published_warehouse",
     } <= names  # fmt: skip
     checks = {key.name for key in graph.asset_check_keys}
     assert checks >= {  # plus the model tests and the data-quality suites (test_models.py)
