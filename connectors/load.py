@@ -17,6 +17,10 @@ from connectors.files import entry_files, read_entry_file
 from connectors.mapping import map_to_canonical, quarantine_duplicates, split_mapped
 from connectors.repeated_text import with_shared_text
 
+# One column map per combination of filled columns, the same file name per file:
+# at 1M records the map's JSON text alone held ~170 MiB, once per record.
+REPEATED_RECORD_TEXT = ("source_columns", "source_file")
+
 
 @dataclass(frozen=True)
 class SourceBatch:
@@ -59,9 +63,7 @@ def load_source(source: SourceConfig) -> SourceBatch:
         rows_in += raw.rows_in
         frames.append(map_to_canonical(raw, source=source, source_file=source_file))
     records, quarantine = split_mapped(quarantine_duplicates(pl.concat(frames)))
-    # One column map per combination of filled columns, the same file name per file:
-    # at 1M records the map's JSON text alone held ~170 MiB, once per record.
-    records = with_shared_text(records, ("source_columns", "source_file"))
+    records = with_shared_text(records, REPEATED_RECORD_TEXT)
     assert rows_in == records.height + quarantine.height, (
         f"source {source.name!r}: {rows_in} rows in, {records.height} records "
         f"+ {quarantine.height} quarantined"

@@ -18,6 +18,8 @@ from dagster import (
 )
 
 from connectors import SourceBatch
+from connectors.load import REPEATED_RECORD_TEXT
+from connectors.repeated_text import with_shared_text
 from lineage import GoldenRecord
 from lineage.openlineage import golden_column_lineage
 from matching import MatchResult
@@ -192,8 +194,10 @@ def build_stage_assets(config: FusionConfig) -> list[AssetsDefinition]:
         baseline: Baseline,
     ) -> GoldenRecord | SpilledGolden:
         """Golden customers by survivorship, with field lineage and all candidates."""
+        # Read back from the spill, the column maps' JSON is one copy per record again.
+        records = with_shared_text(standardised_records.rows(), REPEATED_RECORD_TEXT)
         golden = stages.build_golden(
-            standardised_records.rows(),
+            records,
             unified_ids.identity,
             config=fusion.config(),
             run_id=context.run_id,

@@ -70,6 +70,13 @@ MERGE_MEMORY = "6GB"
 # 2.4 GiB at 1M records on top of the frames being written; at 1 GB it adds 1.2 GiB
 # and takes 6-8 s (15%) longer, writing its excess to the database file as it goes.
 PUBLISH_MEMORY = "1GB"
+# Tables DuckDB may load in any row order: every reader filters, groups, joins or
+# sorts them. Loaded in order, a table is compressed again at the final checkpoint;
+# out of order, each thread writes its rows to the file as it goes (publishing 1M
+# records: 55 -> 40 s). Their Parquet mirrors keep the run's order.
+UNORDERED_TABLES = frozenset(
+    {"match_evidence", "field_candidates", "field_lineage", "name_vectors"}
+)
 
 
 class WarehouseError(FusionError):
@@ -550,9 +557,11 @@ def _write_release(
                 con.unregister("incoming")
             elif isinstance(table, SpilledTable):
                 con.execute(f'DROP TABLE IF EXISTS "{name}"')
+                con.execute(f"SET preserve_insertion_order = {name not in UNORDERED_TABLES}")
                 con.execute(
                     f'CREATE TABLE "{name}" AS SELECT * FROM read_parquet({_sql_text(table.path)})'
                 )
+                con.execute("RESET preserve_insertion_order")
             elif isinstance(table, TableDelta):
                 _apply_delta(con, name, table)
         # After every table they may read, in the same transaction.
