@@ -10,8 +10,8 @@ weights monotone in similarity.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Protocol
+from dataclasses import dataclass, replace
+from typing import Any, Protocol, Self
 
 import numpy as np
 import polars as pl
@@ -54,9 +54,9 @@ class PairFrame:
             self.std, self.left_index[start:stop], self.right_index[start:stop], self.name_vectors
         )
 
-    def subset(self, mask: np.ndarray) -> PairFrame:
-        """The pairs where ``mask`` holds, in order."""
-        return PairFrame(self.std, self.left_index[mask], self.right_index[mask], self.name_vectors)
+    def subset(self, mask: np.ndarray) -> Self:
+        """The pairs where ``mask`` holds, in order (a frame of the same kind)."""
+        return replace(self, left_index=self.left_index[mask], right_index=self.right_index[mask])
 
     def sides(self, column: str | pl.Expr) -> tuple[pl.Series, pl.Series]:
         """The column (or expression over ``std``) for the left and the right records."""

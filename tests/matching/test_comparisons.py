@@ -210,3 +210,12 @@ def test_stored_levels_give_back_the_level_matrix_the_pairs_were_scored_with() -
         con.register("scored", scored.to_arrow())
         published = con.sql("SELECT * FROM scored").pl()
     assert np.array_equal(stored_levels(published, comparisons), levels)
+
+
+def test_the_spark_probe_sees_columns_read_only_for_pairs_scored_fuzzily() -> None:
+    """Spark ships the columns a probe saw read, including those read on a subset of the pairs."""
+    from matching.engines.spark_compare import columns_read
+
+    pairs = _pair_frame({"name": "上海星辰贸易", "email": "a@b.cn"}, {"name": "Acme Inc."})
+    read = columns_read(pairs.std, default_comparisons(), name_vectors=pairs.name_vectors)
+    assert {"name_key", "name_latin_sorted", "email", "tax_id", "birth_date_valid"} <= set(read)
