@@ -8,10 +8,12 @@ instead of from what is still live. Asking costs milliseconds per step.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import functools
 import gc
+from collections.abc import Iterator
 
 import pyarrow as pa
 
@@ -36,3 +38,21 @@ def release_free_memory() -> None:
     libc = _libc()
     if libc is not None:
         libc.malloc_trim(0)
+
+
+@contextlib.contextmanager
+def collecting_new_objects_only() -> Iterator[None]:
+    """Inside, a full collection scans only the objects made inside (``gc.freeze``).
+
+    Steps that must collect often (a GX validation's cycles hold its frame)
+    would otherwise walk every object of the process each time: 0.3 s per
+    collection in the release step at 1M records, once per chunk validated.
+    The objects frozen are those alive on entry, after a collection; they
+    are collectable again on exit.
+    """
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()

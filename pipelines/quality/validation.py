@@ -10,9 +10,10 @@ suite runs, never when the CLI starts.
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,10 +24,11 @@ import pyarrow as pa
 from connectors import SourceBatch
 from connectors.config import SourceConfig
 from connectors.facts import FACT_TABLES, FactConfig
-from pipelines.memory import release_free_memory
+from pipelines.memory import collecting_new_objects_only, release_free_memory
+from pipelines.quality.chunks import ChunkPlan, chunk_plan, merge_outcomes
 from pipelines.quality.suites import Expect, Suite, release_suites
 from pipelines.spill import SpilledTable
-from pipelines.warehouse import StagedTable, staged_lazy, staged_rows, table_rows
+from pipelines.warehouse import StagedTable, staged_lazy, staged_rows, table_height, table_rows
 
 QUALITY_RESULTS = "quality_results"
 QUALITY_VALIDATIONS = "quality_validations"
@@ -54,8 +56,11 @@ VALIDATIONS_SCHEMA: dict[str, pl.DataType] = {
     "failed_warnings": pl.Int64(),
     "result_json": pl.String(),
 }
-# A group this large is collected as soon as GX is done with it (0.3-0.6 s each at 1M).
+# A frame this large (or a group's second chunk on) is collected as soon as GX is done with it
+# (0.3-0.6 s each at 1M).
 COLLECT_AFTER_ROWS = 1_000_000
+# Failing values and rows listed per expectation.
+PARTIAL_UNEXPECTED_COUNT = 10
 # GX's expectations about which columns a table has (not about their values).
 TABLE_COLUMNS_KINDS = "ExpectTableColumns"
 _GX_SEVERITY = {"error": "critical", "warn": "warning"}
@@ -79,11 +84,12 @@ def validate(
     made for the group and dropped after it: GX's pandas engine copies the rows
     of the whole frame it is given for each expectation (to drop nulls, to list
     failing rows), and a pandas copy of text takes several times the Arrow one
-    (all six columns the lineage suite reads, at 1M records: +2 GiB). The
-    groups' results are put back in the suite's order, into one GX result
+    (all six columns the lineage suite reads, at 1M records: +2 GiB). A group
+    over more rows than ``chunks.CHUNK_ROWS`` whose expectations allow it is
+    validated chunk by chunk and its results merged (``pipelines.quality.chunks``).
+    The groups' results are put back in the suite's order, into one GX result
     document per suite.
     """
-    import great_expectations as gx
     from great_expectations.execution_engine import pandas_execution_engine
 
     # GX fingerprints every pandas batch under HASH_THRESHOLD bytes by hashing all
@@ -94,73 +100,73 @@ def validate(
     datasource = context.data_sources.add_pandas("fusion_release")
     rows: list[dict[str, Any]] = []
     validations: list[dict[str, Any]] = []
-    for suite in suites:
-        table = frames[suite.frame]
-        batch = datasource.add_dataframe_asset(suite.name).add_batch_definition_whole_dataframe(
-            suite.name
-        )
-        results: list[tuple[int, Any]] = []
-        document: dict[str, Any] = {}
-        # A suite without expectations still gets its (empty) GX document.
-        for group, (columns, members) in enumerate(_column_groups(suite) or [(None, [])]):
-            part = f"{suite.name}[{group}]"
-            gx_suite = context.suites.add(
-                gx.ExpectationSuite(
-                    name=part,
-                    expectations=[_gx_expectation(suite.expectations[i]) for i in members],
-                )
+    with collecting_new_objects_only():
+        for suite in suites:
+            ordered, document = _suite_results(
+                context, datasource, suite, frames[suite.frame], run_id=run_id
             )
-            position = {e.id: i for e, i in zip(gx_suite.expectations, members, strict=True)}
-            definition = gx.ValidationDefinition(name=part, data=batch, suite=gx_suite)
-            # Expectations about the table's columns read its columns, not its rows.
-            columns_only = bool(members) and all(
-                suite.expectations[i].kind.startswith(TABLE_COLUMNS_KINDS) for i in members
+            suite_rows = [_result_row(r, suite=suite.name, run_id=run_id) for r in ordered]
+            rows.extend(suite_rows)
+            failed = [r for r in suite_rows if not r["success"]]
+            validations.append(
+                {
+                    "run_id": run_id,
+                    "suite": suite.name,
+                    "success": not failed,
+                    "evaluated": len(suite_rows),
+                    "failed_errors": sum(r["severity"] == "error" for r in failed),
+                    "failed_warnings": sum(r["severity"] == "warn" for r in failed),
+                    "result_json": json.dumps(
+                        _suite_document(document, suite=suite.name, results=ordered),
+                        ensure_ascii=False,
+                        default=str,
+                    ),
+                }
             )
-            group_rows = _pandas_rows(table, columns, columns_only=columns_only)
-            result = definition.run(
-                batch_parameters={"dataframe": group_rows},
-                result_format={
-                    "result_format": "SUMMARY",
-                    "partial_unexpected_count": 10,
-                    "unexpected_index_column_names": list(suite.keys),
-                },
-                run_id=gx.core.run_identifier.RunIdentifier(run_name=run_id),
-            )
-            for outcome in result.results:
-                assert outcome.expectation_config is not None  # GX sets it on every result
-                results.append((position[outcome.expectation_config.id], outcome))
-            document = result.to_json_dict()
-            rows_validated = len(group_rows)
-            del group_rows
-            if rows_validated >= COLLECT_AFTER_ROWS:
-                # GX's validation objects hold the frame in reference cycles, which
-                # Python frees only at its next full collection (the lineage suite's
-                # groups at 1M records piled up to +2.2 GiB), and the allocators keep
-                # the pages until asked.
-                release_free_memory()
-        ordered = [r for _, r in sorted(results, key=lambda pair: pair[0])]
-        suite_rows = [_result_row(r, suite=suite.name, run_id=run_id) for r in ordered]
-        rows.extend(suite_rows)
-        failed = [r for r in suite_rows if not r["success"]]
-        validations.append(
-            {
-                "run_id": run_id,
-                "suite": suite.name,
-                "success": not failed,
-                "evaluated": len(suite_rows),
-                "failed_errors": sum(r["severity"] == "error" for r in failed),
-                "failed_warnings": sum(r["severity"] == "warn" for r in failed),
-                "result_json": json.dumps(
-                    _suite_document(document, suite=suite.name, results=ordered),
-                    ensure_ascii=False,
-                    default=str,
-                ),
-            }
-        )
     return QualityReport(
         results=pl.DataFrame(rows, schema=RESULTS_SCHEMA),
         validations=pl.DataFrame(validations, schema=VALIDATIONS_SCHEMA),
     )
+
+
+def _suite_results(
+    context: Any, datasource: Any, suite: Suite, table: StagedTable, *, run_id: str
+) -> tuple[list[Any], dict[str, Any]]:
+    """One suite's GX results in its order, group by group, and a GX result document."""
+    import great_expectations as gx
+
+    batch = datasource.add_dataframe_asset(suite.name).add_batch_definition_whole_dataframe(
+        suite.name
+    )
+    results: list[tuple[int, Any]] = []
+    document: dict[str, Any] = {}
+    height = functools.cache(lambda: table_height(table))
+    # A suite without expectations still gets its (empty) GX document.
+    for group, (columns, members) in enumerate(_column_groups(suite) or [(None, [])]):
+        part = f"{suite.name}[{group}]"
+        expectations = [suite.expectations[i] for i in members]
+        gx_suite = context.suites.add(
+            gx.ExpectationSuite(name=part, expectations=[_gx_expectation(e) for e in expectations])
+        )
+        position = {e.id: i for e, i in zip(gx_suite.expectations, members, strict=True)}
+        definition = gx.ValidationDefinition(name=part, data=batch, suite=gx_suite)
+        # Expectations about the table's columns read its columns, not its rows.
+        columns_only = bool(members) and all(
+            e.kind.startswith(TABLE_COLUMNS_KINDS) for e in expectations
+        )
+        plan = None if columns_only else chunk_plan(expectations, height())
+        outcomes, document = _run_group(
+            definition,
+            _group_frames(table, columns, plan=plan, columns_only=columns_only),
+            result_format={
+                "result_format": "SUMMARY",
+                "partial_unexpected_count": PARTIAL_UNEXPECTED_COUNT,
+                "unexpected_index_column_names": list(suite.keys),
+            },
+            run_id=gx.core.run_identifier.RunIdentifier(run_name=run_id),
+        )
+        results.extend((position[o.expectation_config.id], o) for o in outcomes)
+    return [r for _, r in sorted(results, key=lambda pair: pair[0])], document
 
 
 def _expectation_columns(expect: Expect) -> tuple[str, ...]:
@@ -207,40 +213,96 @@ def _suite_document(
     }
 
 
-def _pandas_rows(table: StagedTable, columns: list[str] | None, *, columns_only: bool) -> Any:
-    """A group's pandas frame: its columns, Arrow-backed where they are text without nulls.
+def _run_group(
+    definition: Any, frames: Iterator[Any], *, result_format: dict[str, Any], run_id: Any
+) -> tuple[list[Any], dict[str, Any]]:
+    """One group's expectation results, over its frame or merged over its chunks' frames.
 
-    Arrow-backed text columns are the Arrow buffers the rows were read into (a
-    spilled table's straight from its file), where NumPy-backed text is a
-    Python string per value (the lineage suite's keys over 7.4M rows at 1M
-    records: 1 GiB and 1.5 s a group). GX gives them the same results; a null,
-    though, would print as ``<NA>`` in a list of failing values or rows, so a
-    column with nulls is converted as before. Numbers, flags and times stay
-    NumPy-backed: GX's range checks map an Arrow-backed column value by value
-    (11 s for four columns at 1M records). ``columns_only``: the columns
-    without their rows (at 1M golden customers: 1.6 s and 640 MiB less).
+    Returns the results in the group's order and the last GX result document
+    (a template for the suite's: its metadata, not its results, is used).
+    """
+    by_expectation: dict[str, list[Any]] = {}
+    document: dict[str, Any] = {}
+    for chunk, frame in enumerate(frames):
+        rows_validated = len(frame)
+        result = definition.run(
+            batch_parameters={"dataframe": frame}, result_format=result_format, run_id=run_id
+        )
+        del frame
+        for outcome in result.results:
+            assert outcome.expectation_config is not None  # GX sets it on every result
+            by_expectation.setdefault(outcome.expectation_config.id, []).append(outcome)
+        document = result.to_json_dict()
+        del result
+        if chunk or rows_validated >= COLLECT_AFTER_ROWS:
+            # GX's validation objects hold the frame in reference cycles, which
+            # Python frees only at its next full collection (the lineage suite's
+            # groups at 1M records piled up to +2.2 GiB), and the allocators keep
+            # the pages until asked.
+            release_free_memory()
+    outcomes = [
+        merge_outcomes(chunks, partial_count=PARTIAL_UNEXPECTED_COUNT) if chunks[1:] else chunks[0]
+        for chunks in by_expectation.values()
+    ]
+    return outcomes, document
+
+
+def _group_frames(
+    table: StagedTable, columns: list[str] | None, *, plan: ChunkPlan | None, columns_only: bool
+) -> Iterator[Any]:
+    """The pandas frames one group is validated on: the table's rows, whole or in chunks.
+
+    ``columns_only``: the columns without their rows (at 1M golden customers:
+    1.6 s and 640 MiB less). Each frame is yielded as it is made, so none
+    outlives its validation.
+    """
+    if columns_only:
+        yield staged_lazy(table).head(0).collect().to_pandas()
+        return
+    if plan is None:
+        yield _pandas_rows(_arrow_rows(table, columns))
+        return
+    rows = _arrow_rows(table, columns)
+    for chunk, positions in plan.split(rows):
+        yield _pandas_rows(chunk, index=positions)
+
+
+def _arrow_rows(table: StagedTable, columns: list[str] | None) -> pa.Table:
+    """The group's columns as Arrow (a spilled table's straight from its file)."""
+    if isinstance(table, SpilledTable):
+        return table.dataset().to_table(columns=columns)
+    return staged_rows(table, columns).to_arrow()
+
+
+def _pandas_rows(rows: pa.Table, *, index: Sequence[int] | range | None = None) -> Any:
+    """A group's pandas frame: Arrow-backed where the columns are text without nulls.
+
+    Arrow-backed text columns are the Arrow buffers the rows were read into,
+    where NumPy-backed text is a Python string per value (the lineage suite's
+    keys over 7.4M rows at 1M records: 1 GiB and 1.5 s a group). GX gives them
+    the same results; a null, though, would print as ``<NA>`` in a list of
+    failing values or rows, so a column with nulls is converted as before.
+    Numbers, flags and times stay NumPy-backed: GX's range checks map an
+    Arrow-backed column value by value (11 s for four columns at 1M records).
+    ``index``: the rows' positions in the table, which GX reports for failing
+    rows of a suite without keys.
     """
     import pandas as pd
 
-    if columns_only:
-        return staged_lazy(table).head(0).collect().to_pandas()
-    if isinstance(table, SpilledTable):
-        rows = table.dataset().to_table(columns=columns)
-    else:
-        rows = staged_rows(table, columns).to_arrow()
     text = [
         field.name
         for field in rows.schema
         if _is_text(field.type) and not rows.column(field.name).null_count
     ]
     others = [c for c in rows.column_names if c not in text]
-    arrow_backed = rows.select(text).to_pandas(types_mapper=pd.ArrowDtype)
-    if not others:
-        return arrow_backed
-    numpy_backed = pl.from_arrow(rows.select(others)).to_pandas()  # type: ignore[union-attr]
-    if not text:
-        return numpy_backed
-    return pd.concat([arrow_backed, numpy_backed], axis=1)[rows.column_names]
+    frame = rows.select(text).to_pandas(types_mapper=pd.ArrowDtype)
+    if others:
+        numpy_backed = pl.from_arrow(rows.select(others)).to_pandas()  # type: ignore[union-attr]
+        frame = numpy_backed if not text else pd.concat([frame, numpy_backed], axis=1)
+        frame = frame[rows.column_names]
+    if index is not None:
+        frame.index = pd.Index(index)
+    return frame
 
 
 def _is_text(arrow_type: pa.DataType) -> bool:
