@@ -594,8 +594,11 @@ def warehouse_tables(
     models = analyst_tables(
         read, sources=config.sources, facts=config.facts, run_id=run_id, project=project
     )
-    del read  # a derived table's rows, computed for the models, go before the suites run
+    # A derived table's rows, computed for the models, and the models' frames (0.6 GiB at
+    # 1M records) go before the suites run.
+    del read
     tables |= spill_frames(models, spill=spill)
+    del models
     quality = quality_tables(
         batches=batches, tables=tables, sources=config.sources, facts=config.facts, run_id=run_id
     )
