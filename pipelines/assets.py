@@ -195,7 +195,9 @@ def build_stage_assets(config: FusionConfig) -> list[AssetsDefinition]:
     ) -> GoldenRecord | SpilledGolden:
         """Golden customers by survivorship, with field lineage and all candidates."""
         # Read back from the spill, the column maps' JSON is one copy per record again.
-        records = with_shared_text(standardised_records.rows(), REPEATED_RECORD_TEXT)
+        records = with_shared_text(
+            standardised_records.rows(stages.GOLDEN_STEP_COLUMNS), REPEATED_RECORD_TEXT
+        )
         golden = stages.build_golden(
             records,
             unified_ids.identity,

@@ -32,6 +32,7 @@ from lineage import (
 from lineage.golden import (
     FIELD_LINEAGE_COLUMNS,
     FIELD_LINEAGE_QUERY,
+    GOLDEN_INPUT_COLUMNS,
     PART_RECORDS,
     golden_record_parts,
     latest_update,
@@ -106,6 +107,9 @@ def _standardiser(config: FusionConfig) -> Standardiser:
 NOT_READ_BY_MATCHING = ("source_columns",)
 # What assigning unified IDs reads of the standardised records.
 IDENTITY_COLUMNS = ("record_index", "source_system", "source_record_id")
+# What the golden step reads of them: survivorship's inputs, and the content hash by which an
+# incremental run tells the customers it carries over (23 of 38 columns).
+GOLDEN_STEP_COLUMNS = (*GOLDEN_INPUT_COLUMNS, "content_hash")
 
 
 def matching_columns(std: SpilledTable) -> list[str]:
