@@ -74,7 +74,7 @@ def chunk_plan(expectations: Sequence[Expect], rows: int) -> ChunkPlan | None:
     unique = [e for e in expectations if e.kind in UNIQUE_KINDS]
     by_column = None
     if unique:
-        first = unique[0].kwargs.get("column") or unique[0].kwargs["column_list"][0]
+        first = _first_column(unique[0])
         if any(_first_column(e) != first for e in unique):
             return None  # rows of equal values would not share a chunk for every check
         by_column = first
@@ -104,9 +104,7 @@ def merge_outcomes(outcomes: Sequence[Any], *, partial_count: int) -> Any:
     missing_count = sum(p["missing_count"] for p in parts) if with_missing else 0
     considered = element_count - missing_count
     total_percent = _percent(unexpected_count, element_count)
-    nonmissing_percent = total_percent
-    if with_missing:
-        nonmissing_percent = _percent(unexpected_count, considered) if element_count else None
+    nonmissing_percent = _percent(unexpected_count, considered) if with_missing else total_percent
     values = [v for p in parts for v in p.get("partial_unexpected_list", [])][:partial_count]
     result: dict[str, Any] = {
         "element_count": element_count,
