@@ -17,6 +17,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import polars as pl
 
@@ -40,6 +41,7 @@ def analyst_tables(
     facts: Sequence[FactConfig],
     run_id: str,
     project: Project | None = None,
+    spill_to: Path | None = None,
 ) -> dict[str, pl.DataFrame]:
     """Fact tables, model tables, test results and column lineage for one release.
 
@@ -49,6 +51,8 @@ def analyst_tables(
         facts: The configured fact sources, loaded here.
         run_id: The run, stamped on fact quarantine and test results.
         project: The models (default: the ``dbt_like_models`` folder).
+        spill_to: A folder DuckDB may spill to while the models build, to
+            bound its memory (``runner.run_project``).
 
     Raises:
         ModelError: a model cannot be parsed or fails to run.
@@ -58,7 +62,7 @@ def analyst_tables(
     batches = {fact.name: load_fact_source(fact) for fact in facts}
     loaded = {**fact_tables(batches, run_id=run_id), SOURCE_VALUE_MAPS: source_value_maps(sources)}
     inputs = {**tables, **loaded}
-    build = run_project(project, inputs)
+    build = run_project(project, inputs, spill_to=spill_to)
     failed = build.failed_tests(severity="error")
     if not failed.is_empty():
         shown = "; ".join(

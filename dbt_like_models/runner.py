@@ -19,6 +19,7 @@ import contextlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TypeAlias
 
 import duckdb
@@ -42,6 +43,11 @@ TEST_RESULTS_SCHEMA: dict[str, pl.DataType] = {
     "query": pl.String(),
 }
 SAMPLE_SIZE = 5
+# DuckDB's own memory while the models build, when a folder to spill to is given.
+# Unbounded, the 1M-record release's models took 1 GiB more than their inputs
+# (customer_360's joins, golden_customer_masked); at this bound they spill
+# and the release step peaks 0.4 GiB lower, 1.5 s slower.
+SPILLING_MEMORY_LIMIT = "256MB"
 # A table the models read: a frame, or a Parquet dataset DuckDB scans as it goes
 # (a run's spilled tables: pipelines.spill), so rows the models skip are never read.
 ModelInput: TypeAlias = pl.DataFrame | ds.FileSystemDataset
@@ -64,8 +70,13 @@ class ProjectBuild:
         return self.test_results.filter(~pl.col("passed") & (pl.col("severity") == severity))
 
 
-def run_project(project: Project, inputs: Mapping[str, ModelInput]) -> ProjectBuild:
+def run_project(
+    project: Project, inputs: Mapping[str, ModelInput], *, spill_to: Path | None = None
+) -> ProjectBuild:
     """Build every model over ``inputs`` (table name -> frame or Parquet dataset), then test.
+
+    ``spill_to``: a folder DuckDB may spill to, holding its memory to
+    :data:`SPILLING_MEMORY_LIMIT` (None: DuckDB's default, most of the machine).
 
     Raises:
         ModelError: a model reads a table that is neither a model nor an input,
@@ -74,7 +85,7 @@ def run_project(project: Project, inputs: Mapping[str, ModelInput]) -> ProjectBu
     """
     _check_names(project, inputs)
     tables: dict[str, pl.DataFrame] = {}
-    with contextlib.closing(sandboxed_connection()) as con:
+    with contextlib.closing(sandboxed_connection(spill_to=spill_to)) as con:
         for name, table in inputs.items():
             con.register(name, _arrow(table))
         for model in project.models:
@@ -84,9 +95,17 @@ def run_project(project: Project, inputs: Mapping[str, ModelInput]) -> ProjectBu
     return ProjectBuild(tables=tables, test_results=frame)
 
 
-def sandboxed_connection() -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB that cannot read or write files, on UTC."""
-    con = duckdb.connect(":memory:", config={"enable_external_access": False})
+def sandboxed_connection(*, spill_to: Path | None = None) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB that cannot read or write files, on UTC.
+
+    With ``spill_to`` it keeps to :data:`SPILLING_MEMORY_LIMIT` by spilling
+    there (its own temporary files only; queries still cannot touch files).
+    Without, DuckDB's default would spill to ``.tmp`` in the working directory.
+    """
+    config: dict[str, str | bool | int | float | list[str]] = {"enable_external_access": False}
+    if spill_to is not None:
+        config |= {"memory_limit": SPILLING_MEMORY_LIMIT, "temp_directory": str(spill_to)}
+    con = duckdb.connect(":memory:", config=config)
     con.execute("SET TimeZone = 'UTC'")
     return con
 

@@ -17,7 +17,6 @@ from dagster import (
     asset,
 )
 
-from connectors import SourceBatch
 from connectors.load import REPEATED_RECORD_TEXT
 from connectors.repeated_text import with_shared_text
 from lineage import GoldenRecord
@@ -27,7 +26,7 @@ from pipelines import faults, stages
 from pipelines.incremental import Baseline
 from pipelines.resources import FusionResource
 from pipelines.settings import FusionConfig
-from pipelines.spill import SpilledGolden, SpilledTable
+from pipelines.spill import SpilledBatch, SpilledGolden, SpilledTable, spill_batch
 from pipelines.warehouse import ReleaseTable, StagedTable, WarehouseError, table_height
 
 
@@ -45,7 +44,7 @@ def build_source_asset(source_name: str, *, file_format: str) -> AssetsDefinitio
         kinds={file_format},
         description=f"Canonical records and quarantine of source {source_name!r}.",
     )
-    def _source(context: AssetExecutionContext, fusion: FusionResource) -> SourceBatch:
+    def _source(context: AssetExecutionContext, fusion: FusionResource) -> SpilledBatch:
         source = next(s for s in fusion.config().sources if s.name == source_name)
         batch = stages.load_one_source(source)
         context.add_output_metadata(
@@ -56,8 +55,13 @@ def build_source_asset(source_name: str, *, file_format: str) -> AssetsDefinitio
                 "files": [str(f) for f in batch.files],
             }
         )
+        spilled = spill_batch(
+            batch,
+            name=f"{source_asset_name(source_name)}_records",
+            spill=fusion.warehouse().scratch(context.run_id),
+        )
         faults.checkpoint(f"after:{source_asset_name(source_name)}")
-        return batch
+        return spilled
 
     return _source
 
@@ -98,10 +102,10 @@ def build_stage_assets(config: FusionConfig) -> list[AssetsDefinition]:
         context: AssetExecutionContext,
         fusion: FusionResource,
         baseline: Baseline,
-        **batches: SourceBatch,
+        **batches: SpilledBatch,
     ) -> SpilledTable:
         """All sources' records, cleaned, with matching keys (spilled: each step reads them)."""
-        by_name = {name.removeprefix("source_"): batch for name, batch in batches.items()}
+        by_name = {name.removeprefix("source_"): batch.loaded() for name, batch in batches.items()}
         result = stages.standardise_batches(by_name, config=fusion.config(), baseline=baseline)
         context.add_output_metadata(
             {
@@ -244,7 +248,7 @@ def build_stage_assets(config: FusionConfig) -> list[AssetsDefinition]:
         golden_record: GoldenRecord | SpilledGolden,
         steward_decisions: stages.StewardDecisions,
         baseline: Baseline,
-        **batches: SourceBatch,
+        **batches: SpilledBatch,
     ) -> Release:
         """Every warehouse table of this run, before the checks that gate publishing."""
         config = fusion.config()

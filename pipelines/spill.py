@@ -21,12 +21,15 @@ import shutil
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Final, TypeAlias
 
 import polars as pl
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
+from connectors import SourceBatch
+from connectors.load import REPEATED_RECORD_TEXT
+from connectors.repeated_text import with_shared_text
 from lineage import GoldenRecord
 
 # Polars' own default codec for Parquet: the mirrors it writes and the ones
@@ -143,6 +146,43 @@ class SpillFolder:
     def remove(self) -> None:
         """Delete the folder and every table spilled to it."""
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class SpilledBatch:
+    """One source's batch (``connectors.SourceBatch``) whose records wait in the scratch folder.
+
+    Only standardisation reads every record; the release step reads a few
+    columns of them for the source suites, and the rejected rows. Pickled
+    between the steps instead, the three sources' records at 1M were 0.4 GiB
+    of each of those steps' memory.
+    """
+
+    records: SpilledTable
+    quarantine: pl.DataFrame
+    rows_in: int
+    files: tuple[str, ...]
+
+    def loaded(self) -> SourceBatch:
+        """The batch with its records read back, repeated text stored once as the reader did."""
+        records = with_shared_text(self.records.rows(), REPEATED_RECORD_TEXT)
+        return SourceBatch(
+            records=records, quarantine=self.quarantine, rows_in=self.rows_in, files=self.files
+        )
+
+
+# A source's batch as a step gets it: read in memory (tests, the stages' callers) or spilled.
+StagedBatch: TypeAlias = SourceBatch | SpilledBatch
+
+
+def spill_batch(batch: SourceBatch, *, name: str, spill: SpillFolder) -> SpilledBatch:
+    """Write a source's records to ``spill`` as the table ``name``; keep the rest."""
+    return SpilledBatch(
+        records=spill.write(name, batch.records),
+        quarantine=batch.quarantine,
+        rows_in=batch.rows_in,
+        files=batch.files,
+    )
 
 
 @dataclass(frozen=True)

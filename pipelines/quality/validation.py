@@ -21,13 +21,12 @@ from typing import Any
 import polars as pl
 import pyarrow as pa
 
-from connectors import SourceBatch
 from connectors.config import SourceConfig
 from connectors.facts import FACT_TABLES, FactConfig
 from pipelines.memory import collecting_new_objects_only, release_free_memory
 from pipelines.quality.chunks import ChunkPlan, chunk_plan, merge_outcomes
 from pipelines.quality.suites import Expect, Suite, release_suites
-from pipelines.spill import SpilledTable
+from pipelines.spill import SpilledTable, StagedBatch
 from pipelines.warehouse import StagedTable, staged_lazy, staged_rows, table_height, table_rows
 
 QUALITY_RESULTS = "quality_results"
@@ -368,7 +367,7 @@ def _result_row(result: Any, *, suite: str, run_id: str) -> dict[str, Any]:
 
 
 def staged_frames(
-    *, batches: Mapping[str, SourceBatch], tables: Mapping[str, StagedTable]
+    *, batches: Mapping[str, StagedBatch], tables: Mapping[str, StagedTable]
 ) -> dict[str, StagedTable]:
     """The frames the suites validate: release tables, staged sources, facts with their customer.
 
@@ -388,7 +387,7 @@ def staged_frames(
 
 def quality_tables(
     *,
-    batches: Mapping[str, SourceBatch],
+    batches: Mapping[str, StagedBatch],
     tables: Mapping[str, StagedTable],
     sources: Sequence[SourceConfig],
     facts: Sequence[FactConfig],

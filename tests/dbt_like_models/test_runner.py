@@ -8,10 +8,12 @@ on purpose, after checking the difference by hand::
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
 
+import duckdb
 import polars as pl
 import pytest
 
@@ -173,3 +175,39 @@ def test_models_cannot_read_files_even_through_a_view(tmp_path: Path) -> None:
     con = sandboxed_connection()
     with pytest.raises(Exception, match="disabled by configuration"):
         con.execute("SELECT * FROM read_csv('/etc/passwd')")
+
+
+def test_a_connection_given_a_spill_folder_is_bounded_and_spills_there(tmp_path: Path) -> None:
+    from dbt_like_models.runner import SPILLING_MEMORY_LIMIT, sandboxed_connection
+
+    con = sandboxed_connection(spill_to=tmp_path / "spill")
+    [(limit, folder)] = con.execute(
+        "SELECT current_setting('memory_limit'), current_setting('temp_directory')"
+    ).fetchall()
+    # More rows than fit under the bound are sorted by spilling to the folder.
+    con.execute("SET memory_limit = '64MB'")
+    [spilled] = con.execute(
+        "SELECT count(*), max(f) FROM "
+        "(SELECT md5(range::VARCHAR) AS f FROM range(2000000) ORDER BY f)"
+    ).fetchall()
+    files = list((tmp_path / "spill").rglob("*"))
+    with pytest.raises(Exception, match="disabled by configuration"):
+        con.execute("SELECT * FROM read_csv('/etc/passwd')")
+    con.close()
+
+    assert folder == str(tmp_path / "spill")
+    reference = duckdb.connect(":memory:")
+    reference.execute(f"SET memory_limit = '{SPILLING_MEMORY_LIMIT}'")
+    assert [(limit,)] == reference.execute("SELECT current_setting('memory_limit')").fetchall()
+    largest = max(hashlib.md5(str(i).encode()).hexdigest() for i in range(2_000_000))  # noqa: S324
+    assert spilled == (2_000_000, largest)
+    assert files  # DuckDB's temporary files went to the folder given
+
+
+def test_a_bounded_build_equals_an_unbounded_one(build: ProjectBuild, tmp_path: Path) -> None:
+    bounded = run_project(BUNDLED, release_tables(), spill_to=tmp_path)
+
+    assert bounded.tables.keys() == build.tables.keys()
+    for name, frame in build.tables.items():
+        assert bounded.tables[name].equals(frame), name
+    assert bounded.test_results.equals(build.test_results)

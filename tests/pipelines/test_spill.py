@@ -16,7 +16,7 @@ from polars.testing import assert_frame_equal
 from lineage import build_golden_record
 from pipelines import stages
 from pipelines.settings import load_fusion_config
-from pipelines.spill import SpilledGolden, SpillFolder
+from pipelines.spill import SpilledGolden, SpillFolder, spill_batch
 from pipelines.stewardship import OVERRIDE_SCHEMA, apply_field_overrides
 from pipelines.warehouse import SCRATCH_DIR, SCRATCH_MAX_AGE_S, StagedTable, Warehouse
 from tests.pipelines.conftest import SAMPLE_CONFIG
@@ -184,3 +184,17 @@ def test_a_spilled_golden_build_equals_the_whole_build_with_overrides(
     expected = whole.field_candidates.with_columns(pl.col(pl.Categorical).cast(pl.String))
     assert_frame_equal(spilled.field_candidates.rows(), expected)
     assert spilled.golden_customer.filter(pl.col("unified_id") == ids[3])["tier"].item() == "S"
+
+
+def test_a_spilled_source_batch_loads_back_as_it_was_read(tmp_path: Path) -> None:
+    """Records from the scratch file, same types and rows; quarantine, counts and files kept."""
+    source = load_fusion_config(SAMPLE_CONFIG).sources[0]
+    batch = stages.load_one_source(source)
+
+    spilled = spill_batch(batch, name=f"source_{source.name}_records", spill=SpillFolder(tmp_path))
+    loaded = spilled.loaded()
+
+    assert spilled.records.path.parent == tmp_path
+    assert_frame_equal(loaded.records, batch.records)
+    assert_frame_equal(loaded.quarantine, batch.quarantine)
+    assert (loaded.rows_in, loaded.files) == (batch.rows_in, batch.files)
