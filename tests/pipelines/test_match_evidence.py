@@ -88,3 +88,13 @@ def test_no_scored_pair_gives_one_empty_part_with_every_column(
     assert len(parts) == 1
     assert parts[0].height == 0
     assert parts[0].schema == whole[0].schema
+
+
+def test_records_not_numbered_by_row_are_refused(
+    matched: tuple[pl.DataFrame, MatchResult],
+) -> None:
+    std, result = matched
+    gapped = std.with_columns(pl.col("record_index") * 2)
+
+    with pytest.raises(ValueError, match="standardised records: record_index is not the row"):
+        next(stages.match_evidence_parts(gapped, result, run_id="r1"))
