@@ -74,7 +74,12 @@ def test_outputs_wait_on_disk_and_no_step_keeps_them(tmp_path: Path) -> None:
     assert SEEN["upstream_alive"] is False
     assert_frame_equal(SEEN["rows"], ROWS)
     outputs = warehouse.step_outputs(result.run_id)
-    assert sorted(p.name for p in outputs.iterdir()) == ["downstream.pickle", "upstream.pickle"]
+    assert sorted(p.name for p in outputs.iterdir()) == [
+        "downstream.pickle", "upstream.frames", "upstream.pickle",
+    ]  # fmt: skip
+    # The frame inside the output waits in an Arrow file of its own, not in the pickle.
+    [frame_file] = (outputs / "upstream.frames").iterdir()
+    assert_frame_equal(pl.read_ipc(frame_file), ROWS)
 
 
 def test_a_cli_run_leaves_no_scratch_behind(tmp_path: Path) -> None:
@@ -116,3 +121,39 @@ def test_free_memory_is_handed_back_once_per_reading_step(
 
     assert result.success
     assert len(calls) == 1
+
+
+class Frames:
+    """An output holding the same frame twice, a frame in a container, and other objects."""
+
+    def __init__(self, rows: pl.DataFrame) -> None:
+        self.first = rows
+        self.again = rows
+        self.nested = {"typed": _typed_rows(), "count": 3}
+
+
+def _typed_rows() -> pl.DataFrame:
+    """Coded text, zoned time, a sparse list column: types a step output carries."""
+    return pl.DataFrame(
+        {
+            "decision": pl.Series(["match", None, "review"], dtype=pl.Enum(["match", "review"])),
+            "rule": pl.Series(["a", "b", "a"], dtype=pl.Categorical),
+            "at": pl.Series([0, 1, None]).cast(pl.Datetime("us", "UTC")),
+            "ids": [[1, 2], [], None],
+        }
+    )
+
+
+def test_frames_in_an_output_read_back_equal_and_shared_as_written(tmp_path: Path) -> None:
+    folder = tmp_path / "out.frames"
+    path = tmp_path / "out.pickle"
+    with path.open("wb") as file:
+        step_outputs._FramesToFiles(file, folder).dump(Frames(ROWS))
+    with path.open("rb") as file:
+        loaded = step_outputs._FramesFromFiles(file, folder).load()
+
+    assert len(list(folder.iterdir())) == 2  # the frame held twice is written once
+    assert loaded.first is loaded.again
+    assert_frame_equal(loaded.first, ROWS)
+    assert_frame_equal(loaded.nested["typed"], _typed_rows())
+    assert loaded.nested["count"] == 3
