@@ -141,7 +141,7 @@ def build_stage_assets(config: FusionConfig) -> list[AssetsDefinition]:
     ) -> MatchResult:
         """Candidate pairs, the learnt (or reused) model, scored pairs and clusters."""
         result = stages.match(
-            standardised_records.rows(stages.matching_columns(standardised_records)),
+            standardised_records.rows(stages.MATCHING_COLUMNS),
             config=fusion.config(),
             decisions=steward_decisions.links,
             baseline=baseline,

@@ -34,3 +34,18 @@ def test_the_golden_steps_columns_give_the_golden_record_of_every_column(
     assert every_column[0].height == xref["unified_id"].n_unique()
     assert_frame_equal(step_columns[0], every_column[0])
     assert_frame_equal(step_columns[1], every_column[1])
+
+
+def test_matching_on_its_columns_matches_as_on_every_column(sample_warehouse: Path) -> None:
+    with duckdb.connect(str(sample_warehouse / "golden.duckdb"), read_only=True) as con:
+        std = con.sql("SELECT * FROM standardised_records ORDER BY record_index").pl()
+    config = load_fusion_config(SAMPLE_CONFIG)
+    assert set(stages.MATCHING_COLUMNS) < set(std.columns)
+
+    every_column = stages.match(std, config=config)
+    matching_columns = stages.match(std.select(stages.MATCHING_COLUMNS), config=config)
+
+    assert every_column.scored_pairs.height > 0
+    assert_frame_equal(matching_columns.scored_pairs, every_column.scored_pairs)
+    assert_frame_equal(matching_columns.clusters, every_column.clusters)
+    assert matching_columns.model.to_dict() == every_column.model.to_dict()
