@@ -84,32 +84,26 @@ def unified_ids_consistent(tables: Tables) -> InvariantResult:
 
 
 def golden_values_have_lineage(tables: Tables) -> InvariantResult:
-    """Each non-null golden field has one field_lineage row naming record and column."""
+    """Each non-null golden field has one field_lineage row naming record and column.
+
+    Counted one field at a time: at 1M records the lineage holds 7.4M
+    (unified_id, field) keys, and one streaming group-by over all of them held
+    about 0.7 GiB more than any other moment of the release checks.
+    """
     golden = staged_lazy(tables["golden_customer"])
     lineage = staged_lazy(tables["field_lineage"]).select(
         "unified_id", "field", "source_record_id", "source_column"
     )
-    fields = [f for f in GOLDEN_FIELDS if f in golden.collect_schema().names()]
-    values = (
-        golden.select("unified_id", *fields)
-        .unpivot(index="unified_id", on=fields, variable_name="field")
-        .drop_nulls("value")
-        .select("unified_id", "field")
-    )
-    documented = lineage.filter(
-        pl.col("source_record_id").is_not_null() & pl.col("source_column").is_not_null()
-    ).select("unified_id", "field")
-    # Streamed over a spilled lineage file: 7.4M rows at 1M records are never all read.
-    counts = pl.concat(
-        [
-            values.select(pl.len()),
-            values.join(documented, on=["unified_id", "field"], how="anti").select(pl.len()),
-            lineage.select(pl.len()),
-            lineage.group_by("unified_id", "field").len().select(pl.len()),
-        ]
-    ).collect(engine="streaming")
-    golden_values, missing, lineage_rows, distinct = counts["len"].to_list()
-    repeated = lineage_rows - distinct
+    golden_columns = set(golden.collect_schema().names())
+    fields = [f for f in GOLDEN_FIELDS if f in golden_columns]
+    lineage_fields = lineage.select(pl.col("field").unique()).collect(engine="streaming")
+    golden_values = missing = repeated = 0
+    others = sorted(set(lineage_fields["field"].drop_nulls()) - set(fields))
+    for name in [*fields, *others, None]:
+        values, unexplained, rows, distinct = _field_lineage_counts(golden, lineage, name, fields)
+        golden_values += values
+        missing += unexplained
+        repeated += rows - distinct
     passed = missing == 0 and repeated == 0
     return InvariantResult(
         "golden_values_have_lineage",
@@ -119,6 +113,37 @@ def golden_values_have_lineage(tables: Tables) -> InvariantResult:
         else f"{missing} golden values without lineage, {repeated} repeated lineage rows",
         {"golden_values": golden_values, "missing": missing, "repeated": repeated},
     )
+
+
+def _field_lineage_counts(
+    golden: pl.LazyFrame, lineage: pl.LazyFrame, name: str | None, fields: list[str]
+) -> tuple[int, int, int, int]:
+    """One field's non-null golden values, those without documented lineage, its
+    lineage rows, and its distinct unified_ids among them.
+
+    ``name`` None: the lineage rows that name no field (no golden value).
+    """
+    of_field = lineage.filter(
+        pl.col("field").is_null() if name is None else pl.col("field") == name
+    )
+    documented = of_field.filter(
+        pl.col("source_record_id").is_not_null() & pl.col("source_column").is_not_null()
+    ).select("unified_id")
+    values = (
+        golden.select("unified_id", name).drop_nulls(name).select("unified_id")
+        if name is not None and name in fields
+        else golden.select("unified_id").head(0)
+    )
+    counts = pl.concat(
+        [
+            values.select(pl.len()),
+            values.join(documented, on="unified_id", how="anti").select(pl.len()),
+            of_field.select(pl.len()),
+            of_field.select(pl.col("unified_id").n_unique().cast(pl.UInt32).alias("len")),
+        ]
+    ).collect(engine="streaming")
+    golden_values, missing, rows, distinct = counts["len"].to_list()
+    return golden_values, missing, rows, distinct
 
 
 def probabilities_in_range(tables: Tables) -> InvariantResult:

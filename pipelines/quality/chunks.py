@@ -25,7 +25,9 @@ import pyarrow as pa
 
 from pipelines.quality.suites import Expect
 
-CHUNK_ROWS = 1_000_000
+# At 1M records the lineage's key group (7.4M rows) peaked 0.3 GiB lower in chunks of
+# 500k rows than of 1M, for 0.3 s more.
+CHUNK_ROWS = 500_000
 # Expectations whose verdict on a row reads that row alone.
 ROW_WISE_KINDS = frozenset(
     {

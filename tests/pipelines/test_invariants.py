@@ -53,6 +53,34 @@ def test_golden_values_without_lineage_and_repeated_rows_are_counted(
     assert golden_values_have_lineage({**tables, "field_lineage": fixed}).passed
 
 
+@pytest.mark.parametrize("spilled", [False, True])
+def test_repeated_lineage_rows_are_counted_for_fields_the_golden_record_lacks(
+    spilled: bool, tmp_path: Path
+) -> None:
+    fixed = LINEAGE.with_columns(pl.col("source_column").fill_null("mail")).unique(
+        ["unified_id", "field"], keep="first", maintain_order=True
+    )
+    extra = pl.DataFrame(
+        {
+            "unified_id": ["FU-1", "FU-1", "FU-2", "FU-3", "FU-3"],
+            "field": ["segment", "segment", "segment", None, None],
+            "source_record_id": ["C1", "E1", "C2", "C3", "E3"],
+            "source_column": ["seg", "seg", "seg", "x", "x"],
+        }
+    )
+    lineage = pl.concat([fixed, extra])
+    tables = {
+        "golden_customer": _staged(GOLDEN, "golden_customer", spilled=spilled, tmp_path=tmp_path),
+        "field_lineage": _staged(lineage, "field_lineage", spilled=spilled, tmp_path=tmp_path),
+    }
+
+    result = golden_values_have_lineage(tables)
+
+    # FU-1 has two 'segment' rows; FU-3 has two rows naming no field.
+    assert result.metadata == {"golden_values": 4, "missing": 0, "repeated": 2}
+    assert not result.passed
+
+
 def test_a_probability_outside_zero_and_one_is_counted(tmp_path: Path) -> None:
     evidence = pl.DataFrame({"match_probability": [0.2, 1.2], "left": ["a", "b"]})
     tables = {
