@@ -12,7 +12,7 @@ import pytest
 from rich.console import Console
 
 from matching import standardise
-from pipelines.incremental import Baseline, standardise_incrementally
+from pipelines.incremental import KEYS, Baseline, standardise_incrementally, with_content_hash
 from pipelines.runner import run_pipeline
 from pipelines.warehouse import Warehouse
 from tests.matching.conftest import canonical_frame
@@ -45,6 +45,34 @@ def test_incremental_standardisation_equals_standardising_everything() -> None:
     assert (again.reused, again.standardised) == (2, 2)
     everything = standardise(canonical_frame(changed), default_regions=REGIONS)
     assert _without_hash(again.records).select(everything.columns).equals(everything)
+
+
+def test_each_standardised_record_carries_its_own_input_content_hash() -> None:
+    rows = [ROWS[2], ROWS[0], {"source_record_id": "10", "name": "Harbor Foods GmbH"}, ROWS[1]]
+    records = canonical_frame(rows)
+
+    std = standardise_incrementally(records, baseline=Baseline(), default_regions=REGIONS).records
+
+    by_key = std.select(*KEYS, "content_hash").join(
+        with_content_hash(records).select(*KEYS, pl.col("content_hash").alias("expected")), on=KEYS
+    )
+    assert by_key.height == len(rows)
+    assert by_key.filter(pl.col("content_hash") != pl.col("expected")).is_empty()
+    assert by_key["content_hash"].n_unique() == len(rows)
+
+
+def test_a_standardiser_that_loses_the_key_order_is_refused() -> None:
+    def reversed_standardise(records: pl.DataFrame, **kwargs: object) -> pl.DataFrame:
+        std = standardise(records, default_regions=REGIONS)
+        return std.reverse()
+
+    with pytest.raises(ValueError, match="key order"):
+        standardise_incrementally(
+            canonical_frame(ROWS),
+            baseline=Baseline(),
+            default_regions=REGIONS,
+            standardiser=reversed_standardise,
+        )
 
 
 def _xref(warehouse: Path) -> pl.DataFrame:
