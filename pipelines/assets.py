@@ -106,19 +106,21 @@ def build_stage_assets(config: FusionConfig) -> list[AssetsDefinition]:
     ) -> SpilledTable:
         """All sources' records, cleaned, with matching keys (spilled: each step reads them)."""
         by_name = {name.removeprefix("source_"): batch.loaded() for name, batch in batches.items()}
-        result = stages.standardise_batches(by_name, config=fusion.config(), baseline=baseline)
+        result = stages.spill_standardised(
+            by_name,
+            config=fusion.config(),
+            baseline=baseline,
+            spill=fusion.warehouse().scratch(context.run_id),
+        )
         context.add_output_metadata(
             {
-                "records": result.records.height,
+                "records": table_height(result.records),
                 "reused": result.reused,
                 "standardised": result.standardised,
             }
         )
-        spilled = (
-            fusion.warehouse().scratch(context.run_id).write("standardised_records", result.records)
-        )
         faults.checkpoint("after:standardised_records")
-        return spilled
+        return result.records
 
     @asset(group_name="identity")
     def steward_decisions(

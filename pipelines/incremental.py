@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import version
 
@@ -54,6 +54,7 @@ from matching.identity import resolve_unified_ids
 from matching.incremental import MatchIndex
 from matching.model import FellegiSunterModel
 from matching.name_idf import NameIdf, vectors_from_frame
+from matching.standardise import standardise_parts
 from pipelines.settings import FusionConfig
 from pipelines.spill import SpilledGolden
 from pipelines.warehouse import (
@@ -256,9 +257,9 @@ def standardise_incrementally(
     engine (``matching.engines.spark_standardise``).
     """
     hashed = with_content_hash(records)
-    if baseline.standardised is None or not baseline.standardised.height:
+    if baseline.standardised is None or not reuses_standardised(baseline):
         fresh = standardiser(hashed.drop("content_hash"), default_regions=default_regions)
-        out = fresh.with_columns(_content_hash_of(fresh, hashed))
+        out = fresh.with_columns(_content_hash_of(fresh, _hashes_in_key_order(hashed)))
         # Free when the standardiser already gave record_index order (its sorted flag says so).
         return Standardised(out.sort("record_index"), reused=0, standardised=out.height)
     previous = baseline.standardised.drop("record_index")
@@ -267,21 +268,58 @@ def standardise_incrementally(
     )
     todo = hashed.join(unchanged.select(KEYS), on=KEYS, how="anti")
     fresh = standardiser(todo.drop("content_hash"), default_regions=default_regions)
-    fresh = fresh.drop("record_index").with_columns(_content_hash_of(fresh, todo))
+    fresh = fresh.drop("record_index").with_columns(
+        _content_hash_of(fresh, _hashes_in_key_order(todo))
+    )
     combined = pl.concat([fresh, unchanged.select(fresh.columns)], how="vertical_relaxed")
     out = combined.sort(KEYS).with_row_index("record_index")
     return Standardised(out, reused=unchanged.height, standardised=fresh.height)
 
 
-def _content_hash_of(records: pl.DataFrame, hashed: pl.DataFrame) -> pl.Series:
-    """``hashed``'s content hash of each of ``records``, in ``records``' order.
+def reuses_standardised(baseline: Baseline) -> bool:
+    """Whether the baseline holds standardised records a run could take over unchanged."""
+    return baseline.standardised is not None and baseline.standardised.height > 0
+
+
+def standardise_in_parts(
+    records: pl.DataFrame, *, default_regions: dict[str, str], chunk_rows: int = 250_000
+) -> Iterator[pl.DataFrame]:
+    """A run with nothing to reuse: ``standardise_incrementally``'s records, part by part.
+
+    Each part comes with its content hashes as soon as it is standardised, so
+    a caller writing the parts away (the standardise step) never holds the
+    whole standardised frame: 0.4 GiB less at 1M records.
+
+    Raises:
+        ValueError: The parts are not one per record in key order (see _content_hash_of).
+    """
+    hashed = with_content_hash(records)
+    in_order = _hashes_in_key_order(hashed)
+    start = 0
+    for part in standardise_parts(
+        hashed.drop("content_hash"), default_regions=default_regions, chunk_rows=chunk_rows
+    ):
+        yield part.with_columns(_content_hash_of(part, in_order.slice(start, part.height)))
+        start += part.height
+    if start != in_order.height:
+        msg = f"standardised {start} records of {in_order.height}"
+        raise ValueError(msg)
+
+
+def _hashes_in_key_order(hashed: pl.DataFrame) -> pl.DataFrame:
+    """The keys and content hashes of ``hashed``, in (source_system, source_record_id) order."""
+    return hashed.select(*KEYS, "content_hash").sort(KEYS, maintain_order=True)
+
+
+def _content_hash_of(records: pl.DataFrame, in_order: pl.DataFrame) -> pl.Series:
+    """The content hash of each of ``records``, from the hashes of the same keys in order.
 
     A standardiser gives its records in (source_system, source_record_id)
-    order (their ``record_index``), so ``hashed`` sorted the same way lines
-    up with them without a join: joining the keys held 0.3 GiB at 1M records.
-    The keys are compared, so a standardiser that broke that order fails here.
+    order (their ``record_index``), so the input's hashes sorted the same way
+    line up with them without a join: joining the keys held 0.3 GiB at 1M
+    records. The keys are compared, so a standardiser that broke that order
+    fails here.
     """
-    in_order = hashed.select(*KEYS, "content_hash").sort(KEYS, maintain_order=True)
     if not in_order.select(KEYS).equals(records.select(KEYS)):
         msg = "standardised records are not one per input record in key order"
         raise ValueError(msg)

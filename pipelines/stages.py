@@ -56,6 +56,8 @@ from pipelines.incremental import (
     combine_golden,
     publish_plan,
     reuse_key,
+    reuses_standardised,
+    standardise_in_parts,
     standardise_incrementally,
     with_contact_points,
 )
@@ -87,6 +89,9 @@ def load_one_source(source: SourceConfig) -> SourceBatch:
     return load_source(source)
 
 
+STANDARDISED_TABLE = "standardised_records"
+
+
 def standardise_batches(
     batches: Mapping[str, SourceBatch], *, config: FusionConfig, baseline: Baseline
 ) -> Standardised:
@@ -98,6 +103,38 @@ def standardise_batches(
         default_regions=config.default_regions,
         standardiser=_standardiser(config),
     )
+
+
+@dataclass(frozen=True)
+class SpilledStandardised:
+    """The standardised records in the run's scratch folder, and how many were reused."""
+
+    records: SpilledTable
+    reused: int
+    standardised: int
+
+
+def spill_standardised(
+    batches: Mapping[str, SourceBatch],
+    *,
+    config: FusionConfig,
+    baseline: Baseline,
+    spill: SpillFolder,
+) -> SpilledStandardised:
+    """``standardise_batches``, written to ``spill`` (every later step reads them from there).
+
+    With nothing to reuse and Polars as the engine, each part goes to the
+    file as it is standardised (``standardise_in_parts``); otherwise the
+    records are standardised whole, then written.
+    """
+    if config.matching.engine == "spark" or reuses_standardised(baseline):
+        result = standardise_batches(batches, config=config, baseline=baseline)
+        spilled = spill.write(STANDARDISED_TABLE, result.records)
+        return SpilledStandardised(spilled, reused=result.reused, standardised=result.standardised)
+    records = pl.concat([batches[s.name].records for s in config.sources], how="vertical")
+    parts = standardise_in_parts(records, default_regions=config.default_regions)
+    spilled = spill.write_parts(STANDARDISED_TABLE, parts)
+    return SpilledStandardised(spilled, reused=0, standardised=records.height)
 
 
 def _standardiser(config: FusionConfig) -> Standardiser:

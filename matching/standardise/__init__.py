@@ -9,7 +9,7 @@ survivorship later sees the same cleaned values the matcher compared.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 
 import polars as pl
 
@@ -91,17 +91,43 @@ def standardise(
         >>> standardise(empty_canonical_frame(), default_regions={}).height
         0
     """
+    return pl.concat(
+        list(
+            standardise_parts(
+                records,
+                default_regions=default_regions,
+                steps=steps,
+                chunk_rows=chunk_rows,
+                workers=workers,
+            )
+        )
+    )
+
+
+def standardise_parts(
+    records: pl.DataFrame,
+    *,
+    default_regions: Mapping[str, str],
+    steps: tuple[Step, ...] = STEPS,
+    chunk_rows: int = 250_000,
+    workers: int | None = None,
+) -> Iterator[pl.DataFrame]:
+    """``standardise``'s result as consecutive parts of ``chunk_rows`` records, as each is made.
+
+    A caller that writes the parts away as they come (the run's scratch
+    folder) never holds the whole standardised frame: at 1M records 0.4 GiB.
+    The parts' ``record_index`` runs on from part to part; at least one part
+    comes, empty for no records.
+    """
     order = records.select(
         pl.arg_sort_by("source_system", "source_record_id", maintain_order=True)
     ).to_series()
     if workers is None:
         workers = _usable_cores() if records.height >= PARALLEL_MIN_RECORDS else 1
-    parts = []
     with worker_pool(workers):
         for start in range(0, max(records.height, 1), chunk_rows):
             chunk = records[order.slice(start, chunk_rows)].lazy()
             frame = _with_phone_region(chunk, default_regions)
             for step in steps:
                 frame = step(frame)
-            parts.append(frame.drop("phone_region").collect())
-    return pl.concat(parts).with_row_index("record_index")
+            yield frame.drop("phone_region").collect().with_row_index("record_index", offset=start)

@@ -9,14 +9,25 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 from rich.console import Console
 
+from connectors import load_source
 from matching import standardise
-from pipelines.incremental import KEYS, Baseline, standardise_incrementally, with_content_hash
+from pipelines import stages
+from pipelines.incremental import (
+    KEYS,
+    Baseline,
+    standardise_in_parts,
+    standardise_incrementally,
+    with_content_hash,
+)
 from pipelines.runner import run_pipeline
+from pipelines.settings import load_fusion_config
+from pipelines.spill import SpillFolder
 from pipelines.warehouse import Warehouse
 from tests.matching.conftest import canonical_frame
-from tests.pipelines.conftest import SAMPLES
+from tests.pipelines.conftest import SAMPLE_CONFIG, SAMPLES
 from tests.pipelines.test_identity_lifecycle import CrmExport, second_batch
 
 REGIONS = {"crm": "CN"}
@@ -73,6 +84,41 @@ def test_a_standardiser_that_loses_the_key_order_is_refused() -> None:
             default_regions=REGIONS,
             standardiser=reversed_standardise,
         )
+
+
+def test_standardising_in_parts_gives_the_records_of_standardising_at_once() -> None:
+    config = load_fusion_config(SAMPLE_CONFIG)
+    records = pl.concat([load_source(s).records for s in config.sources], how="vertical")
+    regions = config.default_regions
+    whole = standardise_incrementally(records, baseline=Baseline(), default_regions=regions)
+
+    parts = list(standardise_in_parts(records, default_regions=regions, chunk_rows=7))
+
+    assert len(parts) == -(-records.height // 7) > 1
+    assert_frame_equal(pl.concat(parts), whole.records)
+
+
+def test_the_standardise_step_spills_the_records_it_would_hold(tmp_path: Path) -> None:
+    """Streamed part by part to the scratch folder or standardised whole: the same file rows."""
+    config = load_fusion_config(SAMPLE_CONFIG)
+    batches = {s.name: load_source(s) for s in config.sources}
+    whole = stages.standardise_batches(batches, config=config, baseline=Baseline())
+    expected = SpillFolder(tmp_path / "whole").write("standardised_records", whole.records)
+
+    spilled = stages.spill_standardised(
+        batches, config=config, baseline=Baseline(), spill=SpillFolder(tmp_path / "parts")
+    )
+
+    assert (spilled.reused, spilled.standardised) == (0, whole.records.height)
+    assert_frame_equal(spilled.records.rows(), expected.rows())
+    again = stages.spill_standardised(
+        batches,
+        config=config,
+        baseline=Baseline(standardised=whole.records),
+        spill=SpillFolder(tmp_path / "again"),
+    )
+    assert (again.reused, again.standardised) == (whole.records.height, 0)
+    assert_frame_equal(again.records.rows(), expected.rows())
 
 
 def _xref(warehouse: Path) -> pl.DataFrame:
