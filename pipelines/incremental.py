@@ -257,7 +257,7 @@ def standardise_incrementally(
     engine (``matching.engines.spark_standardise``).
     """
     hashed = with_content_hash(records)
-    if baseline.standardised is None or not reuses_standardised(baseline):
+    if baseline.standardised is None or not baseline.standardised.height:
         fresh = standardiser(hashed.drop("content_hash"), default_regions=default_regions)
         out = fresh.with_columns(_content_hash_of(fresh, _hashes_in_key_order(hashed)))
         # Free when the standardiser already gave record_index order (its sorted flag says so).

@@ -87,8 +87,8 @@ def golden_values_have_lineage(tables: Tables) -> InvariantResult:
     """Each non-null golden field has one field_lineage row naming record and column.
 
     Counted one field at a time: at 1M records the lineage holds 7.4M
-    (unified_id, field) keys, and one streaming group-by over all of them held
-    about 0.7 GiB more than any other moment of the release checks.
+    (unified_id, field) keys; one streaming group-by over all of them held
+    1.4 GiB, one field at a time 0.16 GiB, in the same time.
     """
     golden = staged_lazy(tables["golden_customer"])
     lineage = staged_lazy(tables["field_lineage"]).select(

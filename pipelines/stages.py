@@ -96,13 +96,18 @@ def standardise_batches(
     batches: Mapping[str, SourceBatch], *, config: FusionConfig, baseline: Baseline
 ) -> Standardised:
     """Every source's canonical records, standardised (unchanged ones reused from the baseline)."""
-    records = pl.concat([batches[s.name].records for s in config.sources], how="vertical")
+    records = _all_records(batches, config)
     return standardise_incrementally(
         records,
         baseline=baseline,
         default_regions=config.default_regions,
         standardiser=_standardiser(config),
     )
+
+
+def _all_records(batches: Mapping[str, SourceBatch], config: FusionConfig) -> pl.DataFrame:
+    """Every source's canonical records, in the config's order of sources."""
+    return pl.concat([batches[s.name].records for s in config.sources], how="vertical")
 
 
 @dataclass(frozen=True)
@@ -131,7 +136,7 @@ def spill_standardised(
         result = standardise_batches(batches, config=config, baseline=baseline)
         spilled = spill.write(STANDARDISED_TABLE, result.records)
         return SpilledStandardised(spilled, reused=result.reused, standardised=result.standardised)
-    records = pl.concat([batches[s.name].records for s in config.sources], how="vertical")
+    records = _all_records(batches, config)
     parts = standardise_in_parts(records, default_regions=config.default_regions)
     spilled = spill.write_parts(STANDARDISED_TABLE, parts)
     return SpilledStandardised(spilled, reused=0, standardised=records.height)
