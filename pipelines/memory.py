@@ -40,19 +40,32 @@ def release_free_memory() -> None:
         libc.malloc_trim(0)
 
 
+# How many ``collecting_new_objects_only`` scopes are open: only the outermost freezes.
+_open_scopes = 0
+
+
 @contextlib.contextmanager
 def collecting_new_objects_only() -> Iterator[None]:
     """Inside, a full collection scans only the objects made inside (``gc.freeze``).
 
-    Steps that must collect often (a GX validation's cycles hold its frame)
-    would otherwise walk every object of the process each time: 0.3 s per
-    collection in the release step at 1M records, once per chunk validated.
-    The objects frozen are those alive on entry, after a collection; they
-    are collectable again on exit.
+    Every step of a CLI run collects once before it loads its inputs, and the
+    release step once per chunk validated; each would otherwise walk every
+    object of the process, most of them the modules, classes and functions of
+    Dagster, Great Expectations and Polars: 0.33 s per collection (7.4 of the
+    24 s a 10k-record run took went to 22 of them). The objects frozen are
+    those alive on entry, after a collection; they are collectable again on
+    exit. Scopes nest: an inner scope leaves the outer freeze as it is, so its
+    collections scan everything made since the outermost scope began.
     """
-    gc.collect()
-    gc.freeze()
+    global _open_scopes
+    outermost = _open_scopes == 0
+    if outermost:
+        gc.collect()
+        gc.freeze()
+    _open_scopes += 1
     try:
         yield
     finally:
-        gc.unfreeze()
+        _open_scopes -= 1
+        if outermost:
+            gc.unfreeze()

@@ -29,6 +29,7 @@ from connectors.errors import FusionError
 from lineage.openlineage import OPENLINEAGE_FILE, emit_run_lineage
 from pipelines import stages
 from pipelines.graph import JOBS_BY_MODE, build_definitions
+from pipelines.memory import collecting_new_objects_only
 from pipelines.progress import make_progress_logger
 from pipelines.settings import load_fusion_config
 from pipelines.step_outputs import ScratchIOManager
@@ -107,8 +108,13 @@ def run_in_process(job: ReconstructableJob, *, run_config: dict[str, Any]) -> Jo
     """Run ``job`` on Dagster's in-process executor; no step output outlives its readers.
 
     ``run_config`` needs no ``execution`` entry: the in-process executor is chosen here.
+    The objects alive before the run (modules, definitions, Great Expectations'
+    175k, imported here for that reason: every job validates) are frozen, so that
+    the collections each step starts with scan only what the run made.
     """
-    with DagsterInstance.ephemeral() as instance:
+    import great_expectations  # noqa: F401
+
+    with collecting_new_objects_only(), DagsterInstance.ephemeral() as instance:
         return execute_job(
             job,
             instance,

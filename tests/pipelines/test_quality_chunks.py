@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import json
+import weakref
 from typing import Any
 
 import numpy as np
@@ -175,4 +176,20 @@ def test_collections_inside_skip_the_objects_alive_on_entry_but_free_new_cycles(
         assert gc.get_freeze_count() > 0
         Node()
         assert gc.collect() >= 1  # the new cycle, without walking the frozen objects
+    assert gc.get_freeze_count() == 0
+
+
+def test_an_inner_scope_keeps_the_outer_freeze_and_still_frees_new_cycles() -> None:
+    class Node:
+        def __init__(self) -> None:
+            self.me = self
+
+    with collecting_new_objects_only():
+        frozen_by_outer = gc.get_freeze_count()
+        with collecting_new_objects_only():
+            assert gc.get_freeze_count() == frozen_by_outer  # the inner scope froze nothing more
+            node = weakref.ref(Node())
+            gc.collect()
+            assert node() is None
+        assert gc.get_freeze_count() == frozen_by_outer  # nor thawed the outer's objects
     assert gc.get_freeze_count() == 0

@@ -46,6 +46,7 @@ def upstream() -> Batch:
 
 @asset
 def downstream(upstream: Batch) -> int:
+    SEEN["frozen_in_step"] = gc.get_freeze_count()
     gc.collect()
     SEEN["upstream_alive"] = MADE[-1]() is not None
     SEEN["rows"] = upstream.rows
@@ -80,6 +81,46 @@ def test_outputs_wait_on_disk_and_no_step_keeps_them(tmp_path: Path) -> None:
     # The frame inside the output waits in an Arrow file of its own, not in the pickle.
     [frame_file] = (outputs / "upstream.frames").iterdir()
     assert_frame_equal(pl.read_ipc(frame_file), ROWS)
+
+
+def test_steps_run_with_the_objects_alive_before_the_run_frozen(tmp_path: Path) -> None:
+    """Collections in a step skip the modules and definitions; nothing stays frozen after."""
+    gc.collect()
+    alive_before = len(gc.get_objects())
+    job = build_reconstructable_job(
+        __name__, "two_step_job", reconstructable_kwargs={"warehouse_dir": str(tmp_path)}
+    )
+
+    result = run_in_process(job, run_config={})
+
+    assert result.success
+    assert SEEN["frozen_in_step"] >= alive_before  # and Great Expectations' modules, loaded for it
+    assert gc.get_freeze_count() == 0
+
+
+@asset
+def failing() -> int:
+    msg = "the step fails"
+    raise RuntimeError(msg)
+
+
+def failing_job(warehouse_dir: str) -> JobDefinition:
+    return Definitions(
+        assets=[failing],
+        jobs=[define_asset_job("fails", AssetSelection.all())],
+        resources={"io_manager": ScratchIOManager(Warehouse(Path(warehouse_dir)))},
+    ).resolve_job_def("fails")
+
+
+def test_a_failed_run_leaves_nothing_frozen(tmp_path: Path) -> None:
+    job = build_reconstructable_job(
+        __name__, "failing_job", reconstructable_kwargs={"warehouse_dir": str(tmp_path)}
+    )
+
+    result = run_in_process(job, run_config={})
+
+    assert not result.success
+    assert gc.get_freeze_count() == 0
 
 
 def test_a_cli_run_leaves_no_scratch_behind(tmp_path: Path) -> None:
