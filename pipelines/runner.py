@@ -108,12 +108,12 @@ def run_in_process(job: ReconstructableJob, *, run_config: dict[str, Any]) -> Jo
     """Run ``job`` on Dagster's in-process executor; no step output outlives its readers.
 
     ``run_config`` needs no ``execution`` entry: the in-process executor is chosen here.
-    The objects alive before the run (modules, definitions, Great Expectations'
-    175k, imported here for that reason: every job validates) are frozen, so that
-    the collections each step starts with scan only what the run made.
+    The objects alive before the run (modules, definitions) are frozen, so that the
+    collections each step starts with scan only what the run made. Great Expectations
+    is not imported ahead to be frozen too: its 92 MiB would then sit under the match
+    step's peak (whole run at 1M: 2,418 MiB against 2,347), for about 0.1 s saved per
+    collection after the quality step.
     """
-    import great_expectations  # noqa: F401
-
     with collecting_new_objects_only(), DagsterInstance.ephemeral() as instance:
         return execute_job(
             job,
