@@ -23,8 +23,10 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
     ValidationError,
     field_validator,
+    model_serializer,
     model_validator,
 )
 from pydantic_core import ErrorDetails
@@ -215,6 +217,9 @@ class SourceConfig(_Frozen):
     fields: dict[CanonicalFieldName, FieldMapping]
     trust: dict[TrustKey, Probability]
     credentials: dict[ColumnName, EnvSecret] = Field(default_factory=dict)
+    # An export without data rows is an error unless the source may really be empty:
+    # loading it as is would retire every customer the source had.
+    allow_empty: bool = False
     base_dir: Path
     # Machine-specific folders: not part of the config's JSON or hash.
     data_roots: tuple[Path, ...] = Field(default=(), exclude=True)
@@ -284,6 +289,14 @@ class SourceConfig(_Frozen):
                     msg = f"value {value!r} is not allowed for {name!r} (allowed: {vocabulary})"
                     raise _KeyedValueError(("fields", name, *key), msg)
         return self
+
+    @model_serializer(mode="wrap")
+    def _omit_defaults_added_later(self, handler: SerializerFunctionWrapHandler) -> Any:
+        """No ``allow_empty`` key while it is off: configuration hashes stay as they were."""
+        data = handler(self)
+        if isinstance(data, dict) and not self.allow_empty:
+            data.pop("allow_empty", None)
+        return data
 
     @property
     def resolved_path(self) -> Path:

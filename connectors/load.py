@@ -13,8 +13,10 @@ from pathlib import Path
 import polars as pl
 
 from connectors.config import SourceConfig
+from connectors.errors import SourceReadError
 from connectors.files import entry_files, read_entry_file
 from connectors.mapping import map_to_canonical, quarantine_duplicates, split_mapped
+from connectors.readers import RawFrame
 from connectors.repeated_text import with_shared_text
 
 # One column map per combination of filled columns, the same file name per file:
@@ -47,7 +49,8 @@ def load_source(source: SourceConfig) -> SourceBatch:
     them is de-duplicated like one repeated within a file.
 
     Raises:
-        SourceReadError: no file matches, or a file cannot be read at all.
+        SourceReadError: no file matches, a file cannot be read at all, or a
+            file has no data rows while the source does not ``allow_empty``.
         SchemaDriftError: a file lacks a column the config maps.
 
     Example:
@@ -61,7 +64,9 @@ def load_source(source: SourceConfig) -> SourceBatch:
     for path, source_file in files:
         raw = read_entry_file(path, entry=source, kind="source", source_file=source_file)
         rows_in += raw.rows_in
+        # Mapped first: a header that lost a mapped column is drift, whether rows follow or not.
         frames.append(map_to_canonical(raw, source=source, source_file=source_file))
+        check_not_empty(raw, source=source, source_file=source_file)
     records, quarantine = split_mapped(quarantine_duplicates(pl.concat(frames)))
     records = with_shared_text(records, REPEATED_RECORD_TEXT)
     assert rows_in == records.height + quarantine.height, (
@@ -74,6 +79,28 @@ def load_source(source: SourceConfig) -> SourceBatch:
         rows_in=rows_in,
         files=tuple(source_file for _, source_file in files),
     )
+
+
+def check_not_empty(raw: RawFrame, *, source: SourceConfig, source_file: str) -> None:
+    """Refuse a file without data rows (empty, header only, blank lines) unless allowed.
+
+    An empty export is far more often a failed or truncated extract than a
+    source that lost every customer, and loading it would retire them all.
+    Each file of a glob is checked on its own: an empty monthly file is as
+    suspicious as an empty single export.
+
+    Raises:
+        SourceReadError: e.g. ``source 'crm': data/crm.csv has no data rows
+            (empty or header only); set 'allow_empty: true' if it may be empty``.
+    """
+    if raw.rows_in > 0 or source.allow_empty:
+        return
+    where = (source.base_dir / source_file).as_posix()
+    msg = (
+        f"source {source.name!r}: {where} has no data rows (empty or header only); "
+        "set 'allow_empty: true' on the source if it may be empty"
+    )
+    raise SourceReadError(msg)
 
 
 def source_files(source: SourceConfig) -> tuple[tuple[Path, str], ...]:

@@ -126,6 +126,48 @@ def test_unreadable_file_names_source_and_file(
         load_source(make_source(path="export.bin", format=fmt))
 
 
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "excel"])
+def test_a_file_without_data_rows_is_a_source_error_unless_allowed(
+    tmp_path: Path, make_source: MakeSource, fmt: str
+) -> None:
+    """Loading an empty export as is would retire every customer of the source."""
+    path = tmp_path / f"export.{fmt}"
+    empty = pl.DataFrame(schema={"id": pl.String, "name": pl.String})
+    if fmt == "parquet":
+        empty.write_parquet(path)
+    elif fmt == "excel":
+        empty.write_excel(path)
+    else:
+        path.write_bytes(b"id,name\r\n\r\n")
+    with pytest.raises(SourceReadError) as info:
+        load_source(make_source(path=path.name, format=fmt))
+    assert str(info.value) == (
+        f"source 'crm': {path.as_posix()} has no data rows (empty or header only); "
+        "set 'allow_empty: true' on the source if it may be empty"
+    )
+    batch = load_source(make_source(path=path.name, format=fmt, allow_empty=True))
+    assert (batch.rows_in, batch.records.height, batch.files) == (0, 0, (path.name,))
+
+
+def test_one_empty_file_of_a_glob_is_named(
+    tmp_path: Path, make_source: MakeSource, write_csv: WriteCsv
+) -> None:
+    write_csv([["id", "name"], ["C1", "Acme"]], name="exports/2024-04.csv")
+    write_csv([["id", "name"]], name="exports/2024-05.csv")
+    with pytest.raises(SourceReadError, match=r"^source 'crm': .*/exports/2024-05\.csv has no"):
+        load_source(make_source(path="exports/*.csv"))
+    batch = load_source(make_source(path="exports/*.csv", allow_empty=True))
+    assert batch.records["source_record_id"].to_list() == ["C1"]
+
+
+def test_allow_empty_is_absent_from_the_json_while_off(make_source: MakeSource) -> None:
+    """Configuration hashes of existing configs stay as they were."""
+    assert "allow_empty" not in make_source().model_dump(mode="json")
+    allowed = make_source(allow_empty=True)
+    assert allowed.model_dump(mode="json")["allow_empty"] is True
+    assert SourceConfig.model_validate_json(allowed.model_dump_json()) == allowed
+
+
 @pytest.mark.parametrize("fmt", ["parquet", "excel"])
 def test_typed_formats_load_through_the_same_mapping(
     tmp_path: Path, make_source: MakeSource, fmt: str

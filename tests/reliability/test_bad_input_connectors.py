@@ -35,6 +35,10 @@ HEADER = "id,name,email,tier,changed\n"
 UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\udc80-\udcff]")
 GOOD = "2024-05-01T10:00:00Z"
 TEN_MB = 10 * 1024 * 1024
+EMPTY = (
+    r"^source 'crm': .*/export\.csv has no data rows \(empty or header only\); "
+    r"set 'allow_empty: true' on the source if it may be empty$"
+)
 
 
 def csv_entry(**overrides: Any) -> dict[str, Any]:
@@ -242,9 +246,17 @@ CASES: dict[str, Case] = {
         error=(SourceReadError, "UTF-8 byte-order mark but the source's encoding is 'gb18030'"),
     ),
     # --- empty, header-only, garbage -----------------------------------------------------
-    "empty-file": Case(b""),
-    "header-only": Case(HEADER.encode()),
-    "header-and-blank-lines": Case((HEADER + "\n\r\n\n").encode()),
+    # No data rows would retire every customer of the source: an error unless allowed.
+    "empty-file": Case(b"", error=(SourceReadError, EMPTY)),
+    "header-only": Case(HEADER.encode(), error=(SourceReadError, EMPTY)),
+    "header-and-blank-lines": Case((HEADER + "\n\r\n\n").encode(), error=(SourceReadError, EMPTY)),
+    "empty-file-allowed": Case(b"", entry=csv_entry(allow_empty=True)),
+    "header-only-allowed": Case(HEADER.encode(), entry=csv_entry(allow_empty=True)),
+    "header-only-allowed-still-checks-columns": Case(
+        b"id,name\n",
+        entry=csv_entry(allow_empty=True),
+        error=(SchemaDriftError, "source 'crm': columns 'changed', 'email', 'tier' not found"),
+    ),
     "blank-lines-before-header": Case(
         ("\n\r\n" + rows(f"C1,Acme,a@x.com,Gold,{GOOD}")).encode(), records=("C1",)
     ),
@@ -437,7 +449,12 @@ CASES: dict[str, Case] = {
         records=("O1",),
         quarantine=((2, "bytes not valid utf-8 in a key or an empty object"),),
     ),
-    "jsonl-empty-and-blank": Case(b"\n\n   \n", entry=jsonl_entry()),
+    "jsonl-empty-and-blank": Case(
+        b"\n\n   \n",
+        entry=jsonl_entry(),
+        error=(SourceReadError, r"^source 'shop': .*/orders\.jsonl has no data rows"),
+    ),
+    "jsonl-empty-allowed": Case(b"\n\n   \n", entry=jsonl_entry(allow_empty=True)),
 }
 
 
