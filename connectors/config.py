@@ -32,6 +32,7 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 
 from connectors.canonical import FIELD_NAMES, FIELDS_BY_NAME, IDENTIFYING_FIELDS
+from connectors.config_yaml import excerpt
 from connectors.errors import ConfigError
 from connectors.paths import GLOB_CHARS, pattern_outside_roots
 from connectors.secrets import EnvSecret
@@ -43,6 +44,8 @@ NAMED_TIMESTAMP_FORMATS = ("iso", "epoch_s", "epoch_ms")
 EPOCH_FORMATS = ("epoch_s", "epoch_ms")
 TRUST_DEFAULT_KEY = "default"
 _SOURCE_NAME = re.compile(r"[A-Za-z0-9_]+")
+# A config error is one line: a broken list of sources reports its first problems.
+MAX_PROBLEMS_SHOWN = 10
 
 
 class _KeyedValueError(ValueError):
@@ -61,7 +64,7 @@ class _KeyedValueError(ValueError):
 
 def _check_field_name(name: str) -> str:
     if name not in FIELDS_BY_NAME:
-        msg = f"unknown canonical field {name!r} (expected one of {', '.join(FIELD_NAMES)})"
+        msg = f"unknown canonical field {excerpt(name)} (expected one of {', '.join(FIELD_NAMES)})"
         raise ValueError(msg)
     return name
 
@@ -164,7 +167,7 @@ class UpdatedAtSpec(_Frozen):
     def _known_format(cls, value: str) -> str:
         if value not in NAMED_TIMESTAMP_FORMATS and "%" not in value:
             named = ", ".join(NAMED_TIMESTAMP_FORMATS)
-            msg = f"expected {named} or a strptime pattern, got {value!r}"
+            msg = f"expected {named} or a strptime pattern, got {excerpt(value)}"
             raise ValueError(msg)
         return value
 
@@ -174,7 +177,7 @@ class UpdatedAtSpec(_Frozen):
         try:
             zoneinfo.ZoneInfo(value)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            msg = f"unknown IANA time zone {value!r}"
+            msg = f"unknown IANA time zone {excerpt(value)}"
             raise ValueError(msg) from None
         return value
 
@@ -229,7 +232,8 @@ class SourceConfig(_Frozen):
     def _dagster_name(cls, value: str) -> str:
         # It names the source's Dagster asset, and Dagster names are identifiers.
         if not _SOURCE_NAME.fullmatch(value):
-            msg = f"{value!r}: use only letters, digits and underscores (it names a Dagster asset)"
+            rule = "use only letters, digits and underscores (it names a Dagster asset)"
+            msg = f"{excerpt(value)}: {rule}"
             raise ValueError(msg)
         return value
 
@@ -239,7 +243,7 @@ class SourceConfig(_Frozen):
         try:
             codecs.lookup(value)
         except LookupError:
-            msg = f"unknown encoding {value!r} (any Python codec name, e.g. gb18030, utf-16)"
+            msg = f"unknown encoding {excerpt(value)} (any Python codec name, e.g. gb18030, utf-16)"
             raise ValueError(msg) from None
         return value
 
@@ -247,7 +251,7 @@ class SourceConfig(_Frozen):
     @classmethod
     def _single_character(cls, value: str) -> str:
         if len(value) != 1 or value in '"\r\n':
-            msg = f"expected one character other than a quote or line break, got {value!r}"
+            msg = f"expected one character other than a quote or line break, got {excerpt(value)}"
             raise ValueError(msg)
         return value
 
@@ -269,7 +273,7 @@ class SourceConfig(_Frozen):
     def _inside_data_roots(self) -> SourceConfig:
         problem = pattern_outside_roots(self.path, base_dir=self.base_dir, roots=self.allowed_roots)
         if problem is not None:
-            raise _KeyedValueError(("path",), f"{self.path!r} {problem}")
+            raise _KeyedValueError(("path",), f"{excerpt(self.path)} {problem}")
         return self
 
     @model_validator(mode="after")
@@ -286,7 +290,8 @@ class SourceConfig(_Frozen):
             for key, value in mapping.fixed_outputs():
                 if value not in allowed:
                     vocabulary = ", ".join(allowed)
-                    msg = f"value {value!r} is not allowed for {name!r} (allowed: {vocabulary})"
+                    shown = excerpt(value)
+                    msg = f"value {shown} is not allowed for {name!r} (allowed: {vocabulary})"
                     raise _KeyedValueError(("fields", name, *key), msg)
         return self
 
@@ -339,7 +344,7 @@ class SourceConfig(_Frozen):
             (0.95, 0.85)
         """
         if field not in FIELDS_BY_NAME:
-            msg = f"source {self.name!r}: unknown canonical field {field!r}"
+            msg = f"source {self.name!r}: unknown canonical field {excerpt(field)}"
             raise ConfigError(msg)
         return self.trust.get(field, self.trust[TRUST_DEFAULT_KEY])
 
@@ -362,14 +367,15 @@ def parse_sources(
             ``source 'erp': key 'fields.tier.map': Input should be a valid dictionary``.
     """
     if not isinstance(raw, Sequence) or isinstance(raw, str | bytes):
-        raise ConfigError(f"key 'sources': expected a list of source entries, got {raw!r}")
+        msg = f"key 'sources': expected a list of source entries, got {excerpt(raw)}"
+        raise ConfigError(msg)
     problems: list[str] = []
     sources: list[SourceConfig] = []
     first_index: dict[str, int] = {}
     for index, entry in enumerate(raw, start=1):
         label = _source_label(entry, index)
         if not isinstance(entry, Mapping):
-            problems.append(f"{label}: expected a mapping of keys, got {entry!r}")
+            problems.append(f"{label}: expected a mapping of keys, got {excerpt(entry)}")
             continue
         reserved = [key for key in ("base_dir", "data_roots") if key in entry]
         if reserved:
@@ -389,13 +395,16 @@ def parse_sources(
         first_index[source.name] = index
         sources.append(source)
     if problems:
-        raise ConfigError("; ".join(problems))
+        shown = problems[:MAX_PROBLEMS_SHOWN]
+        if len(problems) > len(shown):
+            shown.append(f"and {len(problems) - len(shown)} more problem(s)")
+        raise ConfigError("; ".join(shown))
     return tuple(sources)
 
 
 def _source_label(entry: Any, index: int) -> str:
     name = entry.get("name") if isinstance(entry, Mapping) else None
-    return f"source {name!r}" if isinstance(name, str) and name else f"source #{index}"
+    return f"source {excerpt(name)}" if isinstance(name, str) and name else f"source #{index}"
 
 
 def _describe(error: ErrorDetails) -> str:
@@ -412,9 +421,9 @@ def _describe(error: ErrorDetails) -> str:
         message = error["msg"].removeprefix("Value error, ")
         # Our own value errors quote the value already; pydantic's type errors do not.
         if error["type"] != "value_error" and not isinstance(error["input"], Mapping | list):
-            message += f" (got {error['input']!r})"
+            message += f" (got {excerpt(error['input'])})"
     key = _format_key(loc)
-    return f"key {key!r}: {message}" if key else message
+    return f"key {excerpt(key)}: {message}" if key else message
 
 
 def _format_key(loc: tuple[str | int, ...]) -> str:

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from connectors.config import SourceConfig, parse_sources
+from connectors.config_yaml import read_config_yaml
 from connectors.errors import ConfigError
 from connectors.facts import FactConfig, parse_facts
 from lineage.settings import SurvivorshipSettings
@@ -140,11 +140,8 @@ def load_fusion_config(path: Path | str) -> FusionConfig:
     if not path.is_file():
         msg = f"config file not found: {path}"
         raise ConfigError(msg)
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        msg = f"{path}: not valid YAML: {error}"
-        raise ConfigError(msg) from None
+    # Strict: duplicate keys, alias bombs and parse errors are one-line ConfigErrors.
+    document = read_config_yaml(path)
     if not isinstance(document, dict):
         msg = f"{path}: expected a mapping with a 'sources' list at the top"
         raise ConfigError(msg)

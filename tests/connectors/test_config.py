@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +10,9 @@ import pytest
 import yaml
 
 from connectors.config import FieldMapping, SourceConfig, parse_sources
+from connectors.config_yaml import read_config_yaml
 from connectors.errors import ConfigError
+from pipelines.settings import load_fusion_config
 
 SAMPLE_CONFIG = Path(__file__).parents[2] / "data" / "samples" / "fusion.yaml"
 
@@ -222,3 +225,120 @@ def test_trust_for_unknown_field_is_an_error() -> None:
     source = parse_sources([entry()], base_dir=Path())[0]
     with pytest.raises(ConfigError, match=r"source 'erp': unknown canonical field 'tire'"):
         source.trust_for("tire")
+
+
+# ---------------------------------------------------------------- reading the YAML file
+
+BOMB = "".join(
+    f"{name}: &{name} [{', '.join([f'*{prev}'] * 9) if prev else ', '.join(['lol'] * 9)}]\n"
+    for prev, name in zip(["", *"abcdefgh"], "abcdefghi", strict=True)
+)
+GOOD_SOURCE = (
+    "  - name: crm\n    system: crm\n    path: crm.csv\n    format: csv\n"
+    "    record_id: id\n    fields: {name: n}\n    trust: {default: 0.8}\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param(
+            "sources:\n" + GOOD_SOURCE + "    record_id: crm_id\n",
+            r": line 9: duplicate key 'record_id' \(first given at line 6\)$",
+            id="duplicate-record-id",
+        ),
+        pytest.param(
+            "run: {name: a}\nsources: []\nrun: {name: b}\n",
+            r": line 3: duplicate key 'run' \(first given at line 1\)$",
+            id="duplicate-top-level-key",
+        ),
+        pytest.param(
+            "sources:\n  - {name: crm, fields: {name: a, name: b}}\n",
+            r": line 2: duplicate key 'name' \(first given at line 2\)$",
+            id="duplicate-key-in-flow-mapping",
+        ),
+        pytest.param(
+            BOMB + "sources: [*i]\n",
+            r": line \d: aliases expand to more than 10000 values beyond what is written",
+            id="alias-bomb",
+        ),
+        pytest.param(
+            "sources: &s [{name: crm, more: *s}]\n",
+            r": line 1: an alias refers to a node that contains it$",
+            id="recursive-alias",
+        ),
+        pytest.param(
+            "sources:\n  - name: [crm\n    system: crm\n",
+            r": not valid YAML: line 3, column \d+: .* \(while parsing a flow sequence\)$",
+            id="parse-error",
+        ),
+        pytest.param(
+            "sources:\n\t- name: crm\n",
+            r": not valid YAML: line 2, column 1: found character '\\t' that cannot start any",
+            id="tab-indent",
+        ),
+    ],
+)
+def test_config_yaml_is_read_strictly(tmp_path: Path, text: str, expected: str) -> None:
+    path = tmp_path / "fusion.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        read_config_yaml(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: "), message
+    assert re.search(expected, message), message
+    assert "\n" not in message
+    assert len(message) < 200 + len(str(path))
+
+
+def test_shared_values_and_merge_keys_still_load(tmp_path: Path) -> None:
+    """Aliases within the bound and `<<:` overrides are ordinary YAML, not duplicates."""
+    path = tmp_path / "fusion.yaml"
+    path.write_text(
+        "trust: &trust {default: 0.8, email: 0.9}\n"
+        "a: {trust: *trust}\n"
+        "b: {<<: *trust, default: 0.5}\n",
+        encoding="utf-8",
+    )
+    assert read_config_yaml(path) == {
+        "trust": {"default": 0.8, "email": 0.9},
+        "a": {"trust": {"default": 0.8, "email": 0.9}},
+        "b": {"default": 0.5, "email": 0.9},
+    }
+
+
+def test_config_that_is_not_utf8_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "fusion.yaml"
+    path.write_bytes("sources:\n  - name: 客户\n".encode("gb18030"))
+    with pytest.raises(
+        ConfigError, match=r"fusion\.yaml: not UTF-8 text \(byte 0xbf at offset 19\)$"
+    ):
+        read_config_yaml(path)
+
+
+def test_load_fusion_config_reads_strictly(tmp_path: Path) -> None:
+    """The run's config loader uses the strict reader: the last record_id does not win."""
+    path = tmp_path / "fusion.yaml"
+    path.write_text("sources:\n" + GOOD_SOURCE + "    record_id: other\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"line 9: duplicate key 'record_id'"):
+        load_fusion_config(path)
+
+
+def test_error_messages_quote_a_short_excerpt() -> None:
+    huge = ["x" * 1000] * 1000
+    with pytest.raises(ConfigError) as info:
+        parse_sources([huge, entry(name="y" * 500 + "!")], base_dir=Path())
+    message = str(info.value)
+    assert message.startswith("source #1: expected a mapping of keys, got [")
+    assert "…" in message
+    assert "yyyy" in message
+    assert len(message) < 400  # the entries hold a million characters
+
+
+def test_a_long_list_of_bad_sources_reports_the_first_problems() -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_sources(["bad"] * 5000, base_dir=Path())
+    problems = str(info.value).split("; ")
+    assert problems[0] == "source #1: expected a mapping of keys, got 'bad'"
+    assert len(problems) == 11
+    assert problems[-1] == "and 4990 more problem(s)"
