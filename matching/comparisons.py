@@ -23,6 +23,10 @@ from matching.semantic import cosine_of_pairs
 
 MISSING = -1
 
+# The evidence group of the comparisons that say where a record lives: a shared
+# postcode implies a shared city, so the model's seed counts them once.
+LOCATION = "location"
+
 
 @dataclass(frozen=True)
 class PairFrame:
@@ -233,6 +237,7 @@ class ExactMatch:
     name: str
     column: str
     tf_column: str | None = None
+    evidence_group: str | None = None
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -319,6 +324,7 @@ class TokenSetSimilarity:
     column: str
     thresholds: tuple[float, ...] = (0.7, 0.9)
     tf_column: str | None = None
+    evidence_group: str | None = None
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -342,9 +348,9 @@ def default_comparisons(*, name_aliases: NameAliases | None = None) -> tuple[Com
         PhoneAgreement(),
         ExactOrOneEdit("tax_id", "tax_id"),
         TokenSetSimilarity("contact", "contact_latin_sorted"),
-        TokenSetSimilarity("address", "address_key"),
-        ExactMatch("postcode", "postcode"),
-        ExactMatch("city", "city_key", tf_column="city_key"),
+        TokenSetSimilarity("address", "address_key", evidence_group=LOCATION),
+        ExactMatch("postcode", "postcode", evidence_group=LOCATION),
+        ExactMatch("city", "city_key", tf_column="city_key", evidence_group=LOCATION),
         # Last, so that adding it left every earlier match_evidence column in place.
         DateAgreement(),
     )

@@ -177,8 +177,18 @@ def _log_likelihood(level_matrix: np.ndarray, probabilities: list[np.ndarray]) -
 STRONG_AGREEMENT_U = 0.01
 
 
+def evidence_group(comparison: Comparison) -> str:
+    """What a comparison is evidence of: its ``evidence_group`` if it declares one, else its name."""
+    group = getattr(comparison, "evidence_group", None)
+    return str(group) if group else comparison.name
+
+
 def seed_posterior(
-    level_matrix: np.ndarray, n_levels: list[int], *, strong: np.ndarray | None = None
+    level_matrix: np.ndarray,
+    n_levels: list[int],
+    *,
+    strong: np.ndarray | None = None,
+    groups: Sequence[str] | None = None,
 ) -> np.ndarray:
     """A starting guess of which candidates match: those agreeing exactly on most comparisons.
 
@@ -194,15 +204,30 @@ def seed_posterior(
     million records that share a common name and a city agree on both, yet
     are usually different people: without this, at scale such pairs outnumber
     the true matches in the seed and EM learns "same name" as "same customer".
+
+    ``groups`` names the evidence each comparison measures: comparisons of one
+    group (a postcode, a city and an address all say where a record lives)
+    count once, both towards the two strong agreements and towards the
+    half. Two records in one postcode share its city too: counted twice, a
+    shared postcode alone seeded a pair, and on people_100k EM learnt "same
+    postcode and city" as the match class.
     """
     top = np.asarray(n_levels) - 1
     present = level_matrix != MISSING
     at_top = (level_matrix == top) & present
-    agree = at_top.sum(axis=1)
-    needed = np.maximum(2, np.ceil(present.sum(axis=1) / 2))
-    seeded = agree >= needed
-    if strong is not None:
-        seeded &= at_top[:, np.asarray(strong, dtype=bool)].sum(axis=1) >= 2
+    strong_mask = (
+        np.ones(len(n_levels), dtype=bool) if strong is None else np.asarray(strong, dtype=bool)
+    )
+    names = list(groups) if groups is not None else [str(k) for k in range(len(n_levels))]
+    group_present, group_agree, group_strong = [], [], []
+    for group in dict.fromkeys(names):
+        members = np.array([name == group for name in names])
+        group_present.append(present[:, members].any(axis=1))
+        group_agree.append(at_top[:, members].any(axis=1))
+        group_strong.append(at_top[:, members & strong_mask].any(axis=1))
+    agree = np.column_stack(group_agree).sum(axis=1)
+    needed = np.maximum(2, np.ceil(np.column_stack(group_present).sum(axis=1) / 2))
+    seeded = (agree >= needed) & (np.column_stack(group_strong).sum(axis=1) >= 2)
     return seeded.astype(np.float64)
 
 
@@ -219,8 +244,46 @@ def _monotone(m: np.ndarray, u: np.ndarray, counts: np.ndarray) -> np.ndarray:
 
 
 def _floored(u: np.ndarray, floor: np.ndarray) -> np.ndarray:
+    """Probabilities whose agreement levels are no rarer than ``floor``; level 0 takes the rest.
+
+    Only the levels above the lowest are floored: blocking makes agreement among
+    candidate non-matches more common than among random pairs, so the lowest
+    level ("different") must be free to fall below its random-pair value.
+    Flooring it too (at 0.999 for a postcode) forced u back to the random-pair
+    distribution, and EM then read every candidate sharing a blocking key as a
+    match (the people_100k collapse onto "same postcode").
+    """
+    raised = u.astype(np.float64).copy()
+    raised[1:] = np.maximum(raised[1:], floor[1:])
+    agreement = raised[1:].sum()
+    if agreement >= 1.0:
+        raised[1:] *= (1.0 - 1e-9) / agreement
+        agreement = raised[1:].sum()
+    raised[0] = max(1.0 - agreement, 1e-9)
+    return raised / raised.sum()
+
+
+def _at_least(p: np.ndarray, floor: float) -> np.ndarray:
     """Probabilities with no level below ``floor``, renormalised."""
-    raised = np.maximum(u, floor)
+    raised = np.maximum(p, floor)
+    return raised / raised.sum()
+
+
+def _disagreement_never_favours_a_match(m: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """u whose lowest level is at least as likely as under m: "different" never adds weight.
+
+    Among candidates, u of the lowest level can be near zero for a column a
+    blocking rule keyed on (every candidate of a postcode rule shares the
+    postcode). A pair found by another rule that differs there must not gain
+    weight from log(m/u) with a vanishing u.
+    """
+    if u[0] >= m[0]:
+        return u
+    raised = u.astype(np.float64).copy()
+    raised[0] = m[0]
+    rest = raised[1:].sum()
+    if rest > 0:
+        raised[1:] *= (1.0 - m[0]) / rest
     return raised / raised.sum()
 
 
@@ -272,7 +335,9 @@ def fit_model(
     # STRONG_AGREEMENT_U of random record pairs agree there (a postcode or a name,
     # not a city: one random pair in 25 shares a city in the synthetic million).
     strong = np.array([u_k[-1] < STRONG_AGREEMENT_U for u_k in u_random])
-    seed = seed_posterior(patterns, n_levels, strong=strong)
+    seed = seed_posterior(
+        patterns, n_levels, strong=strong, groups=[evidence_group(c) for c in comparisons]
+    )
     m = level_frequencies(patterns, n_levels, weights=seed * counts, smoothing=smoothing)
     # Start u from the candidates outside the seed, not from random pairs: against
     # random-pair u, every pair that a blocking rule put together for sharing a
@@ -305,7 +370,8 @@ def fit_model(
         if change < settings.em_tolerance:
             break
     u = [_floored(uk, floor) for uk, floor in zip(u, u_random, strict=True)]
-    m = [_floored(mk, np.full(len(mk), settings.m_floor)) for mk in m]
+    m = [_at_least(mk, settings.m_floor) for mk in m]
+    u = [_disagreement_never_favours_a_match(mk, uk) for mk, uk in zip(m, u, strict=True)]
     match_counts = level_frequencies(patterns, n_levels, weights=counts, smoothing=0.0)
     m = [_monotone(mk, uk, ck) for mk, uk, ck in zip(m, u, match_counts, strict=True)]
     params = tuple(

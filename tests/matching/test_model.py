@@ -90,11 +90,6 @@ def test_a_shared_postcode_and_city_do_not_seed_em() -> None:
     assert seed_posterior(levels, [3, 2, 2, 2], strong=strong).tolist() == [0.0, 1.0, 1.0]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known limit: when nearly all candidates are non-matches that one rule paired for "
-    "sharing its key, the two-class EM still settles on that key (see BENCHMARKS.md)",
-)
 def test_em_does_not_settle_on_a_blocking_key_that_many_non_matches_share() -> None:
     """A rule blocking on postcode can make 'same postcode' look like the match class.
 
