@@ -31,6 +31,7 @@ from connectors.canonical import (
 from connectors.config import FieldMapping, SourceConfig
 from connectors.errors import SchemaDriftError
 from connectors.readers import RawFrame
+from connectors.record_ids import normalised_record_id
 from connectors.timestamps import UTC_DATETIME, parse_timestamp
 
 MAPPED_SCHEMA: dict[str, pl.DataType] = {
@@ -40,10 +41,13 @@ MAPPED_SCHEMA: dict[str, pl.DataType] = {
 }
 # `source_columns` names a constant's origin with this marker, not a column.
 CONSTANT_ORIGIN = "(constant)"
+# `source_columns` key of the record ID as read, when normalising changed it.
+RAW_RECORD_ID_KEY = "raw_source_record_id"
 REASON_SEPARATOR = "; "
 # Working column with the cell-level problems of a row; a NUL cannot start a
 # CSV header name, and the name is checked against the mapped columns anyway.
 _CELL_PROBLEMS = "\x00cell_problems"
+_RAW_RECORD_ID = "\x00raw_record_id"
 # C0 controls other than tab, line feed and carriage return, and DEL: no name,
 # address or e-mail holds them; a cell that does is binary data or a broken export.
 _CONTROL_CHARACTERS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
@@ -112,6 +116,7 @@ def map_to_canonical(raw: RawFrame, *, source: SourceConfig, source_file: str) -
         cleaned = raw.data.lazy().select(
             *(_clean(c).alias(c) for c in source.referenced_columns),
             _cell_problems(raw.data, source=source).alias(_CELL_PROBLEMS),
+            pl.col(source.record_id).alias(_RAW_RECORD_ID),
         )
         mapped = (
             cleaned.select(_canonical_exprs(source, source_file=source_file))
@@ -227,7 +232,7 @@ def _canonical_exprs(source: SourceConfig, *, source_file: str) -> list[pl.Expr]
     values = {
         name: exprs.value if exprs else pl.lit(None, pl.String) for name, exprs in fields.items()
     }
-    record_id = pl.col(source.record_id)
+    record_id = normalised_record_id(pl.col(source.record_id))
     reasons: list[pl.Expr] = [
         pl.when(record_id.is_null()).then(
             pl.lit(f"missing record id (column {source.record_id!r})")
@@ -251,6 +256,7 @@ def _canonical_exprs(source: SourceConfig, *, source_file: str) -> list[pl.Expr]
         if exprs is not None:
             reasons.extend(exprs.reasons)
             entries.append(exprs.source_columns_entry)
+    entries.append(_raw_record_id_entry(record_id, stripped=pl.col(source.record_id)))
     reason = pl.concat_str(reasons, separator=REASON_SEPARATOR, ignore_nulls=True)
     source_columns = pl.concat_str(
         pl.lit("{"), pl.concat_str(entries, separator=",", ignore_nulls=True), pl.lit("}")
@@ -264,6 +270,21 @@ def _canonical_exprs(source: SourceConfig, *, source_file: str) -> list[pl.Expr]
         *(value.alias(name) for name, value in values.items()),
         pl.when(reason != "").then(reason).alias("reason"),
     ]
+
+
+def _raw_record_id_entry(record_id: pl.Expr, *, stripped: pl.Expr) -> pl.Expr:
+    """``"raw_source_record_id": "<as read>"`` when the ID held invisible characters, else null.
+
+    The key is kept normalised (``connectors.record_ids``); the text the export
+    really held stays with the record's lineage, so an auditor can see why
+    ``\ufeffCRM-1`` and ``CRM-1`` are one record. Surrounding space alone is
+    not recorded: padded IDs are common, and every record would get its own
+    ``source_columns`` text (see ``connectors.load.REPEATED_RECORD_TEXT``).
+    """
+    raw_id = pl.col(_RAW_RECORD_ID)
+    as_json = pl.struct(raw_id.alias(RAW_RECORD_ID_KEY)).struct.json_encode()
+    entry = as_json.str.strip_prefix("{").str.strip_suffix("}")
+    return pl.when(record_id.is_not_null() & (stripped != record_id)).then(entry)
 
 
 def _field_exprs(name: str, mapping: FieldMapping) -> _FieldExprs:

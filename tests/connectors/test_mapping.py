@@ -71,6 +71,46 @@ def test_cells_are_trimmed_and_empty_is_null(load: Load, cells: list[str], expec
     assert {k: record[k] for k in expected} == expected
 
 
+@pytest.mark.parametrize(
+    ("cell", "expected", "raw_kept"),
+    [
+        pytest.param("CRM-000075", "CRM-000075", False, id="plain"),
+        pytest.param("\ufeffCRM-000075", "CRM-000075", True, id="bom-at-row-start"),
+        pytest.param("CRM-\u200b000075\u200d", "CRM-000075", True, id="zero-width-inside"),
+        pytest.param("\u2060\u200e CRM-000075 \u200f", "CRM-000075", True, id="marks-and-space"),
+        pytest.param("\u00adCRM-000075\ufeff", "CRM-000075", True, id="soft-hyphen-and-bom"),
+        pytest.param("\u3000CRM-000075\xa0", "CRM-000075", False, id="wide-space-and-nbsp"),
+        pytest.param("crm 000075", "crm 000075", False, id="case-and-inner-space-kept"),
+        pytest.param("\ufeff\u200b ", None, False, id="only-invisible-is-missing"),
+    ],
+)
+def test_record_ids_are_normalised_before_keying(
+    load: Load, cell: str, expected: str | None, raw_kept: bool
+) -> None:
+    """The key loses invisible characters and surrounding space; lineage keeps the raw text."""
+    batch = load([["id", "name"], [cell, "Acme"]])
+    if expected is None:
+        assert reasons(batch) == {1: "missing record id (column 'id')"}
+        return
+    record = batch.records.row(0, named=True)
+    assert record["source_record_id"] == expected
+    columns = json.loads(record["source_columns"])
+    assert columns.get("raw_source_record_id") == (cell if raw_kept else None)
+    assert columns["name"] == "name"
+
+
+def test_an_id_with_a_bom_is_the_same_record_as_without(load: Load) -> None:
+    """Two files concatenated leave a BOM at a row start: one record, not a new customer."""
+    rows = [
+        ["id", "name", "changed"],
+        ["CRM-1", "Old", "2024-01-01"],
+        ["\ufeffCRM-1", "New", "2024-06-01"],
+    ]
+    batch = load(rows, updated_at={"column": "changed", "format": "iso"})
+    assert batch.records.select("source_record_id", "name").rows() == [("CRM-1", "New")]
+    assert reasons(batch) == {1: "duplicate source_record_id 'CRM-1' (kept row 2)"}
+
+
 def test_value_map_and_unmapped_values(load: Load) -> None:
     rows = [
         ["id", "name", "level"],

@@ -344,6 +344,32 @@ CASES: dict[str, Case] = {
             (4, "duplicate source_record_id 'C1' (kept row 3)"),
         ),
     ),
+    # --- invisible characters in record IDs ---------------------------------------------
+    "bom-at-the-start-of-a-row": Case(
+        rows(f"C1,Acme,a@x.com,Gold,{GOOD}").encode()
+        + codecs.BOM_UTF8
+        + f"C2,Beta,b@x.com,,{GOOD}\n".encode(),
+        records=("C1", "C2"),
+    ),
+    "zero-width-and-direction-marks-in-ids": Case(
+        rows(
+            f"\u200bC1\u200d,Acme,a@x.com,Gold,{GOOD}",
+            f"\u200e C2 \u2060,Beta,b@x.com,,{GOOD}",
+            f"\u200b,Nobody,n@x.com,,{GOOD}",
+        ).encode(),
+        records=("C1", "C2"),
+        quarantine=((3, "missing record id (column 'id')"),),
+    ),
+    "same-id-with-and-without-bom-is-a-duplicate": Case(
+        rows(
+            "C1,Old,a@x.com,,2024-01-01T00:00:00Z", "\ufeffC1,New,a@x.com,,2024-06-01T00:00:00Z"
+        ).encode(),
+        records=("C1",),
+        quarantine=((1, "duplicate source_record_id 'C1' (kept row 2)"),),
+    ),
+    "jsonl-bom-in-an-id": Case(
+        jl(customer("O1"), customer("\ufeffO2")).encode(), entry=jsonl_entry(), records=("O1", "O2")
+    ),
     # --- schema drift --------------------------------------------------------------------
     "renamed-column": Case(
         b"id,name,e_mail,tier,changed\nC1,Acme,a@x.com,Gold,2024-05-01\n",
