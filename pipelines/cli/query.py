@@ -17,29 +17,72 @@ from pipelines.cli.app import fail, warehouse_option
               default="table", show_default=True)  # fmt: skip
 @click.option("--output", "output_path", type=click.Path(path_type=Path), default=None,
               help="File to write csv/parquet to (csv defaults to standard output).")  # fmt: skip
-def sql(query: str, warehouse_dir: Path, output_format: str, output_path: Path | None) -> None:
-    """Run a read-only SQL query against the published warehouse."""
+@click.option(
+    "--max-rows",
+    type=click.IntRange(min=1),
+    default=1000,
+    show_default=True,
+    help="Rows shown or exported at most; more are cut, with a note on stderr.",
+)
+@click.option(
+    "--memory-limit",
+    default="1GB",
+    show_default=True,
+    help="DuckDB memory limit of the query (512MB, 4GB, 50%); nothing spills to disk.",
+)
+@click.option(
+    "--timeout",
+    "timeout_seconds",
+    type=click.FloatRange(min=0, min_open=True),
+    default=60.0,
+    show_default=True,
+    help="Seconds after which the query is stopped.",
+)
+def sql(
+    query: str,
+    warehouse_dir: Path,
+    output_format: str,
+    output_path: Path | None,
+    max_rows: int,
+    memory_limit: str,
+    timeout_seconds: float,
+) -> None:
+    """Run one read-only SQL query against the published warehouse, within limits."""
     import polars as pl
 
-    from pipelines.sql import escape_spreadsheet_formulas, run_read_only_query
+    from pipelines.sql import QueryLimits, escape_spreadsheet_formulas, query_warehouse
 
+    if output_format == "parquet" and output_path is None:
+        fail("sql", "--format parquet needs --output FILE")
+    limits = QueryLimits(
+        memory_limit=memory_limit, max_rows=max_rows, timeout_seconds=timeout_seconds
+    )
     try:
-        result = run_read_only_query(warehouse_dir, query)
+        result = query_warehouse(
+            warehouse_dir, query, limits=limits, nested_as_json=output_format == "csv"
+        )
     except FusionError as error:
         fail("sql", error)
+    frame = result.frame
     if output_format == "table":
-        with pl.Config(tbl_rows=50, tbl_cols=30, fmt_str_lengths=60, tbl_width_chars=200):
-            click.echo(result)
+        rows = max(frame.height, 1)
+        with pl.Config(tbl_rows=rows, tbl_cols=30, fmt_str_lengths=60, tbl_width_chars=200):
+            click.echo(frame)
     elif output_format == "csv":
-        text = escape_spreadsheet_formulas(result).write_csv()
+        text = escape_spreadsheet_formulas(frame).write_csv()
         if output_path is None:
             click.echo(text, nl=False)
         else:
             output_path.write_text(text, encoding="utf-8")
     else:
-        if output_path is None:
-            fail("sql", "--format parquet needs --output FILE")
-        result.write_parquet(output_path)
+        assert output_path is not None
+        frame.write_parquet(output_path)
+    if result.truncated:
+        click.echo(
+            f"fusion sql: only the first {max_rows} rows are shown; the query returned more "
+            "(add a LIMIT or raise --max-rows)",
+            err=True,
+        )
 
 
 @click.command()
