@@ -11,7 +11,6 @@ constants instead of being restated. Errors name the source and the key path::
 
 from __future__ import annotations
 
-import codecs
 import re
 import zoneinfo
 from collections.abc import Mapping, Sequence
@@ -35,6 +34,7 @@ from connectors.canonical import FIELD_NAMES, FIELDS_BY_NAME, IDENTIFYING_FIELDS
 from connectors.config_yaml import excerpt
 from connectors.errors import ConfigError
 from connectors.paths import GLOB_CHARS, pattern_outside_roots
+from connectors.readers import text_codec_problem
 from connectors.secrets import EnvSecret
 
 SystemKind = Literal["crm", "erp", "ecommerce", "ticketing", "other"]
@@ -73,7 +73,16 @@ def _check_trust_key(name: str) -> str:
     return name if name == TRUST_DEFAULT_KEY else _check_field_name(name)
 
 
+def _check_text_encoding(name: str) -> str:
+    problem = text_codec_problem(name)
+    if problem is not None:
+        raise ValueError(problem)
+    return name
+
+
 ColumnName = Annotated[str, Field(min_length=1)]
+# A codec that turns an export's bytes into text (not rot13, base64, zlib).
+TextEncoding = Annotated[str, AfterValidator(_check_text_encoding)]
 CanonicalFieldName = Annotated[str, AfterValidator(_check_field_name)]
 TrustKey = Annotated[str, AfterValidator(_check_trust_key)]
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -211,7 +220,7 @@ class SourceConfig(_Frozen):
     system: SystemKind
     path: Annotated[str, Field(min_length=1)]
     format: FileFormat
-    encoding: str = "utf-8"
+    encoding: TextEncoding = "utf-8"
     delimiter: str = ","
     sheet: str | None = None
     default_country: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] | None = None
@@ -235,16 +244,6 @@ class SourceConfig(_Frozen):
             rule = "use only letters, digits and underscores (it names a Dagster asset)"
             msg = f"{excerpt(value)}: {rule}"
             raise ValueError(msg)
-        return value
-
-    @field_validator("encoding")
-    @classmethod
-    def _known_encoding(cls, value: str) -> str:
-        try:
-            codecs.lookup(value)
-        except LookupError:
-            msg = f"unknown encoding {excerpt(value)} (any Python codec name, e.g. gb18030, utf-16)"
-            raise ValueError(msg) from None
         return value
 
     @field_validator("delimiter")

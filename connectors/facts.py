@@ -41,7 +41,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from connectors.canonical import QUARANTINE_SCHEMA
-from connectors.config import FieldMapping, FileFormat, UpdatedAtSpec
+from connectors.config import FieldMapping, FileFormat, TextEncoding, UpdatedAtSpec
 from connectors.errors import ConfigError, SchemaDriftError
 from connectors.files import entry_files, read_entry_file
 from connectors.paths import pattern_outside_roots
@@ -113,7 +113,7 @@ class FactConfig(BaseModel):
     customer_source: Annotated[str, Field(min_length=1)]
     path: Annotated[str, Field(min_length=1)]
     format: FileFormat
-    encoding: str = "utf-8"
+    encoding: TextEncoding = "utf-8"
     delimiter: str = ","
     sheet: str | None = None
     fact_id: ColumnName

@@ -8,6 +8,7 @@ both go through here, so a path rule or a read error reads the same for both.
 
 from __future__ import annotations
 
+import errno
 import glob
 import os
 from pathlib import Path
@@ -18,11 +19,14 @@ import polars as pl
 from connectors.config import FileFormat
 from connectors.errors import ConfigError, SourceReadError
 from connectors.paths import GLOB_CHARS, outside_roots
-from connectors.readers import RawFrame
+from connectors.readers import RawFrame, binary_container
 from connectors.readers.csv_reader import read_csv
 from connectors.readers.excel_reader import read_excel
 from connectors.readers.jsonl_reader import read_jsonl
 from connectors.readers.parquet_reader import read_parquet
+
+# Formats read as decoded text: a binary file declared as one of them is named as what it is.
+TEXT_FORMATS = ("csv", "jsonl")
 
 
 class FileEntry(Protocol):
@@ -94,7 +98,23 @@ def _check_inside_roots(path: Path, *, entry: FileEntry, label: str, shown: str)
 
 
 def read_entry_file(path: Path, *, entry: FileEntry, kind: str, source_file: str) -> RawFrame:
-    """Run the entry's format reader on one file; a file-level failure names entry and file."""
+    """Run the entry's format reader on one file; a file-level failure names entry and file.
+
+    A compressed file, an archive or a workbook declared as a text format is
+    named as what it is (``source 'crm': .../crm.csv is gzip-compressed, not
+    csv text (key 'format'): decompress it first (gunzip)``) rather than
+    failing later as bytes invalid in the declared encoding.
+    """
+    where = (entry.base_dir / source_file).as_posix()
+    label = f"{kind} {entry.name!r}"
+    try:
+        container = binary_container(path) if entry.format in TEXT_FORMATS else None
+    except OSError as exc:
+        raise SourceReadError(f"{label}: cannot read {where}: {_os_reason(exc)}") from None
+    if container is not None:
+        what, advice = container
+        msg = f"{label}: {where} is {what}, not {entry.format} text (key 'format'): {advice}"
+        raise SourceReadError(msg)
     try:
         match entry.format:
             case "csv":
@@ -105,10 +125,25 @@ def read_entry_file(path: Path, *, entry: FileEntry, kind: str, source_file: str
                 return read_parquet(path)
             case "excel":
                 return read_excel(path, sheet=entry.sheet)
-    except (OSError, SourceReadError, pl.exceptions.PolarsError) as exc:
-        where = (entry.base_dir / source_file).as_posix()
+    except LookupError:
+        # Validation refuses unknown codecs; a codec can still vanish (a plugin uninstalled).
+        msg = f"{label}: key 'encoding': unknown encoding {entry.encoding[:40]!r} reading {where}"
+        raise SourceReadError(msg) from None
+    except OSError as exc:
+        raise SourceReadError(f"{label}: cannot read {where}: {_os_reason(exc)}") from None
+    except (SourceReadError, pl.exceptions.PolarsError) as exc:
         # Library messages may carry a multi-line context: the CLI shows one line.
         cause = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        msg = f"{kind} {entry.name!r}: cannot read {where}: {cause}"
+        msg = f"{label}: cannot read {where}: {cause}"
         # The cause is in the message; chaining it would make it the reason shown.
         raise SourceReadError(msg) from None
+
+
+def _os_reason(exc: OSError) -> str:
+    """An OS error as one line, with what to do where the cause is the machine, not the file."""
+    reason = exc.strerror or (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    if exc.errno == errno.ENOSPC:
+        reason += " (the disk is full: free space and run again)"
+    elif exc.errno in (errno.EACCES, errno.EPERM):
+        reason += " (check the file's permissions)"
+    return reason

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import codecs
 import re
+import zipfile
 from dataclasses import dataclass
+from pathlib import Path
 
 import polars as pl
 
@@ -41,6 +43,76 @@ def _escape_bytes(error: UnicodeError) -> tuple[str, int]:
 
 
 codecs.register_error(_ESCAPE_HANDLER, _escape_bytes)
+
+
+def text_codec_problem(encoding: str) -> str | None:
+    """Why ``encoding`` cannot decode an export into text, or None when it can.
+
+    ``codecs.lookup`` also knows bytes-to-bytes and text-to-text transforms
+    (``rot13``, ``base64``, ``zlib``) and codecs that refuse every input
+    (``undefined``); none of them reads a file, so they are config errors.
+
+    Example:
+        >>> text_codec_problem("gb18030") is None, text_codec_problem("rot13")
+        (True, "'rot13' is not a text encoding (it transforms, e.g. rot13, base64, zlib)")
+    """
+    try:
+        info = codecs.lookup(encoding)
+    except LookupError:
+        return f"unknown encoding {encoding[:40]!r} (any Python codec name, e.g. gb18030, utf-16)"
+    if not getattr(info, "_is_text_encoding", True):
+        return f"{encoding!r} is not a text encoding (it transforms, e.g. rot13, base64, zlib)"
+    try:
+        b"abcd".decode(encoding, errors=_ESCAPE_HANDLER)
+    except (UnicodeError, LookupError, TypeError):
+        return f"{encoding!r} cannot decode a file (any text codec, e.g. utf-8, gb18030, utf-16)"
+    return None
+
+
+# The first bytes of files that are no text export, what they are, and what to do.
+_CONTAINERS: tuple[tuple[bytes, str, str], ...] = (
+    (b"\x1f\x8b", "gzip-compressed", "decompress it first (gunzip)"),
+    (b"PK\x03\x04", "a zip archive", "extract the export from it first"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Excel (.xls) or other OLE2 document",
+     "save it as .xlsx and set 'format: excel', or export CSV"),
+    (b"PAR1", "a Parquet file", "set 'format: parquet'"),
+    (b"BZh", "bzip2-compressed", "decompress it first (bunzip2)"),
+    (b"\xfd7zXZ\x00", "xz-compressed", "decompress it first (unxz)"),
+    (b"\x28\xb5\x2f\xfd", "zstd-compressed", "decompress it first (unzstd)"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive", "extract the export from it first"),
+)  # fmt: skip
+_XLSX = ("an Excel workbook (.xlsx)", "set 'format: excel'")
+
+
+def binary_container(path: Path) -> tuple[str, str] | None:
+    """What a file declared as text really is, by its first bytes, and the advice; else None.
+
+    A gzip or Excel file read as CSV would otherwise fail as "not valid
+    utf-8", pointing at the encoding instead of the format.
+
+    Example:
+        >>> import gzip, tempfile
+        >>> p = Path(tempfile.mkdtemp()) / "x.csv"
+        >>> _ = p.write_bytes(gzip.compress(b"id,name\\n"))
+        >>> binary_container(p)
+        ('gzip-compressed', 'decompress it first (gunzip)')
+    """
+    with path.open("rb") as file:
+        head = file.read(8)
+    for magic, what, advice in _CONTAINERS:
+        if head.startswith(magic):
+            if magic.startswith(b"PK") and _is_xlsx(path):
+                return _XLSX
+            return what, advice
+    return None
+
+
+def _is_xlsx(path: Path) -> bool:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return any(name.startswith("xl/") for name in archive.namelist())
+    except (zipfile.BadZipFile, OSError):
+        return False
 
 
 @dataclass(frozen=True)

@@ -117,6 +117,12 @@ def test_sample_config_loads() -> None:
         ),
         ({"trust": {"tier": 0.9}}, "source 'erp': key 'trust': needs a 'default' trust"),
         ({"encoding": "klingon"}, "source 'erp': key 'encoding': unknown encoding 'klingon'"),
+        (
+            {"encoding": "rot13"},
+            "source 'erp': key 'encoding': 'rot13' is not a text encoding",
+        ),
+        ({"encoding": "base64"}, "source 'erp': key 'encoding': 'base64' is not a text encoding"),
+        ({"encoding": "undefined"}, "source 'erp': key 'encoding': 'undefined' cannot decode"),
         ({"delimiter": ";;"}, "source 'erp': key 'delimiter': expected one character"),
         ({"format": "xlsx"}, "source 'erp': key 'format': Input should be 'csv', 'jsonl'"),
         ({"system": "sap"}, "source 'erp': key 'system': Input should be 'crm', 'erp'"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gzip
 from pathlib import Path
 from typing import Any
 
@@ -179,3 +180,27 @@ def test_the_sample_facts_quarantine_exactly_the_rows_truth_lists() -> None:
     assert found == truth
     invoices = next(f for f in config.facts if f.kind == "invoice")
     assert invoices.column_of["amount"] == ("价税合计",)
+
+
+@pytest.mark.parametrize(
+    ("encoding", "expected"),
+    [
+        ("rot13", "key 'encoding': 'rot13' is not a text encoding"),
+        ("klingon", "key 'encoding': unknown encoding 'klingon'"),
+    ],
+)
+def test_a_codec_that_cannot_read_text_is_a_config_error(
+    tmp_path: Path, encoding: str, expected: str
+) -> None:
+    """Checked when the config loads, as for sources, not when the file is read."""
+    with pytest.raises(ConfigError, match=rf"fact 'invoices': {expected}"):
+        parse(tmp_path, entry(encoding=encoding))
+
+
+def test_a_gzip_file_declared_csv_is_named_as_such(tmp_path: Path) -> None:
+    (tmp_path / "invoices.csv").write_bytes(gzip.compress(b"id,customer\nF1,KH1\n"))
+    (fact,) = parse(tmp_path, entry())
+    with pytest.raises(
+        SourceReadError, match=r"^fact 'invoices': .*/invoices\.csv is gzip-compressed, not csv"
+    ):
+        load_fact_source(fact)

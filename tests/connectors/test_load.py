@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import errno
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -124,6 +125,42 @@ def test_unreadable_file_names_source_and_file(
     (tmp_path / "export.bin").write_bytes(content)
     with pytest.raises(SourceReadError, match=r"^source 'crm': cannot read .*/export\.bin: "):
         load_source(make_source(path="export.bin", format=fmt))
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        pytest.param(
+            OSError(errno.ENOSPC, "No space left on device"),
+            "No space left on device (the disk is full: free space and run again)",
+            id="disk-full",
+        ),
+        pytest.param(
+            PermissionError(errno.EACCES, "Permission denied"),
+            "Permission denied (check the file's permissions)",
+            id="permission",
+        ),
+        pytest.param(OSError(errno.EIO, "Input/output error"), "Input/output error", id="io"),
+    ],
+)
+def test_os_errors_while_reading_name_source_and_file(
+    tmp_path: Path,
+    make_source: MakeSource,
+    monkeypatch: pytest.MonkeyPatch,
+    error: OSError,
+    expected: str,
+) -> None:
+    """Connectors only read; an OS failure there is one line naming source, file and cause."""
+    (tmp_path / "export.csv").write_bytes(b"id,name\nC1,Acme\n")
+
+    def fail(self: Path) -> bytes:
+        raise error
+
+    monkeypatch.setattr(Path, "read_bytes", fail)
+    with pytest.raises(SourceReadError) as info:
+        load_source(make_source())
+    where = (tmp_path / "export.csv").as_posix()
+    assert str(info.value) == f"source 'crm': cannot read {where}: {expected}"
 
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet", "excel"])

@@ -11,9 +11,12 @@ The same inputs go through the whole pipeline in test_bad_input_pipeline.py.
 from __future__ import annotations
 
 import codecs
+import gzip
+import io
 import json
 import random
 import re
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -97,6 +100,30 @@ def customer(rid: str, name: str = "Acme", **extra: Any) -> dict[str, Any]:
 
 def garbage(size: int, *, seed: int) -> bytes:
     return random.Random(seed).randbytes(size)
+
+
+def _xlsx() -> bytes:
+    buffer = io.BytesIO()
+    pl.DataFrame({"id": ["C1"], "name": ["Acme"]}).write_excel(buffer)
+    return buffer.getvalue()
+
+
+def _zipped_csv() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("export.csv", rows(f"C1,Acme,a@x.com,Gold,{GOOD}"))
+    return buffer.getvalue()
+
+
+def _parquet() -> bytes:
+    buffer = io.BytesIO()
+    pl.DataFrame({"id": ["C1"], "name": ["Acme"]}).write_parquet(buffer)
+    return buffer.getvalue()
+
+
+XLSX = _xlsx()
+ZIPPED_CSV = _zipped_csv()
+PARQUET = _parquet()
 
 
 @dataclass(frozen=True)
@@ -290,6 +317,43 @@ CASES: dict[str, Case] = {
         ("id,name,notes\n" + f'C1,Acme,"{"y" * TEN_MB}"\nC2,Beta,short\n').encode(),
         entry=csv_entry(fields={"name": "name"}, updated_at=None),
         records=("C1", "C2"),
+    ),
+    # --- binary files declared as text: named as what they are, not as an encoding error ---
+    "gzip-declared-csv": Case(
+        gzip.compress(rows(f"C1,Acme,a@x.com,Gold,{GOOD}").encode()),
+        error=(
+            SourceReadError,
+            r"^source 'crm': .*/export\.csv is gzip-compressed, not csv text \(key 'format'\): "
+            r"decompress it first",
+        ),
+    ),
+    "xlsx-declared-csv": Case(
+        XLSX,
+        error=(
+            SourceReadError,
+            r"^source 'crm': .*/export\.csv is an Excel workbook \(\.xlsx\), not csv text "
+            r"\(key 'format'\): set 'format: excel'$",
+        ),
+    ),
+    "zip-declared-csv": Case(
+        ZIPPED_CSV,
+        error=(SourceReadError, r"/export\.csv is a zip archive, not csv text \(key 'format'\)"),
+    ),
+    "xls-declared-csv": Case(
+        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + garbage(512, seed=3),
+        error=(SourceReadError, r"/export\.csv is an old Excel \(\.xls\) or other OLE2 document"),
+    ),
+    "parquet-declared-csv": Case(
+        PARQUET,
+        error=(
+            SourceReadError,
+            r"/export\.csv is a Parquet file, not csv text .*'format: parquet'",
+        ),
+    ),
+    "gzip-declared-jsonl": Case(
+        gzip.compress(jl(customer("O1")).encode()),
+        entry=jsonl_entry(),
+        error=(SourceReadError, r"^source 'shop': .*/orders\.jsonl is gzip-compressed, not jsonl"),
     ),
     # --- wrong types, impossible dates, duplicates -------------------------------------
     "wrong-types": Case(
