@@ -97,7 +97,10 @@ class FieldMapping(_Frozen):
     """How one canonical field is filled from a source row.
 
     Exactly one of ``column`` (a column name or dotted JSON path), ``columns``
-    (coalesce: the first non-empty one wins) or ``constant``. ``map`` translates
+    (coalesce: the first non-empty one wins) or ``constant``. With ``join``,
+    ``columns`` are joined instead: the non-empty ones, in order, with ``join``
+    between them (null when all are empty), e.g. a name split into
+    ``first_name`` and ``surname``. ``map`` translates
     source codes to canonical values; a non-empty value missing from it
     quarantines the row (a map value of null drops the value on purpose).
     ``present``/``absent`` derive the value from whether the column is filled,
@@ -106,10 +109,13 @@ class FieldMapping(_Frozen):
     Example:
         >>> FieldMapping(column="客户等级", map={"VIP": "S"}).source_columns
         ('客户等级',)
+        >>> FieldMapping(columns=["first_name", "surname"], join=" ").source_columns
+        ('first_name', 'surname')
     """
 
     column: ColumnName | None = None
     columns: tuple[ColumnName, ...] | None = Field(default=None, min_length=1)
+    join: str | None = None
     constant: str | None = None
     map: dict[str, str | None] | None = Field(default=None, min_length=1)
     present: str | None = None
@@ -127,11 +133,21 @@ class FieldMapping(_Frozen):
             raise ValueError("'constant' cannot be combined with 'map', 'present' or 'absent'")
         if self.map is not None and derives:
             raise ValueError("'map' cannot be combined with 'present'/'absent'")
+        if self.join is not None and self.columns is None:
+            raise _KeyedValueError(("join",), "needs 'columns' (the columns to join)")
         return self
+
+    @model_serializer(mode="wrap")
+    def _omit_join_when_unset(self, handler: SerializerFunctionWrapHandler) -> Any:
+        """No ``join`` key without a join: configuration hashes stay as they were."""
+        data = handler(self)
+        if isinstance(data, dict) and self.join is None:
+            data.pop("join", None)
+        return data
 
     @property
     def source_columns(self) -> tuple[str, ...]:
-        """The source columns this mapping reads, in coalesce order."""
+        """The source columns this mapping reads, in coalesce (or join) order."""
         if self.column is not None:
             return (self.column,)
         return self.columns or ()

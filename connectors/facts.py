@@ -141,6 +141,8 @@ class FactConfig(BaseModel):
             mapping: FieldMapping | None = getattr(self, key)
             if mapping is not None and mapping.derives_presence:
                 raise _KeyedError(key, "'present'/'absent' make no sense for a fact column")
+            if mapping is not None and mapping.join is not None:
+                raise _KeyedError(f"{key}.join", "joining columns is for customer fields only")
         if self.amount is not None and self.amount.map is not None:
             raise _KeyedError("amount.map", "amounts are numbers; a value map makes no sense")
         allowed = FACT_STATUSES[self.kind]

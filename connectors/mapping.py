@@ -41,6 +41,8 @@ MAPPED_SCHEMA: dict[str, pl.DataType] = {
 }
 # `source_columns` names a constant's origin with this marker, not a column.
 CONSTANT_ORIGIN = "(constant)"
+# How `source_columns` names the columns of a joined field: "first_name+surname".
+JOINED_COLUMNS = "+"
 # `source_columns` key of the record ID as read, when normalising changed it.
 RAW_RECORD_ID_KEY = "raw_source_record_id"
 REASON_SEPARATOR = "; "
@@ -296,16 +298,33 @@ def _field_exprs(name: str, mapping: FieldMapping) -> _FieldExprs:
         return _FieldExprs(value, entry, ())
     columns = mapping.source_columns
     cells = [pl.col(c) for c in columns]
-    chosen = pl.coalesce(cells)
+    if mapping.join is None:
+        chosen = pl.coalesce(cells)
+    else:
+        joined = pl.concat_str(cells, separator=mapping.join, ignore_nulls=True)
+        chosen = pl.when(joined != "").then(joined)
 
     def origin(label: Callable[[str], str]) -> pl.Expr:
-        """The label of the column that supplied the value (first non-empty)."""
-        return pl.coalesce(
+        """The label of the column that supplied the value (first non-empty).
+
+        With ``join``, every non-empty column supplied part of it: their
+        labels are joined with ``+`` (``first_name+surname``).
+        """
+        supplied = [
             pl.when(cell.is_not_null()).then(pl.lit(label(c)))
             for cell, c in zip(cells, columns, strict=True)
-        )
+        ]
+        if mapping.join is None:
+            return pl.coalesce(supplied)
+        labels = pl.concat_str(supplied, separator=JOINED_COLUMNS, ignore_nulls=True)
+        return pl.when(labels != "").then(labels)
 
-    origin_json = origin(lambda c: json.dumps(c, ensure_ascii=False))
+    if mapping.join is None:
+        origin_json = origin(lambda c: json.dumps(c, ensure_ascii=False))
+    else:
+        # One JSON string naming every part: the column names' escaped text inside quotes.
+        inner = origin(lambda c: json.dumps(c, ensure_ascii=False)[1:-1])
+        origin_json = pl.concat_str(pl.lit('"'), inner, pl.lit('"'))
     reasons: list[pl.Expr] = []
     if mapping.derives_presence:
         value = (
@@ -322,7 +341,7 @@ def _field_exprs(name: str, mapping: FieldMapping) -> _FieldExprs:
         )
         unmapped = chosen.is_not_null() & ~chosen.is_in(codes)
         message = pl.concat_str(
-            origin(lambda c: f"column {c!r}: unmapped value '"), chosen, pl.lit("'")
+            pl.lit("column "), origin(repr), pl.lit(": unmapped value '"), chosen, pl.lit("'")
         )
         reasons.append(pl.when(unmapped).then(message))
     else:

@@ -91,6 +91,14 @@ def test_sample_config_loads() -> None:
             "(found: none)",
         ),
         (
+            {"fields": {"name": {"column": "a", "join": " "}}},
+            "source 'erp': key 'fields.name.join': needs 'columns' (the columns to join)",
+        ),
+        (
+            {"fields": {"name": {"columns": ["a", "b"], "join": [" "]}}},
+            "source 'erp': key 'fields.name.join': Input should be a valid string",
+        ),
+        (
             {"fields": {"name": {"columns": []}}},
             "source 'erp': key 'fields.name.columns': Tuple should have at least 1 item",
         ),
@@ -348,3 +356,16 @@ def test_a_long_list_of_bad_sources_reports_the_first_problems() -> None:
     assert problems[0] == "source #1: expected a mapping of keys, got 'bad'"
     assert len(problems) == 11
     assert problems[-1] == "and 4990 more problem(s)"
+
+
+def test_join_is_in_the_json_only_when_given() -> None:
+    """Configs without ``join`` keep their JSON, and so their configuration hash."""
+    plain = parse_sources([entry(fields={"name": {"columns": ["a", "b"]}})], base_dir=Path())[0]
+    assert "join" not in plain.model_dump(mode="json")["fields"]["name"]
+    joined = parse_sources(
+        [entry(fields={"name": {"columns": ["a", "b"], "join": " "}})], base_dir=Path()
+    )[0]
+    assert joined.model_dump(mode="json")["fields"]["name"]["join"] == " "
+    assert joined.fields["name"].source_columns == ("a", "b")
+    assert joined.referenced_columns == ("客户编号", "a", "b")
+    assert SourceConfig.model_validate_json(joined.model_dump_json()) == joined

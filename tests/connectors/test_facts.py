@@ -54,6 +54,7 @@ def parse(tmp_path: Path, *entries: dict[str, Any]) -> tuple[FactConfig, ...]:
          "key 'status.map.P': value 'settled' is not a invoice status"),
         ({"amount": {"column": "t", "map": {"x": "1"}}}, "key 'amount.map'"),
         ({"currency": {"column": "c", "present": "CNY"}}, "key 'currency'"),
+        ({"status": {"columns": ["a", "b"], "join": "-"}}, "key 'status.join': joining columns"),
         ({"colour": "red"}, "key 'colour': unknown key"),
         ({"fact_id": None}, "key 'fact_id'"),
         ({"path": "../../etc/passwd"}, "key 'path'"),

@@ -111,6 +111,91 @@ def test_an_id_with_a_bom_is_the_same_record_as_without(load: Load) -> None:
     assert reasons(batch) == {1: "duplicate source_record_id 'CRM-1' (kept row 2)"}
 
 
+JOIN_ROWS = [
+    ["id", "first_name", "surname", "street", "town"],
+    ["P1", "Ann", "Lee", "1 High St", "Leeds"],
+    ["P2", "", "Wu", " ", "York"],
+    ["P3", " Bo ", "  ", "2 Low Rd", ""],
+    ["P4", "", " ", "", ""],
+]
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        pytest.param(
+            {"name": {"columns": ["first_name", "surname"], "join": " "}},
+            {
+                "P1": ("Ann Lee", {"name": "first_name+surname"}),
+                "P2": ("Wu", {"name": "surname"}),
+                "P3": ("Bo", {"name": "first_name"}),
+            },
+            id="join-with-space",
+        ),
+        pytest.param(
+            {"name": {"columns": ["surname", "first_name"], "join": ", "}},
+            {
+                "P1": ("Lee, Ann", {"name": "surname+first_name"}),
+                "P2": ("Wu", {"name": "surname"}),
+                "P3": ("Bo", {"name": "first_name"}),
+            },
+            id="join-in-config-order",
+        ),
+        pytest.param(
+            {"name": {"columns": ["first_name", "surname"], "join": ""}},
+            {
+                "P1": ("AnnLee", {"name": "first_name+surname"}),
+                "P2": ("Wu", {"name": "surname"}),
+                "P3": ("Bo", {"name": "first_name"}),
+            },
+            id="join-without-separator",
+        ),
+        pytest.param(
+            {"name": {"columns": ["first_name", "surname"]}},
+            {
+                "P1": ("Ann", {"name": "first_name"}),
+                "P2": ("Wu", {"name": "surname"}),
+                "P3": ("Bo", {"name": "first_name"}),
+            },
+            id="columns-without-join-coalesce",
+        ),
+    ],
+)
+def test_columns_are_joined_or_coalesced(
+    load: Load, fields: dict[str, Any], expected: dict[str, tuple[str, dict[str, str]]]
+) -> None:
+    """``join`` puts the non-blank parts together; all blank is null (P4 has no name)."""
+    batch = load(JOIN_ROWS, fields=fields)
+    got = {k: (r["name"], json.loads(r["source_columns"])) for k, r in records_by_id(batch).items()}
+    assert got == expected
+    assert reasons(batch) == {4: "none of name, email, phone present"}
+
+
+def test_joined_address_and_its_lineage(load: Load) -> None:
+    fields = {
+        "name": "surname",
+        "address": {"columns": ["street", "town"], "join": ", "},
+    }
+    batch = load(JOIN_ROWS[:4], fields=fields)
+    got = {
+        k: (r["address"], json.loads(r["source_columns"]).get("address"))
+        for k, r in records_by_id(batch).items()
+    }
+    assert got == {
+        "P1": ("1 High St, Leeds", "street+town"),
+        "P2": ("York", "town"),
+    }
+    assert reasons(batch) == {3: "none of name, email, phone present"}
+
+
+def test_a_joined_code_goes_through_the_value_map(load: Load) -> None:
+    rows = [["id", "name", "a", "b"], ["C1", "X", "VIP", "1"], ["C2", "Y", "STD", "9"]]
+    tier = {"columns": ["a", "b"], "join": "-", "map": {"VIP-1": "S"}}
+    batch = load(rows, fields={"name": "name", "tier": tier})
+    assert {k: r["tier"] for k, r in records_by_id(batch).items()} == {"C1": "S"}
+    assert reasons(batch) == {2: "column 'a'+'b': unmapped value 'STD-9'"}
+
+
 def test_value_map_and_unmapped_values(load: Load) -> None:
     rows = [
         ["id", "name", "level"],
