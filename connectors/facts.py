@@ -47,6 +47,7 @@ from connectors.files import entry_files, read_entry_file
 from connectors.paths import pattern_outside_roots
 from connectors.readers import RawFrame
 from connectors.timestamps import UTC_DATETIME, parse_timestamp
+from connectors.value_maps import apply_value_map
 
 FactKind = Literal["invoice", "order", "ticket"]
 FACT_KINDS: tuple[str, ...] = ("invoice", "order", "ticket")
@@ -337,13 +338,10 @@ def _mapped_text(mapping: FieldMapping | None, *, key: str) -> tuple[pl.Expr, li
     chosen = pl.coalesce(_text(c) for c in mapping.source_columns)
     if mapping.map is None:
         return chosen, []
-    codes = list(mapping.map)
-    value = chosen.replace_strict(
-        codes, [mapping.map[c] for c in codes], default=None, return_dtype=pl.String
-    )
+    value, unmapped = apply_value_map(chosen, mapping.map)
     columns = "/".join(mapping.source_columns)
-    unmapped = pl.concat_str(pl.lit(f"column {columns!r}: unmapped {key} '"), chosen, pl.lit("'"))
-    return value, [pl.when(chosen.is_not_null() & ~chosen.is_in(codes)).then(unmapped)]
+    message = pl.concat_str(pl.lit(f"column {columns!r}: unmapped {key} '"), chosen, pl.lit("'"))
+    return value, [pl.when(unmapped).then(message)]
 
 
 def _amount(mapping: FieldMapping | None) -> tuple[pl.Expr, list[pl.Expr]]:

@@ -1,7 +1,7 @@
 """Raw frame + source config -> canonical records, and the rows that cannot be.
 
 Everything a source does differently is in its config; this module turns
-that config into Polars expressions (trim, empty -> null, coalesce,
+that config into Polars expressions (trim, empty -> null, coalesce or join,
 constants, value maps, present/absent, timestamps) and runs them over the
 whole file at once. Quarantine rules derive from :mod:`connectors.canonical`
 (identifying fields, closed vocabularies) instead of restating them.
@@ -33,6 +33,7 @@ from connectors.errors import SchemaDriftError
 from connectors.readers import RawFrame
 from connectors.record_ids import normalised_record_id
 from connectors.timestamps import UTC_DATETIME, parse_timestamp
+from connectors.value_maps import apply_value_map
 
 MAPPED_SCHEMA: dict[str, pl.DataType] = {
     **CANONICAL_SCHEMA,
@@ -335,11 +336,7 @@ def _field_exprs(name: str, mapping: FieldMapping) -> _FieldExprs:
         # An empty column decides `absent` too: name the first column read.
         origin_json = origin_json.fill_null(pl.lit(json.dumps(columns[0], ensure_ascii=False)))
     elif mapping.map is not None:
-        codes = list(mapping.map)
-        value = chosen.replace_strict(
-            codes, [mapping.map[c] for c in codes], default=None, return_dtype=pl.String
-        )
-        unmapped = chosen.is_not_null() & ~chosen.is_in(codes)
+        value, unmapped = apply_value_map(chosen, mapping.map)
         message = pl.concat_str(
             pl.lit("column "), origin(repr), pl.lit(": unmapped value '"), chosen, pl.lit("'")
         )

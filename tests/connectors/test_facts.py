@@ -205,3 +205,15 @@ def test_a_gzip_file_declared_csv_is_named_as_such(tmp_path: Path) -> None:
         SourceReadError, match=r"^fact 'invoices': .*/invoices\.csv is gzip-compressed, not csv"
     ):
         load_fact_source(fact)
+
+
+def test_status_codes_match_whatever_their_case(tmp_path: Path) -> None:
+    """Value maps forgive case and surrounding space, as for customer fields."""
+    write_invoices(
+        tmp_path,
+        [["F1", "KH1", "2026-01-02", "1", "p"], ["F2", "KH1", "2026-01-02", "1", " x "],
+         ["F3", "KH1", "2026-01-02", "1", "q"]],
+    )  # fmt: skip
+    batch = load_fact_source(parse(tmp_path, entry())[0])
+    assert batch.records.select("fact_id", "status").rows() == [("F1", "paid"), ("F2", "void")]
+    assert batch.quarantine["reason"].to_list() == ["column 'state': unmapped status 'q'"]

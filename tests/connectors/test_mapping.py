@@ -216,6 +216,41 @@ def test_value_map_and_unmapped_values(load: Load) -> None:
     assert reasons(batch) == {5: "column 'level': unmapped value 'GOLD'"}
 
 
+@pytest.mark.parametrize(
+    ("value_map", "cell", "expected"),
+    [
+        pytest.param({"A": "A"}, "A", "A", id="exact"),
+        pytest.param({"A": "A"}, "a", "A", id="lower-case"),
+        pytest.param({"A": "A"}, " A ", "A", id="surrounding-space"),
+        pytest.param({"A": "A"}, "\u3000a\t", "A", id="wide-space-and-tab"),
+        pytest.param({"VIP": "S"}, "Vip", "S", id="mixed-case"),
+        pytest.param({" vip ": "S"}, "VIP", "S", id="key-with-space"),
+        pytest.param({"Std": "B"}, "STD", "B", id="key-mixed-case"),
+        pytest.param({"N/A": None}, "n/a", None, id="dropped-on-purpose"),
+        pytest.param({"ÉLITE": "S"}, "élite", "S", id="non-ascii-case"),
+        pytest.param({"a": "C", "A": "A"}, "a", "C", id="exact-key-wins-lower"),
+        pytest.param({"a": "C", "A": "A"}, "A", "A", id="exact-key-wins-upper"),
+        pytest.param({"VIP": "S", "vip": "S"}, "Vip", "S", id="agreeing-keys"),
+        pytest.param({"VIP": "S", "vip": "A"}, "Vip", "unmapped", id="ambiguous-is-unmapped"),
+        pytest.param({"VIP": "S"}, "V I P", "unmapped", id="inner-space-matters"),
+        pytest.param({"VIP": "S"}, "VIP1", "unmapped", id="no-partial-match"),
+    ],
+)
+def test_value_maps_forgive_case_and_surrounding_space(
+    load: Load, value_map: dict[str, str | None], cell: str, expected: str | None
+) -> None:
+    rows = [["id", "name", "level"], ["C1", "Acme", cell]]
+    batch = load(rows, fields={"name": "name", "tier": {"column": "level", "map": value_map}})
+    if expected == "unmapped":
+        assert reasons(batch) == {1: f"column 'level': unmapped value '{cell.strip()}'"}
+        assert batch.records.is_empty()
+        return
+    assert reasons(batch) == {}
+    record = batch.records.row(0, named=True)
+    assert record["tier"] == expected
+    assert json.loads(record["source_columns"]).get("tier") == ("level" if expected else None)
+
+
 def test_present_absent_and_coalesce_record_their_source_columns(load: Load) -> None:
     rows = [
         ["id", "company", "requester", "mail"],
