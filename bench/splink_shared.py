@@ -14,8 +14,8 @@ Per set, the recipe follows Splink 5's documentation:
   recall 0.6; u from 1e7 random pairs; EM on first name + surname, then on dob.
 * ``people`` (people_100k, people_1m): the same person recipe on that export's columns,
   plus e-mail (``EmailComparison``) and phone; US ZIPs are compared by edit distance, not
-  with the UK-shaped ``PostcodeComparison``; EM on dob, then phone (see the recipe: on
-  first name + surname, which most pairs of different people share here, EM goes astray).
+  with the UK-shaped ``PostcodeComparison``; EM on dob, then phone (see the recipe: most
+  pairs sharing first name and surname here are different people, and EM goes astray).
 * ``chicago``: no docs example covers organisations, so the docs' general advice:
   cleaned name and address (Jaro-Winkler, term frequencies on the name), ZIP, phone
   digits, e-mail; combinations of fields as blocking rules.
@@ -229,6 +229,7 @@ FEBRL3 = Recipe(
         " and l.date_of_birth = r.date_of_birth",
     ],
     recall=0.9,
+    max_pairs=1e6,  # as the docs' FEBRL examples
     em_without_tf=False,
     em_rules=lambda: [block_on("date_of_birth"), block_on("postcode")],
 )
@@ -267,6 +268,7 @@ FEBRL4 = Recipe(
         block_on("given_name", "surname", "date_of_birth"),
     ],
     recall=0.8,
+    max_pairs=1e6,
     em_rules=lambda: [block_on("date_of_birth"), block_on("postcode")],
 )
 

@@ -1,4 +1,6 @@
-"""bench.shared_sets: scoring an xref against a hand-made truth, without Splink or shared data.
+"""bench.shared_sets: scoring an xref against a hand-made truth; the bench configs.
+
+Needs neither Splink nor the shared data sets.
 
 Truth (7 records, entities E1 = {a1, a2, a3}, E2 = {b1, b2}, E3 = {c1}, E4 = {d1}):
 true pairs a1-a2, a1-a3, a2-a3, b1-b2 (4).
@@ -11,14 +13,19 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
+import yaml
 
 from bench.shared_sets import (
+    CONFIGS,
+    SharedSet,
     best_threshold,
+    prepare,
     score_clustering,
     table,
     truth_clusters,
     warehouse_xref,
 )
+from connectors.config import parse_sources
 
 SEP = "\x1f"
 TRUTH_CSV = """source_system,source_record_id,entity_id,source_file,source_line,is_bad
@@ -138,3 +145,33 @@ def test_table_row_shows_largest_and_true_largest(truth: pl.DataFrame) -> None:
     assert rows[2].startswith("| tiny | fusion | default | 1.2 | 300 / 281 | 1.0000 | 0.5000 |")
     assert rows[2].endswith("| 2 / 3 | 1 |")
     assert rows[3].startswith("| tiny | splink | 0.95 (best, oracle) |")
+
+
+@pytest.mark.parametrize("config", sorted(CONFIGS.glob("*.yaml")), ids=lambda p: p.stem)
+def test_bench_configs_validate_and_never_map_the_truth(config: Path) -> None:
+    document = yaml.safe_load(config.read_text(encoding="utf-8"))
+    sources = parse_sources(document["sources"], base_dir=config.parent)
+    read = {c for s in sources for c in s.referenced_columns}
+    assert "cluster" not in read  # historical_50k's truth column
+    assert all(s.record_id for s in sources)
+
+
+def test_prepare_puts_config_export_and_truth_side_by_side(tmp_path: Path) -> None:
+    def write(folder: Path, _datasets: Path) -> None:
+        (folder / "people.csv").write_text(
+            "record_id,first_name,surname,dob,city,postcode,email,phone\n"
+            "1,ann,lee,1990-01-02,york,10001,ann@x.com,212-555-0100\n",
+            encoding="utf-8",
+        )
+        (folder / "truth_records.csv").write_text(TRUTH_CSV, encoding="utf-8")
+
+    shared = SharedSet("tiny", "people_100k.yaml", "people", write=write)
+    folder = prepare(shared, tmp_path, datasets=tmp_path / "unused")
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "fusion.yaml",
+        "people.csv",
+        "truth_records.csv",
+    ]
+    document = yaml.safe_load((folder / "fusion.yaml").read_text(encoding="utf-8"))
+    (source,) = parse_sources(document["sources"], base_dir=folder)
+    assert source.resolved_path == folder / "people.csv"
