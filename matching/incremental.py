@@ -52,6 +52,7 @@ import polars as pl
 import scipy.sparse as sp
 
 from matching.aliases import NameAliases
+from matching.blocked_evidence import without_implied_evidence
 from matching.blocking import (
     BLOCKING_RULES,
     PAIR_SCHEMA,
@@ -507,11 +508,18 @@ def match_incrementally(
         np.concatenate([compared.right_index, reweighed["right"].to_numpy()]),
         name_vectors=vectors,
     )
+    labels = {
+        m: ",".join(r for k, r in enumerate(rules) if m >> k & 1)
+        for m in candidates["mask"].unique().to_list()
+    }
+    compared_levels = without_implied_evidence(
+        comparison_levels(compared, comparisons),
+        todo["mask"].replace_strict(labels, return_dtype=pl.String),
+        comparisons,
+    )
     rescored = score_pairs(
         pair_frame,
-        np.vstack(
-            [comparison_levels(compared, comparisons), stored_levels(reweighed, comparisons)]
-        ),
+        np.vstack([compared_levels, stored_levels(reweighed, comparisons)]),
         model=model,
         comparisons=comparisons,
         settings=settings,
@@ -519,10 +527,6 @@ def match_incrementally(
             std, pair_frame, comparisons, population=statistics.population
         ),
     )
-    labels = {
-        m: ",".join(r for k, r in enumerate(rules) if m >> k & 1)
-        for m in candidates["mask"].unique().to_list()
-    }
     scored = (
         pl.concat([reusable.select(rescored.columns).cast(rescored.schema), rescored])
         .sort("left", "right")

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from matching.blocked_evidence import IMPLIED, IMPLIED_LABEL, without_implied_evidence
 from matching.blocking import CandidatePairs, generate_candidates
 from matching.comparisons import Comparison, PairFrame, default_comparisons
 from matching.engines import MatchEngine, engine_for
@@ -50,8 +51,12 @@ DECISION_DTYPE = pl.Enum(["match", "review", "non_match"])
 
 
 def level_dtype(comparison: Comparison) -> pl.Enum:
-    """The dtype of a comparison's ``<name>_level`` column: its labels, then 'missing'."""
-    return pl.Enum([*comparison.labels, "missing"])
+    """The dtype of a comparison's ``<name>_level`` column.
+
+    Its labels, then 'implied_by_blocking' (level -2, see matching.blocked_evidence)
+    and 'missing' (level -1): negative levels index from the end.
+    """
+    return pl.Enum([*comparison.labels, IMPLIED_LABEL, "missing"])
 
 
 def stored_levels(scored: pl.DataFrame, comparisons: tuple[Comparison, ...]) -> np.ndarray:
@@ -62,7 +67,10 @@ def stored_levels(scored: pl.DataFrame, comparisons: tuple[Comparison, ...]) -> 
     """
     levels = np.empty((scored.height, len(comparisons)), dtype=np.int8)
     for k, comparison in enumerate(comparisons):
-        codes = {label: code for code, label in enumerate(comparison.labels)} | {"missing": -1}
+        codes = {label: code for code, label in enumerate(comparison.labels)} | {
+            IMPLIED_LABEL: IMPLIED,
+            "missing": -1,
+        }
         levels[:, k] = (
             scored[f"{comparison.name}_level"]
             .cast(pl.String)
@@ -177,8 +185,8 @@ def _score_chunk(
         "right": pl.Series(right, dtype=pl.UInt32),
     }
     for k, comparison in enumerate(comparisons):
-        # Level -1 (missing) indexes the last label. An Enum holds one byte per pair
-        # (a string view holds 16): at 6.5M pairs that is 0.7 GiB less per run.
+        # Levels -1 (missing) and -2 (implied) index the last labels. An Enum holds
+        # one byte per pair (a string view holds 16): at 6.5M pairs that is 0.7 GiB less per run.
         dtype = level_dtype(comparison)
         labels = pl.Series(dtype.categories, dtype=dtype)
         columns[f"{comparison.name}_level"] = labels.gather(
@@ -238,7 +246,11 @@ def match_records(
         candidates.pairs["right"].to_numpy(),
         name_vectors=vectors,
     )
-    levels = engine.comparison_levels(pair_frame, comparisons)
+    levels = without_implied_evidence(
+        engine.comparison_levels(pair_frame, comparisons),
+        candidates.pairs["blocking_rules"],
+        comparisons,
+    )
     if model is None or not model.fits(comparisons):
         u_left, u_right = random_pairs(
             std.height, count=settings.model.u_sample_pairs, seed=settings.model.seed

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 from sklearn.isotonic import IsotonicRegression
 
-from matching.comparisons import MISSING, Comparison
+from matching.comparisons import Comparison
 from matching.settings import ModelSettings
 
 
@@ -82,7 +82,7 @@ class FellegiSunterModel:
         for k, params in enumerate(self.levels):
             factors = params.bayes_factors_log2
             column = level_matrix[:, k]
-            present = column != MISSING
+            present = column >= 0
             contributions[present, k] = factors[column[present]]
             if term_frequencies and k in term_frequencies:
                 top = len(params.u) - 1
@@ -157,7 +157,7 @@ def level_frequencies(
     out = []
     for k, n in enumerate(n_levels):
         column = level_matrix[:, k]
-        present = column != MISSING
+        present = column >= 0
         counted = np.bincount(column[present], weights=weights[present], minlength=n)[:n]
         smoothed = counted.astype(np.float64) + smoothing
         total = smoothed.sum()
@@ -169,7 +169,7 @@ def _log_likelihood(level_matrix: np.ndarray, probabilities: list[np.ndarray]) -
     total = np.zeros(level_matrix.shape[0])
     for k, p in enumerate(probabilities):
         column = level_matrix[:, k]
-        present = column != MISSING
+        present = column >= 0
         total[present] += np.log(p[column[present]])
     return total
 
@@ -178,7 +178,7 @@ STRONG_AGREEMENT_U = 0.01
 
 
 def evidence_group(comparison: Comparison) -> str:
-    """What a comparison is evidence of: its ``evidence_group`` if it declares one, else its name."""
+    """What a comparison is evidence of: its declared ``evidence_group``, else its name."""
     group = getattr(comparison, "evidence_group", None)
     return str(group) if group else comparison.name
 
@@ -213,7 +213,7 @@ def seed_posterior(
     postcode and city" as the match class.
     """
     top = np.asarray(n_levels) - 1
-    present = level_matrix != MISSING
+    present = level_matrix >= 0
     at_top = (level_matrix == top) & present
     strong_mask = (
         np.ones(len(n_levels), dtype=bool) if strong is None else np.asarray(strong, dtype=bool)
@@ -297,10 +297,11 @@ def level_patterns(level_matrix: np.ndarray, n_levels: list[int]) -> tuple[np.nd
     """
     if level_matrix.shape[0] == 0:
         return level_matrix, np.zeros(0, dtype=np.float64)
-    radix = np.asarray(n_levels, dtype=np.int64) + 1
+    # Levels run from -2 (implied by blocking) and -1 (missing) to n - 1.
+    radix = np.asarray(n_levels, dtype=np.int64) + 2
     key = np.zeros(level_matrix.shape[0], dtype=np.int64)
     for k in range(level_matrix.shape[1]):
-        key = key * radix[k] + (level_matrix[:, k].astype(np.int64) + 1)
+        key = key * radix[k] + (level_matrix[:, k].astype(np.int64) + 2)
     unique_keys, first, counts = np.unique(key, return_index=True, return_counts=True)
     del unique_keys
     return level_matrix[first], counts.astype(np.float64)
