@@ -7,7 +7,7 @@ source calls it). Every input row ends up exactly once in ``records`` or in
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
@@ -18,6 +18,12 @@ from connectors.files import entry_files, read_entry_file
 from connectors.mapping import map_to_canonical, quarantine_duplicates, split_mapped
 from connectors.readers import RawFrame
 from connectors.repeated_text import with_shared_text
+from connectors.time_window import (
+    TimestampWindow,
+    empty_value_rejections,
+    kept_rejections,
+    reject_implausible_timestamps,
+)
 
 # One column map per combination of filled columns, the same file name per file:
 # at 1M records the map's JSON text alone held ~170 MiB, once per record.
@@ -34,19 +40,25 @@ class SourceBatch:
             ordered by file then row.
         rows_in: Data rows read from all files (headers and blank lines excluded).
         files: The files read, as named in ``source_file``, in read order.
+        value_rejections: Values dropped from kept records (a timestamp outside
+            the run's window), ``connectors.time_window.VALUE_REJECTIONS_SCHEMA``.
     """
 
     records: pl.DataFrame
     quarantine: pl.DataFrame
     rows_in: int
     files: tuple[str, ...]
+    value_rejections: pl.DataFrame = field(default_factory=empty_value_rejections)
 
 
-def load_source(source: SourceConfig) -> SourceBatch:
+def load_source(source: SourceConfig, *, window: TimestampWindow | None = None) -> SourceBatch:
     """Read every file of a source and map it to canonical records.
 
     Files of a glob are read in sorted order; a record id repeated across
-    them is de-duplicated like one repeated within a file.
+    them is de-duplicated like one repeated within a file. With ``window``
+    (the run's clock), an ``updated_at`` outside it is dropped from its record
+    before duplicates are resolved, so a year-9999 row never wins as the
+    latest, and is listed in ``value_rejections``.
 
     Raises:
         SourceReadError: no file matches, a file cannot be read at all, or a
@@ -67,7 +79,11 @@ def load_source(source: SourceConfig) -> SourceBatch:
         # Mapped first: a header that lost a mapped column is drift, whether rows follow or not.
         frames.append(map_to_canonical(raw, source=source, source_file=source_file))
         check_not_empty(raw, source=source, source_file=source_file)
-    records, quarantine = split_mapped(quarantine_duplicates(pl.concat(frames)))
+    mapped = pl.concat(frames)
+    rejected = None
+    if window is not None:
+        mapped, rejected = reject_implausible_timestamps(mapped, source=source, window=window)
+    records, quarantine = split_mapped(quarantine_duplicates(mapped))
     records = with_shared_text(records, REPEATED_RECORD_TEXT)
     assert rows_in == records.height + quarantine.height, (
         f"source {source.name!r}: {rows_in} rows in, {records.height} records "
@@ -78,6 +94,9 @@ def load_source(source: SourceConfig) -> SourceBatch:
         quarantine=quarantine,
         rows_in=rows_in,
         files=tuple(source_file for _, source_file in files),
+        value_rejections=(
+            empty_value_rejections() if rejected is None else kept_rejections(rejected, records)
+        ),
     )
 
 

@@ -286,9 +286,9 @@ def build_golden_record(
             objects with ``.name`` and ``.trust_for(field)``.
         settings: The run's survivorship settings.
         run_id: Stamped on every lineage and candidate row.
-        as_of: The run's latest ``source_updated_at`` (default: the latest in
-            ``std_records``); given when ``std_records`` is one part of the run's
-            records, so each part ages values against the same instant (Spark engine).
+        as_of: The run clock trust ages values against (``pipelines.clock``; the
+            pipeline always gives it). Default: the latest ``source_updated_at`` in
+            ``std_records``, for callers outside a run.
         part_records: Customers are built in consecutive ranges of about this many
             records (same output, a fraction of the temporary memory: at 1M
             records the whole build's temporaries held several GiB).

@@ -1,7 +1,7 @@
 """Survivorship on Spark: the shared ``build_golden_record`` per group of customers.
 
 Survivorship only ever compares records of one unified customer, plus one
-run-wide instant (``as_of``, the latest update, which trust ages values
+run-wide instant (``as_of``, the run clock, which trust ages values
 against). So the records are bucketed by a hash of their ``unified_id`` (a
 shuffle), each bucket runs ``build_golden_record`` itself with the run's
 ``as_of``, and the buckets' outputs are stacked. Each bucket's output is sorted
@@ -76,11 +76,13 @@ def build_golden_record_spark(
     settings: SurvivorshipSettings,
     run_id: str,
     spark_settings: SparkSettings,
+    as_of: datetime | None = None,
 ) -> GoldenRecord:
     """``lineage.golden.build_golden_record`` with customers spread over Spark executors.
 
     Inputs ``build_golden_record`` would reject (records and xref disagree) go
-    to it directly, so the error is the same one.
+    to it directly, so the error is the same one. ``as_of`` as there (the run
+    clock; default: the records' latest update).
 
     Example::
 
@@ -94,7 +96,7 @@ def build_golden_record_spark(
     )
     if joined.height == 0 or joined.height != std_records.height or joined.height != xref.height:
         return build_golden_record(
-            std_records, xref, sources=sources, settings=settings, run_id=run_id
+            std_records, xref, sources=sources, settings=settings, run_id=run_id, as_of=as_of
         )
     from pyspark.sql import functions as F
 
@@ -102,7 +104,7 @@ def build_golden_record_spark(
     buckets = max(spark_settings.shuffle_partitions, joined.height // RECORDS_PER_BUCKET)
     std_columns = std_records.columns
     schemas = (std_records.schema, xref.schema)
-    as_of = latest_update(std_records)
+    as_of = latest_update(std_records) if as_of is None else as_of
 
     def golden_of_bucket(table: pa.Table) -> pa.Table:
         return _bucket_golden(

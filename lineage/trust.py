@@ -14,9 +14,13 @@ component, is stored with the candidate, so an auditor can recompute it by hand:
   - ``rapid_initial_slow_later``: ``0.5 ** x`` (exponential; ``decay_days`` is the half-life).
 
   ``age_days`` is the age of ``confirmed_at`` (the latest source repeating the value
-  or a part of it; see ``containment``) against ``as_of`` (the run's latest
-  ``source_updated_at``, never the wall clock, so identical inputs give identical
-  trust), floored at 0; a value without any timestamp has no age and gets ``curve = 0``;
+  or a part of it; see ``containment``) against ``as_of``, floored at 0; a value
+  without any timestamp has no age and gets ``curve = 0``. ``as_of`` is the run
+  clock (``pipelines.clock``: the run's start day unless pinned), stored with the
+  run in ``run_settings.as_of``, so a rerun with the same clock gives identical
+  trust. It is never taken from the data: one source row dated 9999-12-31 would
+  otherwise make every other value old. Source timestamps outside the run's
+  window are dropped before scoring (``connectors.time_window``);
 - ``validity``: the product of the downgrades in ``validation_issues``:
   ``invalid_downgrade`` when the value failed standardisation's validation,
   ``placeholder_downgrade`` when it matches a placeholder pattern;
@@ -377,7 +381,8 @@ def score_candidates(
             ``CANDIDATE_COLUMNS`` (``valid`` is null for fields without validation).
         sources: Per-source maximum trust (see ``authority_table``).
         settings: Minimum trust, decay, downgrade and corroboration parameters.
-        as_of: The run's latest ``source_updated_at``; passed in, never the clock.
+        as_of: The run clock (``pipelines.clock``): stored with the run, so never the
+            wall clock of the moment scoring happens, and never taken from the data.
 
     Returns:
         The candidates with ``confirmed_at``, ``TRUST_COMPONENTS``, ``TRUST_INPUTS``

@@ -58,11 +58,15 @@ class PreviousIdentity:
             when known, ``first_unified_id`` (the ID a record was first given).
         retired: Records retired earlier: ``source_system, source_record_id, unified_id``.
         history: Every ID event so far (``unified_id, event, other_unified_id``).
+        highest_issued: The highest sequence number ever issued, as the warehouse's
+            ledger holds it: new IDs continue past it even when the tables above
+            were lost (a release gone, history dropped).
     """
 
     xref: pl.DataFrame | None = None
     retired: pl.DataFrame | None = None
     history: pl.DataFrame | None = None
+    highest_issued: int = 0
 
 
 @dataclass(frozen=True)
@@ -305,4 +309,4 @@ def _highest_issued(previous: PreviousIdentity) -> int:
         if frame is not None and frame.height
     ]
     values = [s.to_frame("id").select(_sequence_number(pl.col("id")).max())["id"][0] for s in seen]
-    return int(max((v for v in values if v is not None), default=0))
+    return int(max([previous.highest_issued, *(v for v in values if v is not None)]))

@@ -23,6 +23,7 @@ from lineage import GoldenRecord
 from lineage.openlineage import golden_column_lineage
 from matching import MatchResult
 from pipelines import faults, stages
+from pipelines.clock import run_clock
 from pipelines.incremental import Baseline
 from pipelines.resources import FusionResource
 from pipelines.settings import FusionConfig
@@ -45,13 +46,16 @@ def build_source_asset(source_name: str, *, file_format: str) -> AssetsDefinitio
         description=f"Canonical records and quarantine of source {source_name!r}.",
     )
     def _source(context: AssetExecutionContext, fusion: FusionResource) -> SpilledBatch:
-        source = next(s for s in fusion.config().sources if s.name == source_name)
-        batch = stages.load_one_source(source)
+        config = fusion.config()
+        source = next(s for s in config.sources if s.name == source_name)
+        window = config.run.timestamps.window(as_of=run_clock_of(context, fusion))
+        batch = stages.load_one_source(source, window=window)
         context.add_output_metadata(
             {
                 "rows_in": batch.rows_in,
                 "records": batch.records.height,
                 "quarantined": batch.quarantine.height,
+                "rejected_values": batch.value_rejections.height,
                 "files": [str(f) for f in batch.files],
             }
         )
@@ -212,6 +216,7 @@ def build_stage_assets(config: FusionConfig) -> list[AssetsDefinition]:
             spill=fusion.warehouse().scratch(context.run_id),
             overrides=steward_decisions.overrides,
             baseline=baseline,
+            as_of=run_clock_of(context, fusion),
         )
         context.add_output_metadata({"golden_rows": golden.golden_customer.height})
         faults.checkpoint("after:golden_record")
@@ -265,6 +270,7 @@ def build_stage_assets(config: FusionConfig) -> list[AssetsDefinition]:
             run_id=context.run_id,
             decisions=steward_decisions,
             spill=fusion.warehouse().scratch(context.run_id),
+            as_of=run_clock_of(context, fusion),
         )
         plan = stages.release_plan(
             tables,
@@ -298,7 +304,9 @@ def build_stage_assets(config: FusionConfig) -> list[AssetsDefinition]:
         """The release, published atomically to DuckDB and Parquet."""
         warehouse = fusion.warehouse()
         lock = contextlib.nullcontext() if fusion.lock_held_by_caller else warehouse.lock()
-        with lock:
+        with lock as recovered:
+            if recovered is not None:
+                context.log.warning(recovered)
             if warehouse.current_release() != release_tables.based_on_release:
                 msg = (
                     f"warehouse {warehouse.root} changed during this run "
@@ -333,6 +341,14 @@ def build_stage_assets(config: FusionConfig) -> list[AssetsDefinition]:
         release_tables,
         published_warehouse,
     ]
+
+
+def run_clock_of(context: AssetExecutionContext, fusion: FusionResource) -> datetime:
+    """The run clock (``pipelines.clock``): ``--as-of``, ``run.as_of``, or the run's start day.
+
+    Every step of a run reads the same run record, so all agree on it.
+    """
+    return run_clock(started_at=_run_started_at(context), pinned=fusion.pinned_as_of())
 
 
 def _run_started_at(context: AssetExecutionContext) -> datetime:

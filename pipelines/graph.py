@@ -72,12 +72,14 @@ def build_definitions(
     lock_held_by_caller: bool = False,
     loggers: Mapping[str, LoggerDefinition] | None = None,
     step_outputs: IOManager | None = None,
+    as_of: str | None = None,
 ) -> Definitions:
     """Assets, checks, job, schedule and sensors for one configuration.
 
     ``step_outputs``: where step outputs wait for the steps that read them
     (default: Dagster's ``FilesystemIOManager`` beside the warehouse, which
     keeps them after the run so one asset can be re-materialised alone).
+    ``as_of``: the run clock pinned for the runs of these definitions (ISO 8601).
     """
     config: FusionConfig = load_fusion_config(config_path)
     assets = build_assets(config)
@@ -96,6 +98,7 @@ def build_definitions(
         "config_path": str(config.path),
         "warehouse_dir": str(warehouse_dir),
         "lock_held_by_caller": lock_held_by_caller,
+        "as_of": as_of,
     }
     job = define_asset_job(
         JOB_NAME,
@@ -170,6 +173,7 @@ def build_definitions(
                 config_path=str(config.path),
                 warehouse_dir=str(warehouse_dir),
                 lock_held_by_caller=lock_held_by_caller,
+                as_of=as_of,
             ),
             "io_manager": step_outputs
             or FilesystemIOManager(base_dir=str(warehouse_dir / ".dagster_storage")),

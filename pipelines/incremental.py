@@ -41,6 +41,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from importlib.metadata import version
 
 import polars as pl
@@ -153,6 +154,8 @@ class Baseline:
     golden: PreviousGolden | None = None
     xref: pl.DataFrame | None = None
     release: str | None = None
+    # The run clock the release's golden records were aged against (run_settings.as_of).
+    as_of: datetime | None = None
 
     def load_index(self) -> MatchIndex | None:
         """The release's blocking index, read now (None: match in full)."""
@@ -186,6 +189,7 @@ class Baseline:
             golden=golden,
             xref=warehouse.read_table("customer_xref"),
             release=release,
+            as_of=settings["as_of"][0] if "as_of" in settings.columns else None,
         )
 
 
@@ -333,19 +337,22 @@ def carried_unified_ids(
     baseline: Baseline,
     overrides: pl.DataFrame | None,
     history: pl.DataFrame | None,
+    as_of: datetime | None = None,
 ) -> pl.Series | None:
     """Unified IDs whose golden record the previous release already holds, exactly.
 
     Survivorship is per customer except for one global input: trust ages
-    values against the run's latest ``source_updated_at``. So a golden record
-    is carried over when that instant did not move, the customer has exactly
+    values against the run clock ``as_of`` (``pipelines.clock``; None: the
+    records' latest ``source_updated_at``). So a golden record is carried over
+    when that instant did not move since the release, the customer has exactly
     the records it had, none of them changed, and no steward override names
     it (overrides are applied afresh); None: recompute every golden record.
     """
     previous, before = baseline.golden, baseline.standardised
     if previous is None or before is None or baseline.xref is None:
         return None
-    if latest_update(std) != latest_update(before):
+    aged_at = latest_update(before) if baseline.as_of is None else baseline.as_of
+    if (latest_update(std) if as_of is None else as_of) != aged_at:
         return None
     now = xref.select(*KEYS, "unified_id").join(std.select(*KEYS, "content_hash"), on=KEYS)
     then = baseline.xref.select(*KEYS, "unified_id").join(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from uuid import uuid4
@@ -90,8 +91,17 @@ def first_failure_reason(result: JobExecutionResult) -> str:
 _CONSOLES: dict[str, Console] = {}
 
 
-def cli_job(config_path: str, warehouse_dir: str, job_name: str, console_key: str) -> JobDefinition:
-    """The job a CLI run executes, built from arguments Dagster can record and replay."""
+def cli_job(
+    config_path: str,
+    warehouse_dir: str,
+    job_name: str,
+    console_key: str,
+    as_of: str | None = None,
+) -> JobDefinition:
+    """The job a CLI run executes, built from arguments Dagster can record and replay.
+
+    ``as_of``: the run clock pinned by ``fusion run --as-of`` (ISO 8601).
+    """
     console = _CONSOLES.get(console_key) or Console(stderr=True, highlight=False)
     warehouse = Warehouse(Path(warehouse_dir))
     definitions = build_definitions(
@@ -100,6 +110,7 @@ def cli_job(config_path: str, warehouse_dir: str, job_name: str, console_key: st
         lock_held_by_caller=True,
         loggers={"fusion_progress": make_progress_logger(console)},
         step_outputs=ScratchIOManager(warehouse),
+        as_of=as_of,
     )
     return definitions.resolve_job_def(job_name)
 
@@ -124,7 +135,12 @@ def run_in_process(job: ReconstructableJob, *, run_config: dict[str, Any]) -> Jo
 
 
 def _execute(
-    config_path: Path, warehouse: Warehouse, *, job_name: str, console: Console
+    config_path: Path,
+    warehouse: Warehouse,
+    *,
+    job_name: str,
+    console: Console,
+    as_of: datetime | None = None,
 ) -> JobExecutionResult:
     """Run the CLI's job ``job_name``, its progress lines going to ``console``."""
     console_key = uuid4().hex
@@ -137,6 +153,7 @@ def _execute(
             "warehouse_dir": str(warehouse.root),
             "job_name": job_name,
             "console_key": console_key,
+            "as_of": None if as_of is None else as_of.isoformat(),
         },
     )
     try:
@@ -148,19 +165,29 @@ def _execute(
 
 
 def run_pipeline(
-    config_path: Path, warehouse_dir: Path, *, console: Console, mode: str = "incremental"
+    config_path: Path,
+    warehouse_dir: Path,
+    *,
+    console: Console,
+    mode: str = "incremental",
+    as_of: datetime | None = None,
 ) -> RunOutcome:
     """Materialise the whole graph in process and publish; raise on any failure.
 
     ``mode`` picks the job: ``incremental`` (the default, as the daily schedule)
-    or ``full`` (the full rebuild job).
+    or ``full`` (the full rebuild job). ``as_of`` pins the run clock
+    (``pipelines.clock``), e.g. to repeat a published run.
     """
     config = load_fusion_config(config_path)
     warehouse = Warehouse(warehouse_dir.resolve())
     console.print(f"fusion: {len(config.sources)} sources from {config.path}")
-    with warehouse.lock():
+    with warehouse.lock() as recovered:
+        if recovered is not None:
+            console.print(f"fusion: warning: {recovered}")
         started_at = stages.utc_now()
-        result = _execute(config.path, warehouse, job_name=JOBS_BY_MODE[mode], console=console)
+        result = _execute(
+            config.path, warehouse, job_name=JOBS_BY_MODE[mode], console=console, as_of=as_of
+        )
         reason = None if result.success else first_failure_reason(result)
         emit_run_lineage(
             warehouse.root / OPENLINEAGE_FILE,

@@ -7,23 +7,96 @@ run and its hash identifies the configuration in ``pipeline_runs``.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    model_serializer,
+)
 
 from connectors.config import SourceConfig, parse_sources
 from connectors.config_yaml import read_config_yaml
 from connectors.errors import ConfigError
 from connectors.facts import FactConfig, parse_facts
+from connectors.time_window import DEFAULT_FLOOR, DEFAULT_MAX_FUTURE, TimestampWindow
 from lineage.settings import SurvivorshipSettings
 from matching.aliases import load_name_aliases
 from matching.settings import MatchSettings
 
 TOP_LEVEL_KEYS = frozenset({"run", "sources", "facts", "matching", "survivorship"})
+
+
+def _utc_instant(value: Any) -> Any:
+    """A date (or ISO 8601 text of one) is its midnight UTC; a datetime without a zone is UTC.
+
+    Example:
+        >>> _utc_instant("2026-11-22T08:00:00+08:00").isoformat()
+        '2026-11-22T08:00:00+08:00'
+    """
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            value = datetime.fromisoformat(value.strip())
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+UtcInstant = Annotated[AwareDatetime, BeforeValidator(_utc_instant)]
+
+
+def parse_instant(text: str) -> datetime:
+    """An ISO 8601 date or instant as an aware datetime (``--as-of``), as ``run.as_of`` reads it.
+
+    Raises:
+        ConfigError: the text is neither.
+
+    Example:
+        >>> parse_instant("2026-11-22").isoformat()
+        '2026-11-22T00:00:00+00:00'
+    """
+    value = _utc_instant(text)
+    if not isinstance(value, datetime):
+        msg = f"as_of: {text[:40]!r} is not an ISO 8601 date or instant (e.g. 2026-11-22)"
+        raise ConfigError(msg)
+    aware: datetime = value
+    return aware
+
+
+class TimestampSettings(BaseModel):
+    """Which source timestamps a run believes (``connectors.time_window``).
+
+    Attributes:
+        max_future_days: A timestamp later than the run clock plus this many
+            days is rejected (the clock is the start of the run's UTC day, so
+            2 leaves at least one day of drift past the moment the run began).
+        floor: A timestamp at or before this instant is rejected (epoch zero and
+            the zero dates of Excel and SQL Server are sentinels, not times).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    max_future_days: float = Field(default=DEFAULT_MAX_FUTURE / timedelta(days=1), ge=0)
+    floor: UtcInstant = DEFAULT_FLOOR
+
+    def window(self, *, as_of: datetime) -> TimestampWindow:
+        """The window of a run whose clock reads ``as_of``."""
+        return TimestampWindow(
+            as_of=as_of, max_future=timedelta(days=self.max_future_days), floor=self.floor
+        )
 
 
 class RunSettings(BaseModel):
@@ -35,6 +108,21 @@ class RunSettings(BaseModel):
     landing_dir: str | None = None
     # Folders besides the config's own that sources may read from (relative to the config).
     data_roots: tuple[str, ...] = ()
+    # The run clock, pinned (reruns, tests); unset: the start of the run's UTC day
+    # (pipelines.clock). `fusion run --as-of` pins it for one run without editing the file.
+    as_of: UtcInstant | None = None
+    timestamps: TimestampSettings = Field(default_factory=TimestampSettings)
+
+    @model_serializer(mode="wrap")
+    def _omit_defaults_added_later(self, handler: SerializerFunctionWrapHandler) -> Any:
+        """No ``as_of`` or ``timestamps`` key while unset: configuration hashes stay."""
+        data = handler(self)
+        if isinstance(data, dict):
+            if self.as_of is None:
+                data.pop("as_of", None)
+            if self.timestamps == TimestampSettings():
+                data.pop("timestamps", None)
+        return data
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import itertools
 import shutil
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final, TypeAlias
 
@@ -31,6 +31,7 @@ from polars.io.plugins import register_io_source
 from connectors import SourceBatch
 from connectors.load import REPEATED_RECORD_TEXT
 from connectors.repeated_text import with_shared_text
+from connectors.time_window import empty_value_rejections
 from lineage import GoldenRecord
 
 # Polars' own default codec for Parquet: the mirrors it writes and the ones
@@ -167,12 +168,17 @@ class SpilledBatch:
     quarantine: pl.DataFrame
     rows_in: int
     files: tuple[str, ...]
+    value_rejections: pl.DataFrame = field(default_factory=empty_value_rejections)
 
     def loaded(self) -> SourceBatch:
         """The batch with its records read back, repeated text stored once as the reader did."""
         records = with_shared_text(self.records.rows(), REPEATED_RECORD_TEXT)
         return SourceBatch(
-            records=records, quarantine=self.quarantine, rows_in=self.rows_in, files=self.files
+            records=records,
+            quarantine=self.quarantine,
+            rows_in=self.rows_in,
+            files=self.files,
+            value_rejections=self.value_rejections,
         )
 
 
@@ -187,6 +193,7 @@ def spill_batch(batch: SourceBatch, *, name: str, spill: SpillFolder) -> Spilled
         quarantine=batch.quarantine,
         rows_in=batch.rows_in,
         files=batch.files,
+        value_rejections=batch.value_rejections,
     )
 
 

@@ -20,6 +20,7 @@ import polars as pl
 from connectors import SourceBatch, load_source
 from connectors.canonical import QUARANTINE_SCHEMA
 from connectors.config import SourceConfig
+from connectors.time_window import TimestampWindow, empty_value_rejections
 from dbt_like_models.lineage import LINEAGE_READS
 from dbt_like_models.project import load_project
 from dbt_like_models.release import analyst_tables
@@ -39,7 +40,7 @@ from lineage.golden import (
     lineage_rows,
 )
 from matching import IdAssignment, MatchResult, assign_unified_ids, standardise
-from matching.identity import PreviousIdentity
+from matching.identity import ID_PREFIX, PreviousIdentity
 from matching.incremental import (
     IndexedMatchResult,
     match_in_full,
@@ -84,9 +85,12 @@ from pipelines.warehouse import (
 XREF_COLUMNS = ("source_system", "source_record_id", "unified_id", "match_probability", "run_id")
 
 
-def load_one_source(source: SourceConfig) -> SourceBatch:
-    """Read one export into canonical records plus its quarantine."""
-    return load_source(source)
+def load_one_source(source: SourceConfig, *, window: TimestampWindow | None = None) -> SourceBatch:
+    """Read one export into canonical records plus its quarantine.
+
+    ``window``: the timestamps the run accepts (``connectors.time_window``).
+    """
+    return load_source(source, window=window)
 
 
 STANDARDISED_TABLE = "standardised_records"
@@ -220,14 +224,17 @@ class PreviousRelease:
     xref: pl.DataFrame | None
     history: pl.DataFrame | None
     retired: pl.DataFrame | None
+    # The ledger's highest unified ID sequence number (survives the releases).
+    highest_issued: int = 0
 
     @classmethod
     def read(cls, warehouse: Warehouse) -> PreviousRelease:
-        """The current release's identity tables, or Nones for a new warehouse."""
+        """The current release's identity tables (Nones for a new warehouse) and the ledger."""
         return cls(
             xref=warehouse.read_table("customer_xref"),
             history=warehouse.read_table("unified_id_history"),
             retired=warehouse.read_table("retired_records"),
+            highest_issued=warehouse.reserved_unified_ids(),
         )
 
 
@@ -254,7 +261,10 @@ def assign_identity(
     assignment: IdAssignment = assign_unified_ids(
         membership.drop("record_index"),
         previous=PreviousIdentity(
-            xref=previous.xref, retired=previous.retired, history=previous.history
+            xref=previous.xref,
+            retired=previous.retired,
+            history=previous.history,
+            highest_issued=previous.highest_issued,
         ),
     )
     probability = _record_match_probability(result)
@@ -341,8 +351,12 @@ def build_golden(
     overrides: pl.DataFrame | None = None,
     baseline: Baseline | None = None,
     part_records: int = PART_RECORDS,
+    as_of: datetime | None = None,
 ) -> GoldenRecord | SpilledGolden:
     """Survivorship over trust scores, with field lineage; steward overrides win.
+
+    ``as_of``: the run clock trust ages values against (``pipelines.clock``);
+    None: the records' latest update (callers outside a run).
 
     An incremental run recomputes only the customers whose records changed
     and carries the others over from the previous release
@@ -355,7 +369,12 @@ def build_golden(
         None
         if baseline is None
         else carried_unified_ids(
-            std, identity.xref, baseline=baseline, overrides=overrides, history=identity.history
+            std,
+            identity.xref,
+            baseline=baseline,
+            overrides=overrides,
+            history=identity.history,
+            as_of=as_of,
         )
     )
     if carried is None or baseline is None or baseline.golden is None:
@@ -368,6 +387,7 @@ def build_golden(
                 spill=spill,
                 overrides=overrides,
                 part_records=part_records,
+                as_of=as_of,
             )
         from lineage.golden_spark import build_golden_record_spark
 
@@ -378,6 +398,7 @@ def build_golden(
             settings=config.survivorship,
             run_id=run_id,
             spark_settings=config.matching.spark,
+            as_of=as_of,
         )
     else:
         todo = identity.xref.filter(~pl.col("unified_id").is_in(carried.implode()))
@@ -387,7 +408,7 @@ def build_golden(
             sources=config.sources,
             settings=config.survivorship,
             run_id=run_id,
-            as_of=latest_update(std),
+            as_of=latest_update(std) if as_of is None else as_of,
         )
         golden = combine_golden(baseline.golden, carried, fresh)
     if overrides is None:
@@ -408,6 +429,7 @@ def _spilled_golden(
     spill: SpillFolder,
     overrides: pl.DataFrame | None,
     part_records: int,
+    as_of: datetime | None,
 ) -> SpilledGolden:
     """Every customer's golden record, range by range, the candidates spilled as they come."""
     parts = golden_record_parts(
@@ -417,6 +439,7 @@ def _spilled_golden(
         settings=config.survivorship,
         run_id=run_id,
         part_records=part_records,
+        as_of=as_of,
     )
     if overrides is not None:
         # An override names one customer: applied to its range, it is applied to the whole.
@@ -509,6 +532,13 @@ def quarantine_table(batches: Mapping[str, StagedBatch], *, run_id: str) -> pl.D
     return combined.with_columns(pl.lit(run_id).alias("run_id")).sort(
         "source_system", "source_file", "row_number"
     )
+
+
+def value_rejections_table(batches: Mapping[str, StagedBatch], *, run_id: str) -> pl.DataFrame:
+    """Every value dropped from a kept record (``connectors.time_window``), with its reason."""
+    frames = [b.value_rejections for b in batches.values()]
+    combined = pl.concat(frames) if frames else empty_value_rejections()
+    return combined.with_columns(pl.lit(run_id).alias("run_id"))
 
 
 @dataclass(frozen=True)
@@ -609,8 +639,11 @@ def warehouse_tables(
     run_id: str,
     decisions: StewardDecisions,
     spill: SpillFolder,
+    as_of: datetime | None = None,
 ) -> dict[str, StagedTable]:
     """Every table of a release except ``pipeline_runs`` (added at publish time).
+
+    ``as_of``: the run clock, stored in ``run_settings`` so the run can be repeated.
 
     Besides the golden tables: the facts, the SQL models with their tests and
     column lineage (``dbt_like_models``), and the data-quality results of the
@@ -635,6 +668,7 @@ def warehouse_tables(
         "match_evidence": evidence,
         "review_queue": review_queue(evidence.lazy()),
         "quarantine": quarantine_table(batches, run_id=run_id),
+        "value_rejections": value_rejections_table(batches, run_id=run_id),
         "unified_id_history": identity.history,
         "retired_records": identity.retired,
         "standardised_records": std,
@@ -647,6 +681,7 @@ def warehouse_tables(
                 "config_hash": [config.config_hash],
                 "reuse_key": [reuse_key(config)],
                 "config_json": [config.to_json()],
+                "as_of": pl.Series([as_of], dtype=pl.Datetime("us", "UTC")),
                 **matched.settings,
             }
         ),
@@ -805,6 +840,8 @@ def publish_release(
     row = summary.as_row(status="succeeded", finished_at=finished_at)
     runs = pipeline_runs_table(warehouse.read_run_log(), row)
     release = f"{started_at:%Y%m%dT%H%M%S}-{run_id[:8]}"
+    # Reserved before the swap: a published ID is always in the ledger.
+    warehouse.reserve_unified_ids(highest_unified_sequence(tables), run_id=run_id)
     published = warehouse.publish(
         {**tables, **(plan or {}), "pipeline_runs": runs},
         release=release,
@@ -813,6 +850,18 @@ def publish_release(
     warehouse.append_run_log(row)
     warehouse.clear_old_scratch(now=time.time())
     return published
+
+
+def highest_unified_sequence(tables: Mapping[str, StagedTable]) -> int:
+    """The highest unified ID sequence number in the release's xref and ID history (0: none)."""
+    highest = 0
+    for name in ("customer_xref", "unified_id_history"):
+        if name in tables:
+            ids = staged_lazy(tables[name]).select(
+                pl.col("unified_id").str.strip_prefix(ID_PREFIX).cast(pl.Int64, strict=False).max()
+            )
+            highest = max(highest, ids.collect().item() or 0)
+    return highest
 
 
 def log_failed_run(

@@ -8,6 +8,7 @@ Layout of a warehouse folder ``DIR``::
     DIR/golden.duckdb -> current/golden.duckdb (stable paths for analysts)
     DIR/parquet -> current/parquet
     DIR/run_log.jsonl                          every run, failed ones included
+    DIR/unified_id_ledger.json                 the highest unified ID ever issued here
     DIR/.scratch/<run_id>/                     a running run's large tables (pipelines.spill)
     DIR/.scratch/<run_id>.step_outputs/        a CLI run's step outputs (pipelines.step_outputs)
 
@@ -28,6 +29,14 @@ transaction, so only the batch's rows go through Python; a derived table
 given as a :class:`DerivedDelta` is recomputed for the changed keys only.
 The swap, and what a killed run leaves behind, are the same as for a
 complete release.
+
+The warehouse knows its own history without ``current``: a missing or broken
+``current`` (no link, a link to nothing, a release whose ``golden.duckdb``
+does not open) is pointed at the newest intact release when the run lock is
+taken, with a one-line warning, or the run fails saying that no release is
+intact (:meth:`Warehouse.recover_current`). Unified IDs are reserved in a
+ledger beside the releases, written atomically before each publish, so no ID
+is issued twice even when every release is gone.
 """
 
 from __future__ import annotations
@@ -50,10 +59,14 @@ import polars as pl
 import pyarrow as pa
 
 from connectors.errors import FusionError
+from matching.identity import format_unified_id
 from pipelines import faults
 from pipelines.spill import SpilledTable, SpillFolder, write_parquet_mirror
 
 DATABASE_NAME = "golden.duckdb"
+LEDGER_NAME = "unified_id_ledger.json"
+# A release is intact when its database opens and holds these (the identity a run carries on).
+INTACT_TABLES = frozenset({"golden_customer", "customer_xref", "unified_id_history"})
 RELEASES_KEPT = 3
 STAGING_PREFIX = ".staging-"
 SCRATCH_DIR = ".scratch"
@@ -355,6 +368,116 @@ class Warehouse:
             columns.setdefault(table, []).append(column)
         return columns
 
+    @property
+    def id_ledger(self) -> Path:
+        """The ledger of unified IDs: the highest ever issued, outside every release."""
+        return self.root / LEDGER_NAME
+
+    def reserved_unified_ids(self) -> int:
+        """The highest unified ID sequence number the ledger reserves (0: no ledger yet).
+
+        Raises:
+            WarehouseError: the ledger exists but cannot be read; guessing could
+                issue an ID twice, so the run stops.
+        """
+        try:
+            document = json.loads(self.id_ledger.read_text(encoding="utf-8"))
+            highest = int(document["highest_sequence"])
+        except FileNotFoundError:
+            return 0
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            msg = (
+                f"warehouse {self.root}: {LEDGER_NAME} is unreadable ({_reason(error)}); "
+                "restore it (it holds the highest unified ID ever issued)"
+            )
+            raise WarehouseError(msg) from None
+        return highest
+
+    def reserve_unified_ids(self, highest: int, *, run_id: str) -> None:
+        """Raise the ledger to ``highest`` (never lower it), atomically, before a publish.
+
+        Written to a temporary file, flushed to disk and renamed over the
+        ledger: a crash leaves the old ledger or the new one, never half.
+
+        Raises:
+            WarehouseError: the ledger cannot be written (full disk, permissions).
+        """
+        if highest <= self.reserved_unified_ids():
+            return
+        document = {
+            "highest_sequence": highest,
+            "highest_unified_id": format_unified_id(highest),
+            "run_id": run_id,
+            "written_at": _utc_now_text(),
+        }
+        temporary = self.id_ledger.with_name(f".{LEDGER_NAME}.tmp")
+        try:
+            with temporary.open("w", encoding="utf-8") as handle:
+                handle.write(json.dumps(document) + "\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temporary, self.id_ledger)
+            _fsync_folder(self.root)
+        except OSError as error:
+            temporary.unlink(missing_ok=True)
+            msg = f"warehouse {self.root}: cannot write {LEDGER_NAME}: {_reason(error)}"
+            raise WarehouseError(msg) from None
+
+    def recover_current(self) -> str | None:
+        """Point a missing or broken ``current`` at the newest intact release.
+
+        Call it holding :meth:`lock` (which does). A new warehouse (no
+        ``current``, no release) is left alone.
+
+        Returns:
+            The one-line warning to show when ``current`` was repaired, else None.
+
+        Raises:
+            WarehouseError: ``current`` is broken and no release is intact, or
+                ``current`` is not a symlink (a folder someone put there).
+        """
+        current = self.root / "current"
+        if current.is_symlink():
+            target = Path(os.readlink(current))
+            problem = _release_problem(self.root / target)
+            if problem is None:
+                _ensure_symlink(self.database, Path("current") / DATABASE_NAME)
+                _ensure_symlink(self.parquet_dir, Path("current") / "parquet")
+                return None
+            problem = f"'current' points to {target}, {problem}"
+        elif current.exists():
+            msg = f"warehouse {self.root}: 'current' is not a symlink; move it aside"
+            raise WarehouseError(msg)
+        else:
+            target = None
+            problem = "'current' is missing"
+        candidates = [r for r in self._release_folders() if Path("releases") / r.name != target]
+        if target is None and not candidates:
+            return None  # a new warehouse
+        intact = next((r for r in reversed(candidates) if _release_problem(r) is None), None)
+        if intact is None:
+            msg = (
+                f"warehouse {self.root}: {problem} and none of the {len(candidates)} other "
+                "release(s) under releases/ is intact"
+            )
+            raise WarehouseError(msg)
+        try:
+            _swap_symlink(current, Path("releases") / intact.name)
+            _ensure_symlink(self.database, Path("current") / DATABASE_NAME)
+            _ensure_symlink(self.parquet_dir, Path("current") / "parquet")
+        except OSError as error:
+            msg = f"warehouse {self.root}: {problem}; cannot repair it: {_reason(error)}"
+            raise WarehouseError(msg) from None
+        newest = f"continuing from {intact.name}, the newest intact release"
+        return f"warehouse {self.root}: {problem}; {newest}"
+
+    def _release_folders(self) -> list[Path]:
+        """Every release folder, oldest first (staging folders aside)."""
+        folder = self.root / "releases"
+        if not folder.is_dir():
+            return []
+        return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+
     def read_run_log(self) -> list[dict[str, object]]:
         """Every logged run, oldest first."""
         if not self.run_log.exists():
@@ -381,13 +504,15 @@ class Warehouse:
             raise WarehouseError(msg) from None
 
     @contextlib.contextmanager
-    def lock(self) -> Iterator[None]:
+    def lock(self) -> Iterator[str | None]:
         """Hold the warehouse's run lock; a second concurrent run is refused.
 
         The kernel drops a ``flock`` when its holder dies, however it dies, so
         a killed run never blocks the next one. The lock file names the
         holder while it runs and is emptied on a clean exit: a name found there
         on acquiring means the previous holder was killed, and it is logged.
+        A missing or broken ``current`` is then repaired (:meth:`recover_current`);
+        the context's value is its warning line, or None.
         """
         try:
             self.root.mkdir(parents=True, exist_ok=True)
@@ -403,20 +528,21 @@ class Warehouse:
                 raise WarehouseError(msg) from None
             handle.seek(0)
             previous = handle.read().strip()
-            holder = {
-                "pid": os.getpid(),
-                "host": socket.gethostname(),
-                "started_at": _utc_now_text(),
-                "release": self.current_release(),
-            }
             try:
                 if previous:
                     self._log_abandoned(previous)
+                recovered = self.recover_current()
+                holder = {
+                    "pid": os.getpid(),
+                    "host": socket.gethostname(),
+                    "started_at": _utc_now_text(),
+                    "release": self.current_release(),
+                }
                 _rewrite(handle, json.dumps(holder) + "\n")
             except OSError as error:
                 msg = f"warehouse {self.root}: cannot write its lock file: {_reason(error)}"
                 raise WarehouseError(msg) from None
-            yield
+            yield recovered
             with contextlib.suppress(OSError):
                 _rewrite(handle, "")
         finally:
@@ -429,15 +555,17 @@ class Warehouse:
         except json.JSONDecodeError:
             holder = {}
         release = self.current_release()
+        published = release is not None and release != holder.get("release")
         outcome = (
-            "the published release was not changed"
-            if release == holder.get("release")
-            else f"its release {release} had been published but the run was not logged"
+            f"its release {release} had been published but the run was not logged"
+            if published
+            else "the published release was not changed"
         )
         pid, host = holder.get("pid", "?"), holder.get("host", "?")
         self.append_run_log(
             {
-                "run_id": None,
+                # A published release names its run; an unpublished run left no trace of its ID.
+                "run_id": self._release_run_id(release) if published and release else None,
                 "started_at": holder.get("started_at"),
                 "finished_at": None,
                 "status": "abandoned",
@@ -448,6 +576,16 @@ class Warehouse:
                 "reason": f"process {pid} on {host} died holding the warehouse lock; {outcome}",
             }
         )
+
+    def _release_run_id(self, release: str) -> str | None:
+        """The run that published ``release`` (its ``run_settings``), or None if unreadable."""
+        database = self.root / "releases" / release / DATABASE_NAME
+        try:
+            with contextlib.closing(duckdb.connect(str(database), read_only=True)) as con:
+                row = con.execute("SELECT run_id FROM run_settings LIMIT 1").fetchone()
+        except duckdb.Error:
+            return None
+        return None if row is None else str(row[0])
 
     def publish(
         self, tables: Mapping[str, ReleaseTable], *, release: str, base: str | None = None
@@ -673,6 +811,29 @@ def _rewrite(handle: IO[str], text: str) -> None:
 
 def _utc_now_text() -> str:
     return str(datetime.now(UTC))
+
+
+def _release_problem(folder: Path) -> str | None:
+    """What makes a release folder unusable as the base of a run, or None if it is intact."""
+    database = folder / DATABASE_NAME
+    if not database.is_file():
+        return "which does not exist" if not folder.exists() else f"which lacks {DATABASE_NAME}"
+    try:
+        with contextlib.closing(duckdb.connect(str(database), read_only=True)) as con:
+            held = {row[0] for row in con.execute("SHOW TABLES").fetchall()}
+    except duckdb.Error as error:
+        return f"whose {DATABASE_NAME} does not open ({_reason(error)})"
+    missing = sorted(INTACT_TABLES - held)
+    return f"whose {DATABASE_NAME} lacks {', '.join(missing)}" if missing else None
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make a rename in ``folder`` durable."""
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def _swap_symlink(link: Path, target: Path) -> None:

@@ -32,13 +32,25 @@ console = Console(stderr=True, highlight=False)
     "--retrain", is_flag=True,
     help="Full rebuild that also learns a new match model (otherwise the current one is kept).",
 )  # fmt: skip
-def run(config_path: Path, warehouse_dir: Path, full: bool, retrain: bool) -> None:
+@click.option(
+    "--as-of", "as_of", metavar="DATE|INSTANT",
+    help="Pin the run clock that ages values and bounds source timestamps (ISO 8601, e.g. "
+    "2026-11-22; default: run.as_of, else today UTC). run_settings.as_of holds each run's.",
+)  # fmt: skip
+def run(
+    config_path: Path, warehouse_dir: Path, full: bool, retrain: bool, as_of: str | None
+) -> None:
     """Run the whole graph on the configured sources and publish the warehouse."""
     from pipelines.runner import run_pipeline
+    from pipelines.settings import parse_instant
 
     try:
         outcome = run_pipeline(
-            config_path, warehouse_dir, console=console, mode=_run_mode(full=full, retrain=retrain)
+            config_path,
+            warehouse_dir,
+            console=console,
+            mode=_run_mode(full=full, retrain=retrain),
+            as_of=None if as_of is None else parse_instant(as_of),
         )
     except FusionError as error:
         fail("run", error)

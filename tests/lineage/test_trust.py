@@ -579,3 +579,67 @@ def test_complete_address_beats_a_fresher_fragment_of_itself(make_candidates: Bu
     )
     winner = select_winners(scored, settings=settings).filter("is_winner")
     assert winner["value"].item() == "190 Robinson Road, #34-19"
+
+
+# ---- the run clock: ages come from as_of, never from another customer's timestamp ----
+
+CLOCK_RECORDS = [
+    {"system": "crm", "id": "C1", "at": "2023-03-01", "name": "Acme Ltd", "email": "li@acme.cn"},
+    {"system": "erp", "id": "E1", "at": "2024-06-01", "name": "Acme Limited",
+     "email": "sales@acme.cn"},
+    {"system": "crm", "id": "C2", "at": "2024-05-01", "name": "Borealis", "email": "b@bo.de"},
+    {"system": "shop", "id": "S2", "at": "2022-01-01", "name": "Borealis GmbH",
+     "email": "info@bo.de"},
+]  # fmt: skip
+CLOCK_CLUSTERS = {"U1": [("crm", "C1"), ("erp", "E1")], "U2": [("crm", "C2"), ("shop", "S2")]}
+FAR_FUTURE = {"system": "shop", "id": "S9", "at": "9999-12-31", "name": "Zed", "email": "z@z.io"}
+
+
+def _golden_of_known(
+    records: list[dict[str, Any]], clusters: dict[str, list[tuple[str, str]]],
+    builders: tuple[Builder, Builder], *, as_of: datetime | None,
+) -> tuple[pl.DataFrame, pl.DataFrame]:  # fmt: skip
+    """Golden customers and candidates of U1 and U2 only."""
+    from lineage import build_golden_record
+
+    make_std, make_xref = builders
+    golden = build_golden_record(
+        make_std(records), make_xref(clusters), sources=SOURCES,
+        settings=SurvivorshipSettings(), run_id="r", as_of=as_of,
+    )  # fmt: skip
+    known = pl.col("unified_id").is_in(["U1", "U2"])
+    return (
+        golden.golden_customer.filter(known).sort("unified_id"),
+        golden.field_candidates.filter(known).sort("unified_id", "field", "source_record_id"),
+    )
+
+
+def test_a_far_future_record_changes_no_other_customer_under_the_run_clock(
+    make_std: Builder, make_xref: Builder
+) -> None:
+    """Issue 28: one row dated 9999-12-31 made every other value old when ages were
+    measured from the batch's newest timestamp. Against the run clock nothing else moves."""
+    builders = (make_std, make_xref)
+    before = _golden_of_known(CLOCK_RECORDS, CLOCK_CLUSTERS, builders, as_of=AS_OF)
+    after = _golden_of_known(
+        [*CLOCK_RECORDS, FAR_FUTURE], {**CLOCK_CLUSTERS, "U9": [("shop", "S9")]}, builders,
+        as_of=AS_OF,
+    )  # fmt: skip
+    assert before[0].equals(after[0])
+    assert before[1].equals(after[1])
+    # The old reference point (the batch's latest update, still the default outside a run)
+    # is what moved them: every known value became ~8,000 years old.
+    moved = _golden_of_known(
+        [*CLOCK_RECORDS, FAR_FUTURE], {**CLOCK_CLUSTERS, "U9": [("shop", "S9")]}, builders,
+        as_of=None,
+    )  # fmt: skip
+    assert not before[1]["trust_score"].equals(moved[1]["trust_score"])
+    assert moved[1]["age_days"].min() > 365 * 7_000
+
+
+def test_a_value_dated_after_the_run_clock_has_age_zero(make_candidates: Builder) -> None:
+    scored = score_candidates(
+        make_candidates([{"system": "crm", "value": "a@b.cn", "at": "2024-01-01T12:00:00"}]),
+        sources=SOURCES, settings=SurvivorshipSettings(), as_of=AS_OF,
+    )  # fmt: skip
+    assert scored["age_days"].item() == 0.0

@@ -7,18 +7,20 @@ import csv
 import io
 import random
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
 import pytest
 import yaml
+from rich.console import Console
 
+from pipelines.runner import run_pipeline
 from tests.reliability.conftest import (
     RUN_BOOKKEEPING,
     SAMPLES,
     content_hash,
     read_tables,
-    run_quiet,
     small_samples,
     table_hashes,
 )
@@ -33,14 +35,23 @@ ROW_POSITION = frozenset({"row_number"})
 
 # Great Expectations' raw result document carries its own random ids and clock readings.
 RUN_SPECIFIC = RUN_BOOKKEEPING | {"result_json"}
+# Trust ages values against the run clock (pipelines.clock), which moves with the day a run
+# starts: "same inputs and config" includes the clock, so each pair of runs is pinned to one
+# (two runs either side of midnight UTC would otherwise differ in every age and trust score).
+CLOCK = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def run_pinned(config: Path, warehouse: Path) -> None:
+    """One quiet in-process run with the clock pinned to ``CLOCK``."""
+    run_pipeline(config, warehouse, console=Console(quiet=True), as_of=CLOCK)
 
 
 @pytest.mark.slow
 def test_identical_inputs_give_identical_tables(tmp_path: Path) -> None:
     """Two fresh runs of every sample source and fact (40 lines each): every table agrees."""
     config = small_samples(tmp_path / "data", lines=40)
-    run_quiet(config, tmp_path / "first")
-    run_quiet(config, tmp_path / "second")
+    run_pinned(config, tmp_path / "first")
+    run_pinned(config, tmp_path / "second")
     first = table_hashes(tmp_path / "first", ignore=RUN_SPECIFIC)
     second = table_hashes(tmp_path / "second", ignore=RUN_SPECIFIC)
     assert first.keys() == second.keys()
@@ -118,8 +129,8 @@ def test_shuffled_rows_change_no_golden_value_and_no_id(tmp_path: Path) -> None:
         before, after = (original / name).read_bytes(), (shuffled.parent / name).read_bytes()
         assert before != after
         assert sorted(before.splitlines()) == sorted(after.splitlines())
-    run_quiet(original / "fusion.yaml", tmp_path / "wh_original")
-    run_quiet(shuffled, tmp_path / "wh_shuffled")
+    run_pinned(original / "fusion.yaml", tmp_path / "wh_original")
+    run_pinned(shuffled, tmp_path / "wh_shuffled")
     first = comparable(read_tables(tmp_path / "wh_original"))
     second = comparable(read_tables(tmp_path / "wh_shuffled"))
     assert {t: first[t] == second[t] for t in ORDER_FREE_TABLES} == dict.fromkeys(
