@@ -160,3 +160,92 @@ def test_term_frequency_adjustment_uses_the_stored_reference() -> None:
     restored = type(model).from_dict(model.to_dict())
     assert restored.term_frequency_reference == {"c0": 0.001}
     assert np.allclose(restored.match_weights(top, term_frequencies=shares)[0], weights)
+
+
+@pytest.mark.parametrize(
+    ("key", "companion", "random_agreement"),
+    [
+        ("city", "region", 0.04),  # one random pair in 25 shares a city
+        ("postcode", "city", 0.001),
+        ("surname", "surname_phonetic", 0.01),  # a common surname ('smith', '王')
+    ],
+)
+def test_em_does_not_settle_on_any_blocking_key(
+    key: str, companion: str, random_agreement: float
+) -> None:
+    """Built like the postcode case above, for a rule keyed on ``key``.
+
+    Ten times as many candidates are non-matches that the rule paired for sharing
+    the key; they share its ``companion`` too (a postcode implies its city), and
+    most of them lack an e-mail and a birth date, as person exports do.
+    """
+    comparisons = (
+        _Levels("first_name", ("diff", "close", "exact")),
+        _Levels("email", ("diff", "exact")),
+        _Levels("birth_date", ("diff", "exact")),
+        _Levels(key, ("diff", "exact")),
+        _Levels(companion, ("diff", "exact")),
+    )
+    rng = np.random.default_rng(17)
+    matches = _simulate(
+        rng,
+        2_000,
+        [np.array([0.05, 0.15, 0.8]), np.array([0.2, 0.8]), np.array([0.05, 0.95]),
+         np.array([0.1, 0.9]), np.array([0.1, 0.9])],
+    )  # fmt: skip
+    sharing_the_key = _simulate(
+        rng,
+        20_000,
+        [np.array([0.9, 0.08, 0.02]), np.array([0.999, 0.001]), np.array([0.998, 0.002]),
+         np.array([0.0, 1.0]), np.array([0.0, 1.0])],
+    )  # fmt: skip
+    sharing_the_key[rng.random(20_000) < 0.7, 1] = -1
+    sharing_the_key[rng.random(20_000) < 0.7, 2] = -1
+    random_pairs = _simulate(
+        rng,
+        100_000,
+        [np.array([0.95, 0.04, 0.01]), np.array([0.9999, 0.0001]), np.array([0.9995, 0.0005]),
+         np.array([1 - random_agreement, random_agreement]),
+         np.array([1 - random_agreement, random_agreement])],
+    )  # fmt: skip
+    model = fit_model(
+        np.vstack([matches, sharing_the_key]),
+        random_pairs,
+        comparisons=comparisons,
+        settings=ModelSettings(),
+    )
+    key_only, _ = model.match_weights(np.array([[0, -1, -1, 1, 1]], dtype=np.int8))
+    name_and_birth_date, _ = model.match_weights(np.array([[2, -1, 1, 1, 1]], dtype=np.int8))
+    assert probability_from_weight(key_only)[0] < 0.01
+    assert probability_from_weight(name_and_birth_date)[0] > 0.99
+    # Non-matches with the same first name and key are told apart by nothing here:
+    # some of them (about 500 of 20,000) rightly end up in the match class.
+    assert model.prior == pytest.approx(2_000 / 22_000, abs=0.03)
+
+
+def test_a_disagreement_never_adds_weight() -> None:
+    """Every candidate agrees on the key, so u of 'different' is ~0 among candidates; a
+    pair that another rule found and that differs there must not gain weight from it."""
+    rng = np.random.default_rng(23)
+    comparisons = (_Levels("name", ("diff", "close", "exact")), _Levels("key", ("diff", "exact")))
+    matches = _simulate(rng, 3_000, [np.array([0.05, 0.15, 0.8]), np.array([0.1, 0.9])])
+    non_matches = _simulate(rng, 9_000, [np.array([0.9, 0.08, 0.02]), np.array([0.0, 1.0])])
+    random_pairs = _simulate(rng, 50_000, [np.array([0.95, 0.04, 0.01]), np.array([0.99, 0.01])])
+    model = fit_model(np.vstack([matches, non_matches]), random_pairs, comparisons=comparisons,
+                      settings=ModelSettings())  # fmt: skip
+    for params in model.levels:
+        assert params.bayes_factors_log2[0] <= 1e-9, params
+
+
+def test_implied_and_missing_levels_carry_no_weight() -> None:
+    from matching.blocked_evidence import IMPLIED
+
+    rng = np.random.default_rng(29)
+    candidates = np.vstack([_simulate(rng, 3_000, TRUE_M), _simulate(rng, 7_000, TRUE_U)])
+    candidates[::7, 2] = IMPLIED
+    model = fit_model(candidates, _simulate(rng, 20_000, TRUE_U), comparisons=COMPARISONS,
+                      settings=ModelSettings())  # fmt: skip
+    implied = np.array([[2, 1, IMPLIED]], dtype=np.int8)
+    missing = np.array([[2, 1, -1]], dtype=np.int8)
+    assert model.match_weights(implied)[0][0] == pytest.approx(model.match_weights(missing)[0][0])
+    assert model.match_weights(implied)[1][0, 2] == 0.0
