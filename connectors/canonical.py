@@ -88,6 +88,8 @@ QUARANTINE_SCHEMA: dict[str, pl.DataType] = {
     "source_system": pl.String(),
     "source_file": pl.String(),
     "row_number": pl.Int64(),
+    # Where readable: a quarantined row of a published record keeps its customer.
+    "source_record_id": pl.String(),
     "raw": pl.String(),
     "reason": pl.String(),
 }

@@ -15,6 +15,7 @@ one place until :func:`split_mapped`, which is what makes
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -54,6 +55,8 @@ _RAW_RECORD_ID = "\x00raw_record_id"
 # C0 controls other than tab, line feed and carriage return, and DEL: no name,
 # address or e-mail holds them; a cell that does is binary data or a broken export.
 _CONTROL_CHARACTERS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+# How ``connectors.readers.show_undecodable`` writes a byte it could not decode.
+_SHOWN_BYTE = re.compile(r"\\x([0-9a-f]{2})")
 # Formats whose dotted column names come from flattening nested objects.
 _NESTED_FORMATS = ("jsonl", "parquet")
 
@@ -111,7 +114,9 @@ def map_to_canonical(raw: RawFrame, *, source: SourceConfig, source_file: str) -
     """
     check_schema_drift(raw, source=source, source_file=source_file)
     failures = raw.failures.with_columns(
-        source_system=pl.lit(source.name), source_file=pl.lit(source_file)
+        source_system=pl.lit(source.name),
+        source_file=pl.lit(source_file),
+        source_record_id=_readable_record_ids(raw, source=source),
     )
     if raw.data.width == 0:
         mapped = pl.DataFrame(schema=MAPPED_SCHEMA)
@@ -131,6 +136,53 @@ def map_to_canonical(raw: RawFrame, *, source: SourceConfig, source_file: str) -
         .select(pl.col(name).cast(dtype) for name, dtype in MAPPED_SCHEMA.items())
         .sort("row_number")
     )
+
+
+def _readable_record_ids(raw: RawFrame, *, source: SourceConfig) -> pl.Series:
+    """The record ID of each row the reader rejected, where the row still shows it.
+
+    A rejected row of a published record must keep its customer, so its key
+    matters. Read only where it is certain: a CSV row given as its cells with
+    a full record's worth of them (or the ID first), or a line whose cells up
+    to the ID hold no quote (a stray quote shifts every cell after it).
+    Anything else gives null, never a guess.
+    """
+    failures = raw.failures.get_column("raw")
+    if source.format != "csv" or source.record_id not in raw.data.columns:
+        return pl.Series("source_record_id", [None] * failures.len(), dtype=pl.String)
+    position = raw.data.columns.index(source.record_id)
+    width = raw.data.width
+    ids = [
+        _record_id_in_row(text, position=position, width=width, delimiter=source.delimiter)
+        for text in failures.to_list()
+    ]
+    return pl.Series("source_record_id", ids, dtype=pl.String)
+
+
+def _record_id_in_row(text: str | None, *, position: int, width: int, delimiter: str) -> str | None:
+    """The cell at ``position`` of one rejected CSV row (see ``_readable_record_ids``)."""
+    if text is None:
+        return None
+    cells = _json_cells(text)
+    if isinstance(cells, list):
+        certain = len(cells) == width or position == 0
+        cell = cells[position] if certain and position < len(cells) else None
+    else:
+        parts = text.split(delimiter)
+        certain = len(parts) > position and not any('"' in p for p in parts[: position + 1])
+        cell = parts[position] if certain else None
+    value = cell.strip() if isinstance(cell, str) else None
+    return value or None
+
+
+def _json_cells(text: str) -> object:
+    """A row given as JSON, also when undecodable bytes show in it as ``\\xNN``."""
+    for candidate in (text, _SHOWN_BYTE.sub(r"\\\\x\1", text)):
+        try:
+            return json.loads(candidate)
+        except ValueError:
+            continue
+    return None
 
 
 def quarantine_duplicates(mapped: pl.DataFrame) -> pl.DataFrame:

@@ -11,6 +11,7 @@ from dagster import (
     AssetIn,
     AssetKey,
     AssetsDefinition,
+    Config,
     MetadataValue,
     TableColumnDep,
     TableColumnLineage,
@@ -26,6 +27,7 @@ from pipelines import faults, stages
 from pipelines.clock import run_clock
 from pipelines.incremental import Baseline
 from pipelines.resources import FusionResource
+from pipelines.retirement import RetirementGuard, carried_canonical_records
 from pipelines.settings import FusionConfig
 from pipelines.spill import SpilledBatch, SpilledGolden, SpilledTable, spill_batch
 from pipelines.warehouse import ReleaseTable, StagedTable, WarehouseError, table_height
@@ -70,6 +72,12 @@ def build_source_asset(source_name: str, *, file_format: str) -> AssetsDefinitio
     return _source
 
 
+class RetirementConfig(Config):
+    """Run config of ``unified_ids``: ``allow_retire`` lets a run pass the retirement guard."""
+
+    allow_retire: bool = False
+
+
 @dataclass(frozen=True)
 class Release:
     """The tables of one release, ready to be checked and published."""
@@ -110,17 +118,20 @@ def build_stage_assets(config: FusionConfig) -> list[AssetsDefinition]:
     ) -> SpilledTable:
         """All sources' records, cleaned, with matching keys (spilled: each step reads them)."""
         by_name = {name.removeprefix("source_"): batch.loaded() for name, batch in batches.items()}
+        carried = carried_canonical_records(by_name, warehouse=fusion.warehouse())
         result = stages.spill_standardised(
             by_name,
             config=fusion.config(),
             baseline=baseline,
             spill=fusion.warehouse().scratch(context.run_id),
+            carried=carried,
         )
         context.add_output_metadata(
             {
                 "records": table_height(result.records),
                 "reused": result.reused,
                 "standardised": result.standardised,
+                "carried_for_quarantined_rows": carried.height,
             }
         )
         faults.checkpoint("after:standardised_records")
@@ -169,16 +180,23 @@ def build_stage_assets(config: FusionConfig) -> list[AssetsDefinition]:
     @asset(group_name="identity")
     def unified_ids(
         context: AssetExecutionContext,
+        config: RetirementConfig,
         fusion: FusionResource,
         standardised_records: SpilledTable,
         match_result: MatchResult,
     ) -> stages.IdentityAtRelease:
-        """Unified IDs carried over from the published release."""
+        """Unified IDs carried over from the published release; mass retirement stops here."""
+        run = fusion.config().run
         identity = stages.identify_against_warehouse(
             standardised_records.rows(stages.IDENTITY_COLUMNS),
             match_result,
             warehouse=fusion.warehouse(),
             run_id=context.run_id,
+            guard=RetirementGuard(
+                max_source_share=run.max_retire_share,
+                max_customer_share=run.max_customer_retire_share,
+                allow=config.allow_retire,
+            ),
         )
         context.add_output_metadata(
             {

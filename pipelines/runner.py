@@ -140,9 +140,13 @@ def _execute(
     *,
     job_name: str,
     console: Console,
+    allow_retire: bool = False,
     as_of: datetime | None = None,
 ) -> JobExecutionResult:
-    """Run the CLI's job ``job_name``, its progress lines going to ``console``."""
+    """Run the CLI's job ``job_name``, its progress lines going to ``console``.
+
+    ``allow_retire`` lets the run past the retirement guard (``pipelines.retirement``).
+    """
     console_key = uuid4().hex
     _CONSOLES[console_key] = console
     job = build_reconstructable_job(
@@ -157,7 +161,10 @@ def _execute(
         },
     )
     try:
-        result = run_in_process(job, run_config={"loggers": {"fusion_progress": {}}})
+        run_config: dict[str, Any] = {"loggers": {"fusion_progress": {}}}
+        if allow_retire:
+            run_config["ops"] = {"unified_ids": {"config": {"allow_retire": True}}}
+        result = run_in_process(job, run_config=run_config)
     finally:
         del _CONSOLES[console_key]
     warehouse.drop_scratch(result.run_id)
@@ -170,13 +177,15 @@ def run_pipeline(
     *,
     console: Console,
     mode: str = "incremental",
+    allow_retire: bool = False,
     as_of: datetime | None = None,
 ) -> RunOutcome:
     """Materialise the whole graph in process and publish; raise on any failure.
 
     ``mode`` picks the job: ``incremental`` (the default, as the daily schedule)
-    or ``full`` (the full rebuild job). ``as_of`` pins the run clock
-    (``pipelines.clock``), e.g. to repeat a published run.
+    or ``full`` (the full rebuild job). ``allow_retire``: retire past the
+    guard's shares (``run.max_retire_share``), on purpose. ``as_of`` pins
+    the run clock (``pipelines.clock``), e.g. to repeat a published run.
     """
     config = load_fusion_config(config_path)
     warehouse = Warehouse(warehouse_dir.resolve())
@@ -186,7 +195,12 @@ def run_pipeline(
             console.print(f"fusion: warning: {recovered}")
         started_at = stages.utc_now()
         result = _execute(
-            config.path, warehouse, job_name=JOBS_BY_MODE[mode], console=console, as_of=as_of
+            config.path,
+            warehouse,
+            job_name=JOBS_BY_MODE[mode],
+            console=console,
+            allow_retire=allow_retire,
+            as_of=as_of,
         )
         reason = None if result.success else first_failure_reason(result)
         emit_run_lineage(

@@ -112,6 +112,12 @@ class RunSettings(BaseModel):
     # (pipelines.clock). `fusion run --as-of` pins it for one run without editing the file.
     as_of: UtcInstant | None = None
     timestamps: TimestampSettings = Field(default_factory=TimestampSettings)
+    # The retirement guard (pipelines.retirement): the largest share of a source's
+    # published records, and of all published customers, one run may retire unless
+    # run with --allow-retire. A bad export (empty, truncated, wrong codec) retires
+    # far more than the few customers a real export loses from one run to the next.
+    max_retire_share: float = Field(default=0.05, ge=0, le=1)
+    max_customer_retire_share: float = Field(default=0.05, ge=0, le=1)
 
     @model_serializer(mode="wrap")
     def _omit_defaults_added_later(self, handler: SerializerFunctionWrapHandler) -> Any:
@@ -122,6 +128,9 @@ class RunSettings(BaseModel):
                 data.pop("as_of", None)
             if self.timestamps == TimestampSettings():
                 data.pop("timestamps", None)
+            for key in ("max_retire_share", "max_customer_retire_share"):
+                if getattr(self, key) == RunSettings.model_fields[key].default:
+                    data.pop(key, None)
         return data
 
 

@@ -62,6 +62,12 @@ from pipelines.incremental import (
     standardise_incrementally,
     with_contact_points,
 )
+from pipelines.retirement import (
+    RetirementGuard,
+    carried_records_table,
+    check_retirement,
+    retirement_counts,
+)
 from pipelines.settings import FusionConfig
 from pipelines.spill import (
     SpilledGolden,
@@ -97,10 +103,18 @@ STANDARDISED_TABLE = "standardised_records"
 
 
 def standardise_batches(
-    batches: Mapping[str, SourceBatch], *, config: FusionConfig, baseline: Baseline
+    batches: Mapping[str, SourceBatch],
+    *,
+    config: FusionConfig,
+    baseline: Baseline,
+    carried: pl.DataFrame | None = None,
 ) -> Standardised:
-    """Every source's canonical records, standardised (unchanged ones reused from the baseline)."""
-    records = _all_records(batches, config)
+    """Every source's canonical records, standardised (unchanged ones reused from the baseline).
+
+    ``carried``: canonical records read in place of quarantined rows
+    (``pipelines.retirement.carried_canonical_records``).
+    """
+    records = _all_records(batches, config, carried=carried)
     return standardise_incrementally(
         records,
         baseline=baseline,
@@ -109,9 +123,14 @@ def standardise_batches(
     )
 
 
-def _all_records(batches: Mapping[str, SourceBatch], config: FusionConfig) -> pl.DataFrame:
-    """Every source's canonical records, in the config's order of sources."""
-    return pl.concat([batches[s.name].records for s in config.sources], how="vertical")
+def _all_records(
+    batches: Mapping[str, SourceBatch], config: FusionConfig, *, carried: pl.DataFrame | None
+) -> pl.DataFrame:
+    """Every source's canonical records, in the config's order of sources, then the carried."""
+    frames = [batches[s.name].records for s in config.sources]
+    if carried is not None and carried.height:
+        frames.append(carried.select(frames[0].columns).cast(frames[0].schema))
+    return pl.concat(frames, how="vertical")
 
 
 @dataclass(frozen=True)
@@ -129,6 +148,7 @@ def spill_standardised(
     config: FusionConfig,
     baseline: Baseline,
     spill: SpillFolder,
+    carried: pl.DataFrame | None = None,
 ) -> SpilledStandardised:
     """``standardise_batches``, written to ``spill`` (every later step reads them from there).
 
@@ -137,10 +157,10 @@ def spill_standardised(
     records are standardised whole, then written.
     """
     if config.matching.engine == "spark" or reuses_standardised(baseline):
-        result = standardise_batches(batches, config=config, baseline=baseline)
+        result = standardise_batches(batches, config=config, baseline=baseline, carried=carried)
         spilled = spill.write(STANDARDISED_TABLE, result.records)
         return SpilledStandardised(spilled, reused=result.reused, standardised=result.standardised)
-    records = _all_records(batches, config)
+    records = _all_records(batches, config, carried=carried)
     parts = standardise_in_parts(records, default_regions=config.default_regions)
     spilled = spill.write_parts(STANDARDISED_TABLE, parts)
     return SpilledStandardised(spilled, reused=0, standardised=records.height)
@@ -331,13 +351,29 @@ class IdentityAtRelease:
 
 
 def identify_against_warehouse(
-    std: pl.DataFrame, result: MatchResult, *, warehouse: Warehouse, run_id: str
+    std: pl.DataFrame,
+    result: MatchResult,
+    *,
+    warehouse: Warehouse,
+    run_id: str,
+    guard: RetirementGuard | None = None,
 ) -> IdentityAtRelease:
-    """Assign IDs against the warehouse's current release."""
+    """Assign IDs against the warehouse's current release.
+
+    Raises:
+        RetirementGuardError: the run would retire more than ``guard`` allows
+            (``pipelines.retirement``); nothing is published.
+    """
     release = warehouse.current_release()
-    identity = assign_identity(
-        std, result, previous=PreviousRelease.read(warehouse), run_id=run_id, at=utc_now()
-    )
+    previous = PreviousRelease.read(warehouse)
+    identity = assign_identity(std, result, previous=previous, run_id=run_id, at=utc_now())
+    if guard is not None:
+        counts = retirement_counts(
+            previous.xref,
+            newly_retired=identity.retired.filter(pl.col("retired_run_id") == run_id),
+            events=identity.history.filter(pl.col("run_id") == run_id),
+        )
+        check_retirement(counts, guard=guard)
     return IdentityAtRelease(identity=identity, release=release)
 
 
@@ -551,6 +587,9 @@ class RunSummary:
     rows_quarantined: int
     golden_rows: int
     config_hash: str
+    # Records kept with their last good values for quarantined rows, and records retired.
+    records_carried: int = 0
+    records_retired: int = 0
 
     def as_row(self, *, status: str, finished_at: datetime) -> dict[str, object]:
         """A ``pipeline_runs`` row."""
@@ -563,6 +602,8 @@ class RunSummary:
             "rows_quarantined": self.rows_quarantined,
             "golden_rows": self.golden_rows,
             "config_hash": self.config_hash,
+            "records_carried": self.records_carried,
+            "records_retired": self.records_retired,
         }
 
 
@@ -575,6 +616,8 @@ PIPELINE_RUNS_SCHEMA: dict[str, pl.DataType] = {
     "rows_quarantined": pl.Int64(),
     "golden_rows": pl.Int64(),
     "config_hash": pl.String(),
+    "records_carried": pl.Int64(),
+    "records_retired": pl.Int64(),
 }
 
 
@@ -587,7 +630,9 @@ def pipeline_runs_table(log: list[dict[str, object]], current: dict[str, object]
     frame = pl.DataFrame(rows, schema={k: pl.String for k in PIPELINE_RUNS_SCHEMA}, orient="row")
     return frame.with_columns(
         pl.col("started_at", "finished_at").str.to_datetime(time_zone="UTC", strict=False),
-        pl.col("rows_in", "rows_quarantined", "golden_rows").cast(pl.Int64),
+        pl.col(
+            "rows_in", "rows_quarantined", "golden_rows", "records_carried", "records_retired"
+        ).cast(pl.Int64),
     ).cast(pl.Schema(PIPELINE_RUNS_SCHEMA))
 
 
@@ -671,6 +716,7 @@ def warehouse_tables(
         "value_rejections": value_rejections_table(batches, run_id=run_id),
         "unified_id_history": identity.history,
         "retired_records": identity.retired,
+        "carried_records": carried_records_table(batches, identity.xref, run_id=run_id),
         "standardised_records": std,
         "steward_link_decisions": decisions.links,
         "steward_field_overrides": decisions.overrides,
@@ -836,6 +882,8 @@ def publish_release(
         rows_quarantined=table_height(tables["quarantine"]),
         golden_rows=table_height(tables["golden_customer"]),
         config_hash=config_hash,
+        records_carried=table_height(tables.get("carried_records", pl.DataFrame())),
+        records_retired=_retired_by(tables.get("retired_records"), run_id=run_id),
     )
     row = summary.as_row(status="succeeded", finished_at=finished_at)
     runs = pipeline_runs_table(warehouse.read_run_log(), row)
@@ -850,6 +898,16 @@ def publish_release(
     warehouse.append_run_log(row)
     warehouse.clear_old_scratch(now=time.time())
     return published
+
+
+def _retired_by(retired: StagedTable | None, *, run_id: str) -> int:
+    """How many of ``retired_records`` the run ``run_id`` retired."""
+    if retired is None:
+        return 0
+    count: int = (
+        staged_lazy(retired).filter(pl.col("retired_run_id") == run_id).select(pl.len()).collect()
+    ).item()
+    return count
 
 
 def highest_unified_sequence(tables: Mapping[str, StagedTable]) -> int:

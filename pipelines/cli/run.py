@@ -33,12 +33,22 @@ console = Console(stderr=True, highlight=False)
     help="Full rebuild that also learns a new match model (otherwise the current one is kept).",
 )  # fmt: skip
 @click.option(
+    "--allow-retire", is_flag=True,
+    help="Retire the records this run finds gone even past the guard's share "
+    "(run.max_retire_share, default 5% of a source or of all customers).",
+)  # fmt: skip
+@click.option(
     "--as-of", "as_of", metavar="DATE|INSTANT",
     help="Pin the run clock that ages values and bounds source timestamps (ISO 8601, e.g. "
     "2026-11-22; default: run.as_of, else today UTC). run_settings.as_of holds each run's.",
 )  # fmt: skip
 def run(
-    config_path: Path, warehouse_dir: Path, full: bool, retrain: bool, as_of: str | None
+    config_path: Path,
+    warehouse_dir: Path,
+    full: bool,
+    retrain: bool,
+    allow_retire: bool,
+    as_of: str | None,
 ) -> None:
     """Run the whole graph on the configured sources and publish the warehouse."""
     from pipelines.runner import run_pipeline
@@ -50,6 +60,7 @@ def run(
             warehouse_dir,
             console=console,
             mode=_run_mode(full=full, retrain=retrain),
+            allow_retire=allow_retire,
             as_of=None if as_of is None else parse_instant(as_of),
         )
     except FusionError as error:
