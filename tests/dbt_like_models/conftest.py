@@ -158,8 +158,8 @@ def release_tables() -> dict[str, pl.DataFrame]:
         ),
         "quarantine": pl.DataFrame(
             [
-                ("erp", "erp_customers.csv", 7, "{}", "missing record id"),
-                ("ecommerce", "ecommerce_customers.jsonl", 3, "{", "invalid JSON"),
+                ("erp", "erp_customers.csv", 7, None, "{}", "missing record id"),
+                ("ecommerce", "ecommerce_customers.jsonl", 3, None, "{", "invalid JSON"),
             ],
             schema=QUARANTINE_SCHEMA,
             orient="row",
