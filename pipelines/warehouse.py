@@ -439,7 +439,10 @@ class Warehouse:
         current = self.root / "current"
         if current.is_symlink():
             target = Path(os.readlink(current))
-            problem = _release_problem(self.root / target)
+            # The current release need only open: a fallback must hold the identity
+            # tables, but a release published without them (a first publish of
+            # tables alone) is not broken.
+            problem = _release_problem(self.root / target, required=frozenset())
             if problem is None:
                 _ensure_symlink(self.database, Path("current") / DATABASE_NAME)
                 _ensure_symlink(self.parquet_dir, Path("current") / "parquet")
@@ -813,7 +816,7 @@ def _utc_now_text() -> str:
     return str(datetime.now(UTC))
 
 
-def _release_problem(folder: Path) -> str | None:
+def _release_problem(folder: Path, *, required: frozenset[str] = INTACT_TABLES) -> str | None:
     """What makes a release folder unusable as the base of a run, or None if it is intact."""
     database = folder / DATABASE_NAME
     if not database.is_file():
@@ -823,7 +826,7 @@ def _release_problem(folder: Path) -> str | None:
             held = {row[0] for row in con.execute("SHOW TABLES").fetchall()}
     except duckdb.Error as error:
         return f"whose {DATABASE_NAME} does not open ({_reason(error)})"
-    missing = sorted(INTACT_TABLES - held)
+    missing = sorted(required - held)
     return f"whose {DATABASE_NAME} lacks {', '.join(missing)}" if missing else None
 
 
