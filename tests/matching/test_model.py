@@ -249,3 +249,55 @@ def test_implied_and_missing_levels_carry_no_weight() -> None:
     missing = np.array([[2, 1, -1]], dtype=np.int8)
     assert model.match_weights(implied)[0][0] == pytest.approx(model.match_weights(missing)[0][0])
     assert model.match_weights(implied)[1][0, 2] == 0.0
+
+
+@pytest.mark.parametrize(
+    ("parts", "groups", "expected"),
+    [
+        # postcode and city agree: one fact, counted once (the stronger)
+        ([8.8, 8.7, 1.0], ["loc", "loc", "name"], [8.8, 0.0, 1.0]),
+        # moved within the city: the postcode's disagreement and the city's agreement both count
+        ([-2.5, 8.7, 1.0], ["loc", "loc", "name"], [-2.5, 8.7, 1.0]),
+        # both differ: the stronger disagreement alone
+        ([-2.5, -2.3, -4.0], ["loc", "loc", "name"], [-2.5, 0.0, -4.0]),
+        # comparisons of their own group are untouched
+        ([3.0, 2.0, -1.0], ["a", "b", "c"], [3.0, 2.0, -1.0]),
+        ([0.0, 0.0, 0.0], ["loc", "loc", "loc"], [0.0, 0.0, 0.0]),
+    ],
+)
+def test_pooled_within_groups(parts: list[float], groups: list[str], expected: list[float]) -> None:
+    from matching.model import pooled_within_groups
+
+    pooled = pooled_within_groups(np.array([parts]), groups)
+    assert pooled[0].tolist() == pytest.approx(expected)
+
+
+def test_evidence_groups_are_learnt_stored_and_pool_the_weight() -> None:
+    @dataclass(frozen=True)
+    class _Grouped:
+        name: str
+        labels: tuple[str, ...]
+        evidence_group: str | None = None
+
+    comparisons = (
+        _Grouped("c0", ("l0", "l1", "l2")),
+        _Grouped("c1", ("l0", "l1"), evidence_group="g"),
+        _Grouped("c2", ("l0", "l1", "l2", "l3"), evidence_group="g"),
+    )
+    rng = np.random.default_rng(31)
+    candidates = np.vstack([_simulate(rng, 3_000, TRUE_M), _simulate(rng, 7_000, TRUE_U)])
+    model = fit_model(candidates, _simulate(rng, 20_000, TRUE_U), comparisons=comparisons,
+                      settings=ModelSettings())  # fmt: skip
+    assert model.evidence_groups == {"c1": "g", "c2": "g"}
+    restored = type(model).from_dict(model.to_dict())
+    assert restored.evidence_groups == model.evidence_groups
+    both_agree = np.array([[2, 1, 3]], dtype=np.int8)
+    weight, parts = model.match_weights(both_agree)
+    factors = [p.bayes_factors_log2 for p in model.levels]
+    assert parts[0, 1:].tolist() == pytest.approx([0.0, factors[2][3]])
+    assert weight[0] == pytest.approx(restored.match_weights(both_agree)[0][0])
+    # A model stored before groups existed keeps adding every comparison.
+    document = model.to_dict()
+    del document["evidence_groups"]
+    ungrouped = type(model).from_dict(document)
+    assert ungrouped.match_weights(both_agree)[0][0] - weight[0] == pytest.approx(factors[1][1])
