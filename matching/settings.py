@@ -108,6 +108,9 @@ class BlockingSettings(BaseModel):
     )
 
 
+DEFAULT_LABEL_WEIGHT = 100.0
+
+
 class ModelSettings(BaseModel):
     """The Fellegi-Sunter model: how m/u are learnt and how weights become decisions."""
 
@@ -145,6 +148,26 @@ class ModelSettings(BaseModel):
         lt=1,
         description="Pairs in [review_threshold, match_threshold) go to steward review.",
     )
+    label_weight: float = Field(
+        default=DEFAULT_LABEL_WEIGHT,
+        ge=1,
+        description=(
+            "How many candidate pairs one labelled pair (a `fusion label` answer or a steward's "
+            "must-link / cannot-link) counts as when EM learns m and u. Labels are few (tens) "
+            "among 10^5-10^7 candidates: counted once, 50 labels could not move an estimate "
+            "that EM got wrong. They are picked where the model is least sure, so counting "
+            "them much more would let a few boundary pairs outweigh the rest; the prior "
+            "counts each label once."
+        ),
+    )
+
+    @model_serializer(mode="wrap")
+    def _omit_defaults_added_later(self, handler: SerializerFunctionWrapHandler) -> Any:
+        """No ``label_weight`` key at its default: configuration hashes stay as they were."""
+        data = handler(self)
+        if isinstance(data, dict) and self.label_weight == DEFAULT_LABEL_WEIGHT:
+            data.pop("label_weight", None)
+        return data
 
     @model_validator(mode="after")
     def _check_band(self) -> ModelSettings:
