@@ -135,11 +135,13 @@ def match_in_full(
     model: FellegiSunterModel | None = None,
     steward_decisions: pl.DataFrame | None = None,
     comparisons: tuple[Comparison, ...] | None = None,
+    labels: pl.DataFrame | None = None,
 ) -> IndexedMatchResult:
     """``match_records`` under frozen name statistics, plus the incremental index.
 
-    ``model`` None learns a model (first run, retrain); ``statistics`` None
-    fits them on ``std``'s names, as the first run and a retrain do.
+    ``model`` None learns a model (first run, retrain), from ``labels`` (``fusion
+    label`` answers) and the steward decisions too; ``statistics`` None fits them
+    on ``std``'s names, as the first run and a retrain do.
     """
     texts = name_embedding_text(std)
     if statistics is None:
@@ -161,6 +163,7 @@ def match_in_full(
         model=model,
         tf_population=statistics.population,
         semantic_neighbours=directed,
+        labels=labels,
     )
     neighbours = _neighbour_frame(*directed)
     return IndexedMatchResult(

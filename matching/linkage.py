@@ -6,7 +6,7 @@ tests run exactly the same code.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import polars as pl
@@ -15,6 +15,12 @@ from matching.blocked_evidence import IMPLIED, IMPLIED_LABEL, without_implied_ev
 from matching.blocking import CandidatePairs, generate_candidates
 from matching.comparisons import Comparison, PairFrame, default_comparisons
 from matching.engines import MatchEngine, engine_for
+from matching.labels import (
+    LABEL_ORIGIN,
+    labelled_rows,
+    training_pairs,
+    with_labelled_candidates,
+)
 from matching.model import FellegiSunterModel, fit_model, probability_from_weight
 from matching.semantic import Embedder, TfidfCharNgramEmbedder, embed_names
 from matching.settings import MatchSettings
@@ -209,6 +215,7 @@ def match_records(
     model: FellegiSunterModel | None = None,
     tf_population: int | None = None,
     semantic_neighbours: tuple[np.ndarray, np.ndarray] | None = None,
+    labels: pl.DataFrame | None = None,
 ) -> MatchResult:
     """Block, compare, learn the model, score and cluster standardised records.
 
@@ -221,7 +228,11 @@ def match_records(
     that did not change keep their scores); ``tf_population``: the denominator
     of term-frequency shares stored with that model (see pair_term_frequencies);
     ``semantic_neighbours``: the name-space neighbour lists, when the caller
-    computed them already (see ``matching.semantic.nearest_name_pairs``).
+    computed them already (see ``matching.semantic.nearest_name_pairs``);
+    ``labels``: answers of ``fusion label`` (``matching.labels.LABEL_SCHEMA``). When
+    the model is learnt, they and the steward decisions on candidate pairs are its
+    labelled pairs (semi-supervised EM, ``matching.labels``); a labelled pair that
+    blocking did not propose becomes a candidate.
 
     Example:
         >>> from connectors.canonical import empty_canonical_frame
@@ -240,6 +251,12 @@ def match_records(
         name_aliases=settings.name_aliases,
         semantic_neighbours=semantic_neighbours,
     )
+    learning = model is None or not model.fits(comparisons)
+    training = training_pairs(std, labels=labels, decisions=steward_decisions if learning else None)
+    if training.height:
+        candidates = CandidatePairs(
+            pairs=with_labelled_candidates(candidates.pairs, training), report=candidates.report
+        )
     pair_frame = PairFrame.build(
         std,
         candidates.pairs["left"].to_numpy(),
@@ -251,7 +268,7 @@ def match_records(
         candidates.pairs["blocking_rules"],
         comparisons,
     )
-    if model is None or not model.fits(comparisons):
+    if model is None or learning:
         u_left, u_right = random_pairs(
             std.height, count=settings.model.u_sample_pairs, seed=settings.model.seed
         )
@@ -266,7 +283,12 @@ def match_records(
             term_frequency_reference=term_frequency_reference(
                 std, comparisons, population=tf_population
             ),
+            labelled=labelled_rows(pair_frame.left_index, pair_frame.right_index, training)
+            if training.height
+            else None,
         )
+        if training.height:
+            model = replace(model, training=_training_record(training, settings=settings))
     # The name vectors (0.7 GiB at 1M records) are not needed past the comparisons.
     pair_frame = PairFrame.build(
         std, pair_frame.left_index, pair_frame.right_index, name_vectors=None
@@ -330,3 +352,16 @@ def cluster_under_decisions(
         {"record_index": np.arange(std.height, dtype=np.uint32), "cluster": labels}
     )
     return scored, clusters
+
+
+def _training_record(training: pl.DataFrame, *, settings: MatchSettings) -> dict[str, float]:
+    """What the model stores of its labelled pairs: how many of each origin, and their weight."""
+    answered = training.filter(pl.col("origin") == LABEL_ORIGIN)
+    decided = training.filter(pl.col("origin") != LABEL_ORIGIN)
+    return {
+        "labels": float(answered.height),
+        "labels_match": float(answered["label"].sum()),
+        "steward_decisions": float(decided.height),
+        "steward_must_link": float(decided["label"].sum()),
+        "label_weight": settings.model.label_weight,
+    }

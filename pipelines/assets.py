@@ -144,7 +144,11 @@ def build_stage_assets(config: FusionConfig) -> list[AssetsDefinition]:
         """Steward must-link / cannot-link decisions and field overrides in force."""
         decisions = stages.StewardDecisions.read(fusion.warehouse())
         context.add_output_metadata(
-            {"link_decisions": decisions.links.height, "overrides": decisions.overrides.height}
+            {
+                "link_decisions": decisions.links.height,
+                "overrides": decisions.overrides.height,
+                "labels": 0 if decisions.labels is None else decisions.labels.height,
+            }
         )
         return decisions
 
@@ -162,6 +166,7 @@ def build_stage_assets(config: FusionConfig) -> list[AssetsDefinition]:
             config=fusion.config(),
             decisions=steward_decisions.links,
             baseline=baseline,
+            labels=steward_decisions.labels,
         )
         decisions = dict(result.scored_pairs.group_by("decision").len().iter_rows())
         context.add_output_metadata(

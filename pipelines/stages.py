@@ -62,6 +62,7 @@ from pipelines.incremental import (
     standardise_incrementally,
     with_contact_points,
 )
+from pipelines.labelling import LabelStore
 from pipelines.retirement import (
     RetirementGuard,
     carried_records_table,
@@ -200,13 +201,15 @@ def match(
     config: FusionConfig,
     decisions: pl.DataFrame | None = None,
     baseline: Baseline | None = None,
+    labels: pl.DataFrame | None = None,
 ) -> IndexedMatchResult:
     """Block, compare, score and cluster the standardised records under steward decisions.
 
     A run with a stored model scores with it and with the name statistics
     stored beside it; an incremental run whose release kept its blocking index
     matches only what its new, changed and deleted records reach
-    (``matching.incremental``). The first run and ``--retrain`` fit both.
+    (``matching.incremental``). The first run and ``--retrain`` fit both, the
+    model from ``labels`` (``fusion label`` answers) and the steward decisions too.
     """
     settings = config.matching
     model = None if baseline is None else baseline.model
@@ -224,7 +227,12 @@ def match(
             steward_decisions=decisions,
         )
     return match_in_full(
-        std, settings=settings, statistics=statistics, model=model, steward_decisions=decisions
+        std,
+        settings=settings,
+        statistics=statistics,
+        model=model,
+        steward_decisions=decisions,
+        labels=labels,
     )
 
 
@@ -330,16 +338,25 @@ def _record_match_probability(result: MatchResult) -> pl.DataFrame:
 
 @dataclass(frozen=True)
 class StewardDecisions:
-    """Every steward decision in force for this run (read once, at its start)."""
+    """Every steward decision in force for this run (read once, at its start).
+
+    ``labels``: the answers of ``fusion label`` (``pipelines.labelling``); a run
+    that learns its model learns from them and from ``links``.
+    """
 
     links: pl.DataFrame
     overrides: pl.DataFrame
+    labels: pl.DataFrame | None = None
 
     @classmethod
     def read(cls, warehouse: Warehouse) -> StewardDecisions:
-        """The decision log kept beside the warehouse's releases."""
+        """The decision log and the labels kept beside the warehouse's releases."""
         store = StewardshipStore(warehouse.root)
-        return cls(links=store.link_decisions(), overrides=store.field_overrides())
+        return cls(
+            links=store.link_decisions(),
+            overrides=store.field_overrides(),
+            labels=LabelStore(warehouse.root).read(),
+        )
 
 
 @dataclass(frozen=True)

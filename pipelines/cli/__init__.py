@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from pipelines.cli.app import main
 from pipelines.cli.explain import explain
+from pipelines.cli.label import label
 from pipelines.cli.models import MODEL_DIALECTS, models
 from pipelines.cli.query import resolve, sql
 from pipelines.cli.reports import evaluate, lineage, report
 from pipelines.cli.review import review
 from pipelines.cli.run import run
 
-for _command in (run, lineage, report, explain, sql, evaluate, review, models, resolve):
+for _command in (run, lineage, report, explain, sql, evaluate, review, label, models, resolve):
     main.add_command(_command)
 
 __all__ = ["MODEL_DIALECTS", "main"]
