@@ -62,7 +62,11 @@ def _changes(draw: Draw, frame: pl.DataFrame, kind: str) -> pl.DataFrame:
         frame.with_columns(
             pl.Series(
                 f"{field}_changed_at",
-                np.where(draw.chance(n, share), draw.rng.integers(START + 30_000_000, END - 30_000_000, n), 0),
+                np.where(
+                    draw.chance(n, share),
+                    draw.rng.integers(START + 30_000_000, END - 30_000_000, n),
+                    0,
+                ),
             )
             for field, share in CHANGES[kind].items()
         )
