@@ -149,11 +149,33 @@ class LabelledPatterns:
     counts: np.ndarray
     prior_counts: np.ndarray
     clamp: np.ndarray
+    # Per pattern, the labelled pairs with the same levels and how many of them match
+    # (0 for a pattern no label shares).
+    peers_labelled: np.ndarray | None = None
+    peers_matching: np.ndarray | None = None
 
     @property
     def labelled(self) -> int:
         """How many labelled pairs the patterns hold."""
         return int(self.prior_counts[~np.isnan(self.clamp)].sum())
+
+    def posterior(self, posterior: np.ndarray) -> np.ndarray:
+        """EM's posterior with the labels applied: clamped, and shared with identical pairs.
+
+        A labelled pair's posterior is its label. An unlabelled pair whose levels
+        equal a labelled pair's is indistinguishable from it to the model, so the
+        labels are direct evidence about it: its posterior becomes
+        (matching labels + EM's posterior) / (labels + 1), EM's own estimate
+        counting as one more label. Without this, one 'no' on a pattern that
+        6,000 pairs share moved nothing: EM kept calling the other 5,999 matches.
+        """
+        out = posterior
+        if self.peers_labelled is not None and self.peers_matching is not None:
+            shared = self.peers_labelled > 0
+            out = np.where(
+                shared, (self.peers_matching + posterior) / (self.peers_labelled + 1.0), posterior
+            )
+        return clamped(out, self.clamp)
 
 
 def with_labelled_patterns(
@@ -179,11 +201,22 @@ def with_labelled_patterns(
     rows = np.column_stack([candidate_levels[known].astype(np.int16), labelled[known]])
     distinct, tally = np.unique(rows, axis=0, return_counts=True)
     label_patterns = distinct[:, :-1].astype(patterns.dtype)
+    all_patterns = np.vstack([patterns, label_patterns])
+    # Labelled pairs per distinct level row, and how many of them match.
+    _, row_of_pattern = np.unique(all_patterns, axis=0, return_inverse=True)
+    row_of_pattern = row_of_pattern.ravel()
+    labelled_part = row_of_pattern[len(counts) :]
+    per_row = np.bincount(labelled_part, weights=tally, minlength=row_of_pattern.max() + 1)
+    matching = np.bincount(
+        labelled_part, weights=tally * distinct[:, -1], minlength=row_of_pattern.max() + 1
+    )
     return LabelledPatterns(
-        patterns=np.vstack([patterns, label_patterns]),
+        patterns=all_patterns,
         counts=np.concatenate([counts, tally * weight]),
         prior_counts=np.concatenate([counts, tally.astype(np.float64)]),
         clamp=np.concatenate([unlabelled, distinct[:, -1]]),
+        peers_labelled=per_row[row_of_pattern],
+        peers_matching=matching[row_of_pattern],
     )
 
 

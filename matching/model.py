@@ -29,7 +29,7 @@ import numpy as np
 from sklearn.isotonic import IsotonicRegression
 
 from matching.comparisons import Comparison
-from matching.labels import clamped, with_labelled_patterns
+from matching.labels import with_labelled_patterns
 from matching.settings import ModelSettings
 
 
@@ -387,7 +387,7 @@ def fit_model(
     with_labels = with_labelled_patterns(
         patterns, counts, candidate_levels, labelled, weight=settings.label_weight
     )
-    patterns, counts, clamp = with_labels.patterns, with_labels.counts, with_labels.clamp
+    patterns, counts = with_labels.patterns, with_labels.counts
     # Agreement at the top level of a comparison is "strong" when fewer than
     # STRONG_AGREEMENT_U of random record pairs agree there (a postcode or a name,
     # not a city: one random pair in 25 shares a city in the synthetic million).
@@ -395,7 +395,7 @@ def fit_model(
     seed = seed_posterior(
         patterns, n_levels, strong=strong, groups=[evidence_group(c) for c in comparisons]
     )
-    seed = clamped(seed, clamp)
+    seed = with_labels.posterior(seed)
     m = level_frequencies(patterns, n_levels, weights=seed * counts, smoothing=smoothing)
     # Start u from the candidates outside the seed, not from random pairs: against
     # random-pair u, every pair that a blocking rule put together for sharing a
@@ -412,7 +412,7 @@ def fit_model(
         log_match = np.log(prior) + _log_likelihood(patterns, m)
         log_non_match = np.log(1.0 - prior) + _log_likelihood(patterns, u)
         posterior = 1.0 / (1.0 + np.exp(np.clip(log_non_match - log_match, -700, 700)))
-        posterior = clamped(posterior, clamp)
+        posterior = with_labels.posterior(posterior)
         new_prior = float(
             np.clip((posterior * with_labels.prior_counts).sum() / total, 1e-6, 1 - 1e-6)
         )

@@ -108,7 +108,7 @@ class BlockingSettings(BaseModel):
     )
 
 
-DEFAULT_LABEL_WEIGHT = 100.0
+DEFAULT_LABEL_WEIGHT = 10.0
 
 
 class ModelSettings(BaseModel):
