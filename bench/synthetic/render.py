@@ -228,7 +228,8 @@ def companies(draw: Draw, world: World, records: pl.DataFrame) -> pl.DataFrame:
         .when(is_["crm"] & (u[0] < 0.05)).then(generic + "@" + pl.col("domain"))
         .when(is_["crm"] & (u[0] < 0.90)).then(pl.col("c_email"))
         .when(is_["web"] & (u[0] < 0.90)).then(pl.col("c_email"))
-        .when(is_["tickets"] & (u[0] < 0.97)).then(pl.col("c_email"))
+        # A ticket system keys every ticket on the requester's mailbox.
+        .when(is_["tickets"]).then(pl.col("c_email"))
     )  # fmt: skip
     phone = (
         pl.when(is_["crm"] & (u[1] < 0.50)).then(pl.col("c_mobile"))

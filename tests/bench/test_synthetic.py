@@ -78,6 +78,9 @@ def test_truth_covers_every_record_exactly(data: SyntheticSet, records: pl.DataF
     ).item()
     assert data.entities["entity_id"].is_unique().all()
     assert set(data.entities.columns) == {"entity_id", *CANONICAL_COLUMNS}
+    # Every record can be matched at all: it has a name, an e-mail or a phone.
+    identified = pl.any_horizontal(pl.col(c).is_not_null() for c in ("name", "email", "phone"))
+    assert records.select(identified.all()).item()
     per_entity = records.group_by("entity_id").len()["len"]
     assert 2.0 <= per_entity.mean() <= 2.6  # records per customer
     assert 0.40 <= (per_entity == 1).mean() <= 0.55
