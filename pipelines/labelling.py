@@ -11,8 +11,9 @@ current release's scored pairs whose match weight (log2 odds) is closest to 0,
 i.e. probability closest to 0.5, skipping pairs already answered or decided by a
 steward. Uncertain pairs come in runs of one level pattern and of one record (a
 record with many near-duplicates); asking about each would spend the labeller's
-answers on one question, so a batch takes each level pattern and each record at
-most once before it repeats a pattern, and never shows one record twice in it.
+answers on one question (to the model, pairs with the same levels are one pair),
+so a batch takes the most uncertain pair of each level pattern before any
+pattern's second, and never shows one record twice.
 """
 
 from __future__ import annotations
@@ -119,22 +120,34 @@ def answered_pairs(warehouse_dir: Path) -> pl.DataFrame:
 def most_uncertain(warehouse_dir: Path, *, pool: int) -> pl.DataFrame:
     """The ``pool`` scored pairs of the current release nearest p = 0.5 not answered yet.
 
-    Ordered by |match weight| (log2 odds), then by the pair's keys (stable).
+    Ordered by |match weight| (log2 odds), then by the pair's keys (stable), each
+    level pattern's nearest pair before any pattern's second nearest.
     """
     warehouse = Warehouse(Path(warehouse_dir).resolve())
     done = answered_pairs(warehouse_dir)
+    release = warehouse.current_release()
+    columns = (
+        []
+        if release is None
+        else warehouse.table_columns(release=release).get("match_evidence", [])
+    )
+    if not columns:
+        msg = f"no published warehouse with table 'match_evidence' at {warehouse_dir}"
+        raise FusionError(msg)
     keys = ", ".join(f'e."{k}"' for k in KEYS)
+    levels = ", ".join(f'e."{c}"' for c in columns if c.endswith("_level")) or "NULL"
+    # Pairs with the same levels are one question to the model: each level pattern's
+    # most uncertain pair comes first, then each one's second, and so on.
     sql = f"""
         SELECT e.*
         FROM match_evidence e
         ANTI JOIN answered a USING ({", ".join(KEYS)})
-        ORDER BY abs(e.match_weight), {keys}
+        ORDER BY row_number() OVER (PARTITION BY {levels} ORDER BY abs(e.match_weight), {keys}),
+                 abs(e.match_weight), {keys}
         LIMIT {int(pool)}
     """
     found = warehouse.query(sql, frames={"answered": done})
-    if found is None:
-        msg = f"no published warehouse with table 'match_evidence' at {warehouse_dir}"
-        raise FusionError(msg)
+    assert found is not None  # the table exists: read above
     return found
 
 
