@@ -288,7 +288,8 @@ class SourceConfig(_Frozen):
     def _inside_data_roots(self) -> SourceConfig:
         problem = pattern_outside_roots(self.path, base_dir=self.base_dir, roots=self.allowed_roots)
         if problem is not None:
-            raise _KeyedValueError(("path",), f"{excerpt(self.path)} {problem}")
+            # The path in full: refused for where it leads, it is no bulky value.
+            raise _KeyedValueError(("path",), f"{self.path!r} {problem}")
         return self
 
     @model_validator(mode="after")

@@ -314,6 +314,26 @@ def match_records(
     return MatchResult(scored_pairs=scored, clusters=clusters, model=model, blocking_report=report)
 
 
+def weak_links(scored: pl.DataFrame, *, corroborating_bits: float) -> pl.Expr:
+    """``weak_link``: fewer than two comparisons of the pair add ``corroborating_bits`` or more.
+
+    Read from the per-comparison ``<name>_weight`` columns, so pairs carried from
+    an earlier release are judged like new ones (matching.clustering says how
+    weak links are used).
+    """
+    parts = [
+        c
+        for c in scored.columns
+        if c.endswith("_weight") and c != "match_weight" and scored.schema[c].is_numeric()
+    ]
+    if not parts:
+        return pl.lit(False).alias("weak_link")
+    agreeing = pl.sum_horizontal(
+        (pl.col(c).fill_null(0.0) >= corroborating_bits).cast(pl.UInt8) for c in parts
+    )
+    return (agreeing < 2).alias("weak_link")
+
+
 def cluster_under_decisions(
     std: pl.DataFrame,
     scored: pl.DataFrame,
@@ -342,9 +362,19 @@ def cluster_under_decisions(
             None, scored.height, dtype=decided.schema["steward_decision"], eager=True
         )
     scored = scored.with_columns(decision.alias("steward_decision"))
+    edges = with_steward_decisions(
+        scored.select(
+            "left",
+            "right",
+            "match_weight",
+            "match_probability",
+            weak_links(scored, corroborating_bits=settings.clustering.corroborating_bits),
+        ),
+        decided,
+    )
     labels = engine.cluster_pairs(
         std.height,
-        with_steward_decisions(scored, decided),
+        edges,
         match_threshold=settings.model.match_threshold,
         cannot_link_probability=settings.clustering.cannot_link_probability,
     )

@@ -69,11 +69,11 @@ def with_steward_decisions(scored: pl.DataFrame, decided: pl.DataFrame) -> pl.Da
 
     Pairs a steward must-linked but blocking never proposed are added.
     """
+    columns = ["left", "right", "match_weight", "match_probability"]
+    columns += ["weak_link"] if "weak_link" in scored.columns else []
     if not decided.height:
-        return scored.select("left", "right", "match_weight", "match_probability")
-    edges = scored.select("left", "right", "match_weight", "match_probability").join(
-        decided, on=["left", "right"], how="full", coalesce=True
-    )
+        return scored.select(columns)
+    edges = scored.select(columns).join(decided, on=["left", "right"], how="full", coalesce=True)
     must = pl.col("steward_decision") == MUST_LINK
     cannot = pl.col("steward_decision") == CANNOT_LINK
     return (
@@ -91,6 +91,11 @@ def with_steward_decisions(scored: pl.DataFrame, decided: pl.DataFrame) -> pl.Da
             .then(0.0)
             .otherwise(pl.col("match_probability"))
             .alias("match_probability"),
+            *(
+                [(pl.col("weak_link") & ~must).fill_null(False).alias("weak_link")]
+                if "weak_link" in columns
+                else []
+            ),
         )
         .drop("steward_decision")
         .sort("left", "right")

@@ -65,8 +65,11 @@ class SparkEngine:
         cannot_link_probability: float,
     ) -> np.ndarray:
         """Labels by large-star / small-star components, then ``cluster_pairs`` per component."""
+        weak = (
+            pl.col("weak_link") if "weak_link" in scored_pairs.columns else pl.lit(False)
+        ).alias("weak_link")
         edges = scored_pairs.select(
-            pl.col("left", "right").cast(pl.Int64), "match_weight", "match_probability"
+            pl.col("left", "right").cast(pl.Int64), "match_weight", "match_probability", weak
         )
         return cluster_on_spark(
             n_records,

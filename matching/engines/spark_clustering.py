@@ -144,12 +144,14 @@ def cluster_on_spark(
 
     Args:
         n_records: Number of records (record_index runs 0..n-1).
-        edges: Spark frame of ``left, right, match_weight, match_probability``.
+        edges: Spark frame of ``left, right, match_weight, match_probability, weak_link``.
         match_threshold: Pairs at or above this probability are links.
         cannot_link_probability: Pairs below this probability forbid a merge.
     """
     from pyspark.sql import functions as F
 
+    if "weak_link" not in edges.columns:
+        edges = edges.withColumn("weak_link", F.lit(False))
     links = edges.where(F.col("match_probability") >= match_threshold)
     components = _checkpoint(connected_components(links))
     left = components.select(F.col("record_index").alias("left"), F.col("component"))
@@ -163,7 +165,10 @@ def cluster_on_spark(
         .drop("right_component")
     )
     conflicted = (
-        inside.where(F.col("match_probability") < cannot_link_probability)
+        inside.where(
+            (F.col("match_probability") < cannot_link_probability)
+            | (F.col("weak_link") & (F.col("match_probability") >= match_threshold))
+        )
         .select("component")
         .distinct()
     )

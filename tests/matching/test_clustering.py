@@ -98,3 +98,78 @@ def test_equals_the_constrained_definition_on_random_graphs_with_conflicts(seed:
         edges.append((a, b, p))
     labels = cluster_pairs(n, _pairs(edges), match_threshold=0.9, cannot_link_probability=0.01)
     assert _as_partition(labels) == _reference_clusters(n, edges)
+
+
+def _with_weak(edges: list[tuple[int, int, float]], weak: set[tuple[int, int]]) -> pl.DataFrame:
+    return _pairs(edges).with_columns(
+        pl.Series("weak_link", [(a, b) in weak for a, b, _ in edges])
+    )
+
+
+@pytest.mark.parametrize(
+    ("bridges", "expected"),
+    [
+        # one name-only link between two 3-record people: a chain, refused
+        ([(2, 3)], [{0, 1, 2}, {3, 4, 5}]),
+        # as many name-only links as the smaller cluster has records: one person
+        # whose records carry different fields, joined
+        ([(0, 3), (1, 4), (2, 5)], [{0, 1, 2, 3, 4, 5}]),
+        # two of three records vouch: at least half of the smaller cluster, joined
+        ([(0, 3), (1, 4)], [{0, 1, 2, 3, 4, 5}]),
+    ],
+)
+def test_weak_links_never_chain_clusters_of_several_records(
+    bridges: list[tuple[int, int]], expected: list[set[int]]
+) -> None:
+    strong = [(0, 1, 0.9999), (1, 2, 0.9999), (3, 4, 0.9999), (4, 5, 0.9999)]
+    weak = [(a, b, 0.97) for a, b in bridges]
+    labels = cluster_pairs(
+        6, _with_weak(strong + weak, set(bridges)), match_threshold=0.9,
+        cannot_link_probability=0.01,
+    )  # fmt: skip
+    assert _as_partition(labels) == {frozenset(g) for g in expected}
+
+
+def test_a_weak_link_attaches_a_single_record_once() -> None:
+    # Record 6 has only a name; it shares it with a record of each of two people.
+    strong = [(0, 1, 0.9999), (1, 2, 0.9999), (3, 4, 0.9999), (4, 5, 0.9999)]
+    weak = [(2, 6, 0.98), (3, 6, 0.97)]
+    labels = cluster_pairs(
+        7, _with_weak(strong + weak, {(2, 6), (3, 6)}), match_threshold=0.9,
+        cannot_link_probability=0.01,
+    )  # fmt: skip
+    assert _as_partition(labels) == {frozenset({0, 1, 2, 6}), frozenset({3, 4, 5})}
+
+
+def test_a_chain_of_weak_links_between_single_records_is_one_cluster() -> None:
+    # Records with a shared rare name and nothing else, found pair by pair.
+    weak = [(0, 1, 0.99), (1, 2, 0.99), (2, 3, 0.99)]
+    labels = cluster_pairs(
+        4, _with_weak(weak, {(0, 1), (1, 2), (2, 3)}), match_threshold=0.9,
+        cannot_link_probability=0.01,
+    )  # fmt: skip
+    assert _as_partition(labels) == {frozenset({0, 1, 2, 3})}
+
+
+@pytest.mark.parametrize(
+    ("name", "email", "birth_date", "weak"),
+    [
+        (3.4, None, None, True),  # a shared name and nothing else
+        (3.4, 0.0, -5.0, True),  # a shared name, the rest silent or against
+        (3.4, 6.6, None, False),  # name and e-mail corroborate each other
+        (0.4, 0.3, 13.7, True),  # one strong identifier alone is still one piece
+        (1.0, 1.0, None, False),  # two pieces at the corroborating minimum
+    ],
+)
+def test_a_link_is_weak_when_fewer_than_two_comparisons_add_evidence(
+    name: float, email: float | None, birth_date: float | None, weak: bool
+) -> None:
+    from matching.linkage import weak_links
+
+    scored = pl.DataFrame(
+        {"name_weight": [name], "email_weight": [email], "birth_date_weight": [birth_date],
+         "match_weight": [20.0]},
+        schema={"name_weight": pl.Float32, "email_weight": pl.Float32,
+                "birth_date_weight": pl.Float32, "match_weight": pl.Float64},
+    )  # fmt: skip
+    assert scored.select(weak_links(scored, corroborating_bits=1.0)).item() is weak

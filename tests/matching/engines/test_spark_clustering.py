@@ -49,6 +49,23 @@ def test_components_equal_networkx(spark_settings: SparkSettings) -> None:
     assert dict(zip(found["record_index"], found["component"], strict=True)) == expected
 
 
+def test_clusters_with_weak_links_equal_cluster_pairs(spark_settings: SparkSettings) -> None:
+    pairs = _random_scored_pairs(500, 700, seed=11)
+    pairs = pairs.with_columns(
+        pl.Series("weak_link", np.random.default_rng(3).random(pairs.height) < 0.3)
+    )
+    expected = cluster_pairs(500, pairs, match_threshold=0.9, cannot_link_probability=0.01)
+    spark = spark_session(spark_settings)
+    found = cluster_on_spark(
+        500, to_spark(spark, pairs), match_threshold=0.9, cannot_link_probability=0.01
+    )
+    assert found.tolist() == expected.tolist()
+    # The weak links must matter here: without them the clusters differ.
+    assert expected.tolist() != cluster_pairs(
+        500, pairs.drop("weak_link"), match_threshold=0.9, cannot_link_probability=0.01
+    ).tolist()
+
+
 def test_clusters_equal_cluster_pairs(spark_settings: SparkSettings) -> None:
     pairs = _random_scored_pairs(500, 700, seed=7)
     expected = cluster_pairs(500, pairs, match_threshold=0.9, cannot_link_probability=0.01)
