@@ -252,9 +252,10 @@ def seed_posterior(
     the true matches in the seed and EM learns "same name" as "same customer".
 
     ``groups`` names the evidence each comparison measures: comparisons of one
-    group (a postcode and its city say one thing) count once, both towards the two strong agreements and towards the
-    half. Two records in one postcode share its city too: counted twice, a
-    shared postcode alone seeded a pair, and on people_100k EM learnt "same
+    group (a postcode and its city say one thing) count once, both towards
+    the two strong agreements and towards the half. Two records in one
+    postcode share its city too: counted twice, a shared postcode alone
+    seeded a pair, and on people_100k EM learnt "same
     postcode and city" as the match class.
     """
     top = np.asarray(n_levels) - 1
