@@ -21,7 +21,7 @@ closer name never counts for less than a farther one.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,7 +29,7 @@ import numpy as np
 from sklearn.isotonic import IsotonicRegression
 
 from matching.comparisons import Comparison
-from matching.labels import with_labelled_patterns
+from matching.labels import LabelledPatterns, with_labelled_patterns
 from matching.settings import ModelSettings
 
 
@@ -289,15 +289,23 @@ def _monotone(m: np.ndarray, u: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return adjusted / adjusted.sum()
 
 
-def _floored(u: np.ndarray, floor: np.ndarray) -> np.ndarray:
-    """Probabilities whose agreement levels are no rarer than ``floor``; level 0 takes the rest.
+def _floored_every_level(u: np.ndarray, floor: np.ndarray) -> np.ndarray:
+    """Probabilities with no level below its random-pair value ``floor``, renormalised.
 
-    Only the levels above the lowest are floored: blocking makes agreement among
-    candidate non-matches more common than among random pairs, so the lowest
-    level ("different") must be free to fall below its random-pair value.
-    Flooring it too (at 0.999 for a postcode) forced u back to the random-pair
-    distribution, and EM then read every candidate sharing a blocking key as a
-    match (the people_100k collapse onto "same postcode").
+    The default: u stays close to the distribution of random record pairs, so an
+    agreement weighs what it says about the whole population (as in Splink).
+    """
+    raised = np.maximum(u, floor)
+    return raised / raised.sum()
+
+
+def _floored_agreement_levels(u: np.ndarray, floor: np.ndarray) -> np.ndarray:
+    """Agreement levels no rarer than ``floor``; the lowest level takes the rest.
+
+    The fallback when EM ``collapsed``: blocking can make
+    agreement among candidate non-matches far more common than among random
+    pairs, and only a lowest level ("different") free to fall below its
+    random-pair value (0.999 for a postcode) lets u say so.
     """
     raised = u.astype(np.float64).copy()
     raised[1:] = np.maximum(raised[1:], floor[1:])
@@ -353,6 +361,82 @@ def level_patterns(level_matrix: np.ndarray, n_levels: list[int]) -> tuple[np.nd
     return level_matrix[first], counts.astype(np.float64)
 
 
+def collapsed(prior: float, *, seeded: float) -> bool:
+    """Whether EM ran away from its seed: most candidates called matches, three times the seed.
+
+    With u floored at random-pair values on every level, candidates that a
+    blocking rule paired for sharing a postcode look like matches once the
+    seed's first estimates are in, and EM can absorb them all (prior 0.99 from
+    a seed of 0.09 in tests/matching/test_model.py; 0.58 from 0.14 on
+    historical_50k, with a 107-record cluster). Real sets stayed below half and
+    near their seed: chicago_childcare 0.44 from 0.34, people_100k 0.05 from 0.04.
+
+    Example:
+        >>> collapsed(0.99, seeded=0.09), collapsed(0.44, seeded=0.34)
+        (True, False)
+    """
+    return prior >= 0.5 and prior >= 3.0 * seeded
+
+
+@dataclass(frozen=True)
+class _EmFit:
+    m: list[np.ndarray]
+    u: list[np.ndarray]
+    prior: float
+    iterations: int
+
+
+def _expectation_maximisation(
+    patterns: np.ndarray,
+    counts: np.ndarray,
+    seed: np.ndarray,
+    outside: list[np.ndarray],
+    u_random: list[np.ndarray],
+    with_labels: LabelledPatterns,
+    settings: ModelSettings,
+    floored: Callable[[np.ndarray, np.ndarray], np.ndarray],
+) -> _EmFit:
+    """EM from the seed, u floored by ``floored`` against the random-pair levels.
+
+    ``fit_model`` runs it with every level floored, and again with only the
+    agreement levels floored when the first fit ``collapsed``: EM called most
+    candidates matches, which happens when they share a blocking key that
+    random pairs rarely share.
+    """
+    n_levels = [len(level) for level in u_random]
+    smoothing = settings.laplace_smoothing
+    m = level_frequencies(patterns, n_levels, weights=seed * counts, smoothing=smoothing)
+    u = [floored(uk, floor) for uk, floor in zip(outside, u_random, strict=True)]
+    total = max(float(with_labels.prior_counts.sum()), 1.0)
+    prior = float(np.clip((seed * with_labels.prior_counts).sum() / total, 1e-3, 1 - 1e-3))
+    iterations = 0
+    for iterations in range(1, settings.em_max_iterations + 1):  # noqa: B007
+        log_match = np.log(prior) + _log_likelihood(patterns, m)
+        log_non_match = np.log(1.0 - prior) + _log_likelihood(patterns, u)
+        posterior = 1.0 / (1.0 + np.exp(np.clip(log_non_match - log_match, -700, 700)))
+        posterior = with_labels.posterior(posterior)
+        new_prior = float(
+            np.clip((posterior * with_labels.prior_counts).sum() / total, 1e-6, 1 - 1e-6)
+        )
+        new_m = level_frequencies(
+            patterns, n_levels, weights=posterior * counts, smoothing=smoothing * 1e-3
+        )
+        u = level_frequencies(
+            patterns, n_levels, weights=(1.0 - posterior) * counts, smoothing=smoothing * 1e-3
+        )
+        u = [floored(uk, floor) for uk, floor in zip(u, u_random, strict=True)]
+        change = max(
+            abs(new_prior - prior),
+            *(float(np.abs(a - b).max()) for a, b in zip(new_m, m, strict=True)),
+        )
+        m, prior = new_m, new_prior
+        if change < settings.em_tolerance:
+            break
+    u = [floored(uk, floor) for uk, floor in zip(u, u_random, strict=True)]
+    u = [floored(uk, floor) for uk, floor in zip(u, u_random, strict=True)]
+    return _EmFit(m=m, u=u, prior=prior, iterations=iterations)
+
+
 def fit_model(
     candidate_levels: np.ndarray,
     u_levels: np.ndarray,
@@ -397,7 +481,6 @@ def fit_model(
         patterns, n_levels, strong=strong, groups=[evidence_group(c) for c in comparisons]
     )
     seed = with_labels.posterior(seed)
-    m = level_frequencies(patterns, n_levels, weights=seed * counts, smoothing=smoothing)
     # Start u from the candidates outside the seed, not from random pairs: against
     # random-pair u, every pair that a blocking rule put together for sharing a
     # postcode looks like a match in the first E-step, and at a million records
@@ -405,33 +488,15 @@ def fit_model(
     outside = level_frequencies(
         patterns, n_levels, weights=(1.0 - seed) * counts, smoothing=smoothing
     )
-    u = [_floored(uk, floor) for uk, floor in zip(outside, u_random, strict=True)]
-    total = max(float(with_labels.prior_counts.sum()), 1.0)
-    prior = float(np.clip((seed * with_labels.prior_counts).sum() / total, 1e-3, 1 - 1e-3))
-    iterations = 0
-    for iterations in range(1, settings.em_max_iterations + 1):  # noqa: B007
-        log_match = np.log(prior) + _log_likelihood(patterns, m)
-        log_non_match = np.log(1.0 - prior) + _log_likelihood(patterns, u)
-        posterior = 1.0 / (1.0 + np.exp(np.clip(log_non_match - log_match, -700, 700)))
-        posterior = with_labels.posterior(posterior)
-        new_prior = float(
-            np.clip((posterior * with_labels.prior_counts).sum() / total, 1e-6, 1 - 1e-6)
-        )
-        new_m = level_frequencies(
-            patterns, n_levels, weights=posterior * counts, smoothing=smoothing * 1e-3
-        )
-        u = level_frequencies(
-            patterns, n_levels, weights=(1.0 - posterior) * counts, smoothing=smoothing * 1e-3
-        )
-        u = [_floored(uk, floor) for uk, floor in zip(u, u_random, strict=True)]
-        change = max(
-            abs(new_prior - prior),
-            *(float(np.abs(a - b).max()) for a, b in zip(new_m, m, strict=True)),
-        )
-        m, prior = new_m, new_prior
-        if change < settings.em_tolerance:
-            break
-    u = [_floored(uk, floor) for uk, floor in zip(u, u_random, strict=True)]
+    fit = _expectation_maximisation(
+        patterns, counts, seed, outside, u_random, with_labels, settings, _floored_every_level
+    )
+    if collapsed(fit.prior, seeded=float((seed * counts).sum() / max(counts.sum(), 1.0))):
+        fit = _expectation_maximisation(
+            patterns, counts, seed, outside, u_random, with_labels, settings,
+            _floored_agreement_levels,
+        )  # fmt: skip
+    m, u, prior, iterations = fit.m, fit.u, fit.prior, fit.iterations
     m = [_at_least(mk, settings.m_floor) for mk in m]
     u = [_disagreement_never_favours_a_match(mk, uk) for mk, uk in zip(m, u, strict=True)]
     match_counts = level_frequencies(patterns, n_levels, weights=counts, smoothing=0.0)

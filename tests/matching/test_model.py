@@ -17,6 +17,13 @@ class _Levels:
     labels: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class _Grouped:
+    name: str
+    labels: tuple[str, ...]
+    evidence_group: str | None = None
+
+
 TRUE_M = [np.array([0.05, 0.15, 0.8]), np.array([0.1, 0.9]), np.array([0.02, 0.08, 0.2, 0.7])]
 TRUE_U = [np.array([0.9, 0.08, 0.02]), np.array([0.95, 0.05]), np.array([0.85, 0.1, 0.04, 0.01])]
 COMPARISONS = tuple(
@@ -180,11 +187,12 @@ def test_em_does_not_settle_on_any_blocking_key(
     most of them lack an e-mail and a birth date, as person exports do.
     """
     comparisons = (
-        _Levels("first_name", ("diff", "close", "exact")),
-        _Levels("email", ("diff", "exact")),
-        _Levels("birth_date", ("diff", "exact")),
-        _Levels(key, ("diff", "exact")),
-        _Levels(companion, ("diff", "exact")),
+        _Grouped("first_name", ("diff", "close", "exact")),
+        _Grouped("email", ("diff", "exact")),
+        _Grouped("birth_date", ("diff", "exact")),
+        # Declared one piece of evidence, as matching.comparisons declares a postcode and city.
+        _Grouped(key, ("diff", "exact"), evidence_group=key),
+        _Grouped(companion, ("diff", "exact"), evidence_group=key),
     )
     rng = np.random.default_rng(17)
     matches = _simulate(
@@ -273,12 +281,6 @@ def test_pooled_within_groups(parts: list[float], groups: list[str], expected: l
 
 
 def test_evidence_groups_are_learnt_stored_and_pool_the_weight() -> None:
-    @dataclass(frozen=True)
-    class _Grouped:
-        name: str
-        labels: tuple[str, ...]
-        evidence_group: str | None = None
-
     comparisons = (
         _Grouped("c0", ("l0", "l1", "l2")),
         _Grouped("c1", ("l0", "l1"), evidence_group="g"),
