@@ -32,7 +32,7 @@ from connectors.canonical import (
 from connectors.config import FieldMapping, SourceConfig
 from connectors.errors import SchemaDriftError
 from connectors.readers import RawFrame
-from connectors.record_ids import normalised_record_id
+from connectors.record_ids import normalise_record_id, normalised_record_id
 from connectors.timestamps import UTC_DATETIME, parse_timestamp
 from connectors.value_maps import apply_value_map
 
@@ -148,6 +148,9 @@ def _readable_record_ids(raw: RawFrame, *, source: SourceConfig) -> pl.Series:
     Anything else gives null, never a guess.
     """
     failures = raw.failures.get_column("raw")
+    if source.format == "jsonl":
+        ids = [_record_id_in_object(text, path=source.record_id) for text in failures.to_list()]
+        return pl.Series("source_record_id", ids, dtype=pl.String)
     if source.format != "csv" or source.record_id not in raw.data.columns:
         return pl.Series("source_record_id", [None] * failures.len(), dtype=pl.String)
     position = raw.data.columns.index(source.record_id)
@@ -173,6 +176,34 @@ def _record_id_in_row(text: str | None, *, position: int, width: int, delimiter:
         cell = parts[position] if certain else None
     value = cell.strip() if isinstance(cell, str) else None
     return value or None
+
+
+def _record_id_in_object(text: str | None, *, path: str) -> str | None:
+    """The record ID of one rejected JSON Lines row, when the line is still a JSON object.
+
+    A line rejected for what one of its values holds (bytes the codec rejects, a
+    nesting too deep, an object where a value belongs) still names its record;
+    a line that is no JSON object (cut, a stray quote) gives null. ``path`` is
+    the dotted path the reader flattens to; an ID shown with undecodable bytes
+    (``\\xNN``) is no key.
+
+    Example:
+        >>> _record_id_in_object('{"id": "EC-1", "customer": {"name": "A\\\\xe9"}}', path="id")
+        'EC-1'
+        >>> _record_id_in_object('{"id": "EC-1", "customer": {"name": "A"', path="id") is None
+        True
+    """
+    try:
+        value = _json_cells(text.lstrip(" \t\ufeff")) if text else None
+    except RecursionError:  # nested past what json reads: no telling
+        return None
+    for key in path.split("."):
+        value = value.get(key) if isinstance(value, dict) else None
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or _SHOWN_BYTE.search(value):
+        return None
+    return normalise_record_id(value)
 
 
 def _json_cells(text: str) -> object:

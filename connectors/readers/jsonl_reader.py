@@ -34,6 +34,10 @@ _JSON_TYPES: dict[type, str] = {
 
 # Deeper nesting is no customer record; Python's json module gives up near 1000.
 MAX_DEPTH = 32
+# A byte-order mark at the start of a line (two exports concatenated) is no part of the record:
+# json rejects it ("Unexpected UTF-8 BOM"), which quarantined the row with no readable ID and
+# retired its customer. It is skipped before parsing; the raw line keeps it.
+_LINE_START = " \t\ufeff"
 
 
 class _LineError(ValueError):
@@ -71,7 +75,7 @@ def read_jsonl(path: Path, *, encoding: str) -> RawFrame:
         if not line.strip():
             continue
         try:
-            row = _parse_line(line)
+            row = _parse_line(line.lstrip(_LINE_START))
         except ValueError as exc:
             failures.append((number, show_undecodable(line), str(exc)))
             continue

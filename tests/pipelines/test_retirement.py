@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from connectors.errors import ConfigError
-from connectors.mapping import _record_id_in_row
+from connectors.mapping import _record_id_in_object, _record_id_in_row
 from pipelines.retirement import (
     RetirementCounts,
     RetirementGuard,
@@ -95,6 +95,30 @@ def test_a_rejected_rows_id_is_read_only_where_certain(
     raw: str | None, position: int, expected: str | None
 ) -> None:
     assert _record_id_in_row(raw, position=position, width=4, delimiter=",") == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "path", "expected"),
+    [
+        # Found by tests/reliability/test_corruption_property.py: a JSON Lines row with one
+        # byte not valid UTF-8 was quarantined with no ID, so its record was retired.
+        ('{"id": "EC-1", "customer": {"name": "A\\xe9"}}', "id", "EC-1"),
+        ('\ufeff{"id": " EC-1\u200b", "x": {"y": {}}}', "id", "EC-1"),  # BOM, invisible
+        ('{"buyer": {"id": "EC-1"}, "a": [1]}', "buyer.id", "EC-1"),
+        ('{"id": 123, "x": "\\xff"}', "id", "123"),  # numbers are their JSON text
+        ('{"id": "EC-1", "customer": {"name": "A"', "id", None),  # cut: not an object
+        ('{"id": "EC-\\xe9", "x": 1}', "id", None),  # undecodable bytes in the ID
+        ('{"id": {"n": 1}}', "id", None),
+        ('{"id": true}', "id", None),
+        ("[1, 2]", "id", None),
+        ("[" * 100_000 + "]" * 100_000, "id", None),
+        (None, "id", None),
+    ],
+)
+def test_a_rejected_json_lines_rows_id_is_read_while_it_is_an_object(
+    raw: str | None, path: str, expected: str | None
+) -> None:
+    assert _record_id_in_object(raw, path=path) == expected
 
 
 def test_guard_shares_are_settings_that_keep_the_config_hash(tmp_path: Path) -> None:

@@ -98,6 +98,20 @@ def test_bad_bytes_name_the_path(tmp_path: Path) -> None:
     ]
 
 
+def test_a_byte_order_mark_at_a_line_start_is_no_part_of_the_record(tmp_path: Path) -> None:
+    """Two exports concatenated leave a BOM before the second one's first object; found by
+    tests/reliability/test_corruption_property.py (the row was quarantined, its ID unread and
+    its customer retired)."""
+    path = tmp_path / "orders.jsonl"
+    path.write_bytes(
+        b'\xef\xbb\xbf{"id": "O1"}\n\xef\xbb\xbf{"id": "O2"}\n \xef\xbb\xbf\t{"id": "O3"}\n'
+    )
+    frame = read_jsonl(path, encoding="utf-8")
+    assert frame.data["id"].to_list() == ["O1", "O2", "O3"]
+    assert frame.failures.is_empty()
+    assert frame.raw.to_list()[1] == '\ufeff{"id": "O2"}'
+
+
 def test_empty_file_is_an_empty_frame(tmp_path: Path) -> None:
     path = tmp_path / "orders.jsonl"
     path.write_bytes(b"\n\n")
