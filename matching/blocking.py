@@ -104,6 +104,18 @@ def block_on_email(context: BlockingContext) -> RuleOutcome:
     return pairs_sharing_key(pl.when(pl.col("email_valid")).then(pl.col("email")), context)
 
 
+def block_on_company_domain(context: BlockingContext) -> RuleOutcome:
+    """Same company e-mail domain (free-mail providers excluded), capped like a name.
+
+    A company's contacts write from its domain; a domain held by more than
+    ``max_name_block_size`` records (a large group's) is skipped, as its pairs
+    would be nearly all different customers.
+    """
+    return pairs_sharing_key(
+        pl.col("company_domain"), context, cap=context.settings.max_name_block_size
+    )
+
+
 def block_on_phone(context: BlockingContext) -> RuleOutcome:
     """Same valid phone number (E.164)."""
     return pairs_sharing_key(pl.when(pl.col("phone_valid")).then(pl.col("phone")), context)
@@ -296,6 +308,7 @@ BLOCKING_RULES: dict[str, Callable[[BlockingContext], RuleOutcome]] = {
     "semantic_name_neighbours": block_on_semantic_name_neighbours,
     "birth_date": block_on_birth_date,
     "name_alias": block_on_name_alias,
+    "company_domain": block_on_company_domain,
 }
 
 

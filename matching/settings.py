@@ -42,6 +42,7 @@ class BlockingSettings(BaseModel):
             "sorted_name_neighbourhood",
             "semantic_name_neighbours",
             "birth_date",
+            "company_domain",
         ),
         description="Blocking rules to apply, by name (see matching.blocking.BLOCKING_RULES).",
     )

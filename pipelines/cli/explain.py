@@ -62,17 +62,18 @@ def format_explanation(explanation: PairExplanation) -> str:
             "not a candidate pair: no blocking rule put them together, so the run never "
             "scored them; below is the score they would have had"
         )
+    named = max([11, *(cell_len(s.comparison) for s in e.steps)])
     header = (
-        f"{'comparison':<11} {'level':<13} {'left value':<22} {'right value':<22} "
+        f"{'comparison':<{named}} {'level':<13} {'left value':<22} {'right value':<22} "
         f"{'log2 BF':>8} {'tf adj':>7} {'weight':>8} {'cumulative':>10}"
     )
     lines += ["", header, "-" * len(header)]
-    lines.append(f"{'prior':<11} {'':<13} {'':<22} {'':<22} {'':>8} {'':>7} "
+    lines.append(f"{'prior':<{named}} {'':<13} {'':<22} {'':<22} {'':>8} {'':>7} "
                  f"{e.prior_weight:>8.3f} {e.prior_weight:>10.3f}")  # fmt: skip
     for s in e.steps:
         tf = f"{s.tf_adjustment_log2:>7.3f}" if s.tf_adjustment_log2 else f"{'':>7}"
         lines.append(
-            f"{_cell(s.comparison, 11)} {_cell(s.level, 13)} {_cell(s.left_value, 22)} "
+            f"{_cell(s.comparison, named)} {_cell(s.level, 13)} {_cell(s.left_value, 22)} "
             f"{_cell(s.right_value, 22)} {s.bayes_factor_log2:>8.3f} {tf} "
             f"{s.weight:>8.3f} {s.cumulative_weight:>10.3f}"
         )

@@ -162,9 +162,9 @@ def test_without_a_table_settings_and_their_json_are_unchanged() -> None:
     assert NAME_ALIAS_RULE not in settings.blocking.rules
     assert "name_aliases" not in settings.model_dump(mode="json")
     # The samples' configuration hash, as before alias tables existed (changed on purpose
-    # when the model gained label_weight and clustering corroborating_bits: a release
-    # matched under other settings must not be reused as if it were this one's).
-    assert load_fusion_config(SAMPLE_CONFIG).config_hash == "069695347a0a7684"
+    # when clustering gained corroborating_bits and blocking the company_domain rule: a
+    # release matched under other settings must not be reused as if it were this one's).
+    assert load_fusion_config(SAMPLE_CONFIG).config_hash == "99200ab96997da5e"
 
 
 def test_listing_the_rule_keeps_the_listed_order() -> None:
@@ -272,9 +272,10 @@ OTHER_PREFIX = {"US": "+1 646", "GB": "+44 161", "DE": "+49 30", "SG": "+65 8", 
 def _company_records() -> pl.DataFrame:
     """Two records per company, alias in the CRM and full name in the ERP.
 
-    Their e-mails differ by one character and their phones by the area code
-    (so neither blocks them), the postcode and city agree, and the CRM
-    address is the ERP's without its building (so the address key differs).
+    Their e-mails differ by one character in the mailbox and one in the company
+    domain, and their phones by the area code (so none of them blocks them),
+    the postcode and city agree, and the CRM address is the ERP's without its
+    building (so the address key differs).
     One unrelated name sorts between 'ibm' and 'international...', as many
     would in real data (the samples hold none), so the sorted neighbourhood
     does not pair them by chance.
@@ -287,7 +288,8 @@ def _company_records() -> pl.DataFrame:
         mailbox = f"procurement{k}@example-{k}.com"
         for source, shown, mail, prefix, address in (
             ("crm", alias, mailbox, PHONE_PREFIX, f"{k + 1} Harbour Road"),
-            ("erp", name, mailbox.replace("procurement", "procurment"), OTHER_PREFIX,
+            ("erp", name, mailbox.replace("procurement", "procurment").replace("example-",
+             "exampel-"), OTHER_PREFIX,
              f"{k + 1} Harbour Road, Building {k + 2}"),
         ):  # fmt: skip
             rows.append(

@@ -82,6 +82,12 @@ def _std(rows: list[dict[str, object]]) -> pl.DataFrame:
                         {"name": "e", "birth_date": "19560230"},
                         {"name": "f", "birth_date": "19560230"},
                         {"name": "g"}, {"name": "h"}], {(0, 1), (0, 2), (1, 2)}),
+        # A company's contacts share its domain; two people on free mail share nothing.
+        ("company_domain", [{"name": "郭明", "email": "guo.ming@ruikai-soft.cn"},
+                            {"name": "上海瑞凯软件有限公司", "email": "sales@RUIKAI-soft.cn"},
+                            {"name": "a", "email": "a@163.com"},
+                            {"name": "b", "email": "b@163.com"},
+                            {"name": "c", "email": "c@gmail.com"}], {(0, 1)}),
     ],
 )  # fmt: skip
 def test_key_rules(

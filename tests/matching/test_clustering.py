@@ -101,9 +101,7 @@ def test_equals_the_constrained_definition_on_random_graphs_with_conflicts(seed:
 
 
 def _with_weak(edges: list[tuple[int, int, float]], weak: set[tuple[int, int]]) -> pl.DataFrame:
-    return _pairs(edges).with_columns(
-        pl.Series("weak_link", [(a, b) in weak for a, b, _ in edges])
-    )
+    return _pairs(edges).with_columns(pl.Series("weak_link", [(a, b) in weak for a, b, _ in edges]))
 
 
 @pytest.mark.parametrize(

@@ -112,6 +112,7 @@ def test_comparison_levels(
 def test_new_comparisons_come_last_so_match_evidence_columns_keep_their_order() -> None:
     assert [c.name for c in default_comparisons()] == [
         "name", "email", "phone", "tax_id", "contact", "address", "postcode", "city", "birth_date",
+        "email_domain",
     ]  # fmt: skip
 
 

@@ -96,20 +96,25 @@ def test_phone_region_comes_from_record_country_then_source(make_frame):  # type
 
 
 @pytest.mark.parametrize(
-    ("email", "cleaned", "valid"),
+    ("email", "cleaned", "valid", "company_domain"),
     [
-        (" John.Smith@Gmail.COM ", "john.smith@gmail.com", True),
-        ("wang.wei@qq.com", "wang.wei@qq.com", True),
-        ("bad@", "bad@", False),
-        ("no-at-sign.com", "no-at-sign.com", False),
-        ("N/A", None, None),
-        ("test@test.com", None, None),
+        (" John.Smith@Gmail.COM ", "john.smith@gmail.com", True, None),
+        ("wang.wei@qq.com", "wang.wei@qq.com", True, None),
+        ("li.na@163.com", "li.na@163.com", True, None),
+        ("Zhang.Wei@XinXun-Energy.cn", "zhang.wei@xinxun-energy.cn", True, "xinxun-energy.cn"),
+        ("jane@acme.example", "jane@acme.example", True, "acme.example"),
+        ("bad@acme.com", "bad@acme.com", True, "acme.com"),
+        ("bad@", "bad@", False, None),
+        ("no-at-sign.com", "no-at-sign.com", False, None),
+        ("N/A", None, None, None),
+        ("test@test.com", None, None, None),
     ],
 )
-def test_email(make_frame, email, cleaned, valid):  # type: ignore[no-untyped-def]
+def test_email(make_frame, email, cleaned, valid, company_domain):  # type: ignore[no-untyped-def]
     row = _one(make_frame, email=email)
     assert row["email"] == cleaned
     assert row["email_valid"] == valid
+    assert row["company_domain"] == company_domain
 
 
 @pytest.mark.parametrize(

@@ -61,9 +61,12 @@ def test_clusters_with_weak_links_equal_cluster_pairs(spark_settings: SparkSetti
     )
     assert found.tolist() == expected.tolist()
     # The weak links must matter here: without them the clusters differ.
-    assert expected.tolist() != cluster_pairs(
-        500, pairs.drop("weak_link"), match_threshold=0.9, cannot_link_probability=0.01
-    ).tolist()
+    assert (
+        expected.tolist()
+        != cluster_pairs(
+            500, pairs.drop("weak_link"), match_threshold=0.9, cannot_link_probability=0.01
+        ).tolist()
+    )
 
 
 def test_clusters_equal_cluster_pairs(spark_settings: SparkSettings) -> None:
