@@ -140,12 +140,15 @@ def _scores(predicted: pl.DataFrame, truth: pl.DataFrame) -> dict[str, object]:
     }
 
 
+XREF_CLUSTERS_SQL = (
+    "SELECT source_system || chr(31) || source_record_id AS record_key,"
+    " unified_id AS cluster FROM customer_xref"
+)
+
+
 def _warehouse_clusters(warehouse: Path) -> tuple[pl.DataFrame, int]:
     with duckdb.connect(str(warehouse / "golden.duckdb"), read_only=True) as con:
-        xref = con.sql(
-            "SELECT source_system || chr(31) || source_record_id AS record_key,"
-            " unified_id AS cluster FROM customer_xref"
-        ).pl()
+        xref = con.sql(XREF_CLUSTERS_SQL).pl()
         row = con.execute("SELECT count(*) FROM match_evidence").fetchone()
     return xref, int(row[0]) if row else 0
 

@@ -43,7 +43,7 @@ import duckdb
 import polars as pl
 import yaml
 
-from bench.run import BENCH_PYTHON, FUSION, ROOT, run_child
+from bench.run import BENCH_PYTHON, FUSION, ROOT, XREF_CLUSTERS_SQL, run_child
 from pipelines.evaluate import RECORD_KEY_SEPARATOR, bcubed_scores, pairwise_scores
 
 CONFIGS = ROOT / "bench" / "configs"
@@ -220,10 +220,7 @@ def _largest(clusters: pl.DataFrame) -> int:
 def warehouse_xref(warehouse: Path) -> tuple[pl.DataFrame, int]:
     """``customer_xref`` as ``record_key, cluster``, and the number of quarantined rows."""
     with duckdb.connect(str(warehouse / "golden.duckdb"), read_only=True) as con:
-        xref = con.sql(
-            "SELECT source_system || chr(31) || source_record_id AS record_key,"
-            " unified_id AS cluster FROM customer_xref"
-        ).pl()
+        xref = con.sql(XREF_CLUSTERS_SQL).pl()
         quarantined = con.execute("SELECT count(*) FROM quarantine").fetchall()[0][0]
     return xref, int(quarantined)
 

@@ -317,12 +317,6 @@ def _floored_agreement_levels(u: np.ndarray, floor: np.ndarray) -> np.ndarray:
     return raised / raised.sum()
 
 
-def _at_least(p: np.ndarray, floor: float) -> np.ndarray:
-    """Probabilities with no level below ``floor``, renormalised."""
-    raised = np.maximum(p, floor)
-    return raised / raised.sum()
-
-
 def _disagreement_never_favours_a_match(m: np.ndarray, u: np.ndarray) -> np.ndarray:
     """u whose lowest level is at least as likely as under m: "different" never adds weight.
 
@@ -491,13 +485,16 @@ def fit_model(
     fit = _expectation_maximisation(
         patterns, counts, seed, outside, u_random, with_labels, settings, _floored_every_level
     )
-    if collapsed(fit.prior, seeded=float((seed * counts).sum() / max(counts.sum(), 1.0))):
+    seeded = float(
+        (seed * with_labels.prior_counts).sum() / max(with_labels.prior_counts.sum(), 1.0)
+    )
+    if collapsed(fit.prior, seeded=seeded):
         fit = _expectation_maximisation(
             patterns, counts, seed, outside, u_random, with_labels, settings,
             _floored_agreement_levels,
         )  # fmt: skip
     m, u, prior, iterations = fit.m, fit.u, fit.prior, fit.iterations
-    m = [_at_least(mk, settings.m_floor) for mk in m]
+    m = [_floored_every_level(mk, np.full(len(mk), settings.m_floor)) for mk in m]
     u = [_disagreement_never_favours_a_match(mk, uk) for mk, uk in zip(m, u, strict=True)]
     match_counts = level_frequencies(patterns, n_levels, weights=counts, smoothing=0.0)
     m = [_monotone(mk, uk, ck) for mk, uk, ck in zip(m, u, match_counts, strict=True)]
