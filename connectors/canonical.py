@@ -55,6 +55,11 @@ CANONICAL_FIELDS: tuple[CanonicalField, ...] = (
     CanonicalField("birth_date", "date of birth of a person customer", golden=False),
 )
 
+# Closed vocabularies a source's own labels may extend: another system's band that
+# straddles two canonical ones is kept as written (connectors.reference), so a value
+# outside the vocabulary is worth a look (WARN), not a failed release.
+LABEL_KEEPING_FIELDS: tuple[str, ...] = ("size_band",)
+
 FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in CANONICAL_FIELDS)
 GOLDEN_FIELDS: tuple[str, ...] = tuple(f.name for f in CANONICAL_FIELDS if f.golden)
 FIELDS_BY_NAME: dict[str, CanonicalField] = {f.name: f for f in CANONICAL_FIELDS}

@@ -12,11 +12,13 @@ constants instead of being restated. Errors name the source and the key path::
 from __future__ import annotations
 
 import re
+import string
 import zoneinfo
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import polars as pl
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -35,14 +37,26 @@ from connectors.config_yaml import excerpt
 from connectors.errors import ConfigError
 from connectors.paths import GLOB_CHARS, pattern_outside_roots
 from connectors.readers import text_codec_problem
+from connectors.reference import bands_problem
 from connectors.secrets import EnvSecret
 
 SystemKind = Literal["crm", "erp", "ecommerce", "ticketing", "other"]
 FileFormat = Literal["csv", "jsonl", "parquet", "excel"]
+InvalidValuePolicy = Literal["drop", "quarantine"]
 NAMED_TIMESTAMP_FORMATS = ("iso", "epoch_s", "epoch_ms")
 # Epoch numbers count from 1970-01-01T00:00:00Z: a zone would be meaningless.
 EPOCH_FORMATS = ("epoch_s", "epoch_ms")
 TRUST_DEFAULT_KEY = "default"
+# Trust of a source (or field) the config gives none for: the middle of 0..1, "no
+# opinion". Survivorship then decides between such sources by recency and
+# completeness alone, and any source the user does rate above 0.5 outranks them.
+DEFAULT_TRUST = 0.5
+CompareKind = Literal["exact", "levenshtein", "jaro_winkler", "date", "numeric"]
+# Fields with reference data (connectors.reference): a code their map lacks is tried
+# there before it counts as invalid.
+REFERENCE_FIELDS = ("country", "size_band")
+ATTRIBUTE_PREFIX = "attribute_"
+_ATTRIBUTE_NAME = re.compile(r"[a-z][a-z0-9_]*")
 _SOURCE_NAME = re.compile(r"[A-Za-z0-9_]+")
 # A config error is one line: a broken list of sources reports its first problems.
 MAX_PROBLEMS_SHOWN = 10
@@ -94,39 +108,62 @@ class _Frozen(BaseModel):
 
 
 class FieldMapping(_Frozen):
-    """How one canonical field is filled from a source row.
+    """How one canonical field (or extra attribute) is filled from a source row.
 
-    Exactly one of ``column`` (a column name or dotted JSON path), ``columns``
-    (coalesce: the first non-empty one wins) or ``constant``. With ``join``,
-    ``columns`` are joined instead: the non-empty ones, in order, with ``join``
-    between them (null when all are empty), e.g. a name split into
-    ``first_name`` and ``surname``. ``map`` translates
-    source codes to canonical values; a non-empty value missing from it
-    quarantines the row (a map value of null drops the value on purpose).
-    ``present``/``absent`` derive the value from whether the column is filled,
-    e.g. ``customer_type`` from a company-name column.
+    Exactly one origin: ``column`` (a column name or dotted JSON path),
+    ``columns`` (coalesce: the first non-empty one wins; with ``join``, the
+    non-empty ones joined by it), ``template`` (``"{given_name} {surname}"``:
+    the text between two placeholders appears only between filled parts, and
+    runs of spaces collapse) or ``constant``. Then, in this order:
+
+    - ``pattern``: a regex with one group picks a part of the value (no match:
+      empty);
+    - ``trim`` (default on): surrounding whitespace of each cell and of the
+      result is removed; off, a cell's own spacing is kept;
+    - ``default_area_code`` (phone only): a local number (not valid alone, valid
+      with the area code in the source's ``default_country``) gets it in front;
+    - ``map``: source codes to canonical values, forgiving case and space;
+    - ``normalise`` (default on): reference data for ``country`` (names and
+      codes in English and Chinese to ISO alpha-2) and ``size_band`` (head
+      counts to ``bands``; other systems' band labels kept as they are);
+    - ``present``/``absent``: derive the value from whether the column is filled.
+
+    A value the field cannot take (``on_invalid``) is dropped from the record
+    and listed in ``value_rejections`` (``drop``), or quarantines the row
+    (``quarantine``). Identifying fields always quarantine; see
+    :func:`invalid_value_policy` for the default.
 
     Example:
         >>> FieldMapping(column="客户等级", map={"VIP": "S"}).source_columns
         ('客户等级',)
         >>> FieldMapping(columns=["first_name", "surname"], join=" ").source_columns
         ('first_name', 'surname')
+        >>> FieldMapping(template="{given_name} {surname}").source_columns
+        ('given_name', 'surname')
     """
 
     column: ColumnName | None = None
     columns: tuple[ColumnName, ...] | None = Field(default=None, min_length=1)
     join: str | None = None
+    template: str | None = None
     constant: str | None = None
+    pattern: str | None = None
+    trim: bool = True
+    default_area_code: str | None = None
     map: dict[str, str | None] | None = Field(default=None, min_length=1)
+    normalise: bool = True
+    bands: tuple[str, ...] | None = Field(default=None, min_length=1)
     present: str | None = None
     absent: str | None = None
+    on_invalid: InvalidValuePolicy | None = None
 
     @model_validator(mode="after")
     def _one_origin(self) -> FieldMapping:
-        origins = [k for k in ("column", "columns", "constant") if getattr(self, k) is not None]
+        kinds = ("column", "columns", "template", "constant")
+        origins = [k for k in kinds if getattr(self, k) is not None]
         if len(origins) != 1:
             found = ", ".join(origins) or "none"
-            msg = f"give exactly one of 'column', 'columns', 'constant' (found: {found})"
+            msg = f"give exactly one of {', '.join(map(repr, kinds))} (found: {found})"
             raise ValueError(msg)
         derives = self.present is not None or self.absent is not None
         if self.constant is not None and (self.map is not None or derives):
@@ -135,22 +172,46 @@ class FieldMapping(_Frozen):
             raise ValueError("'map' cannot be combined with 'present'/'absent'")
         if self.join is not None and self.columns is None:
             raise _KeyedValueError(("join",), "needs 'columns' (the columns to join)")
+        if self.constant is not None:
+            for key in ("pattern", "default_area_code"):
+                if getattr(self, key) is not None:
+                    raise _KeyedValueError((key,), "has nothing to act on in a 'constant'")
+        if self.template is not None:
+            template_columns(self.template)
+        if self.pattern is not None:
+            _check_pattern(self.pattern)
+        if self.default_area_code is not None and not _AREA_CODE.fullmatch(self.default_area_code):
+            msg = f"expected 1 to 6 digits, got {excerpt(self.default_area_code)}"
+            raise _KeyedValueError(("default_area_code",), msg)
+        if self.bands is not None:
+            problem = bands_problem(self.bands)
+            if problem is not None:
+                raise _KeyedValueError(("bands",), problem)
         return self
 
     @model_serializer(mode="wrap")
-    def _omit_join_when_unset(self, handler: SerializerFunctionWrapHandler) -> Any:
-        """No ``join`` key without a join: configuration hashes stay as they were."""
+    def _omit_keys_at_default(self, handler: SerializerFunctionWrapHandler) -> Any:
+        """Keys added later are left out at their default: configuration hashes stay."""
         data = handler(self)
-        if isinstance(data, dict) and self.join is None:
-            data.pop("join", None)
+        if isinstance(data, dict):
+            for key, default in _FIELD_KEY_DEFAULTS.items():
+                if data.get(key, default) == default:
+                    data.pop(key, None)
         return data
 
     @property
     def source_columns(self) -> tuple[str, ...]:
-        """The source columns this mapping reads, in coalesce (or join) order."""
+        """The source columns this mapping reads, in coalesce (or join, or template) order."""
         if self.column is not None:
             return (self.column,)
+        if self.template is not None:
+            return template_columns(self.template)
         return self.columns or ()
+
+    @property
+    def combines_columns(self) -> bool:
+        """Whether every filled column supplies part of the value (``join`` or ``template``)."""
+        return self.join is not None or self.template is not None
 
     @property
     def derives_presence(self) -> bool:
@@ -169,6 +230,103 @@ class FieldMapping(_Frozen):
             *((("map", code), value) for code, value in (self.map or {}).items()),
         ]
         return tuple((key, value) for key, value in outputs if value is not None)
+
+
+# Keys of FieldMapping added after configs were hashed, with their defaults.
+_FIELD_KEY_DEFAULTS: dict[str, Any] = {
+    "join": None,
+    "template": None,
+    "pattern": None,
+    "trim": True,
+    "default_area_code": None,
+    "normalise": True,
+    "bands": None,
+    "on_invalid": None,
+}
+# An area code as dialled within its country, trunk prefix included (312, 010, 020).
+_AREA_CODE = re.compile(r"[0-9]{1,6}")
+
+
+def template_columns(template: str) -> tuple[str, ...]:
+    """The columns a template names, in order (each once).
+
+    Example:
+        >>> template_columns("{surname}, {given_name} {surname}")
+        ('surname', 'given_name')
+
+    Raises:
+        ValueError: no placeholder, an empty one, or a format spec or conversion.
+    """
+    try:
+        parts = list(string.Formatter().parse(template))
+    except ValueError as error:
+        msg = f"not a template ({error}): {excerpt(template)}"
+        raise _KeyedValueError(("template",), msg) from None
+    names: list[str] = []
+    for _, name, spec, conversion in parts:
+        if name is None:
+            continue
+        if not name or spec or conversion:
+            msg = (
+                f"placeholders are column names in braces, like '{{surname}}': {excerpt(template)}"
+            )
+            raise _KeyedValueError(("template",), msg)
+        names.append(name)
+    if not names:
+        msg = f"names no column (write them in braces, like '{{surname}}'): {excerpt(template)}"
+        raise _KeyedValueError(("template",), msg)
+    return tuple(dict.fromkeys(names))
+
+
+def _check_pattern(pattern: str) -> None:
+    try:
+        groups = re.compile(pattern).groups
+    except re.error as error:
+        raise _KeyedValueError(("pattern",), f"not a regular expression ({error})") from None
+    if groups != 1:
+        msg = f"needs exactly one group, the part to keep (found {groups}): {excerpt(pattern)}"
+        raise _KeyedValueError(("pattern",), msg)
+    try:  # Polars runs it (Rust regex: no look-around or back-references).
+        pl.select(pl.lit("").str.extract(pattern, 1))
+    except pl.exceptions.ComputeError as error:
+        first = str(error).strip().splitlines()[0]
+        raise _KeyedValueError(("pattern",), f"not supported: {first}") from None
+
+
+class AttributeMapping(FieldMapping):
+    """An extra attribute: filled like a field, compared with ``compare``.
+
+    Example:
+        >>> AttributeMapping(column="birthplace", compare="jaro_winkler").compare
+        'jaro_winkler'
+    """
+
+    compare: CompareKind
+
+
+def invalid_value_policy(field: str, mapping: FieldMapping) -> InvalidValuePolicy:
+    """What a value ``field`` cannot take does to its row: ``drop`` it, or ``quarantine``.
+
+    An identifying field (name, e-mail, phone) always quarantines: a record
+    without it could never be matched. Otherwise ``on_invalid`` decides; by
+    default a code missing from a field's own ``map`` quarantines (the export
+    holds a code the config does not know yet, and that gap should be seen and
+    mapped, as before), and every other invalid value (no country or head count
+    the reference data knows, a value outside a closed vocabulary) is dropped
+    from a record that is kept.
+
+    Example:
+        >>> invalid_value_policy("tier", FieldMapping(column="t", map={"VIP": "S"}))
+        'quarantine'
+        >>> invalid_value_policy("country", FieldMapping(column="c", map={"中国": "CN"}))
+        'drop'
+    """
+    if field in IDENTIFYING_FIELDS:
+        return "quarantine"
+    if mapping.on_invalid is not None:
+        return mapping.on_invalid
+    has_reference = field in REFERENCE_FIELDS and mapping.normalise
+    return "quarantine" if mapping.map is not None and not has_reference else "drop"
 
 
 class UpdatedAtSpec(_Frozen):
@@ -243,7 +401,10 @@ class SourceConfig(_Frozen):
     record_id: ColumnName
     updated_at: UpdatedAtSpec | None = None
     fields: dict[CanonicalFieldName, FieldMapping]
-    trust: dict[TrustKey, Probability]
+    trust: dict[TrustKey, Probability] = Field(
+        default_factory=lambda: {TRUST_DEFAULT_KEY: DEFAULT_TRUST}
+    )
+    attributes: dict[str, AttributeMapping] = Field(default_factory=dict)
     credentials: dict[ColumnName, EnvSecret] = Field(default_factory=dict)
     # An export without data rows is an error unless the source may really be empty:
     # loading it as is would retire every customer the source had.
@@ -251,6 +412,9 @@ class SourceConfig(_Frozen):
     base_dir: Path
     # Machine-specific folders: not part of the config's JSON or hash.
     data_roots: tuple[Path, ...] = Field(default=(), exclude=True)
+    # Every attribute name of the whole config, in first-mention order (set by
+    # parse_sources): each source's records carry them all, null where it lacks one.
+    config_attributes: tuple[str, ...] = Field(default=(), exclude=True)
 
     @field_validator("name")
     @classmethod
@@ -280,8 +444,18 @@ class SourceConfig(_Frozen):
     @field_validator("trust")
     @classmethod
     def _has_default(cls, value: dict[str, float]) -> dict[str, float]:
-        if TRUST_DEFAULT_KEY not in value:
-            raise ValueError(f"needs a {TRUST_DEFAULT_KEY!r} trust for fields not listed")
+        return {TRUST_DEFAULT_KEY: DEFAULT_TRUST, **value}
+
+    @field_validator("attributes")
+    @classmethod
+    def _attribute_names(cls, value: dict[str, AttributeMapping]) -> dict[str, AttributeMapping]:
+        for name in value:
+            if name in FIELDS_BY_NAME:
+                msg = f"{name!r} is a canonical field: map it under 'fields'"
+                raise _KeyedValueError((name,), msg)
+            if not _ATTRIBUTE_NAME.fullmatch(name):
+                rule = "use lower-case letters, digits and underscores, starting with a letter"
+                raise _KeyedValueError((name,), f"{excerpt(name)}: {rule}")
         return value
 
     @model_validator(mode="after")
@@ -300,6 +474,7 @@ class SourceConfig(_Frozen):
             msg = f"maps none of {', '.join(IDENTIFYING_FIELDS)}: no record could ever match"
             raise _KeyedValueError(("fields",), msg)
         for name, mapping in self.fields.items():
+            self._check_field_keys(name, mapping)
             allowed = FIELDS_BY_NAME[name].allowed
             if allowed is None:
                 continue
@@ -311,12 +486,30 @@ class SourceConfig(_Frozen):
                     raise _KeyedValueError(("fields", name, *key), msg)
         return self
 
+    def _check_field_keys(self, name: str, mapping: FieldMapping) -> None:
+        """Keys that only make sense on some fields, or need a source key."""
+        key: tuple[str | int, ...] = ("fields", name)
+        if mapping.default_area_code is not None:
+            if name != "phone":
+                raise _KeyedValueError((*key, "default_area_code"), "only valid on 'phone'")
+            if self.default_country is None:
+                msg = "needs the source's 'default_country' (whose numbers the area code is in)"
+                raise _KeyedValueError((*key, "default_area_code"), msg)
+        if mapping.bands is not None and name != "size_band":
+            raise _KeyedValueError((*key, "bands"), "only valid on 'size_band'")
+        if mapping.on_invalid == "drop" and name in IDENTIFYING_FIELDS:
+            msg = f"{name!r} identifies the record: a row without a valid one is quarantined"
+            raise _KeyedValueError((*key, "on_invalid"), msg)
+
     @model_serializer(mode="wrap")
     def _omit_defaults_added_later(self, handler: SerializerFunctionWrapHandler) -> Any:
         """No ``allow_empty`` key while it is off: configuration hashes stay as they were."""
         data = handler(self)
-        if isinstance(data, dict) and not self.allow_empty:
-            data.pop("allow_empty", None)
+        if isinstance(data, dict):
+            if not self.allow_empty:
+                data.pop("allow_empty", None)
+            if not self.attributes:
+                data.pop("attributes", None)
         return data
 
     @property
@@ -343,9 +536,15 @@ class SourceConfig(_Frozen):
         columns = [self.record_id]
         if self.updated_at is not None:
             columns.append(self.updated_at.column)
-        for mapping in self.fields.values():
+        for mapping in (*self.fields.values(), *self.attributes.values()):
             columns.extend(mapping.source_columns)
         return tuple(dict.fromkeys(columns))
+
+    @property
+    def attribute_columns(self) -> tuple[str, ...]:
+        """``attribute_<name>`` of every attribute in the config, as its records carry them."""
+        names = self.config_attributes or tuple(self.attributes)
+        return tuple(f"{ATTRIBUTE_PREFIX}{name}" for name in names)
 
     def trust_for(self, field: str) -> float:
         """The trust of this source for one canonical field (else the default).
@@ -393,7 +592,7 @@ def parse_sources(
         if not isinstance(entry, Mapping):
             problems.append(f"{label}: expected a mapping of keys, got {excerpt(entry)}")
             continue
-        reserved = [key for key in ("base_dir", "data_roots") if key in entry]
+        reserved = [k for k in ("base_dir", "data_roots", "config_attributes") if k in entry]
         if reserved:
             problems.append(f"{label}: key {reserved[0]!r}: unknown key")
             continue
@@ -410,12 +609,62 @@ def parse_sources(
             continue
         first_index[source.name] = index
         sources.append(source)
+    problems.extend(_attribute_kind_conflicts(sources))
     if problems:
         shown = problems[:MAX_PROBLEMS_SHOWN]
         if len(problems) > len(shown):
             shown.append(f"and {len(problems) - len(shown)} more problem(s)")
         raise ConfigError("; ".join(shown))
-    return tuple(sources)
+    names = tuple(dict.fromkeys(name for s in sources for name in s.attributes))
+    return SourceList(s.model_copy(update={"config_attributes": names}) for s in sources)
+
+
+class SourceList(tuple[SourceConfig, ...]):
+    """The validated sources of a config, in config order, with what they share.
+
+    Example:
+        >>> sources = parse_sources([{
+        ...     "name": "crm", "system": "crm", "path": "crm.csv", "format": "csv",
+        ...     "record_id": "id", "fields": {"name": "account"},
+        ...     "attributes": {"occupation": {"column": "job", "compare": "exact"}},
+        ... }], base_dir=Path("data"))
+        >>> sources.attribute_kinds()
+        {'occupation': 'exact'}
+    """
+
+    __slots__ = ()
+
+    def attribute_kinds(self) -> dict[str, str]:
+        """Attribute name -> comparison kind, in first-mention order (config order).
+
+        Every source's records carry an ``attribute_<name>`` column for each of
+        them (null where a source does not map it).
+        """
+        return attribute_kinds(self)
+
+
+def attribute_kinds(sources: Sequence[SourceConfig]) -> dict[str, str]:
+    """Attribute name -> comparison kind over ``sources``, first mention first."""
+    kinds: dict[str, str] = {}
+    for source in sources:
+        for name, mapping in source.attributes.items():
+            kinds.setdefault(name, mapping.compare)
+    return kinds
+
+
+def _attribute_kind_conflicts(sources: Sequence[SourceConfig]) -> list[str]:
+    """One problem per source that compares an attribute unlike the source that named it first."""
+    first: dict[str, tuple[str, str]] = {}
+    problems = []
+    for source in sources:
+        for name, mapping in source.attributes.items():
+            other_source, kind = first.setdefault(name, (source.name, mapping.compare))
+            if kind != mapping.compare:
+                problems.append(
+                    f"source {source.name!r}: key 'attributes.{name}.compare': {mapping.compare!r}"
+                    f" differs from {kind!r} in source {other_source!r} (one kind per attribute)"
+                )
+    return problems
 
 
 def _source_label(entry: Any, index: int) -> str:

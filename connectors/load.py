@@ -15,7 +15,12 @@ import polars as pl
 from connectors.config import SourceConfig
 from connectors.errors import SourceReadError
 from connectors.files import entry_files, read_entry_file
-from connectors.mapping import map_to_canonical, quarantine_duplicates, split_mapped
+from connectors.mapping import (
+    REJECTIONS,
+    map_to_canonical,
+    quarantine_duplicates,
+    split_mapped,
+)
 from connectors.readers import RawFrame
 from connectors.repeated_text import with_shared_text
 from connectors.time_window import (
@@ -80,9 +85,10 @@ def load_source(source: SourceConfig, *, window: TimestampWindow | None = None) 
         frames.append(map_to_canonical(raw, source=source, source_file=source_file))
         check_not_empty(raw, source=source, source_file=source_file)
     mapped = pl.concat(frames)
-    rejected = None
+    rejected = [field_rejections(mapped)]
     if window is not None:
-        mapped, rejected = reject_implausible_timestamps(mapped, source=source, window=window)
+        mapped, in_future = reject_implausible_timestamps(mapped, source=source, window=window)
+        rejected.append(in_future)
     records, quarantine = split_mapped(quarantine_duplicates(mapped))
     records = with_shared_text(records, REPEATED_RECORD_TEXT)
     assert rows_in == records.height + quarantine.height, (
@@ -94,10 +100,20 @@ def load_source(source: SourceConfig, *, window: TimestampWindow | None = None) 
         quarantine=quarantine,
         rows_in=rows_in,
         files=tuple(source_file for _, source_file in files),
-        value_rejections=(
-            empty_value_rejections() if rejected is None else kept_rejections(rejected, records)
-        ),
+        value_rejections=kept_rejections(pl.concat(rejected, how="diagonal_relaxed"), records),
     )
+
+
+def field_rejections(mapped: pl.DataFrame) -> pl.DataFrame:
+    """The values dropped from each mapped row, one row each (as ``reject_implausible_timestamps``).
+
+    Rows that are quarantined are dropped later by ``kept_rejections``: only a
+    kept record has values to lose.
+    """
+    entries = mapped.select(
+        "source_system", "source_file", "source_record_id", "row_number", REJECTIONS
+    ).filter(pl.col(REJECTIONS).is_not_null())
+    return entries.explode(REJECTIONS).unnest(REJECTIONS)
 
 
 def check_not_empty(raw: RawFrame, *, source: SourceConfig, source_file: str) -> None:

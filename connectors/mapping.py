@@ -28,18 +28,35 @@ from connectors.canonical import (
     IDENTIFYING_FIELDS,
     MAX_VALUE_CHARS,
     QUARANTINE_SCHEMA,
+    SIZE_BANDS,
 )
-from connectors.config import FieldMapping, SourceConfig
+from connectors.config import (
+    ATTRIBUTE_PREFIX,
+    REFERENCE_FIELDS,
+    FieldMapping,
+    SourceConfig,
+    invalid_value_policy,
+)
 from connectors.errors import SchemaDriftError
+from connectors.expressions import complete_local_phone, extract_part, fill_template
 from connectors.readers import RawFrame
 from connectors.record_ids import normalise_record_id, normalised_record_id
+from connectors.reference import normalise_country, normalise_head_count
 from connectors.timestamps import UTC_DATETIME, parse_timestamp
 from connectors.value_maps import apply_value_map
 
+# Per row, the values dropped from it (connectors.config.invalid_value_policy).
+REJECTIONS = "rejections"
+REJECTIONS_DTYPE = pl.List(
+    pl.Struct(
+        {"source_column": pl.String, "field": pl.String, "value": pl.String, "reason": pl.String}
+    )
+)
 MAPPED_SCHEMA: dict[str, pl.DataType] = {
     **CANONICAL_SCHEMA,
     "raw": pl.String(),
     "reason": pl.String(),
+    REJECTIONS: REJECTIONS_DTYPE,
 }
 # `source_columns` names a constant's origin with this marker, not a column.
 CONSTANT_ORIGIN = "(constant)"
@@ -52,6 +69,7 @@ REASON_SEPARATOR = "; "
 # CSV header name, and the name is checked against the mapped columns anyway.
 _CELL_PROBLEMS = "\x00cell_problems"
 _RAW_RECORD_ID = "\x00raw_record_id"
+_UNTRIMMED_PREFIX = "\x00untrimmed:"
 # C0 controls other than tab, line feed and carriage return, and DEL: no name,
 # address or e-mail holds them; a cell that does is binary data or a broken export.
 _CONTROL_CHARACTERS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
@@ -63,11 +81,33 @@ _NESTED_FORMATS = ("jsonl", "parquet")
 
 @dataclass(frozen=True)
 class _FieldExprs:
-    """One canonical field's value, where it came from, and what is wrong with it."""
+    """One field's value, where it came from, and what is wrong with it.
+
+    ``problem`` is why the value is invalid (null when it is not); ``text`` is
+    the value as read, ``column`` the column(s) it was read from, for a
+    ``value_rejections`` row.
+    """
 
     value: pl.Expr
-    source_columns_entry: pl.Expr
+    origin_json: pl.Expr
     reasons: tuple[pl.Expr, ...]
+    problem: pl.Expr | None = None
+    text: pl.Expr | None = None
+    column: pl.Expr | None = None
+    json_key: str = ""
+
+    def entry(self, value: pl.Expr) -> pl.Expr:
+        """``"field":"column"`` of ``source_columns`` where the (final) value is filled."""
+        if self.text is None:  # a constant
+            return self.origin_json
+        prefix = pl.lit(f"{self.json_key}:")
+        return pl.when(value.is_not_null()).then(pl.concat_str(prefix, self.origin_json))
+
+
+def mapped_schema(source: SourceConfig) -> dict[str, pl.DataType]:
+    """``MAPPED_SCHEMA`` with the config's ``attribute_<name>`` columns after the fields."""
+    attributes = {name: pl.String() for name in source.attribute_columns}
+    return {**CANONICAL_SCHEMA, **attributes, **MAPPED_SCHEMA}
 
 
 def check_schema_drift(raw: RawFrame, *, source: SourceConfig, source_file: str) -> None:
@@ -113,16 +153,18 @@ def map_to_canonical(raw: RawFrame, *, source: SourceConfig, source_file: str) -
         SchemaDriftError: see :func:`check_schema_drift`.
     """
     check_schema_drift(raw, source=source, source_file=source_file)
+    schema = mapped_schema(source)
     failures = raw.failures.with_columns(
         source_system=pl.lit(source.name),
         source_file=pl.lit(source_file),
         source_record_id=_readable_record_ids(raw, source=source),
     )
     if raw.data.width == 0:
-        mapped = pl.DataFrame(schema=MAPPED_SCHEMA)
+        mapped = pl.DataFrame(schema=schema)
     else:
         cleaned = raw.data.lazy().select(
             *(_clean(c).alias(c) for c in source.referenced_columns),
+            *(_not_blank(c).alias(_untrimmed(c)) for c in _untrimmed_columns(source)),
             _cell_problems(raw.data, source=source).alias(_CELL_PROBLEMS),
             pl.col(source.record_id).alias(_RAW_RECORD_ID),
         )
@@ -133,7 +175,7 @@ def map_to_canonical(raw: RawFrame, *, source: SourceConfig, source_file: str) -
         )
     return (
         pl.concat([mapped, failures], how="diagonal")
-        .select(pl.col(name).cast(dtype) for name, dtype in MAPPED_SCHEMA.items())
+        .select(pl.col(name).cast(dtype) for name, dtype in schema.items())
         .sort("row_number")
     )
 
@@ -261,7 +303,8 @@ def quarantine_duplicates(mapped: pl.DataFrame) -> pl.DataFrame:
 def split_mapped(mapped: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Split a mapped frame into (canonical records, quarantine rows)."""
     good = pl.col("reason").is_null()
-    records = mapped.filter(good).select(CANONICAL_SCHEMA.keys())
+    attributes = [c for c in mapped.columns if c.startswith(ATTRIBUTE_PREFIX)]
+    records = mapped.filter(good).select(*CANONICAL_SCHEMA, *attributes)
     quarantine = mapped.filter(~good).select(QUARANTINE_SCHEMA.keys())
     return records, quarantine
 
@@ -310,14 +353,43 @@ def _clean(column: str) -> pl.Expr:
     return pl.when(text != "").then(text)
 
 
+def _not_blank(column: str) -> pl.Expr:
+    return pl.when(pl.col(column).str.strip_chars() != "").then(pl.col(column))
+
+
+def _untrimmed(column: str) -> str:
+    """Working name of a column's cells as written (``trim: false``); blank cells are null."""
+    return f"{_UNTRIMMED_PREFIX}{column}"
+
+
+def _untrimmed_columns(source: SourceConfig) -> tuple[str, ...]:
+    mappings = (*source.fields.values(), *source.attributes.values())
+    return tuple(dict.fromkeys(c for m in mappings if not m.trim for c in m.source_columns))
+
+
 def _canonical_exprs(source: SourceConfig, *, source_file: str) -> list[pl.Expr]:
+    mappings: dict[str, FieldMapping] = {
+        **source.fields,
+        **{f"{ATTRIBUTE_PREFIX}{n}": m for n, m in source.attributes.items()},
+    }
     fields = {
-        name: _field_exprs(name, source.fields[name]) if name in source.fields else None
-        for name in FIELD_NAMES
+        name: _field_exprs(name, mapping, source=source) for name, mapping in mappings.items()
     }
-    values = {
-        name: exprs.value if exprs else pl.lit(None, pl.String) for name, exprs in fields.items()
-    }
+    rejections: list[pl.Expr] = []
+    values: dict[str, pl.Expr] = {}
+    policy_reasons: list[pl.Expr] = []
+    for name, exprs in fields.items():
+        value = exprs.value
+        if exprs.problem is not None:
+            field = name.removeprefix(ATTRIBUTE_PREFIX) if name not in source.fields else name
+            if invalid_value_policy(field, mappings[name]) == "quarantine":
+                policy_reasons.append(exprs.problem)
+            else:
+                value = pl.when(exprs.problem.is_null()).then(value)
+                rejections.append(_rejection(name, exprs))
+        values[name] = value
+    for name in (*FIELD_NAMES, *source.attribute_columns):
+        values.setdefault(name, pl.lit(None, pl.String))
     record_id = normalised_record_id(pl.col(source.record_id))
     reasons: list[pl.Expr] = [
         pl.when(record_id.is_null()).then(
@@ -337,11 +409,8 @@ def _canonical_exprs(source: SourceConfig, *, source_file: str) -> list[pl.Expr]
             f"column {spec.column!r}: ", text, f" is not a valid timestamp (format {spec.format!r})"
         )
         reasons.append(pl.when(text.is_not_null() & updated_at.is_null()).then(bad_time))
-    entries = []
-    for exprs in fields.values():
-        if exprs is not None:
-            reasons.extend(exprs.reasons)
-            entries.append(exprs.source_columns_entry)
+    reasons.extend(policy_reasons)
+    entries = [exprs.entry(values[name]) for name, exprs in fields.items()]
     entries.append(_raw_record_id_entry(record_id, stripped=pl.col(source.record_id)))
     reason = pl.concat_str(reasons, separator=REASON_SEPARATOR, ignore_nulls=True)
     source_columns = pl.concat_str(
@@ -353,9 +422,31 @@ def _canonical_exprs(source: SourceConfig, *, source_file: str) -> list[pl.Expr]
         pl.lit(source_file, pl.String).alias("source_file"),
         updated_at.alias("source_updated_at"),
         source_columns.alias("source_columns"),
-        *(value.alias(name) for name, value in values.items()),
+        *(values[name].alias(name) for name in (*FIELD_NAMES, *source.attribute_columns)),
         pl.when(reason != "").then(reason).alias("reason"),
+        _rejection_list(rejections).alias(REJECTIONS),
     ]
+
+
+def _rejection(name: str, exprs: _FieldExprs) -> pl.Expr:
+    """One ``value_rejections`` entry (a struct) where the field's value is invalid."""
+    assert exprs.problem is not None
+    assert exprs.text is not None
+    assert exprs.column is not None
+    entry = pl.struct(
+        exprs.column.alias("source_column"),
+        pl.lit(name, pl.String).alias("field"),
+        exprs.text.alias("value"),
+        exprs.problem.alias("reason"),
+    )
+    return pl.when(exprs.problem.is_not_null()).then(entry)
+
+
+def _rejection_list(rejections: list[pl.Expr]) -> pl.Expr:
+    if not rejections:
+        return pl.lit(None, REJECTIONS_DTYPE)
+    listed = pl.concat_list(rejections).list.drop_nulls()
+    return pl.when(listed.list.len() > 0).then(listed).cast(REJECTIONS_DTYPE)
 
 
 def _raw_record_id_entry(record_id: pl.Expr, *, stripped: pl.Expr) -> pl.Expr:
@@ -373,43 +464,61 @@ def _raw_record_id_entry(record_id: pl.Expr, *, stripped: pl.Expr) -> pl.Expr:
     return pl.when(record_id.is_not_null() & (stripped != record_id)).then(entry)
 
 
-def _field_exprs(name: str, mapping: FieldMapping) -> _FieldExprs:
-    """Expressions for one mapped field; source columns are already cleaned."""
+def _field_exprs(name: str, mapping: FieldMapping, *, source: SourceConfig) -> _FieldExprs:
+    """Expressions for one mapped field (or attribute); source columns are already cleaned.
+
+    The value is read (column, coalesce, join or template), a part picked
+    (``pattern``), trimmed, then translated (``map``, reference data,
+    ``present``/``absent``). ``problem`` is why a value is invalid for the
+    field; what that does to the row is :func:`invalid_value_policy`'s call,
+    applied by the caller.
+    """
     json_key = json.dumps(name)
     if mapping.constant is not None:
         value = pl.lit(mapping.constant, pl.String)
         entry = pl.lit(f"{json_key}:{json.dumps(CONSTANT_ORIGIN)}")
         return _FieldExprs(value, entry, ())
     columns = mapping.source_columns
-    cells = [pl.col(c) for c in columns]
-    if mapping.join is None:
+    cells = [pl.col(c if mapping.trim else _untrimmed(c)) for c in columns]
+    if mapping.template is not None:
+        chosen = fill_template(mapping.template, dict(zip(columns, cells, strict=True)))
+    elif mapping.join is None:
         chosen = pl.coalesce(cells)
     else:
         joined = pl.concat_str(cells, separator=mapping.join, ignore_nulls=True)
         chosen = pl.when(joined != "").then(joined)
+    if mapping.pattern is not None:
+        chosen = extract_part(chosen, mapping.pattern)
+    if mapping.trim:
+        chosen = chosen.str.strip_chars()
+    chosen = pl.when(chosen.str.strip_chars() != "").then(chosen)
+    if mapping.default_area_code is not None and source.default_country is not None:
+        chosen = complete_local_phone(
+            chosen, area_code=mapping.default_area_code, region=source.default_country
+        )
 
     def origin(label: Callable[[str], str]) -> pl.Expr:
         """The label of the column that supplied the value (first non-empty).
 
-        With ``join``, every non-empty column supplied part of it: their
-        labels are joined with ``+`` (``first_name+surname``).
+        With ``join`` or a template, every non-empty column supplied part of
+        it: their labels are joined with ``+`` (``first_name+surname``).
         """
         supplied = [
             pl.when(cell.is_not_null()).then(pl.lit(label(c)))
             for cell, c in zip(cells, columns, strict=True)
         ]
-        if mapping.join is None:
+        if not mapping.combines_columns:
             return pl.coalesce(supplied)
         labels = pl.concat_str(supplied, separator=JOINED_COLUMNS, ignore_nulls=True)
         return pl.when(labels != "").then(labels)
 
-    if mapping.join is None:
+    if not mapping.combines_columns:
         origin_json = origin(lambda c: json.dumps(c, ensure_ascii=False))
     else:
         # One JSON string naming every part: the column names' escaped text inside quotes.
         inner = origin(lambda c: json.dumps(c, ensure_ascii=False)[1:-1])
         origin_json = pl.concat_str(pl.lit('"'), inner, pl.lit('"'))
-    reasons: list[pl.Expr] = []
+    problem: pl.Expr | None = None
     if mapping.derives_presence:
         value = (
             pl.when(chosen.is_not_null())
@@ -418,31 +527,52 @@ def _field_exprs(name: str, mapping: FieldMapping) -> _FieldExprs:
         )
         # An empty column decides `absent` too: name the first column read.
         origin_json = origin_json.fill_null(pl.lit(json.dumps(columns[0], ensure_ascii=False)))
-    elif mapping.map is not None:
-        value, unmapped = apply_value_map(chosen, mapping.map)
-        message = pl.concat_str(
-            pl.lit("column "), origin(repr), pl.lit(": unmapped value '"), chosen, pl.lit("'")
-        )
-        reasons.append(pl.when(unmapped).then(message))
     else:
-        value = chosen
-        reasons.extend(_outside_vocabulary(name, value, origin(repr)))
-    entry = pl.when(value.is_not_null()).then(pl.concat_str(pl.lit(f"{json_key}:"), origin_json))
-    return _FieldExprs(value.cast(pl.String), entry, tuple(reasons))
+        value, problem = _translate(name, mapping, chosen, origin(repr))
+    column = origin(str)
+    return _FieldExprs(value.cast(pl.String), origin_json, (), problem, chosen, column, json_key)
 
 
-def _outside_vocabulary(name: str, value: pl.Expr, column: pl.Expr) -> list[pl.Expr]:
+def _translate(
+    name: str, mapping: FieldMapping, chosen: pl.Expr, column: pl.Expr
+) -> tuple[pl.Expr, pl.Expr | None]:
+    """``(value, problem)``: the cell text through the map and the field's reference data."""
+    unmapped: pl.Expr | None = None
+    value = chosen
+    if mapping.map is not None:
+        value, unmapped = apply_value_map(chosen, mapping.map)
+    unmapped_reason = pl.concat_str(
+        pl.lit("column "), column, pl.lit(": unmapped value '"), chosen, pl.lit("'")
+    )
+    if mapping.normalise and name in REFERENCE_FIELDS:
+        # A code the map lacks is tried in the reference data before it is invalid.
+        text = value if unmapped is None else pl.when(unmapped).then(chosen).otherwise(value)
+        if name == "country":
+            value = normalise_country(text)
+            invalid = text.is_not_null() & value.is_null()
+            what = " is not a country name or code known to ISO 3166 (English or Chinese)"
+        else:
+            value, invalid = normalise_head_count(text, bands=mapping.bands or SIZE_BANDS)
+            what = " is neither a head count nor a band like '10-49' or '1000+'"
+        reason = pl.concat_str(pl.lit("column "), column, pl.lit(": '"), text, pl.lit(f"'{what}"))
+        return value, pl.when(invalid).then(reason)
+    if unmapped is not None:
+        return value, pl.when(unmapped).then(unmapped_reason)
+    return value, _outside_vocabulary(name, value, column)
+
+
+def _outside_vocabulary(name: str, value: pl.Expr, column: pl.Expr) -> pl.Expr | None:
     """A reason when a passed-through value is outside the field's vocabulary.
 
     Mapped, constant and present/absent values were checked against the
     vocabulary when the config was validated; only raw cells need a row check.
     """
-    allowed = FIELDS_BY_NAME[name].allowed
+    allowed = FIELDS_BY_NAME[name].allowed if name in FIELDS_BY_NAME else None
     if allowed is None:
-        return []
+        return None
     outside = value.is_not_null() & ~value.is_in(allowed)
     message = _quoted_reason(f"field {name!r}: ", value, f" is not one of {', '.join(allowed)}")
-    return [pl.when(outside).then(pl.concat_str(message, pl.lit(" (column "), column, pl.lit(")")))]
+    return pl.when(outside).then(pl.concat_str(message, pl.lit(" (column "), column, pl.lit(")")))
 
 
 def _quoted_reason(prefix: str, value: pl.Expr, suffix: str) -> pl.Expr:

@@ -32,6 +32,7 @@ from connectors.config import SourceConfig
 # What ``value_rejections`` holds besides ``run_id`` (added at publish time).
 VALUE_REJECTIONS_SCHEMA: dict[str, pl.DataType] = {
     "source_system": pl.String(),
+    "source_file": pl.String(),
     "source_record_id": pl.String(),
     "source_column": pl.String(),
     "field": pl.String(),
@@ -106,19 +107,20 @@ def reject_implausible_timestamps(
         >>> nulled, rejected = reject_implausible_timestamps(mapped, source=crm,
         ...     window=TimestampWindow(as_of=run_clock))  # doctest: +SKIP
     """
-    columns = [*VALUE_REJECTIONS_SCHEMA, *_ROW_KEY]
+    columns = [*dict.fromkeys([*VALUE_REJECTIONS_SCHEMA, *_ROW_KEY])]
     if source.updated_at is None:
         return mapped, pl.DataFrame(schema={c: mapped.schema.get(c, pl.String) for c in columns})
     reason = pl.when(pl.col("reason").is_null()).then(window.reason(pl.col("source_updated_at")))
     checked = mapped.with_columns(reason.alias("_rejected"))
     rejected = checked.filter(pl.col("_rejected").is_not_null()).select(
         "source_system",
+        "source_file",
         "source_record_id",
         pl.lit(source.updated_at.column, pl.String).alias("source_column"),
         pl.lit(UPDATED_AT_FIELD, pl.String).alias("field"),
         pl.col("source_updated_at").dt.to_string("%Y-%m-%dT%H:%M:%S%.f%:z").alias("value"),
         pl.col("_rejected").alias("reason"),
-        *_ROW_KEY,
+        "row_number",
     )
     nulled = checked.with_columns(
         pl.when(pl.col("_rejected").is_null()).then(pl.col("source_updated_at"))
@@ -134,7 +136,7 @@ def kept_rejections(rejected: pl.DataFrame, records: pl.DataFrame) -> pl.DataFra
     of any kept record.
     """
     kept = rejected.join(records.select(_ROW_KEY), on=list(_ROW_KEY), how="semi")
-    return kept.sort(*_ROW_KEY).select(
+    return kept.sort(*_ROW_KEY, maintain_order=True).select(
         pl.col(c).cast(t) for c, t in VALUE_REJECTIONS_SCHEMA.items()
     )
 

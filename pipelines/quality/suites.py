@@ -28,6 +28,7 @@ from connectors.canonical import (
     SIZE_BANDS,
     TIERS,
 )
+from connectors.canonical import LABEL_KEEPING_FIELDS as KEPT
 from connectors.config import SourceConfig
 from connectors.facts import FACT_SCHEMA, FACT_STATUSES, FACT_TABLES, FactConfig
 
@@ -131,7 +132,7 @@ def source_suite(source: SourceConfig) -> Suite:
     for name, mapping in source.fields.items():
         allowed = FIELDS_BY_NAME[name].allowed
         if allowed is not None:
-            expectations.append(_in_set(name, allowed))
+            expectations.append(_in_set(name, allowed, "warn" if name in KEPT else "error"))
         if mapping.constant is None and name == "email":
             expectations.append(_regex("email", EMAIL, "warn"))
         if mapping.constant is None and mapping.map is None and name == "country":
@@ -154,7 +155,7 @@ def golden_suites(sources: Sequence[SourceConfig]) -> list[Suite]:
         _unique("unified_id"),
         _in_set("customer_type", CUSTOMER_TYPES),
         _in_set("tier", TIERS),
-        _in_set("size_band", SIZE_BANDS),
+        _in_set("size_band", SIZE_BANDS, "warn"),  # other systems' bands are kept as written
         _regex("country", r"^[A-Z]{2}$"),
         _between("trust_score", 0, 1),
         _between("source_count", 1, None),

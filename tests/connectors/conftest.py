@@ -11,8 +11,10 @@ from typing import Any
 import pytest
 
 from connectors.config import SourceConfig, parse_sources
+from connectors.load import SourceBatch, load_source
 
 MakeSource = Callable[..., SourceConfig]
+LoadRows = Callable[..., SourceBatch]
 WriteCsv = Callable[..., Path]
 
 
@@ -58,3 +60,14 @@ def write_csv(tmp_path: Path) -> WriteCsv:
         return path
 
     return write
+
+
+@pytest.fixture
+def load_rows(make_source: MakeSource, write_csv: WriteCsv) -> LoadRows:
+    """``load_rows(rows, **config_overrides)``: write rows as export.csv and load them."""
+
+    def run(rows: list[list[str]], **overrides: Any) -> SourceBatch:
+        write_csv(rows)
+        return load_source(make_source(**overrides))
+
+    return run

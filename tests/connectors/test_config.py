@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from connectors.config import FieldMapping, SourceConfig, parse_sources
+from connectors.config import DEFAULT_TRUST, FieldMapping, SourceConfig, parse_sources
 from connectors.config_yaml import read_config_yaml
 from connectors.errors import ConfigError
 from pipelines.settings import load_fusion_config
@@ -82,13 +82,13 @@ def test_sample_config_loads() -> None:
         ),
         (
             {"fields": {"name": {"column": "a", "constant": "b"}}},
-            "source 'erp': key 'fields.name': give exactly one of 'column', 'columns', 'constant' "
-            "(found: column, constant)",
+            "source 'erp': key 'fields.name': give exactly one of 'column', 'columns', "
+            "'template', 'constant' (found: column, constant)",
         ),
         (
             {"fields": {"name": {"map": {"a": "b"}}}},
-            "source 'erp': key 'fields.name': give exactly one of 'column', 'columns', 'constant' "
-            "(found: none)",
+            "source 'erp': key 'fields.name': give exactly one of 'column', 'columns', "
+            "'template', 'constant' (found: none)",
         ),
         (
             {"fields": {"name": {"column": "a", "join": " "}}},
@@ -123,7 +123,6 @@ def test_sample_config_loads() -> None:
             {"trust": {"default": 0.5, "tire": 0.9}},
             "source 'erp': key 'trust.tire': unknown canonical field 'tire'",
         ),
-        ({"trust": {"tier": 0.9}}, "source 'erp': key 'trust': needs a 'default' trust"),
         ({"encoding": "klingon"}, "source 'erp': key 'encoding': unknown encoding 'klingon'"),
         (
             {"encoding": "rot13"},
@@ -369,3 +368,22 @@ def test_join_is_in_the_json_only_when_given() -> None:
     assert joined.fields["name"].source_columns == ("a", "b")
     assert joined.referenced_columns == ("客户编号", "a", "b")
     assert SourceConfig.model_validate_json(joined.model_dump_json()) == joined
+
+
+@pytest.mark.parametrize(
+    ("trust", "expected"),
+    [
+        (None, {"default": DEFAULT_TRUST}),
+        ({"tier": 0.9}, {"default": DEFAULT_TRUST, "tier": 0.9}),
+        ({"default": 0.8}, {"default": 0.8}),
+    ],
+)
+def test_default_trust_when_none_is_given(trust: dict[str, float] | None, expected: dict) -> None:
+    raw = entry()
+    raw.pop("trust")
+    if trust is not None:
+        raw["trust"] = trust
+    source = parse_sources([raw], base_dir=Path())[0]
+    assert source.trust == expected
+    assert source.trust_for("email") == expected["default"]
+    assert DEFAULT_TRUST == 0.5
