@@ -34,6 +34,8 @@ IMPLIED_LABEL = "implied_by_blocking"
 IMPLIED_BY_RULE: Mapping[str, tuple[str, ...]] = {
     "birth_date": ("birth_date",),
     "postcode_and_name_initials": ("postcode", "city"),
+    "birth_date_and_name_part": ("birth_date",),
+    "postcode_and_name_part": ("postcode", "city"),
 }
 
 

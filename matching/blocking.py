@@ -26,6 +26,9 @@ from matching.settings import BlockingSettings
 
 PAIR_SCHEMA = {"left": pl.UInt32, "right": pl.UInt32}
 LOGGER = logging.getLogger(__name__)
+# Name-part keys: the first letters of each of the first few romanised name tokens.
+NAME_PART_PREFIX = 3
+NAME_PARTS = 4
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,18 @@ class RuleOutcome:
     skipped_records: int = 0
 
 
+def record_keys(std: pl.DataFrame, key: pl.Expr) -> pl.DataFrame:
+    """(record_index, key): one row per record and distinct non-null key.
+
+    A key that is a list (the parts of a name) gives a record one row per part:
+    such a rule pairs records sharing any part.
+    """
+    keyed = std.select("record_index", key.alias("key"))
+    if isinstance(keyed.schema["key"], pl.List):
+        keyed = keyed.explode("key").unique(maintain_order=True)
+    return keyed.drop_nulls("key")
+
+
 def pairs_sharing_key(
     key: pl.Expr, context: BlockingContext, *, refine: pl.Expr | None = None, cap: int | None = None
 ) -> RuleOutcome:
@@ -66,11 +81,7 @@ def pairs_sharing_key(
     cap = context.settings.max_block_size if cap is None else cap
     if context.key_probe is not None:
         return context.key_probe(key, refine, cap)
-    keyed = (
-        context.std.select("record_index", key.alias("key"))
-        .drop_nulls("key")
-        .with_columns(pl.len().over("key").alias("size"))
-    )
+    keyed = record_keys(context.std, key).with_columns(pl.len().over("key").alias("size"))
     if refine is not None:
         refined = context.std.select(refine.alias("refine"))["refine"].gather(
             keyed["record_index"].cast(pl.Int64)
@@ -95,6 +106,8 @@ def pairs_sharing_key(
             pl.col("record_index_r").cast(pl.UInt32).alias("right"),
         )
     )
+    if keyed["record_index"].is_duplicated().any():
+        pairs = pairs.unique()
     skipped = too_big.select(pl.col("key").n_unique()).item() if too_big.height else 0
     return RuleOutcome(pairs, int(skipped), too_big.height)
 
@@ -213,6 +226,68 @@ def block_on_birth_date(context: BlockingContext) -> RuleOutcome:
     )
 
 
+def _name_part_prefixes(prefix: int) -> list[pl.Expr]:
+    """The first ``prefix`` letters of each of the first ``NAME_PARTS`` romanised name tokens."""
+    tokens = pl.col("name_latin_sorted").str.split(" ")
+    return [tokens.list.get(i, null_on_oob=True).str.slice(0, prefix) for i in range(NAME_PARTS)]
+
+
+def keyed_by_name_part(key: pl.Expr, *, prefix: int = NAME_PART_PREFIX) -> pl.Expr:
+    """One key per romanised name token: ``key|`` + the token's first ``prefix`` letters.
+
+    A list (see ``record_keys``): records sharing any one part share a block. A
+    prefix survives the variants that break whole-name keys: a nickname
+    ('art' / 'arthur'), a dropped or added token, a typo late in the word. Only
+    the first ``NAME_PARTS`` tokens of the sorted name count.
+    """
+    parts = _name_part_prefixes(prefix)
+    return pl.concat_list(
+        [pl.when(part != "").then(pl.concat_str([key, pl.lit("|"), part])) for part in parts]
+    )
+
+
+def block_on_postcode_and_name_part(context: BlockingContext) -> RuleOutcome:
+    """Same postcode and one name part in common, capped like a name.
+
+    Where ``postcode_and_name_initials`` needs every token's initial to agree,
+    this survives a dropped or added token ('art' / 'arthur englefield').
+    """
+    return pairs_sharing_key(
+        keyed_by_name_part(pl.col("postcode")), context, cap=context.settings.max_name_block_size
+    )
+
+
+def name_part_pairs(*, prefix: int = NAME_PART_PREFIX) -> pl.Expr:
+    """Every two of the first ``NAME_PARTS`` name tokens' prefixes, in name order ('art|eng')."""
+    parts = _name_part_prefixes(prefix)
+    return pl.concat_list(
+        [
+            pl.concat_str([parts[i], pl.lit("|"), parts[j]])
+            for i in range(NAME_PARTS)
+            for j in range(i + 1, NAME_PARTS)
+        ]
+    )
+
+
+def block_on_name_part_pairs(context: BlockingContext) -> RuleOutcome:
+    """Two name parts in common, capped like a name ('artie englefield' / 'arthur englefiwld')."""
+    return pairs_sharing_key(name_part_pairs(), context, cap=context.settings.max_name_block_size)
+
+
+def block_on_birth_date_and_name_part(context: BlockingContext) -> RuleOutcome:
+    """Same valid birth date and one name part in common, capped like a name.
+
+    The birth-date rule alone must refine a date many people share (a year-only
+    '1855-01-01') by postcode, losing the pairs whose postcode changed; one
+    shared name part keeps those blocks small without needing the whole name to
+    agree (Splink's docs block on first name + dob and on surname + dob).
+    """
+    date = pl.when(pl.col("birth_date_valid")).then(pl.col("birth_date"))
+    return pairs_sharing_key(
+        keyed_by_name_part(date), context, cap=context.settings.max_name_block_size
+    )
+
+
 def block_on_sorted_name_neighbourhood(context: BlockingContext) -> RuleOutcome:
     """Records whose romanised names sort near each other (a sorted-neighbourhood index).
 
@@ -307,6 +382,9 @@ BLOCKING_RULES: dict[str, Callable[[BlockingContext], RuleOutcome]] = {
     "sorted_name_neighbourhood": block_on_sorted_name_neighbourhood,
     "semantic_name_neighbours": block_on_semantic_name_neighbours,
     "birth_date": block_on_birth_date,
+    "birth_date_and_name_part": block_on_birth_date_and_name_part,
+    "postcode_and_name_part": block_on_postcode_and_name_part,
+    "name_part_pairs": block_on_name_part_pairs,
     "name_alias": block_on_name_alias,
     "company_domain": block_on_company_domain,
 }

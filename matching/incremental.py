@@ -60,6 +60,7 @@ from matching.blocking import (
     RuleOutcome,
     block_on_sorted_name_neighbourhood,
     pairs_sharing_key,
+    record_keys,
 )
 from matching.comparisons import Comparison, PairFrame, comparison_levels, default_comparisons
 from matching.linkage import (
@@ -253,18 +254,36 @@ def _exact_rule_update(
     cap: int,
     settings: BlockingSettings,
 ) -> tuple[np.ndarray, pl.DataFrame]:
-    """(records whose block is rebuilt, the rebuilt blocks' pairs)."""
-    old_keys = previous_std.filter(pl.lit(changes.delta_old)).select(key.alias("k"))["k"]
-    new_keys = std.filter(pl.lit(changes.delta_new)).select(key.alias("k"))["k"]
-    affected = pl.concat([old_keys, new_keys]).drop_nulls().unique()
-    current = std.select(key.alias("k"))["k"]
-    touched = current.is_in(affected.implode()).fill_null(False).to_numpy()
-    rows = np.flatnonzero(touched)
+    """(records whose blocks are rebuilt, the rebuilt pairs that hold one of them).
+
+    A record is touched when it holds a key that a changed record held or holds.
+    A rule keyed on a list (name parts) gives a touched record other keys too:
+    every holder of any key of a touched record is in the rebuilt subset, so each
+    block a touched record is in is rebuilt whole; only pairs holding a touched
+    record are returned (the caller clears this rule's old pairs likewise).
+    """
+    old_keys = record_keys(previous_std.filter(pl.lit(changes.delta_old)), key)["key"]
+    new_keys = record_keys(std.filter(pl.lit(changes.delta_new)), key)["key"]
+    affected = pl.concat([old_keys, new_keys]).unique()
+    current = record_keys(std, key)
+    touched = _holders(current, affected, std.height)
+    held = current.filter(pl.lit(touched[current["record_index"].to_numpy().astype(np.int64)]))
+    rows = np.flatnonzero(_holders(current, held["key"].unique(), std.height))
     if len(rows) < 2:
         return touched, pl.DataFrame(schema=PAIR_SCHEMA)
     context = BlockingContext(std=_subset(std, rows), name_vectors=None, settings=settings)
     outcome = pairs_sharing_key(key, context, refine=refine, cap=cap)
-    return touched, _mapped_pairs(outcome.pairs, rows)
+    pairs = _mapped_pairs(outcome.pairs, rows)
+    left, right = pairs["left"].to_numpy(), pairs["right"].to_numpy()
+    return touched, pairs.filter(pl.lit(touched[left] | touched[right]))
+
+
+def _holders(keyed: pl.DataFrame, keys: pl.Series, n_records: int) -> np.ndarray:
+    """Bool per record: holds one of ``keys`` (``keyed`` from ``record_keys``)."""
+    holds = np.zeros(n_records, dtype=bool)
+    rows = keyed.filter(pl.col("key").is_in(keys.implode()))["record_index"]
+    holds[rows.to_numpy().astype(np.int64)] = True
+    return holds
 
 
 def _kept_names(std: pl.DataFrame, cap: int) -> pl.Series:
@@ -471,7 +490,7 @@ def match_incrementally(
                 cap=spec[2],
                 settings=blocking,
             )
-            clear = touched[left]
+            clear = touched[left] | touched[right]
         mask[clear] &= ~bit
         touched_records |= touched
         found.append(pairs.with_columns(pl.lit(int(bit), dtype=pl.UInt32).alias("mask")))

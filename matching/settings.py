@@ -43,6 +43,9 @@ class BlockingSettings(BaseModel):
             "semantic_name_neighbours",
             "birth_date",
             "company_domain",
+            "birth_date_and_name_part",
+            "postcode_and_name_part",
+            "name_part_pairs",
         ),
         description="Blocking rules to apply, by name (see matching.blocking.BLOCKING_RULES).",
     )

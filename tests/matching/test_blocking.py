@@ -82,6 +82,25 @@ def _std(rows: list[dict[str, object]]) -> pl.DataFrame:
                         {"name": "e", "birth_date": "19560230"},
                         {"name": "f", "birth_date": "19560230"},
                         {"name": "g"}, {"name": "h"}], {(0, 1), (0, 2), (1, 2)}),
+        # Same birth date and one name part: a nickname and a dropped surname still meet;
+        # the same date without a name part in common does not.
+        ("birth_date_and_name_part", [
+            {"name": "Arthur Englefield", "birth_date": "1855-01-01"},
+            {"name": "Art", "birth_date": "1855-01-01"},
+            {"name": "Zed Brown", "birth_date": "1855-01-01"},
+            {"name": "Artie Englefield", "birth_date": "1855-01-04"}], {(0, 1)}),
+        ("postcode_and_name_part", [
+            {"name": "Arthur Englefield", "postcode": "TS19 0SH"},
+            {"name": "Art", "postcode": "TS19 0SH"},
+            {"name": "Arthur Englefield", "postcode": "S6 6AB"},
+            {"name": "Zed Brown", "postcode": "TS19 0SH"}], {(0, 1)}),
+        # Two name parts in common, whatever the rest: 'artie englefield' / 'arthur
+        # englefiwld'; one part ('art') is not enough.
+        ("name_part_pairs", [
+            {"name": "Artie Englefield"},
+            {"name": "Arthur Englefiwld"},
+            {"name": "Art"},
+            {"name": "Englefield Zed"}], {(0, 1)}),
         # A company's contacts share its domain; two people on free mail share nothing.
         ("company_domain", [{"name": "郭明", "email": "guo.ming@ruikai-soft.cn"},
                             {"name": "上海瑞凯软件有限公司", "email": "sales@RUIKAI-soft.cn"},
@@ -97,6 +116,16 @@ def test_key_rules(
 
     context = BlockingContext(std=_std(rows), name_vectors=None, settings=BlockingSettings())
     assert set(BLOCKING_RULES[rule](context).pairs.iter_rows()) == expected
+
+
+def test_a_rule_keyed_on_name_parts_pairs_records_sharing_any_part_once() -> None:
+    from matching.blocking import block_on_birth_date_and_name_part
+
+    rows = [{"name": "Anna Maria Lee", "birth_date": "1990-05-05"},
+            {"name": "Lee Anna", "birth_date": "1990-05-05"}]  # fmt: skip
+    context = BlockingContext(std=_std(rows), name_vectors=None, settings=BlockingSettings())
+    pairs = block_on_birth_date_and_name_part(context).pairs
+    assert pairs.rows() == [(0, 1)]  # 'ann' and 'lee' both agree: one pair, not two
 
 
 def test_sorted_neighbourhood_leaves_records_of_a_common_name_to_the_name_rules() -> None:

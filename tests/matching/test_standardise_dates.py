@@ -35,6 +35,7 @@ REGIONS = {"crm": "CN"}
         ("1956 年 02 月 03 日", "1956-02-03", True),
         ("1990年1月2号", "1990-01-02", True),
         ("1990年1月2", "1990-01-02", True),
+        ("1630-08-01", "1630-08-01", True),  # a historical person's, not a typo
         # impossible, implausible or ambiguous: text kept, flagged, never matched on
         ("19560230", "19560230", False),  # 30 February
         ("19561323", "19561323", False),  # month 13
