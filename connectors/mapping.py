@@ -162,6 +162,8 @@ def map_to_canonical(raw: RawFrame, *, source: SourceConfig, source_file: str) -
     if raw.data.width == 0:
         mapped = pl.DataFrame(schema=schema)
     else:
+        stages = _Stages()
+        canonical = _canonical_exprs(source, source_file=source_file, stages=stages)
         cleaned = raw.data.lazy().select(
             *(_clean(c).alias(c) for c in source.referenced_columns),
             *(_not_blank(c).alias(_untrimmed(c)) for c in _untrimmed_columns(source)),
@@ -169,7 +171,8 @@ def map_to_canonical(raw: RawFrame, *, source: SourceConfig, source_file: str) -
             pl.col(source.record_id).alias(_RAW_RECORD_ID),
         )
         mapped = (
-            cleaned.select(_canonical_exprs(source, source_file=source_file))
+            stages.apply(cleaned)
+            .select(canonical)
             .collect()
             .with_columns(row_number=raw.row_number, raw=raw.raw)
         )
@@ -367,13 +370,42 @@ def _untrimmed_columns(source: SourceConfig) -> tuple[str, ...]:
     return tuple(dict.fromkeys(c for m in mappings if not m.trim for c in m.source_columns))
 
 
-def _canonical_exprs(source: SourceConfig, *, source_file: str) -> list[pl.Expr]:
+class _Stages:
+    """Working columns computed before the canonical select, in dependency order.
+
+    A field's value is referenced many times (its reference data, its
+    rejection, its lineage entry, the identifying check); as one nested
+    expression Polars evaluates the shared part again at each reference, and a
+    head count behind a value map took seconds. Materialised once, it is a
+    column lookup.
+    """
+
+    LEVELS = 3
+
+    def __init__(self) -> None:
+        self._levels: list[dict[str, pl.Expr]] = [{} for _ in range(self.LEVELS)]
+
+    def put(self, level: int, name: str, expr: pl.Expr) -> pl.Expr:
+        """Compute ``expr`` as working column ``name`` at ``level``; returns a reference to it."""
+        column = f"\x00{level}:{name}"
+        self._levels[level][column] = expr
+        return pl.col(column)
+
+    def apply(self, frame: pl.LazyFrame) -> pl.LazyFrame:
+        for level in self._levels:
+            if level:
+                frame = frame.with_columns(**level)
+        return frame
+
+
+def _canonical_exprs(source: SourceConfig, *, source_file: str, stages: _Stages) -> list[pl.Expr]:
     mappings: dict[str, FieldMapping] = {
         **source.fields,
         **{f"{ATTRIBUTE_PREFIX}{n}": m for n, m in source.attributes.items()},
     }
     fields = {
-        name: _field_exprs(name, mapping, source=source) for name, mapping in mappings.items()
+        name: _field_exprs(name, mapping, source=source, stages=stages)
+        for name, mapping in mappings.items()
     }
     rejections: list[pl.Expr] = []
     values: dict[str, pl.Expr] = {}
@@ -464,7 +496,9 @@ def _raw_record_id_entry(record_id: pl.Expr, *, stripped: pl.Expr) -> pl.Expr:
     return pl.when(record_id.is_not_null() & (stripped != record_id)).then(entry)
 
 
-def _field_exprs(name: str, mapping: FieldMapping, *, source: SourceConfig) -> _FieldExprs:
+def _field_exprs(
+    name: str, mapping: FieldMapping, *, source: SourceConfig, stages: _Stages
+) -> _FieldExprs:
     """Expressions for one mapped field (or attribute); source columns are already cleaned.
 
     The value is read (column, coalesce, join or template), a part picked
@@ -496,6 +530,7 @@ def _field_exprs(name: str, mapping: FieldMapping, *, source: SourceConfig) -> _
         chosen = complete_local_phone(
             chosen, area_code=mapping.default_area_code, region=source.default_country
         )
+    chosen = stages.put(0, name, chosen)
 
     def origin(label: Callable[[str], str]) -> pl.Expr:
         """The label of the column that supplied the value (first non-empty).
@@ -528,13 +563,16 @@ def _field_exprs(name: str, mapping: FieldMapping, *, source: SourceConfig) -> _
         # An empty column decides `absent` too: name the first column read.
         origin_json = origin_json.fill_null(pl.lit(json.dumps(columns[0], ensure_ascii=False)))
     else:
-        value, problem = _translate(name, mapping, chosen, origin(repr))
+        value, problem = _translate(name, mapping, chosen, origin(repr), stages=stages)
+        value = stages.put(2, name, value)
+        if problem is not None:
+            problem = stages.put(2, f"problem:{name}", problem)
     column = origin(str)
     return _FieldExprs(value.cast(pl.String), origin_json, (), problem, chosen, column, json_key)
 
 
 def _translate(
-    name: str, mapping: FieldMapping, chosen: pl.Expr, column: pl.Expr
+    name: str, mapping: FieldMapping, chosen: pl.Expr, column: pl.Expr, *, stages: _Stages
 ) -> tuple[pl.Expr, pl.Expr | None]:
     """``(value, problem)``: the cell text through the map and the field's reference data."""
     unmapped: pl.Expr | None = None
@@ -547,6 +585,7 @@ def _translate(
     if mapping.normalise and name in REFERENCE_FIELDS:
         # A code the map lacks is tried in the reference data before it is invalid.
         text = value if unmapped is None else pl.when(unmapped).then(chosen).otherwise(value)
+        text = stages.put(1, name, text)
         if name == "country":
             value = normalise_country(text)
             invalid = text.is_not_null() & value.is_null()

@@ -10,6 +10,7 @@ stderr, a non-zero exit.
 from __future__ import annotations
 
 from pipelines.cli.app import main
+from pipelines.cli.check_config import check_config
 from pipelines.cli.explain import explain
 from pipelines.cli.label import label
 from pipelines.cli.models import MODEL_DIALECTS, models
@@ -20,5 +21,6 @@ from pipelines.cli.run import run
 
 for _command in (run, lineage, report, explain, sql, evaluate, review, label, models, resolve):
     main.add_command(_command)
+main.add_command(check_config)
 
 __all__ = ["MODEL_DIALECTS", "main"]
