@@ -130,6 +130,14 @@ SETS: dict[str, SharedSet] = {
     for s in (
         SharedSet("chicago_childcare", "chicago_childcare.yaml", "chicago", "chicago_childcare"),
         SharedSet("historical_50k", "historical_50k.yaml", "historical_50k", "historical_50k"),
+        # The same export without its birth place and occupation attributes (fusion only:
+        # Splink's recipe is the one above).
+        SharedSet(
+            "historical_50k_without_attributes",
+            "historical_50k_without_attributes.yaml",
+            "historical_50k",
+            "historical_50k",
+        ),
         SharedSet("people_100k", "people_100k.yaml", "people", "people_100k"),
         # The same generator and export layout as people_100k: the same config.
         SharedSet("people_1m", "people_100k.yaml", "people", write=_write_people_1m),

@@ -307,8 +307,12 @@ class DateAgreement:
     def labels(self) -> tuple[str, ...]:
         return ("different", "one_edit_or_day_month_swapped", "exact")
 
+    def dates(self) -> pl.Expr:
+        """The ISO date of each record, null where it is missing or did not parse."""
+        return pl.when(pl.col(self.valid_column)).then(pl.col(self.column))
+
     def levels(self, pairs: PairFrame) -> np.ndarray:
-        date = pl.when(pl.col(self.valid_column)).then(pl.col(self.column))
+        date = self.dates()
         left, right = pairs.sides(date.str.replace_all("-", ""))
         present = (left.is_not_null() & right.is_not_null()).to_numpy()
         edits = _cpdist(left.fill_null("").to_list(), right.fill_null("").to_list(), OSA.distance)
@@ -345,7 +349,8 @@ def default_comparisons(*, name_aliases: NameAliases | None = None) -> tuple[Com
     """The comparisons of the default model, in match_evidence column order.
 
     ``name_aliases``: the run's alias table (``MatchSettings.name_aliases``),
-    read by the name comparison; it adds no comparison and no level.
+    read by the name comparison; it adds no comparison and no level. A run's
+    declared attributes follow these (``matching.attributes.run_comparisons``).
     """
     return (
         NameSimilarity(aliases=name_aliases),

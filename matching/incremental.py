@@ -52,6 +52,7 @@ import polars as pl
 import scipy.sparse as sp
 
 from matching.aliases import NameAliases
+from matching.attributes import run_comparisons
 from matching.blocked_evidence import without_implied_evidence
 from matching.blocking import (
     BLOCKING_RULES,
@@ -62,7 +63,7 @@ from matching.blocking import (
     pairs_sharing_key,
     record_keys,
 )
-from matching.comparisons import Comparison, PairFrame, comparison_levels, default_comparisons
+from matching.comparisons import Comparison, PairFrame, comparison_levels
 from matching.linkage import (
     MatchResult,
     cluster_under_decisions,
@@ -444,7 +445,7 @@ def match_incrementally(
     hash are unchanged keep their pairs and scores unless a batch reaches them
     (see the module docstring).
     """
-    comparisons = comparisons or default_comparisons(name_aliases=settings.name_aliases)
+    comparisons = comparisons or run_comparisons(settings)
     blocking = settings.blocking
     rules = blocking.rules
     changes = _Changes.between(previous.std, std)

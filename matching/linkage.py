@@ -11,9 +11,10 @@ from dataclasses import dataclass, replace
 import numpy as np
 import polars as pl
 
+from matching.attributes import run_comparisons
 from matching.blocked_evidence import IMPLIED, IMPLIED_LABEL, without_implied_evidence
 from matching.blocking import CandidatePairs, generate_candidates
-from matching.comparisons import Comparison, PairFrame, default_comparisons
+from matching.comparisons import Comparison, PairFrame
 from matching.engines import MatchEngine, engine_for
 from matching.labels import (
     LABEL_ORIGIN,
@@ -242,7 +243,7 @@ def match_records(
         0
     """
     engine = engine_for(settings)
-    comparisons = comparisons or default_comparisons(name_aliases=settings.name_aliases)
+    comparisons = comparisons or run_comparisons(settings)
     vectors = embed_names(std, embedder=embedder or TfidfCharNgramEmbedder())
     candidates: CandidatePairs = generate_candidates(
         std,

@@ -7,7 +7,7 @@ stored settings alone (Splink's settings dictionary does the same).
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -18,7 +18,11 @@ from pydantic import (
     model_validator,
 )
 
+from connectors.config import CompareKind as AttributeKind
 from matching.aliases import NameAliases
+
+# How an extra attribute (a source config's ``attributes:``) is compared: matching.attributes.
+ATTRIBUTE_KINDS: tuple[str, ...] = get_args(AttributeKind)
 
 # The blocking rule on alias keys (matching.blocking.block_on_name_alias).
 NAME_ALIAS_RULE = "name_alias"
@@ -274,6 +278,16 @@ class MatchSettings(BaseModel):
         ),
     )
 
+    attributes: dict[str, AttributeKind] = Field(
+        default_factory=dict,
+        description=(
+            "Extra attributes the sources declare (name -> comparison kind), compared after "
+            "the built-in fields and learnt like them (matching.attributes). Filled from the "
+            "source configs' 'attributes:'; empty: the settings' JSON is that of a version "
+            "without attributes."
+        ),
+    )
+
     @model_validator(mode="before")
     @classmethod
     def _block_on_aliases(cls, data: Any) -> Any:
@@ -294,4 +308,6 @@ class MatchSettings(BaseModel):
         data: dict[str, Any] = handler(self)
         if self.name_aliases is None:
             data.pop("name_aliases", None)
+        if not self.attributes:
+            data.pop("attributes", None)
         return data

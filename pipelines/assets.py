@@ -162,7 +162,7 @@ def build_stage_assets(config: FusionConfig) -> list[AssetsDefinition]:
     ) -> MatchResult:
         """Candidate pairs, the learnt (or reused) model, scored pairs and clusters."""
         result = stages.match(
-            standardised_records.rows(stages.MATCHING_COLUMNS),
+            standardised_records.rows(stages.matching_columns(fusion.config())),
             config=fusion.config(),
             decisions=steward_decisions.links,
             baseline=baseline,

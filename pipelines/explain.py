@@ -21,7 +21,7 @@ from typing import Any
 import polars as pl
 
 from connectors.errors import FusionError
-from matching.comparisons import default_comparisons as run_comparisons
+from matching.attributes import run_comparisons
 from matching.model import FellegiSunterModel
 from matching.name_idf import NameIdf
 from matching.settings import MatchSettings
@@ -271,7 +271,7 @@ def explain_pair(
     if indexes[0] > indexes[1]:  # the run orders every pair by record_index
         indexes.reverse()
         keys.reverse()
-    comparisons = run_comparisons(name_aliases=release.settings.name_aliases)
+    comparisons = run_comparisons(release.settings)
     if not release.model.fits(comparisons):
         msg = (
             f"the release's model (run {release.run_id}) was learnt for other comparisons than "

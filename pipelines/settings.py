@@ -26,7 +26,7 @@ from pydantic import (
     model_serializer,
 )
 
-from connectors.config import SourceConfig, parse_sources
+from connectors.config import SourceConfig, attribute_kinds, parse_sources
 from connectors.config_yaml import read_config_yaml
 from connectors.errors import ConfigError
 from connectors.facts import FactConfig, parse_facts
@@ -249,13 +249,16 @@ def load_fusion_config(path: Path | str) -> FusionConfig:
     if not document.get("sources"):
         msg = f"{path}: key 'sources' must list at least one source"
         raise ConfigError(msg)
+    sources = parse_sources(
+        document["sources"], base_dir=path.parent, data_roots=_data_roots(document, path)
+    )
+    matching = _matching(document.get("matching"), path)
     return FusionConfig(
         path=path,
         run=_section(RunSettings, document.get("run"), "run", path),
-        sources=parse_sources(
-            document["sources"], base_dir=path.parent, data_roots=_data_roots(document, path)
-        ),
-        matching=_matching(document.get("matching"), path),
+        sources=sources,
+        # The sources' extra attributes are compared like fields (matching.attributes).
+        matching=matching.model_copy(update={"attributes": attribute_kinds(sources)}),
         survivorship=_section(
             SurvivorshipSettings, document.get("survivorship"), "survivorship", path
         ),

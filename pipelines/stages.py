@@ -48,6 +48,7 @@ from matching.incremental import (
     supports_incremental,
 )
 from matching.name_idf import NameIdf, vectors_to_frame
+from matching.standardise.attributes import attribute_column
 from pipelines.incremental import (
     Baseline,
     IncrementalGolden,
@@ -188,6 +189,13 @@ MATCHING_COLUMNS = (
     "address", "address_key", "postcode", "city", "city_key",
     "birth_date", "birth_date_valid", "company_domain", "content_hash",
 )  # fmt: skip
+
+
+def matching_columns(config: FusionConfig) -> tuple[str, ...]:
+    """``MATCHING_COLUMNS`` and the columns of the config's extra attributes."""
+    return (*MATCHING_COLUMNS, *(attribute_column(name) for name in config.matching.attributes))
+
+
 # What assigning unified IDs reads of the standardised records.
 IDENTITY_COLUMNS = ("record_index", "source_system", "source_record_id")
 # What the golden step reads of them: survivorship's inputs, and the content hash by which an

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator, Mapping
 import polars as pl
 
 from matching.standardise.address import normalise_address
+from matching.standardise.attributes import clean_attributes
 from matching.standardise.batch import worker_pool
 from matching.standardise.chinese import flag_romanised_names, romanise_names, simplify_chinese
 from matching.standardise.contact import normalise_email, normalise_phone_e164
@@ -38,6 +39,7 @@ STEPS: tuple[Step, ...] = (
     normalise_birth_date,
     flag_romanised_names,
     romanise_names,
+    clean_attributes,
 )
 
 

@@ -121,7 +121,10 @@ def source_suite(source: SourceConfig) -> Suite:
     standardisation will have to repair).
     """
     expectations = [
-        Expect("ExpectTableColumnsToMatchOrderedList", {"column_list": list(CANONICAL_SCHEMA)}),
+        Expect(
+            "ExpectTableColumnsToMatchOrderedList",
+            {"column_list": [*CANONICAL_SCHEMA, *source.attribute_columns]},
+        ),
         # An empty export is legal (every row is accounted for) but worth a look.
         _row_count_at_least(1, "warn"),
         _in_set("source_system", [source.name]),

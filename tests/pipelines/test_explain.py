@@ -300,3 +300,37 @@ def test_the_verdict_follows_the_decision_and_the_clusters(
     explained = explain_pair(sample_warehouse, _key(row, "left"), _key(row, "right"))
     assert explained.same_unified_id == same_cluster
     assert explained.verdict().startswith(verdict), explained.verdict()
+
+
+def test_a_declared_attribute_is_scored_stored_and_explained(samples_copy: Path) -> None:
+    """A column outside the canonical schema, declared as an attribute, is one more comparison.
+
+    The CRM's industry is also mapped as an attribute ``sector``: the run learns its
+    weights, stores its level and weight per pair in match_evidence, and the
+    recomputed waterfall shows it with the stored values.
+    """
+    from tests.pipelines.conftest import run_samples
+
+    config = samples_copy / "fusion.yaml"
+    text = config.read_text(encoding="utf-8")
+    crm_trust = "    trust: {default: 0.8, tier: 0.7}\n"
+    assert text.count(crm_trust) == 1
+    config.write_text(
+        text.replace(
+            crm_trust, crm_trust + "    attributes:\n      sector: {column: industry, compare: exact}\n"
+        ),
+        encoding="utf-8",
+    )
+    warehouse = samples_copy.parent / "warehouse"
+    run_samples(warehouse, config)
+    evidence = _evidence(warehouse)
+    assert {"sector_level", "sector_weight"} <= set(evidence.columns)
+    compared = evidence.filter(pl.col("sector_level").is_in(["exact", "different"]))
+    assert compared.height > 0
+    # Learnt, not left neutral (on the samples a shared industry is common among the CRM's
+    # own distinct customers, so what it is worth is for EM to say, not this test).
+    assert compared["sector_weight"].abs().max() > 0.1
+    row = compared.sort(KEYS).row(0, named=True)
+    explained = explain_pair(warehouse, _key(row, "left"), _key(row, "right"))
+    sector = next(step for step in explained.steps if step.comparison == "sector")
+    assert (sector.level, sector.weight) == (row["sector_level"], row["sector_weight"])
