@@ -30,7 +30,8 @@ def _levels(kind: str, left: list[str | None], right: list[str | None]) -> list[
     [
         # text is folded before it is compared: case, spaces and full-width forms
         ("exact", [" Devon ", "devon", "Leeds", None, ""],
-                  ["DEVON", "cornwall", "Ｌｅｅｄｓ", "leeds", "leeds"], [1, 0, 1, MISSING, MISSING]),
+                  ["DEVON", "cornwall", "Ｌｅｅｄｓ", "leeds", "leeds"],
+                  [1, 0, 1, MISSING, MISSING]),
         ("levenshtein", ["politician", "politician", "actor"],
                         ["politician", "politican", "painter"], [2, 1, 0]),
         # exact, two typos in a short word, unrelated
@@ -123,8 +124,10 @@ def _namesake_pairs(attributes: dict[str, str]) -> tuple[pl.DataFrame, pl.DataFr
         .with_columns(
             pl.struct("source_record_id", "source_record_id_r")
             .map_elements(
-                lambda p: (p["source_record_id"], p["source_record_id_r"]) in namesakes
-                or (p["source_record_id_r"], p["source_record_id"]) in namesakes,
+                lambda p: (
+                    (p["source_record_id"], p["source_record_id_r"]) in namesakes
+                    or (p["source_record_id_r"], p["source_record_id"]) in namesakes
+                ),
                 return_dtype=pl.Boolean,
             )
             .alias("namesake")
@@ -139,7 +142,8 @@ def test_a_declared_attribute_is_learnt_and_weighs_against_namesakes() -> None:
     assert "birth_place_level" not in without.columns
     assert {"birth_place_level", "birth_place_weight"} <= set(scored.columns)
     weights = scored.group_by("birth_place_level").agg(pl.col("birth_place_weight").max())
-    by_level = dict(zip(weights["birth_place_level"].cast(pl.String), weights["birth_place_weight"]))
+    levels = weights["birth_place_level"].cast(pl.String)
+    by_level = dict(zip(levels, weights["birth_place_weight"], strict=True))
     assert by_level["exact"] > 0 > by_level["different"]  # learnt, both ways
     before = without.filter("namesake")["match_weight"]
     after = scored.filter("namesake")["match_weight"]

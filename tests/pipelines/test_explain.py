@@ -315,12 +315,8 @@ def test_a_declared_attribute_is_scored_stored_and_explained(samples_copy: Path)
     text = config.read_text(encoding="utf-8")
     crm_trust = "    trust: {default: 0.8, tier: 0.7}\n"
     assert text.count(crm_trust) == 1
-    config.write_text(
-        text.replace(
-            crm_trust, crm_trust + "    attributes:\n      sector: {column: industry, compare: exact}\n"
-        ),
-        encoding="utf-8",
-    )
+    sector = "    attributes:\n      sector: {column: industry, compare: exact}\n"
+    config.write_text(text.replace(crm_trust, crm_trust + sector), encoding="utf-8")
     warehouse = samples_copy.parent / "warehouse"
     run_samples(warehouse, config)
     evidence = _evidence(warehouse)
@@ -332,5 +328,5 @@ def test_a_declared_attribute_is_scored_stored_and_explained(samples_copy: Path)
     assert compared["sector_weight"].abs().max() > 0.1
     row = compared.sort(KEYS).row(0, named=True)
     explained = explain_pair(warehouse, _key(row, "left"), _key(row, "right"))
-    sector = next(step for step in explained.steps if step.comparison == "sector")
-    assert (sector.level, sector.weight) == (row["sector_level"], row["sector_weight"])
+    step = next(step for step in explained.steps if step.comparison == "sector")
+    assert (step.level, step.weight) == (row["sector_level"], row["sector_weight"])
