@@ -372,6 +372,62 @@ class UpdatedAtSpec(_Frozen):
         return self
 
 
+def _check_source_name(value: str) -> str:
+    # It names the source's Dagster asset, and Dagster names are identifiers.
+    if not _SOURCE_NAME.fullmatch(value):
+        rule = "use only letters, digits and underscores (it names a Dagster asset)"
+        msg = f"{excerpt(value)}: {rule}"
+        raise ValueError(msg)
+    return value
+
+
+SourceName = Annotated[str, AfterValidator(_check_source_name)]
+Trust = dict[TrustKey, Probability]
+
+
+class SplitTarget(_Frozen):
+    """The source one value of a ``split_by`` column becomes: its name and trust (both optional).
+
+    Without ``name`` the source is ``{source}_{slug of the value}``; without
+    ``trust`` it has the splitting entry's trust. A ``trust`` given replaces
+    the entry's (keys it does not list are 0.5, as on any source).
+    """
+
+    name: SourceName | None = None
+    trust: Trust | None = None
+
+
+class SplitBy(_Frozen):
+    """``split_by``: one source per distinct value of ``column`` of the entry's file(s).
+
+    ``split_by: Source`` is ``split_by: {column: Source}``. ``sources`` maps
+    a value to its :class:`SplitTarget`; values it does not list are named by
+    their slug (see :mod:`connectors.split`).
+
+    Example:
+        >>> SplitBy.model_validate({"column": "Source", "sources": {"NAEYC": {"name": "naeyc"}}})
+        ... # doctest: +ELLIPSIS
+        SplitBy(column='Source', sources={'NAEYC': SplitTarget(name='naeyc', trust=None)})
+    """
+
+    column: ColumnName
+    sources: dict[Annotated[str, Field(min_length=1)], SplitTarget] = Field(default_factory=dict)
+
+
+class SplitPart(_Frozen):
+    """Which rows of its file(s) a source made by ``split_by`` takes (set by ``parse_sources``).
+
+    ``value``: the rows whose ``column`` holds it; null for the remainder
+    source (named as the entry), which takes the rows whose value is empty or
+    unreadable, and quarantines rows whose value is none of ``values`` (it
+    appeared in the file after the config was read).
+    """
+
+    column: str
+    value: str | None
+    values: tuple[str, ...]
+
+
 class SourceConfig(_Frozen):
     """One source export: where it is, how to read it, and how it maps.
 
@@ -415,16 +471,20 @@ class SourceConfig(_Frozen):
     # Every attribute name of the whole config, in first-mention order (set by
     # parse_sources): each source's records carry them all, null where it lacks one.
     config_attributes: tuple[str, ...] = Field(default=(), exclude=True)
+    # One source per value of a column (``parse_sources`` expands the entry into
+    # the sources, each with ``split`` set and no ``split_by``).
+    split_by: SplitBy | None = None
+    split: SplitPart | None = None
 
     @field_validator("name")
     @classmethod
     def _dagster_name(cls, value: str) -> str:
-        # It names the source's Dagster asset, and Dagster names are identifiers.
-        if not _SOURCE_NAME.fullmatch(value):
-            rule = "use only letters, digits and underscores (it names a Dagster asset)"
-            msg = f"{excerpt(value)}: {rule}"
-            raise ValueError(msg)
-        return value
+        return _check_source_name(value)
+
+    @field_validator("split_by", mode="before")
+    @classmethod
+    def _column_shorthand(cls, value: Any) -> Any:
+        return {"column": value} if isinstance(value, str) else value
 
     @field_validator("delimiter")
     @classmethod
@@ -510,6 +570,9 @@ class SourceConfig(_Frozen):
                 data.pop("allow_empty", None)
             if not self.attributes:
                 data.pop("attributes", None)
+            for key in ("split_by", "split"):
+                if data.get(key, None) is None:
+                    data.pop(key, None)
         return data
 
     @property
@@ -534,11 +597,21 @@ class SourceConfig(_Frozen):
         These must exist in each file: their absence is schema drift.
         """
         columns = [self.record_id]
+        split_column = self.split_column
+        if split_column is not None:
+            columns.append(split_column)
         if self.updated_at is not None:
             columns.append(self.updated_at.column)
         for mapping in (*self.fields.values(), *self.attributes.values()):
             columns.extend(mapping.source_columns)
         return tuple(dict.fromkeys(columns))
+
+    @property
+    def split_column(self) -> str | None:
+        """The column a ``split_by`` entry (or a source made by one) is split on."""
+        if self.split is not None:
+            return self.split.column
+        return self.split_by.column if self.split_by is not None else None
 
     @property
     def attribute_columns(self) -> tuple[str, ...]:
@@ -592,7 +665,9 @@ def parse_sources(
         if not isinstance(entry, Mapping):
             problems.append(f"{label}: expected a mapping of keys, got {excerpt(entry)}")
             continue
-        reserved = [k for k in ("base_dir", "data_roots", "config_attributes") if k in entry]
+        reserved = [
+            k for k in ("base_dir", "data_roots", "config_attributes", "split") if k in entry
+        ]
         if reserved:
             problems.append(f"{label}: key {reserved[0]!r}: unknown key")
             continue
@@ -603,12 +678,17 @@ def parse_sources(
         except ValidationError as exc:
             problems.extend(f"{label}: {_describe(error)}" for error in exc.errors())
             continue
-        if source.name in first_index:
-            other = first_index[source.name]
-            problems.append(f"{label}: key 'name': duplicate source name (also source #{other})")
+        try:
+            expanded = _split_sources(source)
+        except ConfigError as error:
+            problems.append(str(error))
             continue
-        first_index[source.name] = index
-        sources.append(source)
+        for part in expanded:
+            if part.name in first_index:
+                problems.append(f"{label}: {_duplicate_name(part, other=first_index[part.name])}")
+                continue
+            first_index[part.name] = index
+            sources.append(part)
     problems.extend(_attribute_kind_conflicts(sources))
     if problems:
         shown = problems[:MAX_PROBLEMS_SHOWN]
@@ -617,6 +697,26 @@ def parse_sources(
         raise ConfigError("; ".join(shown))
     names = tuple(dict.fromkeys(name for s in sources for name in s.attributes))
     return SourceList(s.model_copy(update={"config_attributes": names}) for s in sources)
+
+
+def _split_sources(source: SourceConfig) -> tuple[SourceConfig, ...]:
+    """The sources an entry stands for: itself, or one per value of its ``split_by`` column."""
+    if source.split_by is None:
+        return (source,)
+    # Imported here: connectors.split reads the file through modules that import this one.
+    from connectors.split import split_sources
+
+    return split_sources(source)
+
+
+def _duplicate_name(source: SourceConfig, *, other: int) -> str:
+    """Why ``source`` cannot take its name: source #``other`` has it."""
+    if source.split is None or source.split.value is None:
+        return f"key 'name': duplicate source name (also source #{other})"
+    return (
+        f"key 'split_by': value {excerpt(source.split.value)} makes source {source.name!r}, "
+        f"a name already taken (source #{other}); give it another in 'split_by.sources'"
+    )
 
 
 class SourceList(tuple[SourceConfig, ...]):

@@ -23,6 +23,12 @@ from connectors.mapping import (
 )
 from connectors.readers import RawFrame
 from connectors.repeated_text import with_shared_text
+from connectors.split import (
+    check_split_not_empty,
+    read_split_file,
+    rows_of_split,
+    with_unknown_values_quarantined,
+)
 from connectors.time_window import (
     TimestampWindow,
     empty_value_rejections,
@@ -63,7 +69,8 @@ def load_source(source: SourceConfig, *, window: TimestampWindow | None = None) 
     them is de-duplicated like one repeated within a file. With ``window``
     (the run's clock), an ``updated_at`` outside it is dropped from its record
     before duplicates are resolved, so a year-9999 row never wins as the
-    latest, and is listed in ``value_rejections``.
+    latest, and is listed in ``value_rejections``. A source made by
+    ``split_by`` takes its value's rows of each file (``connectors.split``).
 
     Raises:
         SourceReadError: no file matches, a file cannot be read at all, or a
@@ -79,11 +86,21 @@ def load_source(source: SourceConfig, *, window: TimestampWindow | None = None) 
     frames: list[pl.DataFrame] = []
     rows_in = 0
     for path, source_file in files:
-        raw = read_entry_file(path, entry=source, kind="source", source_file=source_file)
-        rows_in += raw.rows_in
+        if source.split is None:
+            raw = read_entry_file(path, entry=source, kind="source", source_file=source_file)
+            rows, unknown = raw, None
+        else:
+            raw = read_split_file(path, source=source, source_file=source_file)
+            split = rows_of_split(raw, source=source)
+            rows, unknown = split.raw, split.unknown
+        rows_in += rows.rows_in
         # Mapped first: a header that lost a mapped column is drift, whether rows follow or not.
-        frames.append(map_to_canonical(raw, source=source, source_file=source_file))
+        mapped_file = map_to_canonical(rows, source=source, source_file=source_file)
+        if unknown is not None:
+            mapped_file = with_unknown_values_quarantined(mapped_file, unknown)
+        frames.append(mapped_file)
         check_not_empty(raw, source=source, source_file=source_file)
+    check_split_not_empty(source, rows_in=rows_in, files=tuple(f for _, f in files))
     mapped = pl.concat(frames)
     rejected = [field_rejections(mapped)]
     if window is not None:

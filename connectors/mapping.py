@@ -157,7 +157,7 @@ def map_to_canonical(raw: RawFrame, *, source: SourceConfig, source_file: str) -
     failures = raw.failures.with_columns(
         source_system=pl.lit(source.name),
         source_file=pl.lit(source_file),
-        source_record_id=_readable_record_ids(raw, source=source),
+        source_record_id=readable_failure_cells(raw, column=source.record_id, source=source),
     )
     if raw.data.width == 0:
         mapped = pl.DataFrame(schema=schema)
@@ -183,22 +183,23 @@ def map_to_canonical(raw: RawFrame, *, source: SourceConfig, source_file: str) -
     )
 
 
-def _readable_record_ids(raw: RawFrame, *, source: SourceConfig) -> pl.Series:
-    """The record ID of each row the reader rejected, where the row still shows it.
+def readable_failure_cells(raw: RawFrame, *, column: str, source: SourceConfig) -> pl.Series:
+    """The cell ``column`` of each row the reader rejected, where the row still shows it.
 
     A rejected row of a published record must keep its customer, so its key
-    matters. Read only where it is certain: a CSV row given as its cells with
-    a full record's worth of them (or the ID first), or a line whose cells up
-    to the ID hold no quote (a stray quote shifts every cell after it).
-    Anything else gives null, never a guess.
+    (the record ID) matters, as does the value a ``split_by`` source is chosen
+    by. Read only where it is certain: a CSV row given as its cells with a full
+    record's worth of them (or the cell first), or a line whose cells up to the
+    cell hold no quote (a stray quote shifts every cell after it). Anything
+    else gives null, never a guess.
     """
     failures = raw.failures.get_column("raw")
     if source.format == "jsonl":
-        ids = [_record_id_in_object(text, path=source.record_id) for text in failures.to_list()]
+        ids = [_record_id_in_object(text, path=column) for text in failures.to_list()]
         return pl.Series("source_record_id", ids, dtype=pl.String)
-    if source.format != "csv" or source.record_id not in raw.data.columns:
+    if source.format != "csv" or column not in raw.data.columns:
         return pl.Series("source_record_id", [None] * failures.len(), dtype=pl.String)
-    position = raw.data.columns.index(source.record_id)
+    position = raw.data.columns.index(column)
     width = raw.data.width
     ids = [
         _record_id_in_row(text, position=position, width=width, delimiter=source.delimiter)
@@ -208,7 +209,7 @@ def _readable_record_ids(raw: RawFrame, *, source: SourceConfig) -> pl.Series:
 
 
 def _record_id_in_row(text: str | None, *, position: int, width: int, delimiter: str) -> str | None:
-    """The cell at ``position`` of one rejected CSV row (see ``_readable_record_ids``)."""
+    """The cell at ``position`` of one rejected CSV row (see ``readable_failure_cells``)."""
     if text is None:
         return None
     cells = _json_cells(text)
