@@ -47,10 +47,22 @@ CASES = [
     ("name", {"name": "上海星辰贸易有限公司"}, {"name": "北京华拓科技有限公司"}, "sim<0.7"),
     ("name", {"name": "Bluepeak Software Ltd"}, {"name": "Harbor Foods GmbH"}, "sim<0.7"),
     ("name", {"name": "上海星辰贸易有限公司"}, {"email": "a@b.cn"}, "missing"),
+    # a Chinese company's brand alone (a ticket's short name) is a short form of its full name
+    ("name", {"name": "宁波致光健康科技有限公司"}, {"name": "致光健康"}, "short_form"),
+    ("name", {"name": "济南尚丰新材料有限公司"}, {"name": "尚丰"}, "short_form"),
+    ("name", {"name": "济南尚丰新材料有限公司"}, {"name": "丰"}, "sim<0.7"),  # one character
+    # a Latin name inside another is as often another site as a short form: similar, no more
+    ("name", {"name": "Mary Crane League"}, {"name": "Mary Crane League Mary Crane West"},
+     "sim>=0.85"),
     # e-mail
     ("email", {"email": "Zhang.Wei@163.com"}, {"email": "zhang.wei@163.com"}, "exact"),
     ("email", {"email": "zhang.wei@163.com"}, {"email": "zhang.wie@163.com"}, "lev>=0.85"),
     ("email", {"email": "zhang.wei@163.com"}, {"email": "li.na@qq.com"}, "different"),
+    # two people of one company: different addresses on its own domain
+    ("email", {"email": "zhushuaiyu@syj.com.cn"}, {"email": "sunny.ning@SYJ.com.cn"},
+     "same_company_domain"),
+    # two strangers on one free-mail provider share nothing
+    ("email", {"email": "zhang.wei@163.com"}, {"email": "li.na@163.com"}, "different"),
     ("email", {"email": "zhang.wei@163.com"}, {"email": None}, "missing"),
     # phone: formats, area codes, countries
     ("phone", {"phone": "+86 138-0013-8000"}, {"phone": "13800138000"}, "exact"),
@@ -112,7 +124,6 @@ def test_comparison_levels(
 def test_new_comparisons_come_last_so_match_evidence_columns_keep_their_order() -> None:
     assert [c.name for c in default_comparisons()] == [
         "name", "email", "phone", "tax_id", "contact", "address", "postcode", "city", "birth_date",
-        "email_domain",
     ]  # fmt: skip
 
 
