@@ -5,7 +5,7 @@ from collections.abc import Callable
 from dagster import AssetCheckResult, AssetChecksDefinition, AssetsDefinition, asset_check
 
 from pipelines import invariants
-from pipelines.assets import Release
+from pipelines.orchestration.assets import Release
 
 
 def _as_check_result(result: invariants.InvariantResult) -> AssetCheckResult:
