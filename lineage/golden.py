@@ -333,7 +333,7 @@ def golden_record_parts(
     """``build_golden_record``'s output in consecutive ``unified_id`` ranges, one at a time.
 
     Stacked in order, the parts are the whole build's frames. A caller that
-    writes each part away as it comes (``pipelines.warehouse.spill``) never holds the
+    writes each part away as it comes (``pipelines.spill``) never holds the
     whole population's candidates. Arguments and errors as ``build_golden_record``;
     the inputs are checked before the first part.
     """
