@@ -46,6 +46,7 @@ test-fast: $(SPARK_STAMP)
 check: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy connectors matching lineage pipelines
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(WAREHOUSE) .pytest_cache .ruff_cache .mypy_cache

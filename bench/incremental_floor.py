@@ -29,8 +29,8 @@ from bench.run import FUSION
 from pipelines import stages
 from pipelines.incremental import with_content_hash
 from pipelines.settings import load_fusion_config
-from pipelines.spill import write_parquet_mirror
 from pipelines.warehouse import DATABASE_NAME, Warehouse
+from pipelines.warehouse.spill import write_parquet_mirror
 
 CONTRACT_TABLES = ("golden_customer", "customer_xref", "field_lineage", "match_evidence",
                    "unified_id_history", "pipeline_runs", "quarantine")  # fmt: skip
@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> None:
     subprocess.run([str(FUSION), "--help"], capture_output=True, check=True)
     timed("cli_start", started)
     started = time.perf_counter()
-    imports = "import dagster, duckdb, great_expectations, polars, pipelines.graph"
+    imports = "import dagster, duckdb, great_expectations, polars, pipelines.orchestration.graph"
     subprocess.run([sys.executable, "-c", imports], capture_output=True, check=True)
     timed("imports_of_a_run", started)
     config = load_fusion_config(config_path)

@@ -40,7 +40,7 @@ from bench.shared_sets import (
     truth_clusters,
     warehouse_xref,
 )
-from pipelines.evaluate import RECORD_KEY_SEPARATOR
+from pipelines.evaluation import RECORD_KEY_SEPARATOR
 
 DEFAULT_LABEL_SETS = ("chicago_childcare", "historical_50k")
 LABELLER = "simulated-from-truth"

@@ -32,7 +32,7 @@ import polars as pl
 
 from bench import generate_synthetic
 from bench.datasets import truth_clusters, write_febrl
-from pipelines.evaluate import bcubed_scores, pairwise_scores
+from pipelines.evaluation import bcubed_scores, pairwise_scores
 
 ROOT = Path(__file__).resolve().parents[1]
 FUSION = ROOT / ".venv" / "bin" / "fusion"

@@ -44,7 +44,7 @@ import polars as pl
 import yaml
 
 from bench.run import BENCH_PYTHON, FUSION, ROOT, XREF_CLUSTERS_SQL, run_child
-from pipelines.evaluate import RECORD_KEY_SEPARATOR, bcubed_scores, pairwise_scores
+from pipelines.evaluation import RECORD_KEY_SEPARATOR, bcubed_scores, pairwise_scores
 
 CONFIGS = ROOT / "bench" / "configs"
 DEFAULT_DATASETS = ROOT.parent / "shared" / "datasets"

@@ -49,7 +49,7 @@ SAMPLE_SIZE = 5
 # and the release step peaks 0.4 GiB lower, 1.5 s slower.
 SPILLING_MEMORY_LIMIT = "256MB"
 # A table the models read: a frame, or a Parquet dataset DuckDB scans as it goes
-# (a run's spilled tables: pipelines.spill), so rows the models skip are never read.
+# (a run's spilled tables: pipelines.warehouse.spill), so rows the models skip are never read.
 ModelInput: TypeAlias = pl.DataFrame | ds.FileSystemDataset
 
 

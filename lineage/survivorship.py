@@ -37,20 +37,36 @@ value is null and each candidate says ``field locked to ...``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import polars as pl
 
 from connectors.canonical import GOLDEN_FIELDS
 
-if TYPE_CHECKING:
-    from lineage.settings import SurvivorshipSettings
-
 GROUP = ("unified_id", "field")
 RECORD = pl.struct("source_system", "source_record_id")
 Explain = Callable[[pl.Expr, pl.Expr], pl.Expr]
+
+
+class RuleSettings(Protocol):
+    """What the rules read of ``lineage.settings.SurvivorshipSettings``.
+
+    A protocol, so that the settings module may import the rules (to validate
+    rule names) without the rules importing the settings back.
+    """
+
+    @property
+    def rules(self) -> Mapping[str, str]: ...
+
+    @property
+    def field_locks(self) -> Mapping[str, tuple[str, ...]]: ...
+
+    @property
+    def dependent_fields(self) -> Mapping[str, tuple[str, ...]]: ...
+
+    def priority_order(self, field: str) -> tuple[str, ...]: ...
 
 
 @dataclass(frozen=True)
@@ -137,17 +153,17 @@ def _normalised(value: pl.Expr) -> pl.Expr:
     return value.str.to_lowercase().str.replace_all(r"[^\p{L}\p{N}]+", "")
 
 
-def highest_trust(settings: SurvivorshipSettings) -> tuple[RankKey, ...]:
+def highest_trust(settings: RuleSettings) -> tuple[RankKey, ...]:
     """The value with the highest trust score wins (the default rule)."""
     return (TRUST,)
 
 
-def most_recent(settings: SurvivorshipSettings) -> tuple[RankKey, ...]:
+def most_recent(settings: RuleSettings) -> tuple[RankKey, ...]:
     """The most recently updated value wins, whatever its trust (e.g. a tier change)."""
     return (FRESHNESS,)
 
 
-def oldest(settings: SurvivorshipSettings) -> tuple[RankKey, ...]:
+def oldest(settings: RuleSettings) -> tuple[RankKey, ...]:
     """The earliest value wins (e.g. the date a customer relationship started)."""
     return (
         RankKey(
@@ -165,7 +181,7 @@ def oldest(settings: SurvivorshipSettings) -> tuple[RankKey, ...]:
 UNLISTED_PRIORITY = 1_000_000  # sources missing from a priority list rank after all listed ones
 
 
-def source_priority(settings: SurvivorshipSettings) -> tuple[RankKey, ...]:
+def source_priority(settings: RuleSettings) -> tuple[RankKey, ...]:
     """The value of the first source in the field's ``source_priority`` list wins."""
     ranks = {
         f"{field}\x1f{source}": position
@@ -195,7 +211,7 @@ def source_priority(settings: SurvivorshipSettings) -> tuple[RankKey, ...]:
     )
 
 
-def most_frequent(settings: SurvivorshipSettings) -> tuple[RankKey, ...]:
+def most_frequent(settings: RuleSettings) -> tuple[RankKey, ...]:
     """The value held by most of the customer's records wins (a majority vote)."""
     frequency = pl.len().over("unified_id", "field", _normalised(pl.col("value")))
     return (
@@ -209,7 +225,7 @@ def most_frequent(settings: SurvivorshipSettings) -> tuple[RankKey, ...]:
     )
 
 
-def longest(settings: SurvivorshipSettings) -> tuple[RankKey, ...]:
+def longest(settings: RuleSettings) -> tuple[RankKey, ...]:
     """The most complete value wins: most letters and digits (an address with its floor)."""
     return (
         RankKey(
@@ -222,7 +238,7 @@ def longest(settings: SurvivorshipSettings) -> tuple[RankKey, ...]:
     )
 
 
-Rule = Callable[["SurvivorshipSettings"], tuple[RankKey, ...]]
+Rule = Callable[[RuleSettings], tuple[RankKey, ...]]
 # Rules receive the settings so configurable ones (a source priority list) can read them.
 RULES: dict[str, Rule] = {
     "highest_trust": highest_trust,
@@ -296,7 +312,7 @@ def rank_candidates(candidates: pl.DataFrame, *, keys: Sequence[RankKey]) -> pl.
     )
 
 
-def _lock_key(settings: SurvivorshipSettings) -> tuple[RankKey, pl.Expr, pl.Expr]:
+def _lock_key(settings: RuleSettings) -> tuple[RankKey, pl.Expr, pl.Expr]:
     """The rank key of field locks, the eligibility expression and the lock's text."""
     pairs = {
         f"{field}\x1f{source}"
@@ -318,7 +334,7 @@ def _lock_key(settings: SurvivorshipSettings) -> tuple[RankKey, pl.Expr, pl.Expr
 
 
 def _rank_by_field_rules(
-    candidates: pl.DataFrame, *, settings: SurvivorshipSettings, lead: Sequence[RankKey] = ()
+    candidates: pl.DataFrame, *, settings: RuleSettings, lead: Sequence[RankKey] = ()
 ) -> pl.DataFrame:
     """Rank each field by its own rule (one pass per registered rule), adding ``rule``.
 
@@ -360,7 +376,7 @@ FOLLOWS_LEADER = RankKey(
 )
 
 
-def select_winners(candidates: pl.DataFrame, *, settings: SurvivorshipSettings) -> pl.DataFrame:
+def select_winners(candidates: pl.DataFrame, *, settings: RuleSettings) -> pl.DataFrame:
     """Pick one value per (unified_id, field) per its rule and the dependent-field settings.
 
     Args:

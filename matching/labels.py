@@ -2,7 +2,7 @@
 
 dedupe and Zingg learn from a person answering "same customer?" on the pairs the
 model is least sure of. Here those answers (yes / no / unsure, kept beside the
-releases by ``pipelines.labelling``) and the stewards' must-link / cannot-link
+releases by ``pipelines.stewardship.labelling``) and the stewards' must-link / cannot-link
 decisions (``matching.steward``) become labels of candidate pairs, and EM
 (``matching.model.fit_model``) clamps their posterior to the answer in every
 E-step: semi-supervised EM. A labelled pair blocking never proposed is added to

@@ -1,18 +1,11 @@
 """The Dagster code location: ``dagster dev -m pipelines.definitions``.
 
-The configuration file and warehouse come from ``FUSION_CONFIG`` and
-``FUSION_WAREHOUSE`` (defaults: the bundled samples and ``warehouse/``), so a
-plain ``dagster dev`` runs on data/samples out of the box.
+Kept at this path because deployments name it (README, workspace files); the
+definitions themselves are built in ``pipelines.orchestration.definitions``.
 """
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
+from pipelines.orchestration.definitions import defs
 
-from pipelines.graph import DEFAULT_CONFIG, DEFAULT_WAREHOUSE, build_definitions
-
-defs = build_definitions(
-    Path(os.environ.get("FUSION_CONFIG", DEFAULT_CONFIG)),
-    Path(os.environ.get("FUSION_WAREHOUSE", DEFAULT_WAREHOUSE)),
-)
+__all__ = ["defs"]

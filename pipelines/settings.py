@@ -112,7 +112,7 @@ class RunSettings(BaseModel):
     # (pipelines.clock). `fusion run --as-of` pins it for one run without editing the file.
     as_of: UtcInstant | None = None
     timestamps: TimestampSettings = Field(default_factory=TimestampSettings)
-    # The retirement guard (pipelines.retirement): the largest share of a source's
+    # The retirement guard (pipelines.warehouse.retirement): the largest share of a source's
     # published records, and of all published customers, one run may retire unless
     # run with --allow-retire. A bad export (empty, truncated, wrong codec) retires
     # far more than the few customers a real export loses from one run to the next.

@@ -12,7 +12,7 @@ from connectors.errors import FusionError
 from pipelines.cli.app import fail, warehouse_option
 
 if TYPE_CHECKING:
-    from pipelines.explain import PairExplanation
+    from pipelines.stewardship.explain import PairExplanation
 
 
 @click.command()
@@ -31,7 +31,7 @@ def explain(left: str, right: str, warehouse_dir: Path, as_json: bool, mask_pii:
     """
     import json
 
-    from pipelines.explain import explain_pair
+    from pipelines.stewardship.explain import explain_pair
 
     try:
         explanation = explain_pair(warehouse_dir, left, right, mask_pii=mask_pii)

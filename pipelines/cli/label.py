@@ -41,7 +41,12 @@ def label(
     the next `fusion run --retrain` learns the match model from them and from the
     stewards' must-link / cannot-link decisions.
     """
-    from pipelines.labelling import answers_frame, next_pairs, read_answers_file, record_answers
+    from pipelines.stewardship.labelling import (
+        answers_frame,
+        next_pairs,
+        read_answers_file,
+        record_answers,
+    )
 
     if as_list and answers_file is not None:
         fail("label", "--list and --answers exclude each other")
@@ -83,7 +88,7 @@ def _ask(warehouse_dir: Path, pairs: object, *, labeller: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from pipelines.labelling import answers_frame, record_answers, records_of
+    from pipelines.stewardship.labelling import answers_frame, record_answers, records_of
 
     assert isinstance(pairs, pl.DataFrame)
     if not pairs.height:

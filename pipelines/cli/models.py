@@ -58,7 +58,7 @@ def models_compile(dialect: str, output_dir: Path | None) -> None:
 def models_lineage(target: str, warehouse_dir: Path) -> None:
     """Where a model column comes from: the tables it reads and the export columns behind them."""
     from dbt_like_models.lineage import describe_sources
-    from pipelines.sql import run_read_only_query
+    from pipelines.warehouse.sql import run_read_only_query
 
     model, _, column = target.partition(".")
     try:

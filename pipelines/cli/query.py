@@ -50,7 +50,7 @@ def sql(
     """Run one read-only SQL query against the published warehouse, within limits."""
     import polars as pl
 
-    from pipelines.sql import QueryLimits, escape_spreadsheet_formulas, query_warehouse
+    from pipelines.warehouse.sql import QueryLimits, escape_spreadsheet_formulas, query_warehouse
 
     if output_format == "parquet" and output_path is None:
         fail("sql", "--format parquet needs --output FILE")
@@ -90,7 +90,7 @@ def sql(
 @warehouse_option
 def resolve(unified_id: str, warehouse_dir: Path) -> None:
     """Follow a retired unified ID to the live one, showing the path."""
-    from pipelines.review import resolve_id
+    from pipelines.stewardship.review import resolve_id
 
     try:
         resolution = resolve_id(warehouse_dir, unified_id)

@@ -73,7 +73,7 @@ def evaluate(warehouse_dir: Path, truth_dir: Path, as_json: bool) -> None:
     """Score a warehouse against ground truth: clusters and golden-field accuracy."""
     import json
 
-    from pipelines.evaluate import evaluate_warehouse, format_evaluation
+    from pipelines.evaluation import evaluate_warehouse, format_evaluation
 
     try:
         evaluation = evaluate_warehouse(warehouse_dir, truth_dir)

@@ -28,7 +28,7 @@ def review_list(warehouse_dir: Path, limit: int) -> None:
     import polars as pl
     from rich.table import Table
 
-    from pipelines.review import pending_review
+    from pipelines.stewardship.review import pending_review
 
     try:
         pending = pending_review(warehouse_dir)
@@ -52,7 +52,7 @@ def review_list(warehouse_dir: Path, limit: int) -> None:
 def _decide(
     warehouse_dir: Path, left: str, right: str, decision: str, steward: str, reason: str
 ) -> None:
-    from pipelines.review import record_link_decision
+    from pipelines.stewardship.review import record_link_decision
 
     try:
         row = record_link_decision(
@@ -107,7 +107,7 @@ def review_override(
     unified_id: str, field: str, value: str, warehouse_dir: Path, steward: str, reason: str
 ) -> None:
     """Set a golden field by hand; it wins survivorship as rule steward_override."""
-    from pipelines.review import record_field_override
+    from pipelines.stewardship.review import record_field_override
 
     try:
         row = record_field_override(

@@ -51,7 +51,7 @@ def run(
     as_of: str | None,
 ) -> None:
     """Run the whole graph on the configured sources and publish the warehouse."""
-    from pipelines.runner import run_pipeline
+    from pipelines.orchestration.runner import run_pipeline
     from pipelines.settings import parse_instant
 
     try:

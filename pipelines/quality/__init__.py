@@ -19,17 +19,14 @@ Great Expectations takes seconds to import, so it is imported only when a
 suite runs, never when the CLI starts.
 
 The package: ``suites`` declares them, ``validation`` runs them with GX and
-renders Data Docs, ``checks`` is the Dagster asset check that gates publishing.
+renders Data Docs, ``chunks`` splits the largest tables, ``invariants`` states
+the warehouse invariants. The Dagster asset checks that gate publishing on
+them are ``pipelines.orchestration.quality_checks`` and ``invariant_checks``:
+this package imports no Dagster.
 """
 
 from __future__ import annotations
 
-from pipelines.quality.checks import (
-    CHECK_NAME,
-    DATA_DOCS_DIR,
-    QualityGateError,
-    build_quality_checks,
-)
 from pipelines.quality.suites import (
     E164,
     EMAIL,
@@ -56,9 +53,24 @@ from pipelines.quality.validation import (
 )
 
 __all__ = [
-    "CHECK_NAME", "DATA_DOCS_DIR", "E164", "EMAIL", "GOLDEN_CUSTOMER_COLUMNS", "QUALITY_RESULTS",
-    "QUALITY_VALIDATIONS", "RESULTS_SCHEMA", "VALIDATIONS_SCHEMA", "Expect", "QualityGateError",
-    "QualityReport", "Severity", "Suite", "build_quality_checks", "fact_suites", "golden_suites",
-    "quality_tables", "release_suites", "source_suite", "staged_frames", "standardised_suites",
-    "validate", "write_data_docs",
-]  # fmt: skip
+    "E164",
+    "EMAIL",
+    "GOLDEN_CUSTOMER_COLUMNS",
+    "QUALITY_RESULTS",
+    "QUALITY_VALIDATIONS",
+    "RESULTS_SCHEMA",
+    "VALIDATIONS_SCHEMA",
+    "Expect",
+    "QualityReport",
+    "Severity",
+    "Suite",
+    "fact_suites",
+    "golden_suites",
+    "quality_tables",
+    "release_suites",
+    "source_suite",
+    "staged_frames",
+    "standardised_suites",
+    "validate",
+    "write_data_docs",
+]

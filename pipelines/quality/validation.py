@@ -26,8 +26,8 @@ from connectors.facts import FACT_TABLES, FactConfig
 from pipelines.memory import collecting_new_objects_only, release_free_memory
 from pipelines.quality.chunks import ChunkPlan, chunk_plan, merge_outcomes
 from pipelines.quality.suites import Expect, Suite, release_suites
-from pipelines.spill import SpilledTable, StagedBatch
 from pipelines.warehouse import StagedTable, staged_lazy, staged_rows, table_height, table_rows
+from pipelines.warehouse.spill import SpilledTable, StagedBatch
 
 QUALITY_RESULTS = "quality_results"
 QUALITY_VALIDATIONS = "quality_validations"

@@ -58,7 +58,8 @@ def _f1(model: object, levels: np.ndarray, truth: np.ndarray) -> float:
 
 def _most_uncertain(model: object, levels: np.ndarray, labelled: np.ndarray, count: int) -> list:
     """What `fusion label` picks, on a level matrix: nearest p=0.5 first, each level
-    pattern's nearest pair before any pattern's second (pipelines.labelling.most_uncertain)."""
+    pattern's nearest pair before any pattern's second
+    (pipelines.stewardship.labelling.most_uncertain)."""
     weight, _ = model.match_weights(levels)  # type: ignore[attr-defined]
     distance = np.where(np.isnan(labelled), np.abs(weight), np.inf)
     order = np.argsort(distance, kind="stable")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from pipelines.runner import RunOutcome, run_pipeline
+from pipelines.orchestration.runner import RunOutcome, run_pipeline
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "data" / "samples"

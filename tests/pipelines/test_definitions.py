@@ -6,12 +6,12 @@ from pathlib import Path
 
 from dagster import DagsterInstance, build_sensor_context
 
-from pipelines.graph import JOB_NAME, JOBS_BY_MODE, build_definitions
+from pipelines.orchestration.graph import JOB_NAME, JOBS_BY_MODE, build_definitions
 from tests.pipelines.conftest import SAMPLE_CONFIG
 
 
 def test_code_location_loads_with_every_asset_check_schedule_and_sensor(tmp_path: Path) -> None:
-    from pipelines.definitions import defs
+    from pipelines.orchestration.definitions import defs
 
     graph = defs.resolve_asset_graph()
     names = {key.path[-1] for key in graph.get_all_asset_keys()}
@@ -63,7 +63,7 @@ def test_sensor_requests_a_run_when_a_file_lands(tmp_path: Path) -> None:
 def test_golden_record_asset_carries_column_lineage_to_source_columns() -> None:
     from dagster import AssetKey
 
-    from pipelines.definitions import defs
+    from pipelines.orchestration.definitions import defs
 
     graph = defs.resolve_asset_graph()
     golden = graph.get(AssetKey("golden_record"))

@@ -10,8 +10,8 @@ import duckdb
 import polars as pl
 import pytest
 
-from pipelines.evaluate import evaluate_warehouse
-from pipelines.invariants import TABLE_INVARIANTS, check_all
+from pipelines.evaluation import evaluate_warehouse
+from pipelines.quality.invariants import TABLE_INVARIANTS, check_all
 from tests.pipelines.conftest import TRUTH, run_samples
 
 TABLES = (

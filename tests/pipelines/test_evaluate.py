@@ -1,4 +1,4 @@
-"""Tests for pipelines.evaluate: clustering scores, field accuracy, warehouse evaluation."""
+"""Tests for pipelines.evaluation: clustering scores, field accuracy, warehouse evaluation."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from pipelines.evaluate import (
+from pipelines.evaluation import (
     PRF,
     Evaluation,
     FieldAccuracy,

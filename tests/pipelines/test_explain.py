@@ -14,11 +14,11 @@ from click.testing import CliRunner
 from matching.comparisons import Comparison, default_comparisons
 from matching.model import FellegiSunterModel, LevelParameters, probability_from_weight
 from matching.settings import MatchSettings
+from matching.waterfall import Waterfall, pair_waterfall, run_name_vectors
 from pipelines.cli import main
-from pipelines.explain import ExplainError, explain_pair
-from pipelines.stewardship import StewardshipStore
+from pipelines.stewardship.explain import ExplainError, explain_pair, masked_step
+from pipelines.stewardship.store import StewardshipStore
 from pipelines.warehouse import Warehouse
-from pipelines.waterfall import Waterfall, masked_step, pair_waterfall, run_name_vectors
 
 KEYS = ["left_source_system", "left_source_record_id", "right_source_system",
         "right_source_record_id"]  # fmt: skip

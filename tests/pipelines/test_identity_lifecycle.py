@@ -17,8 +17,8 @@ import duckdb
 import polars as pl
 import pytest
 
-from pipelines.review import resolve_id
-from pipelines.stewardship import StewardshipStore
+from pipelines.stewardship.review import resolve_id
+from pipelines.stewardship.store import StewardshipStore
 from tests.pipelines.conftest import SAMPLES, run_samples
 
 pytestmark = pytest.mark.slow
@@ -294,7 +294,7 @@ def test_explain_agrees_with_the_evidence_after_batches_and_names_steward_decisi
 ) -> None:
     """After incremental batches and threshold changes, `fusion explain` still scores
     with what the run used (the stored model, name statistics and TF population)."""
-    from pipelines.explain import explain_pair
+    from pipelines.stewardship.explain import explain_pair
     from pipelines.warehouse import Warehouse
 
     evidence = Warehouse(scenario.warehouse).read_table("match_evidence")

@@ -22,10 +22,10 @@ from pipelines.incremental import (
     standardise_incrementally,
     with_content_hash,
 )
-from pipelines.runner import run_pipeline
+from pipelines.orchestration.runner import run_pipeline
 from pipelines.settings import load_fusion_config
-from pipelines.spill import SpillFolder
 from pipelines.warehouse import Warehouse
+from pipelines.warehouse.spill import SpillFolder
 from tests.matching.conftest import canonical_frame
 from tests.pipelines.conftest import SAMPLE_CONFIG, SAMPLES
 from tests.pipelines.test_identity_lifecycle import CrmExport, second_batch

@@ -7,9 +7,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipelines.invariants import golden_values_have_lineage, probabilities_in_range
-from pipelines.spill import SpillFolder
+from pipelines.quality.invariants import golden_values_have_lineage, probabilities_in_range
 from pipelines.warehouse import StagedTable
+from pipelines.warehouse.spill import SpillFolder
 
 GOLDEN = pl.DataFrame(
     {

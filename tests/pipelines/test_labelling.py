@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from pipelines.cli import main
-from pipelines.labelling import LabelStore, diverse, next_pairs
+from pipelines.stewardship.labelling import LabelStore, diverse, next_pairs
 from pipelines.warehouse import Warehouse
 from tests.pipelines.conftest import SAMPLE_CONFIG, TRUTH
 
@@ -72,7 +72,7 @@ def test_label_answers_round_trip_and_retrain_learns_from_them(
 ) -> None:
     from rich.console import Console
 
-    from pipelines.runner import run_pipeline
+    from pipelines.orchestration.runner import run_pipeline
 
     truth = _truth()
     runner = CliRunner()

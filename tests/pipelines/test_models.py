@@ -15,7 +15,7 @@ from dagster import AssetKey
 import dbt_like_models.project
 from dbt_like_models.project import TARGET_DIALECTS, load_project
 from pipelines.cli import MODEL_DIALECTS, main
-from pipelines.graph import build_definitions
+from pipelines.orchestration.graph import build_definitions
 from tests.pipelines.conftest import SAMPLE_CONFIG
 
 BUNDLED = load_project()

@@ -17,6 +17,7 @@ from connectors.canonical import CANONICAL_SCHEMA, CUSTOMER_TYPES, SIZE_BANDS, T
 from connectors.config import parse_sources
 from connectors.facts import FACT_STATUSES
 from matching import standardise
+from pipelines.orchestration.runner import RunFailedError
 from pipelines.quality import (
     Suite,
     fact_suites,
@@ -26,9 +27,8 @@ from pipelines.quality import (
     validate,
     write_data_docs,
 )
-from pipelines.runner import RunFailedError
 from pipelines.settings import FusionConfig, load_fusion_config
-from pipelines.spill import SpillFolder
+from pipelines.warehouse.spill import SpillFolder
 from tests.dbt_like_models.conftest import GOLDEN_ROWS, GOLDEN_SCHEMA
 from tests.pipelines.conftest import SAMPLE_CONFIG, run_samples
 

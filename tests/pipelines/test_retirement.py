@@ -10,14 +10,14 @@ import pytest
 
 from connectors.errors import ConfigError
 from connectors.mapping import _record_id_in_object, _record_id_in_row
-from pipelines.retirement import (
+from pipelines.settings import load_fusion_config
+from pipelines.warehouse.retirement import (
     RetirementCounts,
     RetirementGuard,
     RetirementGuardError,
     check_retirement,
     retirement_counts,
 )
-from pipelines.settings import load_fusion_config
 
 SAMPLE_CONFIG = Path(__file__).resolve().parents[2] / "data" / "samples" / "fusion.yaml"
 GUARD = RetirementGuard(max_source_share=0.05, max_customer_share=0.05)

@@ -16,9 +16,9 @@ from polars.testing import assert_frame_equal
 from lineage import build_golden_record
 from pipelines import stages
 from pipelines.settings import load_fusion_config
-from pipelines.spill import SpilledGolden, SpillFolder, spill_batch
-from pipelines.stewardship import OVERRIDE_SCHEMA, apply_field_overrides
+from pipelines.stewardship.store import OVERRIDE_SCHEMA, apply_field_overrides
 from pipelines.warehouse import SCRATCH_DIR, SCRATCH_MAX_AGE_S, StagedTable, Warehouse
+from pipelines.warehouse.spill import SpilledGolden, SpillFolder, spill_batch
 from tests.pipelines.conftest import SAMPLE_CONFIG
 
 AT = datetime(2026, 12, 2, 3, 0, tzinfo=UTC)

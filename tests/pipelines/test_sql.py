@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from pipelines.cli import main
-from pipelines.sql import (
+from pipelines.warehouse.sql import (
     QueryError,
     QueryLimits,
     escape_spreadsheet_formulas,

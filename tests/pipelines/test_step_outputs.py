@@ -18,9 +18,9 @@ from dagster import (
 )
 from polars.testing import assert_frame_equal
 
-from pipelines import step_outputs
-from pipelines.runner import run_in_process
-from pipelines.step_outputs import ScratchIOManager
+from pipelines.orchestration import step_outputs
+from pipelines.orchestration.runner import run_in_process
+from pipelines.orchestration.step_outputs import ScratchIOManager
 from pipelines.warehouse import SCRATCH_DIR, Warehouse
 from tests.pipelines.conftest import run_samples
 

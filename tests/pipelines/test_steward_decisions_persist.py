@@ -11,8 +11,8 @@ import polars as pl
 import pytest
 from rich.console import Console
 
-from pipelines.runner import run_pipeline
-from pipelines.stewardship import StewardshipStore
+from pipelines.orchestration.runner import run_pipeline
+from pipelines.stewardship.store import StewardshipStore
 from tests.pipelines.conftest import SAMPLES
 from tests.pipelines.test_identity_lifecycle import (
     SPLIT_LEFT,

@@ -16,7 +16,7 @@ import polars as pl
 import yaml
 from rich.console import Console
 
-from pipelines.runner import RunOutcome, run_pipeline
+from pipelines.orchestration.runner import RunOutcome, run_pipeline
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "data" / "samples"

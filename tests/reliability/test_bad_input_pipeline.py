@@ -17,7 +17,7 @@ from typing import Any
 import polars as pl
 import pytest
 
-from pipelines.runner import RunFailedError
+from pipelines.orchestration.runner import RunFailedError
 from tests.reliability.conftest import read_tables, release_digest, run_quiet, write_config
 from tests.reliability.test_bad_input_connectors import CASES, Case
 

@@ -43,7 +43,7 @@ from hypothesis import strategies as st
 from rich.console import Console
 
 from connectors.record_ids import normalise_record_id
-from pipelines.runner import RunFailedError, run_pipeline
+from pipelines.orchestration.runner import RunFailedError, run_pipeline
 from tests.reliability.conftest import read_tables, release_digest, small_samples
 
 LINES = 200

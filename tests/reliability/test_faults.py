@@ -24,7 +24,7 @@ import polars as pl
 import pytest
 
 from pipelines.faults import FAULT_ACTION, FAULT_AT
-from pipelines.runner import RunFailedError
+from pipelines.orchestration.runner import RunFailedError
 from pipelines.warehouse import WarehouseError
 from tests.reliability.conftest import (
     FUSION,

@@ -15,7 +15,7 @@ import pytest
 import yaml
 from rich.console import Console
 
-from pipelines.runner import run_pipeline
+from pipelines.orchestration.runner import run_pipeline
 from tests.reliability.conftest import (
     RUN_BOOKKEEPING,
     SAMPLES,

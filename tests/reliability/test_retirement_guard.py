@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from connectors.canonical import GOLDEN_FIELDS
-from pipelines.runner import RunFailedError
+from pipelines.orchestration.runner import RunFailedError
 from tests.reliability.conftest import (
     fusion_cli,
     read_tables,

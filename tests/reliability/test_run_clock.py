@@ -13,7 +13,7 @@ import polars as pl
 import pytest
 from rich.console import Console
 
-from pipelines.runner import run_pipeline
+from pipelines.orchestration.runner import run_pipeline
 from tests.reliability.conftest import fusion_cli, read_tables, two_source_samples
 
 CLOCK = datetime(2026, 11, 1, tzinfo=UTC)  # after the samples' latest update (2026-10-30)

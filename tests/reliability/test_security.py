@@ -15,9 +15,9 @@ from rich.console import Console
 
 from connectors import ConfigError, load_source, parse_sources
 from connectors.secrets import EnvSecret
-from pipelines.runner import run_pipeline
+from pipelines.orchestration.runner import run_pipeline
 from pipelines.settings import load_fusion_config
-from pipelines.sql import FORMULA_PREFIXES
+from pipelines.warehouse.sql import FORMULA_PREFIXES
 from tests.reliability.conftest import fusion_cli, write_config
 
 SECRET_VARIABLE = "FUSION_RELIABILITY_CRM_TOKEN"

@@ -13,7 +13,7 @@ import polars as pl
 import pytest
 from rich.console import Console
 
-from pipelines.runner import run_pipeline
+from pipelines.orchestration.runner import run_pipeline
 from pipelines.warehouse import LEDGER_NAME, Warehouse, WarehouseError
 from tests.reliability.conftest import read_tables, two_source_samples
 

@@ -29,8 +29,8 @@ import polars as pl
 from connectors import SourceBatch
 from connectors.canonical import CANONICAL_SCHEMA
 from connectors.errors import FusionError
-from pipelines.spill import StagedBatch
 from pipelines.warehouse import Warehouse, staged_lazy
+from pipelines.warehouse.spill import StagedBatch
 
 KEYS = ["source_system", "source_record_id"]
 CARRIED_SCHEMA: dict[str, pl.DataType] = {

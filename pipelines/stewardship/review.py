@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 
 from connectors.errors import FusionError
-from pipelines.stewardship import StewardshipError, StewardshipStore, parse_record_key
+from pipelines.stewardship.store import StewardshipError, StewardshipStore, parse_record_key
 from pipelines.warehouse import Warehouse
 
 SHOWN_EVIDENCE = (

@@ -1,6 +1,6 @@
 """The asset graph for one configuration: assets, checks, job, schedule, sensors.
 
-``pipelines.definitions`` (the code location) and the CLI both call
+``pipelines.orchestration.definitions`` (the code location) and the CLI both call
 ``build_definitions``, so a scheduled run and a hand run execute the same graph.
 """
 
@@ -32,15 +32,15 @@ from dagster import (
 
 from dbt_like_models.project import load_project
 from pipelines import stages
-from pipelines.assets import build_assets
-from pipelines.checks import build_invariant_checks
-from pipelines.model_assets import build_model_assets, build_model_checks
-from pipelines.quality import build_quality_checks
-from pipelines.resources import FusionResource
+from pipelines.orchestration.assets import build_assets
+from pipelines.orchestration.invariant_checks import build_invariant_checks
+from pipelines.orchestration.model_assets import build_model_assets, build_model_checks
+from pipelines.orchestration.quality_checks import build_quality_checks
+from pipelines.orchestration.resources import FusionResource
 from pipelines.settings import FusionConfig, load_fusion_config
 from pipelines.warehouse import Warehouse
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG = REPO_ROOT / "data" / "samples" / "fusion.yaml"
 DEFAULT_WAREHOUSE = REPO_ROOT / "warehouse"
 JOB_NAME = "fusion_incremental"

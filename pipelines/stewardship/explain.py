@@ -5,7 +5,7 @@ a candidate pair or not. It never re-implements scoring: it rebuilds the
 run's inputs from the release itself (``standardised_records``; the model,
 settings and term-frequency population in ``run_settings``; the name
 statistics in ``name_idf``) and scores the pair with the run's own code
-(``pipelines.waterfall``), so for a scored pair the waterfall adds up to the
+(``matching.waterfall``), so for a scored pair the waterfall adds up to the
 ``match_weight`` in ``match_evidence``. Then it says what the release made of
 the pair: candidate or not (and which blocking rules), one unified ID or two,
 and the steward decision in force or pending.
@@ -14,20 +14,21 @@ and the steward decision in force or pending.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from connectors.errors import FusionError
+from lineage.masking import mask_value
 from matching.attributes import run_comparisons
 from matching.model import FellegiSunterModel
 from matching.name_idf import NameIdf
 from matching.settings import MatchSettings
-from pipelines.stewardship import StewardshipStore, parse_record_key
+from matching.waterfall import ComparisonStep, pair_waterfall, run_name_vectors
+from pipelines.stewardship.store import StewardshipStore, parse_record_key
 from pipelines.warehouse import Warehouse
-from pipelines.waterfall import ComparisonStep, masked_step, pair_waterfall, run_name_vectors
 
 RecordKey = tuple[str, str]
 
@@ -121,6 +122,34 @@ class PairExplanation:
                 "(fusion review list)"
             )
         return f"not merged: p={p} is below the review threshold {self.review_threshold}"
+
+
+# The canonical field a compared standardised column holds, for lineage.masking.
+_FIELD_OF_COLUMN = {
+    "email": "email",
+    "phone": "phone",
+    "address_key": "address",
+    "contact_latin_sorted": "contact_name",
+}
+
+
+def masked_step(step: ComparisonStep) -> ComparisonStep:
+    """The step with e-mails, phones, addresses and contact names masked (``--mask-pii``).
+
+    Example:
+        >>> step = ComparisonStep("email", "exact", "email", "li@acme.cn", "li@acme.cn", 9, 0, 9, 9)
+        >>> masked_step(step).left_value
+        'l•••@acme.cn'
+    """
+    field = _FIELD_OF_COLUMN.get(step.column or "")
+    if field is None:
+        return step
+    left, right = (mask_value(field, v) for v in (step.left_value, step.right_value))
+    return replace(
+        step,
+        left_value=None if left is None else str(left),
+        right_value=None if right is None else str(right),
+    )
 
 
 def _probability_text(probability: float) -> str:

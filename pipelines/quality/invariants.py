@@ -31,7 +31,7 @@ def every_row_accounted_for(tables: Tables, *, rows_in: Mapping[str, int]) -> In
     """Every input row is in customer_xref or quarantine, exactly once.
 
     A record kept for a quarantined row (``carried_records``, see
-    ``pipelines.retirement``) is in the xref, but its row is the quarantined one.
+    ``pipelines.warehouse.retirement``) is in the xref, but its row is the quarantined one.
     """
     xref = table_rows(tables, "customer_xref")
     quarantine = table_rows(tables, "quarantine")

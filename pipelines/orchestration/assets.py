@@ -26,11 +26,11 @@ from matching import MatchResult
 from pipelines import faults, stages
 from pipelines.clock import run_clock
 from pipelines.incremental import Baseline
-from pipelines.resources import FusionResource
-from pipelines.retirement import RetirementGuard, carried_canonical_records
+from pipelines.orchestration.resources import FusionResource
 from pipelines.settings import FusionConfig
-from pipelines.spill import SpilledBatch, SpilledGolden, SpilledTable, spill_batch
 from pipelines.warehouse import ReleaseTable, StagedTable, WarehouseError, table_height
+from pipelines.warehouse.retirement import RetirementGuard, carried_canonical_records
+from pipelines.warehouse.spill import SpilledBatch, SpilledGolden, SpilledTable, spill_batch
 
 
 def source_asset_name(source_name: str) -> str:

@@ -4,8 +4,8 @@ from collections.abc import Callable
 
 from dagster import AssetCheckResult, AssetChecksDefinition, AssetsDefinition, asset_check
 
-from pipelines import invariants
-from pipelines.assets import Release
+from pipelines.orchestration.assets import Release
+from pipelines.quality import invariants
 
 
 def _as_check_result(result: invariants.InvariantResult) -> AssetCheckResult:

@@ -39,7 +39,7 @@ from dagster import (
 from connectors.errors import FusionError
 from dbt_like_models.project import Model, Project
 from dbt_like_models.release import MODEL_COLUMN_LINEAGE, MODEL_COLUMNS, MODEL_TEST_RESULTS
-from pipelines.assets import Release
+from pipelines.orchestration.assets import Release
 from pipelines.warehouse import table_rows
 
 GROUP = "models"

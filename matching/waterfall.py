@@ -4,18 +4,18 @@ Levels and weights come from ``comparison_levels`` and ``score_pairs`` on a
 one-pair ``PairFrame``, with the run's name vectors and term-frequency
 population, so they equal what a run stores in ``match_evidence``; each weight
 is then split into its level's log2 Bayes factor and the term-frequency
-adjustment. Pure functions over frames: no warehouse, no Dagster.
+adjustment. Pure functions over frames: no warehouse, no Dagster. Reading a
+release to explain a pair is ``pipelines.stewardship.explain``.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
 
-from lineage.masking import mask_value
 from matching.comparisons import MISSING, Comparison, PairFrame, comparison_levels
 from matching.linkage import pair_term_frequencies, score_pairs
 from matching.model import FellegiSunterModel
@@ -40,34 +40,6 @@ class ComparisonStep:
     tf_adjustment_log2: float
     weight: float
     cumulative_weight: float
-
-
-# The canonical field a compared standardised column holds, for lineage.masking.
-_FIELD_OF_COLUMN = {
-    "email": "email",
-    "phone": "phone",
-    "address_key": "address",
-    "contact_latin_sorted": "contact_name",
-}
-
-
-def masked_step(step: ComparisonStep) -> ComparisonStep:
-    """The step with e-mails, phones, addresses and contact names masked (``--mask-pii``).
-
-    Example:
-        >>> step = ComparisonStep("email", "exact", "email", "li@acme.cn", "li@acme.cn", 9, 0, 9, 9)
-        >>> masked_step(step).left_value
-        'l•••@acme.cn'
-    """
-    field = _FIELD_OF_COLUMN.get(step.column or "")
-    if field is None:
-        return step
-    left, right = (mask_value(field, v) for v in (step.left_value, step.right_value))
-    return replace(
-        step,
-        left_value=None if left is None else str(left),
-        right_value=None if right is None else str(right),
-    )
 
 
 def run_name_vectors(std: pl.DataFrame, *, statistics: NameIdf | None) -> object:

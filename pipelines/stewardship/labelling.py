@@ -29,7 +29,7 @@ import polars as pl
 
 from connectors.errors import FusionError
 from matching.labels import ANSWERS, LABEL_SCHEMA, NO, UNSURE, YES
-from pipelines.stewardship import StewardshipStore, parse_record_key
+from pipelines.stewardship.store import StewardshipStore, parse_record_key
 from pipelines.warehouse import Warehouse
 
 LABELS_NAME = "labels.csv"

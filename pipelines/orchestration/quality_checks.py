@@ -28,10 +28,10 @@ from dagster import (
 from connectors.config import SourceConfig
 from connectors.errors import FusionError
 from connectors.facts import FactConfig
-from pipelines.assets import Release
+from pipelines.orchestration.assets import Release
+from pipelines.orchestration.resources import FusionResource
 from pipelines.quality.suites import release_suites
 from pipelines.quality.validation import QUALITY_RESULTS, QUALITY_VALIDATIONS, write_data_docs
-from pipelines.resources import FusionResource
 from pipelines.warehouse import table_rows
 
 DATA_DOCS_DIR = "data_docs"

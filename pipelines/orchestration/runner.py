@@ -4,7 +4,7 @@ The job runs through Dagster's ``execute_job`` on the in-process executor, not
 ``JobDefinition.execute_in_process``: the latter keeps every step's output for
 the result object until the run ends (1.4 GiB of source batches, the match
 result and the golden customers at 1M records), which the CLI never reads.
-Step outputs wait in the run's scratch folder instead (``pipelines.step_outputs``).
+Step outputs wait in the run's scratch folder instead (``pipelines.orchestration.step_outputs``).
 """
 
 from __future__ import annotations
@@ -29,11 +29,11 @@ from rich.console import Console
 from connectors.errors import FusionError
 from lineage.openlineage import OPENLINEAGE_FILE, emit_run_lineage
 from pipelines import stages
-from pipelines.graph import JOBS_BY_MODE, build_definitions
 from pipelines.memory import collecting_new_objects_only
-from pipelines.progress import make_progress_logger
+from pipelines.orchestration.graph import JOBS_BY_MODE, build_definitions
+from pipelines.orchestration.progress import make_progress_logger
+from pipelines.orchestration.step_outputs import ScratchIOManager
 from pipelines.settings import load_fusion_config
-from pipelines.step_outputs import ScratchIOManager
 from pipelines.warehouse import Warehouse
 
 if TYPE_CHECKING:
@@ -145,12 +145,12 @@ def _execute(
 ) -> JobExecutionResult:
     """Run the CLI's job ``job_name``, its progress lines going to ``console``.
 
-    ``allow_retire`` lets the run past the retirement guard (``pipelines.retirement``).
+    ``allow_retire`` lets the run past the retirement guard (``pipelines.warehouse.retirement``).
     """
     console_key = uuid4().hex
     _CONSOLES[console_key] = console
     job = build_reconstructable_job(
-        "pipelines.runner",
+        "pipelines.orchestration.runner",
         "cli_job",
         reconstructable_kwargs={
             "config_path": str(config_path),
