@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from matching.blocked_evidence import IMPLIED, without_implied_evidence
 from matching.comparisons import MISSING, Comparison, PairFrame, comparison_levels
 from matching.linkage import pair_term_frequencies, score_pairs
 from matching.model import FellegiSunterModel
@@ -76,6 +77,7 @@ def pair_waterfall(
     comparisons: tuple[Comparison, ...],
     name_vectors: object,
     tf_population: int | None = None,
+    blocking_rules: str | None = None,
 ) -> Waterfall:
     """Score records ``left`` and ``right`` of ``std`` exactly as a run does, step by step.
 
@@ -83,13 +85,17 @@ def pair_waterfall(
     each weight is split into the level's log2 Bayes factor and the rest, the
     term-frequency adjustment. ``left`` should be the lower ``record_index``,
     as in a run's candidate pairs; ``tf_population`` is the denominator of
-    term-frequency shares the run used (see ``pair_term_frequencies``).
+    term-frequency shares the run used (see ``pair_term_frequencies``);
+    ``blocking_rules``: the rules that found the pair in the run ('birth_date,email'),
+    whose implied agreement the run did not count (``matching.blocked_evidence``).
     """
     pairs = PairFrame.build(
         std, np.array([left], dtype=np.uint32), np.array([right], dtype=np.uint32),
         name_vectors=name_vectors,
     )  # fmt: skip
-    levels = comparison_levels(pairs, comparisons)
+    levels = without_implied_evidence(
+        comparison_levels(pairs, comparisons), pl.Series([blocking_rules or ""]), comparisons
+    )
     scored = score_pairs(
         pairs,
         levels,
@@ -105,7 +111,8 @@ def pair_waterfall(
     for k, comparison in enumerate(comparisons):
         level = int(levels[0, k])
         weight = float(scored[f"{comparison.name}_weight"])
-        base = 0.0 if level == MISSING else float(model.levels[k].bayes_factors_log2[level])
+        counted = level not in (MISSING, IMPLIED)
+        base = float(model.levels[k].bayes_factors_log2[level]) if counted else 0.0
         adjustment = weight - base if abs(weight - base) > _TF_EPSILON else 0.0
         cumulative += weight
         column = _compared_column(comparison, std)

@@ -307,6 +307,7 @@ def explain_pair(
             "this version of fusion has; run `fusion run --retrain` first"
         )
         raise ExplainError(msg)
+    stored = _evidence_row(release.root, keys[0], keys[1])
     waterfall = pair_waterfall(
         release.std,
         indexes[0],
@@ -316,8 +317,8 @@ def explain_pair(
         comparisons=comparisons,
         name_vectors=run_name_vectors(release.std, statistics=release.statistics),
         tf_population=None if release.statistics is None else release.statistics.population,
+        blocking_rules=None if stored is None else stored.get("blocking_rules"),
     )
-    stored = _evidence_row(release.root, keys[0], keys[1])
     unified = _unified_ids(release.root, keys[0], keys[1])
     applied, pending = _steward_decisions(release.root, keys[0], keys[1])
     rules = () if stored is None or not stored.get("blocking_rules") else stored["blocking_rules"]

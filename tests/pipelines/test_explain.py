@@ -330,3 +330,26 @@ def test_a_declared_attribute_is_scored_stored_and_explained(samples_copy: Path)
     explained = explain_pair(warehouse, _key(row, "left"), _key(row, "right"))
     step = next(step for step in explained.steps if step.comparison == "sector")
     assert (step.level, step.weight) == (row["sector_level"], row["sector_weight"])
+
+
+def test_agreement_a_blocking_rule_implies_is_left_out_as_the_run_left_it(
+    sample_warehouse: Path,
+) -> None:
+    """A pair only postcode rules found: its postcode agreement carried no weight in the run."""
+    from matching.blocked_evidence import IMPLIED_BY_RULE, IMPLIED_LABEL
+
+    evidence = _evidence(sample_warehouse)
+    implying = [rule for rule, implied in IMPLIED_BY_RULE.items() if "postcode" in implied]
+    found_so = evidence.filter(pl.col("blocking_rules").str.split(",").list.eval(
+        pl.element().is_in(implying)).list.all() & (pl.col("postcode_level") == IMPLIED_LABEL)
+    ).sort(KEYS)  # fmt: skip
+    assert found_so.height > 0, "no sample pair was found by postcode rules alone"
+    row = found_so.row(0, named=True)
+    explained = explain_pair(sample_warehouse, _key(row, "left"), _key(row, "right"))
+    postcode = next(step for step in explained.steps if step.comparison == "postcode")
+    assert (postcode.level, postcode.weight, postcode.bayes_factor_log2) == (
+        IMPLIED_LABEL,
+        0.0,
+        0.0,
+    )
+    assert explained.match_weight == row["match_weight"]
