@@ -421,9 +421,9 @@ class SplitBy(_Frozen):
     their slug (see :mod:`connectors.split`).
 
     Example:
-        >>> SplitBy.model_validate({"column": "Source", "sources": {"NAEYC": {"name": "naeyc"}}})
-        ... # doctest: +ELLIPSIS
-        SplitBy(column='Source', sources={'NAEYC': SplitTarget(name='naeyc', trust=None)})
+        >>> spec = SplitBy.model_validate({"column": "Source", "sources": {"NAEYC": {"name": "n"}}})
+        >>> spec.sources["NAEYC"]
+        SplitTarget(name='n', trust=None)
     """
 
     column: ColumnName
