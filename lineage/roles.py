@@ -31,8 +31,9 @@ Roles, best first (``ROLE_ORDER``):
   source without region columns) > ``shipping_address`` (warehouse, pick-up point,
   locker, 收货 / 代收, c/o).
 
-An invalid or placeholder value (``validity`` below 1) is ``invalid_value`` and ranks
-after every role: a role never lifts a value that failed validation.
+An invalid or placeholder value (``validity`` below 1) of a classified field is
+``invalid_value`` and ranks after every role: a role never lifts a value that failed
+validation. Unclassified values keep trust alone (its validity downgrade) as before.
 
 Customers of unknown type get no phone or name roles (every candidate ``unclassified``,
 rank 0), so nothing is preferred on a guess. A customer is a company here when any of
@@ -342,10 +343,10 @@ def classify_roles(
     roles = pl.concat(parts, how="vertical") if parts else pl.DataFrame(schema=ROLE_SCHEMA)
     unknown_type = pl.col("field").is_in(["phone", "name"]) & pl.col("_customer_type").is_null()
     classified = framed.join(roles, on="_row", how="left", maintain_order="left").with_columns(
-        pl.when(pl.col("role").is_not_null() & (pl.col("validity") < 1.0))
-        .then(pl.lit(INVALID_ROLE))
-        .when(pl.col("role").is_not_null() & unknown_type)
+        pl.when(pl.col("role").is_not_null() & unknown_type)
         .then(pl.lit(UNCLASSIFIED))
+        .when((pl.col("role") != UNCLASSIFIED) & (pl.col("validity") < 1.0))
+        .then(pl.lit(INVALID_ROLE))
         .otherwise(pl.col("role"))
         .alias("role")
     )
