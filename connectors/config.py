@@ -334,6 +334,10 @@ class UpdatedAtSpec(_Frozen):
 
     ``format`` is ``iso`` (offsets honoured, naive values in ``timezone``),
     ``epoch_s``, ``epoch_ms`` or a strptime pattern such as ``%Y/%m/%d %H:%M``.
+    A value that is no timestamp in that format (``2023-02-30``, ``soon``)
+    quarantines its row by default; ``on_invalid: drop`` keeps the record
+    without a timestamp (survivorship then gives its values the lowest recency)
+    and lists the value in ``value_rejections``.
 
     Example:
         >>> spec = UpdatedAtSpec(column="t", format="%Y/%m/%d %H:%M", timezone="Asia/Shanghai")
@@ -344,6 +348,10 @@ class UpdatedAtSpec(_Frozen):
     column: ColumnName
     format: str
     timezone: str = "UTC"
+    # An unreadable timestamp quarantines the row (the samples' truth and the README say
+    # a loader must); 'drop' keeps the record with its recency unknown, the value listed
+    # in value_rejections, as for a timestamp outside the run's window.
+    on_invalid: InvalidValuePolicy = "quarantine"
 
     @field_validator("format")
     @classmethod
@@ -370,6 +378,14 @@ class UpdatedAtSpec(_Frozen):
             msg = f"{self.format} timestamps are UTC by definition; remove 'timezone'"
             raise _KeyedValueError(("timezone",), msg)
         return self
+
+    @model_serializer(mode="wrap")
+    def _omit_policy_at_default(self, handler: SerializerFunctionWrapHandler) -> Any:
+        """No ``on_invalid`` key at its default: configuration hashes stay as they were."""
+        data = handler(self)
+        if isinstance(data, dict) and data.get("on_invalid") == "quarantine":
+            data.pop("on_invalid")
+        return data
 
 
 def _check_source_name(value: str) -> str:
@@ -405,9 +421,9 @@ class SplitBy(_Frozen):
     their slug (see :mod:`connectors.split`).
 
     Example:
-        >>> SplitBy.model_validate({"column": "Source", "sources": {"NAEYC": {"name": "naeyc"}}})
-        ... # doctest: +ELLIPSIS
-        SplitBy(column='Source', sources={'NAEYC': SplitTarget(name='naeyc', trust=None)})
+        >>> spec = SplitBy.model_validate({"column": "Source", "sources": {"NAEYC": {"name": "n"}}})
+        >>> spec.sources["NAEYC"]
+        SplitTarget(name='n', trust=None)
     """
 
     column: ColumnName

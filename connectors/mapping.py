@@ -42,6 +42,7 @@ from connectors.expressions import complete_local_phone, extract_part, fill_temp
 from connectors.readers import RawFrame
 from connectors.record_ids import normalise_record_id, normalised_record_id
 from connectors.reference import normalise_country, normalise_head_count
+from connectors.time_window import UPDATED_AT_FIELD
 from connectors.timestamps import UTC_DATETIME, parse_timestamp
 from connectors.value_maps import apply_value_map
 
@@ -441,7 +442,19 @@ def _canonical_exprs(source: SourceConfig, *, source_file: str, stages: _Stages)
         bad_time = _quoted_reason(
             f"column {spec.column!r}: ", text, f" is not a valid timestamp (format {spec.format!r})"
         )
-        reasons.append(pl.when(text.is_not_null() & updated_at.is_null()).then(bad_time))
+        problem = pl.when(text.is_not_null() & updated_at.is_null()).then(bad_time)
+        if spec.on_invalid == "quarantine":
+            reasons.append(problem)
+        else:
+            # on_invalid: drop: the record stays, its recency unknown (as for a timestamp
+            # outside the run's window, connectors.time_window).
+            entry = pl.struct(
+                pl.lit(spec.column, pl.String).alias("source_column"),
+                pl.lit(UPDATED_AT_FIELD, pl.String).alias("field"),
+                text.alias("value"),
+                problem.alias("reason"),
+            )
+            rejections.append(pl.when(problem.is_not_null()).then(entry))
     reasons.extend(policy_reasons)
     entries = [exprs.entry(values[name]) for name, exprs in fields.items()]
     entries.append(_raw_record_id_entry(record_id, stripped=pl.col(source.record_id)))

@@ -9,6 +9,12 @@ Example::
 """
 
 from lineage.contact_points import CONTACT_POINT_COLUMNS, customer_contact_points
+from lineage.contacts import (
+    CONTACT_COLUMNS,
+    CONTACT_LINEAGE_COLUMNS,
+    CustomerContacts,
+    customer_contacts,
+)
 from lineage.golden import (
     FIELD_CANDIDATES_COLUMNS,
     FIELD_LINEAGE_COLUMNS,
@@ -35,6 +41,8 @@ from lineage.trust import (
 )
 
 __all__ = [
+    "CONTACT_COLUMNS",
+    "CONTACT_LINEAGE_COLUMNS",
     "CONTACT_POINT_COLUMNS",
     "FIELD_CANDIDATES_COLUMNS",
     "FIELD_LINEAGE_COLUMNS",
@@ -52,9 +60,11 @@ __all__ = [
     "SurvivorshipSettings",
     "TrustSource",
     "authority_table",
+    "CustomerContacts",
     "build_golden_record",
     "code_version",
     "customer_contact_points",
+    "customer_contacts",
     "decay_curve_expr",
     "extract_candidates",
     "placeholder_expr",

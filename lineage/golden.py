@@ -19,6 +19,7 @@ import polars as pl
 
 from connectors.canonical import GOLDEN_FIELDS, RECORD_KEY_COLUMNS
 from connectors.repeated_text import with_shared_text
+from lineage.roles import classify_roles
 from lineage.settings import LineageError, SurvivorshipSettings
 from lineage.survivorship import select_winners
 from lineage.trust import (
@@ -26,6 +27,7 @@ from lineage.trust import (
     TRUST_COMPONENTS,
     TRUST_INPUTS,
     Sources,
+    authority_table,
     score_candidates,
 )
 
@@ -377,6 +379,17 @@ def _customer_ranges(
         yield std_records.filter(record_range == part), xref.filter(xref_range == part)
 
 
+def field_authority(sources: Sources) -> dict[str, float]:
+    """Field -> the highest configured trust of any source for it (the field's authority).
+
+    Example:
+        >>> field_authority({"crm": {"default": 0.8}, "erp": {"default": 0.7, "tier": 0.9}})["tier"]
+        0.9
+    """
+    table = authority_table(sources).group_by("field").agg(pl.col("authority").max())
+    return dict(table.sort("field").rows())
+
+
 def _build_part(
     std_records: pl.DataFrame,
     xref: pl.DataFrame,
@@ -388,7 +401,11 @@ def _build_part(
 ) -> GoldenRecord:
     """``build_golden_record`` on one range of customers, inputs already checked."""
     candidates = extract_candidates(std_records, xref)
-    scored = score_candidates(candidates, sources=sources, settings=settings, as_of=as_of)
+    scored = classify_roles(
+        score_candidates(candidates, sources=sources, settings=settings, as_of=as_of),
+        settings=settings,
+        field_authority=field_authority(sources),
+    )
     chosen = with_shared_text(
         _sorted_by_field(
             select_winners(scored, settings=settings).with_columns(

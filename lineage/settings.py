@@ -195,6 +195,19 @@ class SurvivorshipSettings(BaseModel):
             candidates; with none from an allowed source the golden value is null.
         contact_point_fields: Fields aggregated into ``customer_contact_points``:
             every distinct value is kept with its sources, not only the winner.
+        role_fields: Fields whose candidates are classified by role before
+            survivorship (``lineage.roles``: main line vs mobile, legal vs short,
+            translated or personal name, registered vs shipping or region-prefixed
+            address); the rule then picks within the best role present. Empty turns
+            roles off.
+        agreement_min_sources: Distinct sources that must hold the same normalised
+            value for it to count as agreed; an agreed value (or one from the field's
+            most authoritative source) beats a lone value of a lesser source whatever
+            their trust (``lineage.roles.agreement_expr``). Below 2: off.
+        agreement_fields: Fields the agreement key applies to.
+        agreement_window_days: Only records updated within this many days of the
+            customer's latest record for the field count towards agreement: three
+            old exports repeating a moved address agree on a stale value.
 
     Example:
         >>> s = SurvivorshipSettings(rules={"tier": "most_recent"})
@@ -223,6 +236,10 @@ class SurvivorshipSettings(BaseModel):
     source_priority: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     field_locks: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     contact_point_fields: tuple[str, ...] = ("email", "phone")
+    role_fields: tuple[str, ...] = ("name", "phone", "address")
+    agreement_min_sources: int = Field(default=2, ge=0)
+    agreement_fields: tuple[str, ...] = ("name",)
+    agreement_window_days: float = Field(default=365.0, ge=0)
 
     @field_validator("decay")
     @classmethod
@@ -232,7 +249,7 @@ class SurvivorshipSettings(BaseModel):
             raise ValueError(msg)
         return decay
 
-    @field_validator("decay_by_field", "contact_point_fields")
+    @field_validator("decay_by_field", "contact_point_fields", "role_fields", "agreement_fields")
     @classmethod
     def _known_fields(cls, value: dict[str, DecaySpec]) -> dict[str, DecaySpec]:
         _check_fields(value, key="fields")

@@ -30,6 +30,14 @@ Dependent fields (``settings.dependent_fields``) are ranked after their leader:
 a follower value from the record that supplied the leader's winning value ranks
 first (rule ``dependent_on_<leader>``); without one the field's own rule applies.
 
+Roles and agreement (``lineage.roles``): when the candidates carry ``role_rank``
+and ``agreement`` (the golden record adds them), a field's candidates are ranked
+on the role first (a company's main line before a contact's mobile), then on
+cross-source agreement, then by the field's rule, so the rule picks within the
+best role and among agreed values. ``rule`` then says so: ``highest_trust:role=main_line``
+when the candidates held several roles, ``+agreement`` when agreement put the
+winner ahead of a candidate of its role (``highest_trust:role=legal_name+agreement``).
+
 Field locks (``settings.field_locks``) rank before everything: a value from a
 source outside the lock never wins; when only such values exist the golden
 value is null and each candidate says ``field locked to ...``.
@@ -333,6 +341,67 @@ def _lock_key(settings: RuleSettings) -> tuple[RankKey, pl.Expr, pl.Expr]:
     return key, eligible, text
 
 
+INVALID_ROLE = "invalid_value"  # lineage.roles: a value that failed validation, ranked last
+ROLE = RankKey(
+    "role",
+    pl.format("{}:{}", pl.col("role_rank"), pl.col("role")),
+    descending=False,
+    explain=lambda lost, won: pl.format(
+        "role {} ranks after role {}",
+        lost.str.split_exact(":", 1).struct.field("field_1"),
+        won.str.split_exact(":", 1).struct.field("field_1"),
+    ),
+)
+AGREEMENT = RankKey(
+    "agreement",
+    pl.col("agreement"),
+    descending=True,
+    explain=lambda lost, won: pl.format(
+        "a lone value of a lesser source ({} < {} agreeing sources)", lost, won
+    ),
+)
+
+
+def _role_keys(candidates: pl.DataFrame) -> tuple[RankKey, ...]:
+    """The role and agreement keys, for candidates that carry their columns."""
+    keys = []
+    if "role_rank" in candidates.columns:
+        keys.append(ROLE)
+    if "agreement" in candidates.columns:
+        keys.append(AGREEMENT)
+    return tuple(keys)
+
+
+def _annotate_rule(ranked: pl.DataFrame) -> pl.DataFrame:
+    """``rule`` + ``:role=<winner's role>`` / ``+agreement`` where those keys decided."""
+    has_roles = "role_rank" in ranked.columns
+    has_agreement = "agreement" in ranked.columns
+    if not (has_roles or has_agreement):
+        return ranked
+    rule = pl.col("rule")
+    if has_roles:
+        winner_role = pl.col("role").filter(pl.col("rank") == 1).first().over(GROUP)
+        valid_rank = pl.col("role_rank").filter(pl.col("role") != INVALID_ROLE)
+        several = valid_rank.n_unique().over(GROUP) > 1
+        rule = (
+            pl.when(several & winner_role.is_not_null())
+            .then(pl.format("{}:role={}", rule, winner_role))
+            .otherwise(rule)
+        )
+    if has_agreement:
+        same_role = (
+            pl.col("role_rank").eq_missing(
+                pl.col("role_rank").filter(pl.col("rank") == 1).first().over(GROUP)
+            )
+            if has_roles
+            else pl.lit(True)
+        )
+        won = pl.col("agreement").filter(pl.col("rank") == 1).first().over(GROUP)
+        beaten = (same_role & (pl.col("agreement") < won)).any().over(GROUP)
+        rule = pl.when(beaten).then(pl.format("{}+agreement", rule)).otherwise(rule)
+    return ranked.with_columns(rule.alias("rule"))
+
+
 def _rank_by_field_rules(
     candidates: pl.DataFrame, *, settings: RuleSettings, lead: Sequence[RankKey] = ()
 ) -> pl.DataFrame:
@@ -351,19 +420,23 @@ def _rank_by_field_rules(
         [
             rank_candidates(
                 with_rule.filter(pl.col("rule") == name),
-                keys=(lock, *lead, *rank_keys(rule(settings))),
+                keys=(lock, *lead, *_role_keys(candidates), *rank_keys(rule(settings))),
             )
             for name, rule in sorted(RULES.items())
         ],
         how="vertical",
     )
-    return ranked.with_columns(
-        (pl.col("is_winner") & pl.col("_eligible")).alias("is_winner"),
-        pl.when(pl.col("_eligible"))
-        .then(pl.col("lost_because"))
-        .otherwise(lock_text)
-        .alias("lost_because"),
-    ).drop("_eligible")
+    return (
+        _annotate_rule(ranked)
+        .with_columns(
+            (pl.col("is_winner") & pl.col("_eligible")).alias("is_winner"),
+            pl.when(pl.col("_eligible"))
+            .then(pl.col("lost_because"))
+            .otherwise(lock_text)
+            .alias("lost_because"),
+        )
+        .drop("_eligible")
+    )
 
 
 FOLLOWS_LEADER = RankKey(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import polars as pl
 import pytest
 
 from connectors.config import FieldMapping, invalid_value_policy
@@ -105,3 +106,36 @@ def test_policy_defaults(field: str, mapping: FieldMapping, expected: str) -> No
 def test_identifying_fields_cannot_drop(make_source: MakeSource) -> None:
     with pytest.raises(ConfigError, match=r"key 'fields.email.on_invalid': 'email' identifies"):
         make_source(fields={"name": "n", "email": {"column": "e", "on_invalid": "drop"}})
+
+
+@pytest.mark.parametrize("policy", [None, "quarantine", "drop"])
+def test_an_unreadable_timestamp_quarantines_unless_dropped(
+    load_rows: LoadRows, policy: str | None
+) -> None:
+    rows = [["id", "name", "changed"], ["C1", "Acme", "2023-02-30"], ["C2", "Beta", "2024-05-01"]]
+    updated_at: dict[str, Any] = {"column": "changed", "format": "iso"}
+    if policy is not None:
+        updated_at["on_invalid"] = policy
+    batch = load_rows(rows, fields={"name": "name"}, updated_at=updated_at)
+    reason = "column 'changed': '2023-02-30' is not a valid timestamp (format 'iso')"
+    assert batch.rows_in == batch.records.height + batch.quarantine.height == 2
+    if policy == "drop":
+        c1 = batch.records.filter(pl.col("source_record_id") == "C1")
+        assert c1["source_updated_at"].to_list() == [None]  # recency unknown
+        shown = ("source_file", "source_record_id", "source_column", "field", "value", "reason")
+        assert batch.value_rejections.select(shown).rows() == [
+            ("export.csv", "C1", "changed", "updated_at", "2023-02-30", reason)
+        ]
+        assert batch.quarantine.height == 0
+    else:
+        assert batch.records["source_record_id"].to_list() == ["C2"]
+        assert batch.quarantine.select("source_record_id", "reason").rows() == [("C1", reason)]
+        assert batch.value_rejections.height == 0
+
+
+def test_the_timestamp_policy_is_in_the_json_only_when_set(make_source: MakeSource) -> None:
+    spec = {"column": "changed", "format": "iso"}
+    default = make_source(updated_at=spec).model_dump(mode="json")["updated_at"]
+    dropped = make_source(updated_at={**spec, "on_invalid": "drop"}).model_dump(mode="json")
+    assert default == {"column": "changed", "format": "iso", "timezone": "UTC"}
+    assert dropped["updated_at"]["on_invalid"] == "drop"

@@ -153,11 +153,21 @@ def test_an_error_expectation_stops_publishing_and_the_previous_release_stays(
     warehouse = tmp_path / "wh"
     shutil.copytree(sample_warehouse, warehouse, symlinks=True)
     before = _state(warehouse)
-    # The shop starts exporting country names instead of ISO codes: the connectors
+    # The shop starts exporting country names instead of ISO codes, and its config has the
+    # country reference data turned off (which would read "China" as CN): the connectors
     # pass the field through (no value map), so it reaches the golden record.
     shop = samples_copy / "ecommerce_customers.jsonl"
     text = shop.read_text(encoding="utf-8")
     shop.write_text(text.replace('"country": "CN"', '"country": "China"'), encoding="utf-8")
+    config = samples_copy / "fusion.yaml"
+    mapped = "      country: address.country\n"
+    assert config.read_text(encoding="utf-8").count(mapped) == 1
+    config.write_text(
+        config.read_text(encoding="utf-8").replace(
+            mapped, "      country: {column: address.country, normalise: false}\n"
+        ),
+        encoding="utf-8",
+    )
 
     with pytest.raises(RunFailedError) as failure:
         run_samples(warehouse, samples_copy / "fusion.yaml")

@@ -135,6 +135,8 @@ class Case:
     records: tuple[str, ...] = ()
     # (row_number, text the reason contains), in row order.
     quarantine: tuple[tuple[int, str], ...] = ()
+    # Values dropped from kept records: (record id, column, text the reason contains).
+    rejected: tuple[tuple[str, str, str], ...] = ()
     error: tuple[type[FusionError], str] | None = None
 
 
@@ -356,12 +358,16 @@ CASES: dict[str, Case] = {
         error=(SourceReadError, r"^source 'shop': .*/orders\.jsonl is gzip-compressed, not jsonl"),
     ),
     # --- wrong types, impossible dates, duplicates -------------------------------------
+    # A value a non-identifying field cannot take is dropped from a record that is kept
+    # (issue 27); an unmapped code, a missing ID or no identifying field still quarantine.
     "wrong-types": Case(
         rows(
             f"C1,Acme,a@x.com,Platinum,{GOOD}",
             "C2,Beta,b@x.com,,yesterday",
             f"C3,Gamma,c@x.com,,{GOOD}",
             f"C4,Delta,d@x.com,,{GOOD}",
+            f",Epsilon,e@x.com,,{GOOD}",
+            f"C6,,,,{GOOD}",
         ).encode(),
         entry=csv_entry(
             fields={
@@ -371,12 +377,16 @@ CASES: dict[str, Case] = {
                 "size_band": "email",
             }
         ),
-        records=(),
+        records=("C3", "C4"),
         quarantine=(
             (1, "column 'tier': unmapped value 'Platinum'"),
             (2, "column 'changed': 'yesterday' is not a valid timestamp (format 'iso')"),
-            (3, "field 'size_band': 'c@x.com' is not one of 1-9, 10-49"),
-            (4, "field 'size_band': 'd@x.com' is not one of"),
+            (5, "missing record id (column 'id')"),
+            (6, "none of name, email, phone present"),
+        ),
+        rejected=(
+            ("C3", "email", "column 'email': 'c@x.com' is neither a head count nor a band"),
+            ("C4", "email", "column 'email': 'd@x.com' is neither a head count nor a band"),
         ),
     ),
     "impossible-dates": Case(
@@ -575,6 +585,16 @@ def test_broken_export(tmp_path: Path, case_id: str) -> None:
         assert expected in reason
     assert set(batch.quarantine["source_file"]) <= {case.entry["path"]}
     assert set(batch.quarantine["source_system"]) <= {case.entry["name"]}
+    rejected = batch.value_rejections.select("source_record_id", "source_column", "reason")
+    assert [row[:2] for row in rejected.rows()] == [row[:2] for row in case.rejected]
+    for (*_, reason), (*_, expected) in zip(rejected.rows(), case.rejected, strict=True):
+        assert expected in reason
+    assert set(batch.value_rejections["source_file"]) <= {case.entry["path"]}
+    assert set(batch.value_rejections["source_system"]) <= {case.entry["name"]}
+    # A dropped value leaves its record, which is kept, without the field.
+    for record_id, name in batch.value_rejections.select("source_record_id", "field").rows():
+        record = batch.records.filter(pl.col("source_record_id") == record_id)
+        assert record[name].to_list() == [None]
     # The raw text of every rejected row is kept, so nothing is lost.
     assert batch.quarantine["raw"].null_count() == 0
     # Every row has its own number: CSV records count 1..n, JSON Lines keep the line number.

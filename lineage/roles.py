@@ -1,0 +1,425 @@
+"""Values by role: what kind of value each candidate is, before survivorship picks one.
+
+Authority and recency say how much a source is believed; they do not say what a value
+*is*. A company customer's records carry its main line and its contacts' mobiles, its
+registered address and the warehouse a parcel went to, its legal name and the name of
+the person who opened a ticket. ``classify_roles`` labels every candidate of the
+``settings.role_fields`` with a ``role`` and a ``role_rank`` (0 is best for the
+customer's type); survivorship then ranks on ``role_rank`` before the field's rule,
+so the rule picks within the best role present (``lineage.survivorship``, key ``role``).
+
+Roles, best first (``ROLE_ORDER``):
+
+- ``phone`` (number type from libphonenumber, computed once per distinct value): for a
+  company ``main_line`` (fixed line, toll-free, shared-cost, VoIP, UAN) >
+  ``line`` (fixed line or mobile: US numbers cannot be told apart) > ``mobile`` (a
+  person's phone, e.g. a contact's); for a person ``mobile`` > ``line`` > ``main_line``.
+  Unparseable numbers are ``line``.
+- ``name`` for a company: ``legal_name`` (a legal form: 有限公司, Co., Ltd., GmbH ...,
+  in the customer's primary script) > ``short_name`` (no legal form) >
+  ``translated_name`` (written in another script than most of the customer's names:
+  the English rendering of a Chinese company) > ``personal_name`` (a person: a record
+  that itself says ``person``, a value equal to one of the customer's contact names,
+  a 2-3 character Chinese name with a common surname and no company word, 王女士 /
+  张先生 / 小王, a nickname). A person-looking name thus never wins a company's name
+  while any other name exists. A person's names are not classified: on the bench
+  generator, ranking a person's full name over pinyin and nicknames lost more than it
+  won (name accuracy of persons 0.650 -> 0.638), since the person's own sources write
+  pinyin and shop handles as often as a matched neighbour's record writes a full name.
+- ``address`` (both types): ``address`` > ``prefixed_address`` (a leading province or
+  city in front of what another candidate holds clean: the same address, written by a
+  source without region columns) > ``shipping_address`` (warehouse, pick-up point,
+  locker, 收货 / 代收, c/o).
+
+An invalid or placeholder value (``validity`` below 1) of a classified field is
+``invalid_value`` and ranks after every role: a role never lifts a value that failed
+validation. Unclassified values keep trust alone (its validity downgrade) as before.
+
+Customers of unknown type get no phone or name roles (every candidate ``unclassified``,
+rank 0), so nothing is preferred on a guess. A customer is a company here when any of
+its records says so (``customer_types``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import phonenumbers
+import polars as pl
+
+from connectors.canonical import RECORD_KEY_COLUMNS
+from lineage.settings import SurvivorshipSettings
+from lineage.survivorship import INVALID_ROLE
+from lineage.trust import normalised_value
+from matching.standardise.legal_form import CHINESE_LEGAL_FORMS, LATIN_LEGAL_FORMS
+from matching.standardise.regions import CHINESE_PROVINCES
+
+UNCLASSIFIED = "unclassified"
+INVALID_RANK = 9  # below every role (one digit: the rank key sorts as text)
+ROLE_SCHEMA: dict[str, pl.DataType] = {"_row": pl.Int64(), "role": pl.String()}
+# Role names per (field, customer type), best first; the position is ``role_rank``.
+ROLE_ORDER: dict[tuple[str, str], tuple[str, ...]] = {
+    ("phone", "company"): ("main_line", "line", "mobile"),
+    ("phone", "person"): ("mobile", "line", "main_line"),
+    ("name", "company"): ("legal_name", "short_name", "translated_name", "personal_name"),
+    ("address", "company"): ("address", "prefixed_address", "shipping_address"),
+    ("address", "person"): ("address", "prefixed_address", "shipping_address"),
+}
+MAIN_LINE_TYPES = frozenset(
+    {
+        phonenumbers.PhoneNumberType.FIXED_LINE,
+        phonenumbers.PhoneNumberType.TOLL_FREE,
+        phonenumbers.PhoneNumberType.SHARED_COST,
+        phonenumbers.PhoneNumberType.VOIP,
+        phonenumbers.PhoneNumberType.UAN,
+    }
+)
+MOBILE_TYPES = frozenset({phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.PAGER})
+# The commonest Chinese surnames (about 85% of the population): a 2-3 character name
+# starting with one of them and holding no company word reads as a person's name.
+COMMON_SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程"
+    "苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚"
+    "邵万钱严覃武戴莫孔向汤常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞左柳"
+    "甘祝包宁尚符舒阮柯纪梅童凌毕单季裴霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻祁蒲房滕屈饶解"
+    "牟艾尤阳时穆农司卓古吉缪简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂全佟应臧闵苟邬边"
+    "卞姬师和仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池查麻苑迟邝"
+)
+# Words that make a text a company's, not a person's (a guard on the person tests).
+HAN_COMPANY_WORDS = (
+    r"公司|集团|企业|工厂|厂$|店$|中心|研究院|研究所|事务所|银行|商行|工作室|合作社|协会|学校|学院|医院"
+    r"|科技|贸易|实业|电子|网络|软件|咨询|管理|物流|货运|国际|控股|发展|投资|建设|工程|服务|传媒|文化"
+)
+LATIN_COMPANY_WORDS = (
+    r"(?i)\b(inc|ltd|llc|plc|gmbh|ag|co|corp|company|corporation|limited|group|holdings?|trading"
+    r"|tech|technolog(y|ies)|services?|solutions?|partners|bank|academy|industries|international"
+    r"|intl|logistics|systems|software|consulting|enterprises?|global|labs?|studio|shop|store)\b"
+)
+PERSON_TITLE = (
+    r"^\p{Han}{1,2}(先生|女士|小姐|总|经理|老师|工)$|^[小老阿]\p{Han}$"
+    r"|(?i)^(mr|ms|mrs|miss|dr)\.?\s"
+)
+# A shop or forum handle: letters then a long number (tb947360894), or name_123.
+HANDLE = r"^[\p{L}_.\-]*\d{4,}$|_\d+$"
+LATIN_PERSON = r"^\p{Lu}[\p{L}'-]*(\s+\p{Lu}\.?)?\s+\p{Lu}[\p{L}'-]*$"
+# Shipping and warehouse addresses: not where a customer is registered or billed.
+SHIPPING_WORDS = (
+    r"(?i)(仓库|仓储|货仓|集货仓|物流园|快递|驿站|自提|提货点|收货|代收|丰巢|菜鸟|寄存"
+    r"|warehouse|\bc/o\b|care of|pick-?up|locker|parcel|forwarding|fulfil+ment|shipping|dock\b)"
+)
+_PROVINCE_NAMES = sorted({*CHINESE_PROVINCES, *CHINESE_PROVINCES.values()}, key=len, reverse=True)
+# A leading province and/or city (…市) in front of a street address.
+REGION_PREFIX = rf"^(({'|'.join(_PROVINCE_NAMES)}))?(\p{{Han}}{{1,4}}?市)?"
+
+
+def _script(value: pl.Expr) -> pl.Expr:
+    """``han`` when the text holds a Chinese character, ``latin`` when a Latin letter, else null."""
+    return (
+        pl.when(value.str.contains(r"\p{Han}"))
+        .then(pl.lit("han"))
+        .when(value.str.contains(r"\p{Latin}"))
+        .then(pl.lit("latin"))
+    )
+
+
+def has_legal_form(value: pl.Expr) -> pl.Expr:
+    """True where a company name carries a legal form (有限公司, Co., Ltd., GmbH, ...).
+
+    Example:
+        >>> pl.select(has_legal_form(pl.lit("宏智管理咨询（广州）有限公司"))).item()
+        True
+    """
+    expr: pl.Expr = pl.lit(False)
+    for pattern, _ in CHINESE_LEGAL_FORMS:
+        expr = expr | value.str.contains(pattern, literal=True)
+    for pattern, _ in LATIN_LEGAL_FORMS:
+        expr = expr | value.str.contains(pattern)
+    return expr
+
+
+def looks_like_person_name(value: pl.Expr) -> pl.Expr:
+    """True for a Chinese personal name, a titled or nicknamed person, or a handle.
+
+    Latin 'First Last' is *not* enough on its own ('Acme Widgets' has the same shape);
+    ``classify_roles`` adds it when the record or the customer's contacts say so.
+
+    Example:
+        >>> names = pl.Series(["郭明", "王女士", "宏智管理", "小王"])
+        >>> pl.select(looks_like_person_name(names)).to_series().to_list()
+        [True, True, False, True]
+    """
+    text = value.str.strip_chars()
+    han_name = (
+        text.str.contains(r"^\p{Han}{2,3}$")
+        & text.str.slice(0, 1).is_in(list(COMMON_SURNAMES))
+        & ~text.str.contains(HAN_COMPANY_WORDS)
+    )
+    return (han_name | text.str.contains(PERSON_TITLE)).fill_null(False)
+
+
+def phone_number_type(values: Iterable[str]) -> dict[str, str]:
+    """``main_line`` / ``mobile`` / ``line`` per distinct phone (E.164 or national text).
+
+    Example:
+        >>> phone_number_type(["+862172806681", "+8613800138000", "+14155550123"])
+        {'+862172806681': 'main_line', '+8613800138000': 'mobile', '+14155550123': 'line'}
+    """
+    kinds: dict[str, str] = {}
+    for value in dict.fromkeys(values):
+        try:
+            number_type = phonenumbers.number_type(phonenumbers.parse(value, None))
+        except phonenumbers.NumberParseException:
+            kinds[value] = "line"
+            continue
+        if number_type in MAIN_LINE_TYPES:
+            kinds[value] = "main_line"
+        elif number_type in MOBILE_TYPES:
+            kinds[value] = "mobile"
+        else:
+            kinds[value] = "line"
+    return kinds
+
+
+def customer_types(candidates: pl.DataFrame) -> pl.DataFrame:
+    """``unified_id, customer_type`` as roles see it: ``company`` when any record says so.
+
+    Not the golden ``customer_type``: a company's ticket without a company name says
+    ``person`` (a requester), and it is often the freshest record; the roles of a
+    company must not hinge on it.
+    """
+    return (
+        candidates.filter(pl.col("field") == "customer_type")
+        .group_by("unified_id")
+        .agg(
+            pl.when((pl.col("value") == "company").any())
+            .then(pl.lit("company"))
+            .when((pl.col("value") == "person").any())
+            .then(pl.lit("person"))
+            .alias("customer_type")
+        )
+    )
+
+
+def _phone_roles(phones: pl.DataFrame) -> pl.Expr:
+    kinds = phone_number_type(phones["value"].unique().sort().to_list())
+    return pl.col("value").replace_strict(kinds, default="line", return_dtype=pl.String)
+
+
+def _name_roles(candidates: pl.DataFrame) -> pl.DataFrame:
+    """``_row, role`` for the name candidates (roles of both customer types)."""
+    record = pl.struct(RECORD_KEY_COLUMNS)
+    per_record = candidates.filter(pl.col("field").is_in(["customer_type", "contact_name"]))
+    record_type = per_record.filter(pl.col("field") == "customer_type").select(
+        record.alias("_record"), pl.col("value").alias("_record_type")
+    )
+    contacts = (
+        per_record.filter(pl.col("field") == "contact_name")
+        .select("unified_id", normalised_value(pl.col("value")).alias("_norm"))
+        .unique()
+        .with_columns(_is_contact=pl.lit(True))
+    )
+    names = (
+        candidates.filter(pl.col("field") == "name")
+        .with_columns(record.alias("_record"), normalised_value(pl.col("value")).alias("_norm"))
+        .join(record_type, on="_record", how="left")
+        .join(contacts, on=["unified_id", "_norm"], how="left")
+        .with_columns(
+            _script(pl.col("value")).alias("_script"),
+            has_legal_form(pl.col("value")).alias("_legal"),
+        )
+    )
+    latin_person = pl.col("value").str.contains(LATIN_PERSON) & ~pl.col("value").str.contains(
+        LATIN_COMPANY_WORDS
+    )
+    company = pl.col("_customer_type") == "company"
+    personal = (
+        looks_like_person_name(pl.col("value"))
+        | pl.col("value").str.contains(HANDLE)
+        | (company & ~pl.col("_legal") & (pl.col("_record_type") == "person"))
+        | (company & ~pl.col("_legal") & pl.col("_is_contact").fill_null(False))
+        | (company & latin_person & pl.col("_record_type").ne_missing("company"))
+    )
+    # The primary script: that of most of the customer's records' names, persons aside;
+    # a tie leaves it open (no name is then a translation).
+    votes = (
+        names.filter(~personal & pl.col("_script").is_not_null())
+        .group_by("unified_id", "_script")
+        .len()
+        .with_columns(
+            (pl.col("len") == pl.col("len").max().over("unified_id")).alias("_top"),
+        )
+        .filter("_top")
+        .filter(pl.len().over("unified_id") == 1)
+        .select("unified_id", pl.col("_script").alias("_primary"))
+    )
+    translated = pl.col("_primary").is_not_null() & pl.col("_script").ne_missing(pl.col("_primary"))
+    role = (
+        pl.when(company)
+        .then(
+            pl.when(personal)
+            .then(pl.lit("personal_name"))
+            .when(translated)
+            .then(pl.lit("translated_name"))
+            .when(pl.col("_legal"))
+            .then(pl.lit("legal_name"))
+            .otherwise(pl.lit("short_name"))
+        )
+        .otherwise(pl.lit(UNCLASSIFIED))
+    )
+    return names.join(votes, on="unified_id", how="left").select("_row", role.alias("role"))
+
+
+def _address_roles(addresses: pl.DataFrame) -> pl.DataFrame:
+    """``_row, role`` for the address candidates."""
+    norm = normalised_value(pl.col("value"))
+    stripped = normalised_value(pl.col("value").str.replace(REGION_PREFIX, ""))
+    clean = addresses.select("unified_id", norm.alias("_other")).unique()
+    keyed = addresses.with_columns(norm.alias("_norm"), stripped.alias("_stripped"))
+    prefixed_rows = (
+        keyed.filter(pl.col("_stripped") != pl.col("_norm"))
+        .join(clean, left_on=["unified_id", "_stripped"], right_on=["unified_id", "_other"])
+        .select("_row")
+        .unique()
+        .with_columns(_prefixed=pl.lit(True))
+    )
+    role = (
+        pl.when(pl.col("value").str.contains(SHIPPING_WORDS))
+        .then(pl.lit("shipping_address"))
+        .when(pl.col("_prefixed").fill_null(False))
+        .then(pl.lit("prefixed_address"))
+        .otherwise(pl.lit("address"))
+    )
+    return keyed.join(prefixed_rows, on="_row", how="left").select("_row", role.alias("role"))
+
+
+def _role_rank(field: pl.Expr, customer_type: pl.Expr, role: pl.Expr) -> pl.Expr:
+    ranks = {
+        f"{field_}\x1f{kind}\x1f{name}": position
+        for (field_, kind), names in ROLE_ORDER.items()
+        for position, name in enumerate(names)
+    }
+    key = pl.concat_str(field, customer_type.fill_null(""), role, separator="\x1f")
+    return key.replace_strict(ranks, default=0, return_dtype=pl.Int64)
+
+
+def classify_roles(
+    candidates: pl.DataFrame,
+    *,
+    settings: SurvivorshipSettings,
+    field_authority: Mapping[str, float],
+) -> pl.DataFrame:
+    """Add ``role``, ``role_rank`` and ``agreement`` to scored candidates, in their order.
+
+    ``role`` is null outside ``settings.role_fields``; ``role_rank`` orders the roles
+    of the customer's type (``ROLE_ORDER``; 0 for an unknown type). ``agreement`` is the
+    survivorship key of cross-source agreement (see ``with_agreement``).
+
+    Args:
+        candidates: Scored candidates (``lineage.trust.score_candidates``).
+        settings: ``role_fields`` and the agreement settings, and the rule of
+            ``customer_type``.
+        field_authority: Field -> the highest configured trust of any source for it
+            (``authority_table(...).group_by("field").max()``).
+
+    Example::
+
+        roles = classify_roles(scored, settings=settings, field_authority={"phone": 0.85})
+        roles.filter(pl.col("field") == "phone").select("value", "role", "role_rank")
+    """
+    kinds = customer_types(candidates).rename({"customer_type": "_customer_type"})
+    framed = candidates.with_columns(pl.int_range(pl.len()).alias("_row")).join(
+        kinds, on="unified_id", how="left", maintain_order="left"
+    )
+    fields = set(settings.role_fields)
+    parts: list[pl.DataFrame] = []
+    phones = framed.filter(pl.col("field") == "phone")
+    if "phone" in fields and not phones.is_empty():
+        parts.append(phones.select("_row", _phone_roles(phones).alias("role")))
+    if "name" in fields:
+        parts.append(_name_roles(framed))
+    addresses = framed.filter(pl.col("field") == "address")
+    if "address" in fields and not addresses.is_empty():
+        parts.append(_address_roles(addresses))
+    roles = pl.concat(parts, how="vertical") if parts else pl.DataFrame(schema=ROLE_SCHEMA)
+    unknown_type = pl.col("field").is_in(["phone", "name"]) & pl.col("_customer_type").is_null()
+    classified = framed.join(roles, on="_row", how="left", maintain_order="left").with_columns(
+        pl.when(pl.col("role").is_not_null() & unknown_type)
+        .then(pl.lit(UNCLASSIFIED))
+        .when((pl.col("role") != UNCLASSIFIED) & (pl.col("validity") < 1.0))
+        .then(pl.lit(INVALID_ROLE))
+        .otherwise(pl.col("role"))
+        .alias("role")
+    )
+    # An invalid or placeholder value gains nothing from its role: it ranks last.
+    ranked = classified.with_columns(
+        pl.when(pl.col("role") == INVALID_ROLE)
+        .then(pl.lit(INVALID_RANK, pl.Int64))
+        .when(pl.col("role").is_not_null())
+        .then(_role_rank(pl.col("field"), pl.col("_customer_type"), pl.col("role")))
+        .alias("role_rank"),
+    ).drop("_row", "_customer_type")
+    return with_agreement(ranked, settings=settings, field_authority=field_authority)
+
+
+def with_agreement(
+    candidates: pl.DataFrame,
+    *,
+    settings: SurvivorshipSettings,
+    field_authority: Mapping[str, float],
+) -> pl.DataFrame:
+    """The agreement key: how many sources stand behind a value, up to ``agreement_min_sources``.
+
+    Agreement counts distinct source systems of the customer holding the same
+    normalised value (letters and digits, case-folded: the standardised phone or
+    e-mail, the name or address as written). Where some value of a customer's field
+    is agreed (held by ``agreement_min_sources`` sources or more), agreed values and
+    values of the field's authority (a source with the highest configured trust for
+    the field) get the key ``agreement_min_sources`` and every other value 1; where
+    none is agreed, every value gets 1 and the rule alone decides. Survivorship ranks
+    this key after the role and before the rule, so a value that several sources
+    agree on beats a lone, more recent or more trusted value of a lesser source, the
+    authority is never outvoted (the ERP's registered name or tier), and between
+    agreed values and the authority's the rule (trust, with its corroboration bonus)
+    decides. Why a threshold and not the raw
+    count: stale values are repeated by the older exports, so counting without a
+    cap would let three old copies of a moved address beat the authority's current
+    one. Null (no effect) outside ``settings.agreement_fields`` or with a threshold
+    below 2.
+    """
+    needed = settings.agreement_min_sources
+    if needed < 2 or not settings.agreement_fields:
+        return candidates.with_columns(pl.lit(None, pl.Int64).alias("agreement"))
+    group = ("unified_id", "field")
+    window = pl.duration(days=settings.agreement_window_days)
+    # Two steps: a window inside another window's filter would see the inner group only.
+    framed = candidates.with_columns(
+        (pl.col("source_updated_at") >= pl.col("source_updated_at").max().over(group) - window)
+        .fill_null(False)
+        .alias("_current"),
+        normalised_value(pl.col("value")).alias("_agreement_norm"),
+    )
+    sources = (
+        pl.when(pl.col("_current"))
+        .then(pl.col("source_system"))
+        .drop_nulls()
+        .n_unique()
+        .over(*group, "_agreement_norm")
+        .cast(pl.Int64)
+    )
+    top = pl.col("field").replace_strict(
+        dict(field_authority), default=None, return_dtype=pl.Float64
+    )
+    is_authority = (pl.col("authority") >= top).fill_null(False)
+    agreed = pl.col("_sources") >= needed
+    contested = agreed.any().over(group)
+    key = (
+        pl.when(contested & (agreed | is_authority))
+        .then(pl.lit(needed, pl.Int64))
+        .otherwise(pl.lit(1, pl.Int64))
+    )
+    in_scope = pl.col("field").is_in(list(settings.agreement_fields))
+    return (
+        framed.with_columns(sources.alias("_sources"))
+        .with_columns(pl.when(in_scope).then(key).alias("agreement"))
+        .drop("_current", "_agreement_norm", "_sources")
+    )

@@ -1,0 +1,229 @@
+"""Values by role (lineage.roles) and cross-source agreement, through the golden record."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import polars as pl
+import pytest
+
+from lineage import SurvivorshipSettings, build_golden_record
+from lineage.roles import has_legal_form, looks_like_person_name, phone_number_type
+
+Builder = Callable[..., pl.DataFrame]
+# crm is the most trusted source here, so without roles its value would always win.
+SOURCES = {
+    "crm": {"default": 0.9},
+    "erp": {"default": 0.8},
+    "shop": {"default": 0.7},
+    "tickets": {"default": 0.6},
+}
+SETTINGS = SurvivorshipSettings(decay_by_field={})
+
+
+def _golden(
+    make_std: Builder,
+    make_xref: Builder,
+    records: list[dict[str, Any]],
+    settings: SurvivorshipSettings = SETTINGS,
+) -> dict[str, dict[str, Any]]:
+    """field -> its field_lineage row, for the single customer U1."""
+    std = make_std(records)
+    xref = make_xref({"U1": [(r["system"], r["id"]) for r in records]})
+    golden = build_golden_record(std, xref, sources=SOURCES, settings=settings, run_id="r")
+    return {row["field"]: row for row in golden.field_lineage.to_dicts()}
+
+
+def _company(system: str, at: str = "2024-01-01", **fields: Any) -> dict[str, Any]:
+    return {"system": system, "id": f"{system}-1", "at": at, "customer_type": "company", **fields}
+
+
+@pytest.mark.parametrize(
+    ("case", "records", "field", "expected", "rule"),
+    [
+        (
+            "a contact's name (the ticket's requester) never becomes the company's name",
+            [
+                {"system": "tickets", "id": "T1", "at": "2024-06-01", "customer_type": "person",
+                 "name": "郭明", "contact_name": "郭明"},
+                _company("erp", at="2020-01-01", name="上海瑞凯软件有限公司"),
+            ],
+            "name",
+            "上海瑞凯软件有限公司",
+            "highest_trust:role=legal_name",
+        ),
+        (
+            "a titled requester loses to a short form",
+            [_company("crm", name="王女士"), _company("shop", name="宏智管理")],
+            "name",
+            "宏智管理",
+            "highest_trust:role=short_name",
+        ),
+        (
+            "the full legal name beats a more trusted short form",
+            [_company("crm", name="宏智管理"),
+             _company("erp", name="宏智管理咨询（广州）有限公司")],
+            "name",
+            "宏智管理咨询（广州）有限公司",
+            "highest_trust:role=legal_name",
+        ),
+        (
+            "the primary script's name beats a more trusted translation",
+            [
+                _company("crm", name="Shanghai Xingchen Trading Co., Ltd."),
+                _company("erp", name="上海星辰贸易有限公司"),
+                _company("shop", name="上海星辰贸易"),
+            ],
+            "name",
+            "上海星辰贸易有限公司",
+            "highest_trust:role=legal_name",
+        ),
+        (
+            "a company's main line beats a contact's more trusted mobile",
+            [_company("crm", phone="+8613800138000"), _company("erp", phone="+862172806681")],
+            "phone",
+            "+862172806681",
+            "highest_trust:role=main_line",
+        ),
+        (
+            "a person's mobile beats a more trusted fixed line",
+            [
+                {"system": "crm", "id": "C1", "at": "2024-01-01", "customer_type": "person",
+                 "phone": "+862172806681"},
+                {"system": "shop", "id": "S1", "at": "2024-01-01", "customer_type": "person",
+                 "phone": "+8613800138000"},
+            ],
+            "phone",
+            "+8613800138000",
+            "highest_trust:role=mobile",
+        ),
+        (
+            "an invalid main line never beats a valid mobile",
+            [
+                _company("crm", phone="+8613800138000"),
+                _company("erp", phone="+862172806681", phone_valid=False),
+            ],
+            "phone",
+            "+8613800138000",
+            "highest_trust",
+        ),
+        (
+            "the billing address beats a more trusted warehouse",
+            [_company("crm", address="嘉定区安亭镇顺丰集货仓3号"),
+             _company("erp", address="徐汇区胜利路1259号")],
+            "address",
+            "徐汇区胜利路1259号",
+            "highest_trust:role=address",
+        ),
+        (
+            "a Latin shipping address (c/o) loses too",
+            [_company("crm", address="c/o Parcel Forwarding Warehouse 2, Austin"),
+             _company("erp", address="3067 Oak Avenue")],
+            "address",
+            "3067 Oak Avenue",
+            "highest_trust:role=address",
+        ),
+        (
+            "the clean address beats its more trusted region-prefixed duplicate",
+            [_company("crm", address="上海市浦东新区北京路185号"),
+             _company("erp", address="浦东新区北京路185号")],
+            "address",
+            "浦东新区北京路185号",
+            "highest_trust:role=address",
+        ),
+        (
+            "one role only: trust decides and the rule is unchanged",
+            [_company("crm", phone="+862172806681"), _company("erp", phone="+862161234567")],
+            "phone",
+            "+862172806681",
+            "highest_trust",
+        ),
+    ],
+)  # fmt: skip
+def test_values_by_role(
+    make_std: Builder,
+    make_xref: Builder,
+    case: str,
+    records: list[dict[str, Any]],
+    field: str,
+    expected: str,
+    rule: str,
+) -> None:
+    row = _golden(make_std, make_xref, records)[field]
+    assert (row["value"], row["rule"]) == (expected, rule), case
+
+
+def test_without_roles_trust_decides(make_std: Builder, make_xref: Builder) -> None:
+    records = [_company("crm", phone="+8613800138000"), _company("erp", phone="+862172806681")]
+    off = SurvivorshipSettings(decay_by_field={}, role_fields=())
+    row = _golden(make_std, make_xref, records, off)["phone"]
+    assert (row["value"], row["rule"]) == ("+8613800138000", "highest_trust")
+
+
+def test_agreement_beats_a_lone_recent_value(make_std: Builder, make_xref: Builder) -> None:
+    records = [
+        _company("erp", at="2024-01-01", email="li@acme.cn"),
+        _company("tickets", at="2024-02-01", email="li@acme.cn"),
+        _company("shop", at="2024-06-01", email="wang@acme.cn"),  # fresher, but alone
+    ]
+    agreeing = SurvivorshipSettings(decay_by_field={}, agreement_fields=("email",))
+    row = _golden(make_std, make_xref, records, agreeing)["email"]
+    assert (row["value"], row["rule"]) == ("li@acme.cn", "highest_trust+agreement")
+
+
+def test_the_authority_is_never_outvoted(make_std: Builder, make_xref: Builder) -> None:
+    records = [
+        _company("erp", at="2024-01-01", email="li@acme.cn"),
+        _company("tickets", at="2024-02-01", email="li@acme.cn"),
+        _company("crm", at="2024-06-01", email="wang@acme.cn"),  # the field's authority
+    ]
+    agreeing = SurvivorshipSettings(decay_by_field={}, agreement_fields=("email",))
+    assert _golden(make_std, make_xref, records, agreeing)["email"]["value"] == "wang@acme.cn"
+
+
+def test_stale_agreement_does_not_count(make_std: Builder, make_xref: Builder) -> None:
+    records = [
+        _company("erp", at="2020-01-01", email="li@acme.cn"),
+        _company("tickets", at="2020-02-01", email="li@acme.cn"),
+        _company("shop", at="2024-06-01", email="wang@acme.cn"),  # beyond the window
+    ]
+    agreeing = SurvivorshipSettings(decay_by_field={}, agreement_fields=("email",))
+    row = _golden(make_std, make_xref, records, agreeing)["email"]
+    assert (row["value"], row["rule"]) == ("wang@acme.cn", "highest_trust")
+
+
+@pytest.mark.parametrize(
+    ("value", "person", "legal"),
+    [
+        ("郭明", True, False),
+        ("郭静", True, False),
+        ("王女士", True, False),
+        ("张先生", True, False),
+        ("小王", True, False),
+        ("Mr. Smith", True, False),
+        ("宏智管理", False, False),
+        ("鑫迅新能", False, False),
+        ("王氏贸易", False, False),
+        ("上海瑞凯软件有限公司", False, True),
+        ("隆海软件（天津）有限公司", False, True),
+        ("Acme Widgets", False, False),
+        ("Moonstone Academy Pte. Ltd.", False, True),
+        ("Ember Trading GmbH", False, True),
+    ],
+)
+def test_name_shapes(value: str, person: bool, legal: bool) -> None:
+    frame = pl.select(
+        looks_like_person_name(pl.lit(value)).alias("person"),
+        has_legal_form(pl.lit(value)).alias("legal"),
+    )
+    assert frame.row(0) == (person, legal)
+
+
+def test_phone_types_once_per_distinct_value() -> None:
+    kinds = phone_number_type(["+8613800138000", "+862172806681", "+8613800138000", "+14155550123"])
+    assert kinds == {
+        "+8613800138000": "mobile",
+        "+862172806681": "main_line",
+        "+14155550123": "line",
+    }
