@@ -28,7 +28,8 @@ import duckdb
 import polars as pl
 
 from lineage.roles import looks_like_person_name, phone_number_type
-from pipelines.evaluate import DEFAULT_FIELDS, field_accuracy
+from pipelines.evaluation.fields import field_accuracy
+from pipelines.evaluation.results import DEFAULT_FIELDS
 
 FIELDS = tuple(f for f in DEFAULT_FIELDS if f != "customer_type")
 TYPES = ("all", "company", "person")

@@ -23,10 +23,11 @@ from pathlib import Path
 import polars as pl
 
 from connectors.canonical import FIELD_NAMES
-from connectors.config import SourceConfig, parse_sources
+from connectors.config import SourceConfig
 from connectors.config_yaml import read_config_yaml
 from connectors.errors import ConfigError, FusionError
 from connectors.load import load_source
+from connectors.split import parse_split_sources
 
 DEFAULT_ROWS = 5
 
@@ -87,7 +88,7 @@ def check_config(path: Path, *, rows: int = DEFAULT_ROWS) -> ConfigCheck:
         raise ConfigError(f"{path}: key 'sources' must list at least one source")
     run = document.get("run") if isinstance(document.get("run"), Mapping) else {}
     roots = [(path.parent / r).resolve() for r in (run or {}).get("data_roots", []) or []]
-    sources = parse_sources(document["sources"], base_dir=path.parent, data_roots=roots)
+    sources = parse_split_sources(document["sources"], base_dir=path.parent, data_roots=roots)
     return ConfigCheck(path, tuple(check_source(s, rows=rows) for s in sources))
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import string
 import zoneinfo
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -653,8 +653,16 @@ class SourceConfig(_Frozen):
         return self.trust.get(field, self.trust[TRUST_DEFAULT_KEY])
 
 
+# One ``split_by`` entry -> the sources it stands for (connectors.split.split_sources).
+SourceSplitter = Callable[["SourceConfig"], tuple["SourceConfig", ...]]
+
+
 def parse_sources(
-    raw: Sequence[Any], *, base_dir: Path, data_roots: Sequence[Path] = ()
+    raw: Sequence[Any],
+    *,
+    base_dir: Path,
+    data_roots: Sequence[Path] = (),
+    split: SourceSplitter | None = None,
 ) -> tuple[SourceConfig, ...]:
     """Validate the ``sources:`` list of a run config.
 
@@ -662,6 +670,9 @@ def parse_sources(
         raw: The parsed YAML/TOML ``sources`` list.
         base_dir: The config file's folder; relative paths resolve against it.
         data_roots: Further folders sources may read from (``run.data_roots``).
+        split: What an entry with ``split_by`` stands for (``connectors.split.split_sources``:
+            it reads the file, through modules that import this one, so it is passed in;
+            ``connectors.split.parse_split_sources`` does). None: such an entry is an error.
 
     Returns:
         One frozen :class:`SourceConfig` per entry, in config order.
@@ -695,7 +706,7 @@ def parse_sources(
             problems.extend(f"{label}: {_describe(error)}" for error in exc.errors())
             continue
         try:
-            expanded = _split_sources(source)
+            expanded = _split_sources(source, split)
         except ConfigError as error:
             problems.append(str(error))
             continue
@@ -715,14 +726,17 @@ def parse_sources(
     return SourceList(s.model_copy(update={"config_attributes": names}) for s in sources)
 
 
-def _split_sources(source: SourceConfig) -> tuple[SourceConfig, ...]:
+def _split_sources(source: SourceConfig, split: SourceSplitter | None) -> tuple[SourceConfig, ...]:
     """The sources an entry stands for: itself, or one per value of its ``split_by`` column."""
     if source.split_by is None:
         return (source,)
-    # Imported here: connectors.split reads the file through modules that import this one.
-    from connectors.split import split_sources
-
-    return split_sources(source)
+    if split is None:
+        msg = (
+            f"source {source.name!r}: key 'split_by': this reader of the config does not "
+            "split sources (connectors.split.parse_split_sources does)"
+        )
+        raise ConfigError(msg)
+    return split(source)
 
 
 def _duplicate_name(source: SourceConfig, *, other: int) -> str:

@@ -27,8 +27,10 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -38,6 +40,7 @@ from connectors.config import (
     SourceConfig,
     SplitPart,
     SplitTarget,
+    parse_sources,
 )
 from connectors.config_yaml import excerpt
 from connectors.errors import ConfigError, FusionError, SourceReadError
@@ -63,6 +66,13 @@ def slug(value: str) -> str:
     """
     ascii_text = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode("ascii")
     return _NOT_SLUG.sub("_", ascii_text.lower()).strip("_")
+
+
+def parse_split_sources(
+    raw: Sequence[Any], *, base_dir: Path, data_roots: Sequence[Path] = ()
+) -> tuple[SourceConfig, ...]:
+    """``connectors.config.parse_sources`` with ``split_by`` entries split into their sources."""
+    return parse_sources(raw, base_dir=base_dir, data_roots=data_roots, split=split_sources)
 
 
 def split_sources(source: SourceConfig) -> tuple[SourceConfig, ...]:

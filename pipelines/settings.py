@@ -26,10 +26,11 @@ from pydantic import (
     model_serializer,
 )
 
-from connectors.config import SourceConfig, attribute_kinds, parse_sources
+from connectors.config import SourceConfig, attribute_kinds
 from connectors.config_yaml import read_config_yaml
 from connectors.errors import ConfigError
 from connectors.facts import FactConfig, parse_facts
+from connectors.split import parse_split_sources
 from connectors.time_window import DEFAULT_FLOOR, DEFAULT_MAX_FUTURE, TimestampWindow
 from lineage.settings import SurvivorshipSettings
 from matching.aliases import load_name_aliases
@@ -249,7 +250,7 @@ def load_fusion_config(path: Path | str) -> FusionConfig:
     if not document.get("sources"):
         msg = f"{path}: key 'sources' must list at least one source"
         raise ConfigError(msg)
-    sources = parse_sources(
+    sources = parse_split_sources(
         document["sources"], base_dir=path.parent, data_roots=_data_roots(document, path)
     )
     matching = _matching(document.get("matching"), path)

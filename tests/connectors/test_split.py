@@ -9,10 +9,10 @@ import polars as pl
 import pytest
 
 from connectors.check import check_config
-from connectors.config import SourceConfig, parse_sources
+from connectors.config import SourceConfig
 from connectors.errors import ConfigError, SourceReadError
 from connectors.load import SourceBatch, load_source
-from connectors.split import slug
+from connectors.split import parse_split_sources, slug
 from tests.connectors.conftest import WriteCsv, base_entry
 
 ROWS = [
@@ -29,7 +29,7 @@ SOURCES = {"Family Child Care": {"name": "family_cc", "trust": {"default": 0.7, 
 
 def split(tmp_path: Path, split_by: Any, **overrides: Any) -> tuple[SourceConfig, ...]:
     entry = {**base_entry(), "split_by": split_by, **overrides}
-    return parse_sources([entry], base_dir=tmp_path)
+    return parse_split_sources([entry], base_dir=tmp_path)
 
 
 def loaded(sources: tuple[SourceConfig, ...]) -> dict[str, SourceBatch]:
