@@ -113,7 +113,7 @@ def test_sample_config_loads() -> None:
         ),
         (
             {"fields": {"city": "城市"}},
-            "source 'erp': key 'fields': maps none of name, email, phone",
+            "source 'erp': key 'fields': maps none of name, email, phone, tax_id",
         ),
         (
             {"trust": {"default": 1.5}},

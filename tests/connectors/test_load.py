@@ -64,7 +64,7 @@ def test_rows_in_counts_every_row_once(tmp_path: Path, make_source: MakeSource) 
         (1, "duplicate source_record_id 'C1' (kept row 4)"),
         (2, "expected 4 fields, found 5 (1 extra value after 'changed')"),
         (5, "missing record id (column 'id')"),
-        (6, "none of name, email, phone present"),
+        (6, "none of name, email, phone, tax_id present"),
         (7, "column 'changed': 'not a date' is not a valid timestamp (format 'iso')"),
         (8, "column 'name': bytes not valid utf-8"),
     ]
@@ -234,7 +234,7 @@ def test_typed_formats_load_through_the_same_mapping(
     ]
     assert batch.quarantine.select("row_number", "reason").rows() == [
         (1, "duplicate source_record_id 'K1' (kept row 3)"),
-        (2, "none of name, email, phone present"),
+        (2, "none of name, email, phone, tax_id present"),
     ]
     assert json.loads(batch.quarantine["raw"][1])["stufe"] == "SILBER"
 
@@ -443,7 +443,7 @@ DEFECT_REASONS = {
     "impossible_date": "is not a valid timestamp",
     "invalid_encoding": "bytes not valid gb18030",
     "missing_id": "missing record id",
-    "no_name_email_phone": "none of name, email, phone present",
+    "no_name_email_phone": "none of name, email, phone, tax_id present",
     "unmapped_code": "unmapped value",
     "wrong_field_count": "fields, found",
 }

@@ -168,7 +168,7 @@ def test_columns_are_joined_or_coalesced(
     batch = load(JOIN_ROWS, fields=fields)
     got = {k: (r["name"], json.loads(r["source_columns"])) for k, r in records_by_id(batch).items()}
     assert got == expected
-    assert reasons(batch) == {4: "none of name, email, phone present"}
+    assert reasons(batch) == {4: "none of name, email, phone, tax_id present"}
 
 
 def test_joined_address_and_its_lineage(load: Load) -> None:
@@ -185,7 +185,7 @@ def test_joined_address_and_its_lineage(load: Load) -> None:
         "P1": ("1 High St, Leeds", "street+town"),
         "P2": ("York", "town"),
     }
-    assert reasons(batch) == {3: "none of name, email, phone present"}
+    assert reasons(batch) == {3: "none of name, email, phone, tax_id present"}
 
 
 def test_a_joined_code_goes_through_the_value_map(load: Load) -> None:
@@ -301,14 +301,14 @@ def test_constant_and_non_ascii_source_columns(load: Load) -> None:
     ("cells", "reason"),
     [
         (["", "Acme", "", "2024-01-01T00:00:00Z", ""], "missing record id (column 'id')"),
-        (["C1", "", "", "2024-01-01T00:00:00Z", ""], "none of name, email, phone present"),
+        (["C1", "", "", "2024-01-01T00:00:00Z", ""], "none of name, email, phone, tax_id present"),
         (
             ["C1", "Acme", "", "2024-02-30T00:00:00Z", ""],
             "column 'changed': '2024-02-30T00:00:00Z' is not a valid timestamp (format 'iso')",
         ),
         (
             [" ", " ", "", "soon", "many"],
-            "missing record id (column 'id'); none of name, email, phone present; "
+            "missing record id (column 'id'); none of name, email, phone, tax_id present; "
             "column 'changed': 'soon' is not a valid timestamp (format 'iso')",
         ),
     ],

@@ -382,7 +382,7 @@ CASES: dict[str, Case] = {
             (1, "column 'tier': unmapped value 'Platinum'"),
             (2, "column 'changed': 'yesterday' is not a valid timestamp (format 'iso')"),
             (5, "missing record id (column 'id')"),
-            (6, "none of name, email, phone present"),
+            (6, "none of name, email, phone, tax_id present"),
         ),
         rejected=(
             ("C3", "email", "column 'email': 'c@x.com' is neither a head count nor a band"),
@@ -644,7 +644,7 @@ def test_typed_formats_with_wrong_types(
         ("2", seven, "b"),
     ]
     assert batch.quarantine.select("row_number", "reason").rows() == [
-        (2, "none of name, email, phone present")
+        (2, "none of name, email, phone, tax_id present")
     ]
 
 

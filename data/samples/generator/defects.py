@@ -40,8 +40,9 @@ DEFECTS: dict[str, dict[str, int]] = {
     },
 }
 IDENTIFYING = {
-    "crm": {"account_name": "", "contact_person": "", "email": "", "phone": ""},
-    "erp": {"客户名称": "", "联系人": "", "电子邮箱": "", "联系电话": ""},
+    # ... and no tax ID, which identifies a customer alone.
+    "crm": {"account_name": "", "contact_person": "", "email": "", "phone": "", "tax_id": ""},
+    "erp": {"客户名称": "", "联系人": "", "电子邮箱": "", "联系电话": "", "统一社会信用代码": ""},
     "ecommerce": {
         "customer.name": None,
         "customer.company": ABSENT,
