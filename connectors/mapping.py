@@ -401,8 +401,10 @@ class _Stages:
 
 
 def _canonical_exprs(source: SourceConfig, *, source_file: str, stages: _Stages) -> list[pl.Expr]:
+    # Canonical field order, not the config's: ``source_columns`` (and so the content hash)
+    # must not change when a config lists its fields in another order.
     mappings: dict[str, FieldMapping] = {
-        **source.fields,
+        **{name: source.fields[name] for name in FIELD_NAMES if name in source.fields},
         **{f"{ATTRIBUTE_PREFIX}{n}": m for n, m in source.attributes.items()},
     }
     fields = {
