@@ -10,7 +10,7 @@ import click
 from rich.console import Console
 
 from connectors.errors import FusionError
-from pipelines.cli.app import fail, warehouse_option
+from pipelines.cli.app import fail, output_console, warehouse_option
 
 T = TypeVar("T")
 
@@ -23,7 +23,7 @@ def _show(
     html_path: Path | None,
 ) -> None:
     """Print a report on the terminal and, when asked, write its HTML page."""
-    terminal(report, Console())
+    terminal(report, output_console())
     if html_path is not None:
         html_path.write_text(html(report), encoding="utf-8")
         click.echo(f"HTML report written to {html_path}")

@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import TypeVar
 
 import click
-from rich.console import Console
 
 from connectors.errors import FusionError
-from pipelines.cli.app import fail, warehouse_option
+from pipelines.cli.app import fail, output_console, warehouse_option
 
 F = TypeVar("F", bound=Callable[..., None])
 
@@ -46,7 +45,7 @@ def review_list(warehouse_dir: Path, limit: int) -> None:
         table.add_column(column, overflow="fold")
     for row in shown.iter_rows():
         table.add_row(*("" if v is None else str(v) for v in row))
-    Console().print(table)
+    output_console().print(table)
 
 
 def _decide(
