@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from importlib.metadata import version
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from lineage.report import comparison_columns, load_customer_report, text
 from pipelines.cli import main
+from tests.pipelines.conftest import SAMPLE_CONFIG
 
 FUSION = Path(sys.executable).parent / "fusion"
 CUSTOMER = "FU-00000025"  # the README's customer: CRM, ERP and a ticket
@@ -65,3 +68,30 @@ def test_lineage_redirected_to_a_file_keeps_lines_and_columns_whole(
             *(text(row[c]) for c in comparison_columns(report.evidence)),
         ]  # fmt: skip
 
+
+@pytest.mark.slow
+def test_run_redirected_prints_whole_lines_and_names_failed_expectations(tmp_path: Path) -> None:
+    out = tmp_path / "run.txt"
+    result = _fusion(
+        "run", "--config", str(SAMPLE_CONFIG), "--warehouse", str(tmp_path / "wh"), stdout=out
+    )
+    assert result.returncode == 0, result.stderr
+    progress = result.stderr.splitlines()
+    steps = [line for line in progress if line.startswith("  done ")]
+    assert len(steps) > 10
+    # "  done STEP  Finished execution of step "STEP" in 20ms.": never broken over two lines.
+    for line in steps:
+        assert re.fullmatch(r'  done (\S+)  Finished execution of step "\1" in [\d.]+m?s\.', line)
+    # A quality suite's warning names each failed expectation, its column and its count.
+    warnings = {
+        line.split(":")[0].removeprefix("  check "): line
+        for line in progress
+        if line.startswith("  check quality_") and ": warning" in line
+    }
+    assert set(warnings) == {"quality_fact_invoices", "quality_fact_orders", "quality_fact_tickets"}
+    for line in warnings.values():
+        assert re.fullmatch(
+            r"  check quality_fact_\w+: warning: "
+            r"expect_column_values_to_not_be_null\(unified_id\): [\d,]+ unexpected",
+            line,
+        ), line
