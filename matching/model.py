@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sklearn.isotonic import IsotonicRegression
+from scipy.optimize import isotonic_regression
 
 from matching.comparisons import Comparison
 from matching.labels import LabelledPatterns, with_labelled_patterns
@@ -282,9 +282,8 @@ def _monotone(m: np.ndarray, u: np.ndarray, counts: np.ndarray) -> np.ndarray:
     if len(m) < 2:
         return m
     log_ratio = np.log(m / u)
-    fitted = IsotonicRegression(increasing=True).fit_transform(
-        np.arange(len(m)), log_ratio, sample_weight=np.maximum(counts, 1e-9)
-    )
+    # Weighted pool-adjacent-violators over the levels in order (scipy's, since 1.12).
+    fitted = isotonic_regression(log_ratio, weights=np.maximum(counts, 1e-9), increasing=True).x
     adjusted = u * np.exp(fitted)
     return adjusted / adjusted.sum()
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from connectors.errors import FusionError
-from pipelines.cli.app import fail, warehouse_option
+from pipelines.cli.app import fail, output_console, warehouse_option
 
 PROMPT_CHOICES = ("y", "n", "u", "q")
 
@@ -85,7 +85,6 @@ def _print_json(pairs: object) -> None:
 def _ask(warehouse_dir: Path, pairs: object, *, labeller: str) -> None:
     """Show each pair side by side and append each answer as soon as it is given."""
     import polars as pl
-    from rich.console import Console
     from rich.table import Table
 
     from pipelines.stewardship.labelling import answers_frame, record_answers, records_of
@@ -95,7 +94,7 @@ def _ask(warehouse_dir: Path, pairs: object, *, labeller: str) -> None:
         click.echo("no unanswered pairs in the current release")
         return
     records = records_of(warehouse_dir, pairs)
-    console = Console()
+    console = output_console()
     recorded = 0
     for number, row in enumerate(pairs.iter_rows(named=True), start=1):
         left_key = (row["left_source_system"], row["left_source_record_id"])

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from connectors.errors import FusionError
 from pipelines.cli.app import fail, warehouse_option
+
+if TYPE_CHECKING:
+    import polars as pl
+
+SQL_SCHEMA = "fusion.sql/1"
 
 
 @click.command()
@@ -17,6 +24,8 @@ from pipelines.cli.app import fail, warehouse_option
               default="table", show_default=True)  # fmt: skip
 @click.option("--output", "output_path", type=click.Path(path_type=Path), default=None,
               help="File to write csv/parquet to (csv defaults to standard output).")  # fmt: skip
+@click.option("--json", "as_json", is_flag=True,
+              help="Print one JSON document (schema fusion.sql/1) on standard output.")  # fmt: skip
 @click.option(
     "--max-rows",
     type=click.IntRange(min=1),
@@ -43,6 +52,7 @@ def sql(
     warehouse_dir: Path,
     output_format: str,
     output_path: Path | None,
+    as_json: bool,
     max_rows: int,
     memory_limit: str,
     timeout_seconds: float,
@@ -54,17 +64,25 @@ def sql(
 
     if output_format == "parquet" and output_path is None:
         fail("sql", "--format parquet needs --output FILE")
+    if as_json and (output_format != "table" or output_path is not None):
+        fail("sql", "--json prints to standard output; leave out --format and --output")
     limits = QueryLimits(
         memory_limit=memory_limit, max_rows=max_rows, timeout_seconds=timeout_seconds
     )
     try:
         result = query_warehouse(
-            warehouse_dir, query, limits=limits, nested_as_json=output_format == "csv"
+            warehouse_dir,
+            query,
+            limits=limits,
+            nested_as_json=output_format == "csv" and not as_json,
         )
     except FusionError as error:
         fail("sql", error)
     frame = result.frame
-    if output_format == "table":
+    if as_json:
+        document = sql_json(frame, truncated=result.truncated)
+        click.echo(json.dumps(document, ensure_ascii=False, indent=2, allow_nan=False))
+    elif output_format == "table":
         rows = max(frame.height, 1)
         with pl.Config(tbl_rows=rows, tbl_cols=30, fmt_str_lengths=60, tbl_width_chars=200):
             click.echo(frame)
@@ -83,6 +101,24 @@ def sql(
             "(add a LIMIT or raise --max-rows)",
             err=True,
         )
+
+
+def sql_json(frame: pl.DataFrame, *, truncated: bool) -> dict[str, Any]:
+    """``fusion sql --json``: ``{"schema": "fusion.sql/1", "columns": [{"name", "type"}],
+    "rows": [{column: value}], "row_count": n, "truncated": bool}``.
+
+    ``type`` is the Polars type of the column (``String``, ``Int64``, ``Datetime(...)``);
+    lists and structs stay nested, timestamps are ISO 8601.
+    """
+    from lineage.documents import json_rows
+
+    return {
+        "schema": SQL_SCHEMA,
+        "columns": [{"name": name, "type": str(dtype)} for name, dtype in frame.schema.items()],
+        "rows": json_rows(frame),
+        "row_count": frame.height,
+        "truncated": truncated,
+    }
 
 
 @click.command()

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import click
 from rich.console import Console
 
 from connectors.errors import FusionError
-from pipelines.cli.app import fail, warehouse_option
+from pipelines.cli.app import fail, output_console, warehouse_option
 
 T = TypeVar("T")
 
@@ -21,12 +22,26 @@ def _show(
     terminal: Callable[[T, Console], None],
     html: Callable[[T], str],
     html_path: Path | None,
+    document: Callable[[T], dict[str, Any]] | None = None,
 ) -> None:
-    """Print a report on the terminal and, when asked, write its HTML page."""
-    terminal(report, Console())
+    """Print a report on the terminal (or its JSON ``document``) and maybe write its HTML page.
+
+    With ``document`` standard output holds the JSON alone; notes go to stderr.
+    """
+    if document is None:
+        terminal(report, output_console())
+    else:
+        click.echo(json.dumps(document(report), ensure_ascii=False, indent=2, allow_nan=False))
     if html_path is not None:
         html_path.write_text(html(report), encoding="utf-8")
-        click.echo(f"HTML report written to {html_path}")
+        click.echo(f"HTML report written to {html_path}", err=document is not None)
+
+
+json_option = click.option(
+    "--json", "as_json", is_flag=True,
+    help="Print one JSON document instead of the tables (keys in README, 'Machine-readable "
+    "output').",
+)  # fmt: skip
 
 
 @click.command()
@@ -36,8 +51,12 @@ def _show(
               help="Also write a self-contained HTML report to this file.")  # fmt: skip
 @click.option("--mask-pii", is_flag=True,
               help="Mask e-mails, phones, street addresses and contact names.")  # fmt: skip
-def lineage(unified_id: str, warehouse_dir: Path, html_path: Path | None, mask_pii: bool) -> None:
+@json_option
+def lineage(
+    unified_id: str, warehouse_dir: Path, html_path: Path | None, mask_pii: bool, as_json: bool
+) -> None:
     """The auditor's view of one customer: members, evidence, field winners and losers."""
+    from lineage.documents import customer_report_json
     from lineage.html import render_customer_html
     from lineage.report import load_customer_report, render_terminal
 
@@ -45,7 +64,8 @@ def lineage(unified_id: str, warehouse_dir: Path, html_path: Path | None, mask_p
         report = load_customer_report(warehouse_dir, unified_id, mask_pii=mask_pii)
     except FusionError as error:
         fail("lineage", error)
-    _show(report, terminal=render_terminal, html=render_customer_html, html_path=html_path)
+    _show(report, terminal=render_terminal, html=render_customer_html, html_path=html_path,
+          document=customer_report_json if as_json else None)  # fmt: skip
 
 
 @click.command()
@@ -53,15 +73,18 @@ def lineage(unified_id: str, warehouse_dir: Path, html_path: Path | None, mask_p
 @click.option("--html", "html_path", type=click.Path(path_type=Path), default=None,
               help="Also write the summary as a self-contained HTML file.")  # fmt: skip
 @click.option("--mask-pii", is_flag=True, help="Mask e-mails and phones in quarantine reasons.")
-def report(warehouse_dir: Path, html_path: Path | None, mask_pii: bool) -> None:
+@json_option
+def report(warehouse_dir: Path, html_path: Path | None, mask_pii: bool, as_json: bool) -> None:
     """Run summary: sources, quarantine, match rates, trust, most contested fields."""
+    from lineage.documents import run_summary_json
     from lineage.summary import load_run_summary, render_summary_html, render_summary_terminal
 
     try:
         summary = load_run_summary(warehouse_dir, mask_pii=mask_pii)
     except FusionError as error:
         fail("report", error)
-    _show(summary, terminal=render_summary_terminal, html=render_summary_html, html_path=html_path)
+    _show(summary, terminal=render_summary_terminal, html=render_summary_html, html_path=html_path,
+          document=run_summary_json if as_json else None)  # fmt: skip
 
 
 @click.command()

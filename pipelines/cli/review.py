@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from rich.console import Console
 
 from connectors.errors import FusionError
-from pipelines.cli.app import fail, warehouse_option
+from pipelines.cli.app import fail, output_console, warehouse_option
+
+if TYPE_CHECKING:
+    import polars as pl
 
 F = TypeVar("F", bound=Callable[..., None])
+REVIEW_SCHEMA = "fusion.review/1"
 
 
 @click.group()
@@ -23,7 +27,9 @@ def review() -> None:
 @review.command("list")
 @warehouse_option
 @click.option("--limit", type=int, default=20, show_default=True)
-def review_list(warehouse_dir: Path, limit: int) -> None:
+@click.option("--json", "as_json", is_flag=True,
+              help="Print one JSON document (fusion.review/1) instead of the table.")  # fmt: skip
+def review_list(warehouse_dir: Path, limit: int, as_json: bool) -> None:
     """Pairs in the uncertain band that no steward has decided, with their evidence."""
     import polars as pl
     from rich.table import Table
@@ -34,6 +40,10 @@ def review_list(warehouse_dir: Path, limit: int) -> None:
         pending = pending_review(warehouse_dir)
     except FusionError as error:
         fail("review", error)
+    if as_json:
+        document = review_json(pending, limit=limit)
+        click.echo(json.dumps(document, ensure_ascii=False, indent=2, allow_nan=False))
+        return
     levels = [c for c in pending.columns if c.endswith("_level")]
     shown = pending.head(limit).select(
         pl.format("{}:{}", "left_source_system", "left_source_record_id").alias("left"),
@@ -46,7 +56,35 @@ def review_list(warehouse_dir: Path, limit: int) -> None:
         table.add_column(column, overflow="fold")
     for row in shown.iter_rows():
         table.add_row(*("" if v is None else str(v) for v in row))
-    Console().print(table)
+    output_console().print(table)
+
+
+def review_json(pending: pl.DataFrame, *, limit: int) -> dict[str, Any]:
+    """``fusion review list --json``: the first ``limit`` pending pairs, most uncertain first.
+
+    ``{"schema": "fusion.review/1", "pending": N, "shown": n, "pairs": [{"left":
+    {"source_system", "source_record_id"}, "right": {...}, "match_probability",
+    "levels": {comparison: level}}]}``; ``left``/``right`` are what ``review
+    must-link`` takes as ``SOURCE:ID``.
+    """
+    from lineage.documents import json_value
+
+    levels = [c for c in pending.columns if c.endswith("_level")]
+    pairs = [
+        {
+            side: {
+                "source_system": row[f"{side}_source_system"],
+                "source_record_id": row[f"{side}_source_record_id"],
+            }
+            for side in ("left", "right")
+        }
+        | {
+            "match_probability": json_value(row["match_probability"]),
+            "levels": {c.removesuffix("_level"): row[c] for c in levels},
+        }
+        for row in pending.head(limit).iter_rows(named=True)
+    ]
+    return {"schema": REVIEW_SCHEMA, "pending": pending.height, "shown": len(pairs), "pairs": pairs}
 
 
 def _decide(

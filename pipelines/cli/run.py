@@ -6,12 +6,9 @@ import os
 from pathlib import Path
 
 import click
-from rich.console import Console
 
 from connectors.errors import FusionError
-from pipelines.cli.app import fail
-
-console = Console(stderr=True, highlight=False)
+from pipelines.cli.app import fail, output_console
 
 
 @click.command()
@@ -58,7 +55,7 @@ def run(
         outcome = run_pipeline(
             config_path,
             warehouse_dir,
-            console=console,
+            console=output_console(stderr=True, highlight=False),
             mode=_run_mode(full=full, retrain=retrain),
             allow_retire=allow_retire,
             as_of=None if as_of is None else parse_instant(as_of),

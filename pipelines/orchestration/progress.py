@@ -7,9 +7,13 @@ running ``fusion run`` by hand wants to see the stages go by and what failed.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from dagster import InitLoggerContext, logger
 from rich.console import Console
+from rich.markup import escape
+
+from pipelines.orchestration.quality_checks import FAILURES_METADATA
 
 SHOWN_EVENTS = {
     "STEP_SUCCESS": "[green]done[/]",
@@ -35,7 +39,7 @@ class _StepLineHandler(logging.Handler):
             data = event.event_specific_data
             severity = getattr(getattr(data, "severity", None), "value", "ERROR")
             failed = "[yellow]warning[/]" if severity == "WARN" else "[red]FAILED[/]"
-            verdict = "passed" if data.passed else failed
+            verdict = "passed" if data.passed else f"{failed}{_failures(data)}"
             self.console.print(f"  {label} {data.asset_check_key.name}: {verdict}")
             return
         if event.event_type_value == "STEP_FAILURE":
@@ -43,6 +47,17 @@ class _StepLineHandler(logging.Handler):
             return
         message = record.getMessage().split(" - ")[-1].splitlines()[0]
         self.console.print(f"  {label} {event.step_key}  [dim]{message}[/]")
+
+
+def _failures(evaluation: Any) -> str:
+    """``: expect_column_values_to_match_regex(phone): 2,214 unexpected``, or nothing.
+
+    The quality suites list their failed expectations in the metadata (without the
+    example values, which may be PII); another failed check shows its description.
+    """
+    listed = (evaluation.metadata or {}).get(FAILURES_METADATA)
+    detail = getattr(listed, "value", None) if listed is not None else evaluation.description
+    return f": {escape(detail)}" if detail else ""
 
 
 def make_progress_logger(console: Console):  # type: ignore[no-untyped-def]

@@ -72,6 +72,40 @@ def test_weights_are_monotone_in_level_even_when_em_is_not() -> None:
         assert np.all(np.diff(factors) >= -1e-9), (params.comparison, factors)
 
 
+MONOTONE_CASES = [
+    # Level 1 above level 2: pooled to their count-weighted mean, (1*1 + 3*3) / 4 = 2.5.
+    {"m": [0.1, 0.6, 0.3], "u": [0.8, 0.1, 0.1], "counts": [1.0, 1.0, 3.0]},
+    # Already monotone: unchanged.
+    {"m": [0.05, 0.15, 0.8], "u": [0.9, 0.08, 0.02], "counts": [4.0, 2.0, 9.0]},
+    # Decreasing throughout, one level never seen (count 0, floored to 1e-9).
+    {"m": [0.5, 0.3, 0.15, 0.05], "u": [0.25, 0.25, 0.25, 0.25], "counts": [2.0, 0.0, 1.0, 5.0]},
+]
+
+
+def test_monotone_pools_a_level_that_outweighs_the_next() -> None:
+    from matching.model import _monotone
+
+    m, u, counts = (np.array(MONOTONE_CASES[0][k]) for k in ("m", "u", "counts"))
+    pooled = np.exp((np.log(6.0) + 3 * np.log(3.0)) / 4)  # weighted mean of log(m/u)
+    expected = u * np.array([0.125, pooled, pooled])
+    assert _monotone(m, u, counts) == pytest.approx(expected / expected.sum())
+
+
+@pytest.mark.parametrize("case", MONOTONE_CASES)
+def test_monotone_equals_scikit_learns_isotonic_regression(case: dict[str, list[float]]) -> None:
+    """scipy's isotonic_regression replaced scikit-learn's; the weights are the same."""
+    from sklearn.isotonic import IsotonicRegression
+
+    from matching.model import _monotone
+
+    m, u, counts = (np.array(case[k]) for k in ("m", "u", "counts"))
+    fitted = IsotonicRegression(increasing=True).fit_transform(
+        np.arange(len(m)), np.log(m / u), sample_weight=np.maximum(counts, 1e-9)
+    )
+    expected = u * np.exp(fitted)
+    assert _monotone(m, u, counts) == pytest.approx(expected / expected.sum(), rel=1e-12)
+
+
 @pytest.mark.parametrize(
     ("weight", "probability"), [(0.0, 0.5), (10.0, 1024 / 1025), (-10.0, 1 / 1025)]
 )
