@@ -212,6 +212,20 @@ def standardised_suites(sources: Sequence[SourceConfig]) -> list[Suite]:
     return [Suite("standardised_records", "standardised_records", keys, unreadable)]
 
 
+def value_rejections_suite() -> Suite:
+    """Values dropped from records that were kept (the connectors' per-field ``on_invalid``).
+
+    A record keeps its customer when one non-identifying value is invalid (a head count
+    the bands cannot take, an unknown country); the value is dropped and listed in
+    ``value_rejections``. The quality results carry each one too: a WARN whose count is
+    the number of dropped values and whose failing rows name the records, so a steward
+    sees them beside every other data problem of the release.
+    """
+    keys = ("source_system", "source_record_id", "source_column")
+    expectations = (Expect("ExpectColumnValuesToBeNull", {"column": "field"}, "warn"),)
+    return Suite("value_rejections", "value_rejections", keys, expectations)
+
+
 def fact_suites(facts: Sequence[FactConfig]) -> list[Suite]:
     """One suite per fact table that a configured fact source fills.
 
@@ -250,5 +264,6 @@ def release_suites(sources: Sequence[SourceConfig], facts: Sequence[FactConfig])
         *(source_suite(s) for s in sources),
         *standardised_suites(sources),
         *golden_suites(sources),
+        value_rejections_suite(),
         *fact_suites(facts),
     ]
