@@ -17,6 +17,7 @@ from tests.pipelines.conftest import TRUTH, run_samples
 TABLES = (
     "golden_customer", "customer_xref", "field_lineage", "field_candidates", "match_evidence",
     "quarantine", "unified_id_history", "pipeline_runs", "blocking_report", "run_settings",
+    "customer_contacts", "customer_contact_lineage",
 )  # fmt: skip
 # Columns that legitimately differ between two runs of the same inputs.
 RUN_BOOKKEEPING = {"run_id", "at", "started_at", "finished_at"}
