@@ -11,6 +11,7 @@ Example::
 from lineage.contact_points import CONTACT_POINT_COLUMNS, customer_contact_points
 from lineage.contacts import (
     CONTACT_COLUMNS,
+    CONTACT_INPUT_COLUMNS,
     CONTACT_LINEAGE_COLUMNS,
     CustomerContacts,
     customer_contacts,
@@ -42,6 +43,7 @@ from lineage.trust import (
 
 __all__ = [
     "CONTACT_COLUMNS",
+    "CONTACT_INPUT_COLUMNS",
     "CONTACT_LINEAGE_COLUMNS",
     "CONTACT_POINT_COLUMNS",
     "FIELD_CANDIDATES_COLUMNS",

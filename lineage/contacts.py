@@ -20,8 +20,8 @@ is the same on every run while the customer keeps its unified ID and the contact
 identity (a merged customer's surviving ID keeps its contacts' IDs). Each value is the
 one most of the contact's records hold (letters and digits, case-folded), ties to the
 latest record then the smaller record key (rule ``most_frequent``), and
-``contact_lineage`` names the record and source column it came from, like
-``field_lineage`` for golden fields.
+``lineage`` names the record and source column it came from, like ``field_lineage``
+for golden fields (published as ``customer_contact_lineage``).
 """
 
 from __future__ import annotations
@@ -44,6 +44,11 @@ CONTACT_LINEAGE_COLUMNS: tuple[str, ...] = (
     "source_column", "source_updated_at", "rule", "run_id",
 )  # fmt: skip
 CONTACT_FIELDS = ("name", "email", "phone")
+# The standardised records' columns read here (a subset of GOLDEN_INPUT_COLUMNS).
+CONTACT_INPUT_COLUMNS: tuple[str, ...] = (
+    *RECORD_KEY_COLUMNS, "source_updated_at", "source_columns", "customer_type", "name",
+    "contact_name", "email", "email_valid", "phone", "phone_valid",
+)  # fmt: skip
 ROLE_MAILBOX = (
     r"(?i)^(info|sales|service|services|support|admin|finance|contact|office|hr|billing"
     r"|accounts?|enquiries|inquiries|hello|marketing|noreply|no-reply|team|mail)@"

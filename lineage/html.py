@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 import polars as pl
 
+from lineage.contact_report import CONTACT_REPORT_COLUMNS
 from lineage.report import CustomerReport, comparison_columns, text
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
@@ -254,6 +255,14 @@ def render_customer_html(report: CustomerReport) -> str:
                 numeric=NUMERIC,
                 table_id="contact-points",
             ),  # fmt: skip
+        ]
+    if not report.contacts.is_empty():
+        body += [
+            "<h2>Contacts</h2>",
+            "<p>One row per person who acts for the company (CRM contact, ERP 联系人, ticket "
+            "requester, shop buyer); beside each value, the source record and column it came "
+            "from (the value most of the person's records hold).</p>",
+            html_table(report.contacts, columns=CONTACT_REPORT_COLUMNS, table_id="contacts"),
         ]
     body += [
         "<h2>Unified ID history</h2>",

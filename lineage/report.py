@@ -25,6 +25,7 @@ from rich.text import Text
 
 from connectors.canonical import GOLDEN_FIELDS
 from connectors.errors import FusionError
+from lineage.contact_report import contacts_by_value, load_contacts, mask_contacts
 from lineage.masking import PII_FIELDS, mask_field_columns, mask_long_values
 
 MAX_RESOLVE_HOPS = 50
@@ -64,6 +65,7 @@ class CustomerReport:
     evidence: pl.DataFrame
     candidates: pl.DataFrame
     contact_points: pl.DataFrame
+    contacts: pl.DataFrame
     history: pl.DataFrame
     run: RunInfo
     masked: bool = False
@@ -195,7 +197,7 @@ def _evidence(con: duckdb.DuckDBPyConnection, live_id: str) -> pl.DataFrame:
 def load_customer_report(
     warehouse_dir: Path, unified_id: str, *, mask_pii: bool = False
 ) -> CustomerReport:
-    """Read one customer's golden row, members, evidence, candidates and history.
+    """Read one customer's golden row, members, evidence, candidates, contacts and history.
 
     A retired ID (merged into another) is followed to the live one. With
     ``mask_pii`` every e-mail, phone, street address and contact name is masked
@@ -234,6 +236,7 @@ def load_customer_report(
             evidence=_evidence(con, live_id),
             candidates=candidates,
             contact_points=contact_points,
+            contacts=load_contacts(con, live_id, tables=tables),
             history=history,
             run=load_run_info(con, tables),
         )
@@ -241,7 +244,7 @@ def load_customer_report(
 
 
 def mask_report(report: CustomerReport) -> CustomerReport:
-    """The same report with PII values masked (golden row, candidates, contact points)."""
+    """The same report with PII values masked (golden row, candidates, contact points, contacts)."""
     points = report.contact_points
     if not points.is_empty():
         points = mask_long_values(points, field_column="kind")
@@ -253,6 +256,7 @@ def mask_report(report: CustomerReport) -> CustomerReport:
         evidence=report.evidence,
         candidates=mask_long_values(report.candidates),
         contact_points=points,
+        contacts=mask_contacts(report.contacts),
         history=report.history,
         run=report.run,
         masked=True,
@@ -360,6 +364,14 @@ def render_terminal(report: CustomerReport, console: Console) -> None:
                 "Contact points (every distinct e-mail and phone)",
                 report.contact_points,
                 ["kind", "value", "is_primary", "source_records", "trust_score"],
+            )
+        )
+    if not report.contacts.is_empty():
+        console.print(
+            _rich_table(
+                "Contacts: the people acting for the company, where each value came from",
+                contacts_by_value(report.contacts),
+                ["contact_id", "field", "value", "source"],
             )
         )
     console.print(

@@ -28,12 +28,14 @@ this package imports no Dagster.
 from __future__ import annotations
 
 from pipelines.quality.suites import (
+    CONTACT_CUSTOMER_TYPE,
     E164,
     EMAIL,
     GOLDEN_CUSTOMER_COLUMNS,
     Expect,
     Severity,
     Suite,
+    contact_suites,
     fact_suites,
     golden_suites,
     release_suites,
@@ -53,6 +55,7 @@ from pipelines.quality.validation import (
 )
 
 __all__ = [
+    "CONTACT_CUSTOMER_TYPE",
     "E164",
     "EMAIL",
     "GOLDEN_CUSTOMER_COLUMNS",
@@ -64,6 +67,7 @@ __all__ = [
     "QualityReport",
     "Severity",
     "Suite",
+    "contact_suites",
     "fact_suites",
     "golden_suites",
     "quality_tables",

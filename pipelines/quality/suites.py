@@ -5,7 +5,7 @@ elsewhere: the canonical customer schema and its vocabularies
 (``connectors.canonical``), the fact schema (``connectors.facts``), the
 contract of the golden tables (DESIGN.md) and the run configuration (which
 sources exist, which fields each maps). One suite per staged source
-(``source_crm`` ...), per golden table and per fact table. Each expectation
+(``source_crm`` ...), per golden table, per contact table and per fact table. Each expectation
 is ERROR (blocks publishing) or WARN (reported and published).
 
 Example:
@@ -31,6 +31,7 @@ from connectors.canonical import (
 from connectors.canonical import LABEL_KEEPING_FIELDS as KEPT
 from connectors.config import SourceConfig
 from connectors.facts import FACT_SCHEMA, FACT_STATUSES, FACT_TABLES, FactConfig
+from lineage.contacts import CONTACT_COLUMNS, CONTACT_FIELDS
 
 Severity = Literal["error", "warn"]
 E164 = r"^\+[1-9][0-9]{6,14}$"
@@ -191,6 +192,62 @@ def golden_suites(sources: Sequence[SourceConfig]) -> list[Suite]:
     ]
 
 
+# The column staged_frames adds to customer_contacts: its customer's type in golden_customer.
+CONTACT_CUSTOMER_TYPE = "golden_customer_type"
+
+
+def contact_suites() -> list[Suite]:
+    """The published contract of customer_contacts and customer_contact_lineage.
+
+    ``customer_contacts`` is validated with its customer's ``customer_type``
+    from ``golden_customer`` beside it (see ``validation.staged_frames``), so
+    "every contact's customer is a published company" is a not-null and a
+    set expectation instead of a set of a million unified IDs.
+    """
+    contacts = (
+        Expect(
+            "ExpectTableColumnsToMatchSet",
+            {"column_set": [*CONTACT_COLUMNS, CONTACT_CUSTOMER_TYPE], "exact_match": False},
+        ),
+        _not_null("unified_id"),
+        _not_null(CONTACT_CUSTOMER_TYPE),  # its unified_id is in golden_customer
+        _in_set(CONTACT_CUSTOMER_TYPE, ["company"]),
+        _not_null("contact_id"),
+        _unique("contact_id"),
+        _regex("contact_id", r"^CT-[0-9a-f]{16}$"),
+        _between("source_count", 1, None),
+        Expect(
+            "ExpectColumnPairValuesAToBeGreaterThanB",
+            {"column_A": "record_count", "column_B": "source_count", "or_equal": True},
+        ),
+        Expect(
+            "ExpectColumnPairValuesAToBeGreaterThanB",
+            {"column_A": "last_seen_at", "column_B": "first_seen_at", "or_equal": True},
+            "warn",  # a record without a timestamp leaves both null
+        ),
+        _regex("email", EMAIL, "warn"),
+        _regex("phone", E164, "warn"),
+    )
+    lineage = (
+        _in_set("field", CONTACT_FIELDS),
+        _unique("contact_id", "field"),
+        _not_null("unified_id"),
+        _not_null("value"),
+        _not_null("source_system"),
+        _not_null("source_record_id"),
+        _not_null("source_column"),
+    )
+    return [
+        Suite("customer_contacts", "customer_contacts", ("unified_id", "contact_id"), contacts),
+        Suite(
+            "customer_contact_lineage",
+            "customer_contact_lineage",
+            ("contact_id", "field"),
+            lineage,
+        ),
+    ]
+
+
 def standardised_suites(sources: Sequence[SourceConfig]) -> list[Suite]:
     """WARNs about mapped values standardisation could not read, per record.
 
@@ -264,6 +321,7 @@ def release_suites(sources: Sequence[SourceConfig], facts: Sequence[FactConfig])
         *(source_suite(s) for s in sources),
         *standardised_suites(sources),
         *golden_suites(sources),
+        *contact_suites(),
         value_rejections_suite(),
         *fact_suites(facts),
     ]

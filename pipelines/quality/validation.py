@@ -25,7 +25,7 @@ from connectors.config import SourceConfig
 from connectors.facts import FACT_TABLES, FactConfig
 from pipelines.memory import collecting_new_objects_only, release_free_memory
 from pipelines.quality.chunks import ChunkPlan, chunk_plan, merge_outcomes
-from pipelines.quality.suites import Expect, Suite, release_suites
+from pipelines.quality.suites import CONTACT_CUSTOMER_TYPE, Expect, Suite, release_suites
 from pipelines.warehouse import StagedTable, staged_lazy, staged_rows, table_height, table_rows
 from pipelines.warehouse.spill import SpilledTable, StagedBatch
 
@@ -373,9 +373,19 @@ def staged_frames(
 
     A fact table is validated with the ``unified_id`` of the record it names
     (null for an orphan), so "every fact reaches a customer" is one
-    not-null expectation instead of a set of thousands of IDs.
+    not-null expectation instead of a set of thousands of IDs. Likewise
+    ``customer_contacts`` with its customer's ``customer_type`` in
+    ``golden_customer`` (``suites.CONTACT_CUSTOMER_TYPE``, null: no such customer).
     """
     frames = {**tables, **{f"source_{name}": b.records for name, b in batches.items()}}
+    if "customer_contacts" in tables:
+        customers = table_rows(tables, "golden_customer", ("unified_id", "customer_type"))
+        frames["customer_contacts"] = table_rows(tables, "customer_contacts").join(
+            customers.rename({"customer_type": CONTACT_CUSTOMER_TYPE}),
+            on="unified_id",
+            how="left",
+            maintain_order="left",
+        )
     xref = table_rows(tables, "customer_xref", ("source_system", "source_record_id", "unified_id"))
     for table in FACT_TABLES.values():
         if table in tables:

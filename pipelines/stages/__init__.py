@@ -4,12 +4,14 @@ No Dagster here: the asset bodies in ``pipelines.orchestration.assets`` are one
 call each into this package, so every stage is testable without an orchestrator
 and the CLI and the scheduler run identical code. One module per stage, in run
 order: ``sources`` (read and standardise), ``match``, ``identity`` (unified
-IDs), ``golden``, ``evidence`` (the match tables), ``run_tables`` and
-``release`` (every table of a release, and publishing it).
+IDs), ``golden``, ``evidence`` (the match tables), ``contacts`` (a company's
+contact persons), ``run_tables`` and ``release`` (every table of a release, and
+publishing it).
 """
 
 from __future__ import annotations
 
+from pipelines.stages.contacts import CONTACT_LINEAGE_TABLE, CONTACTS_TABLE, contact_tables
 from pipelines.stages.evidence import (
     EVIDENCE_LEADING_COLUMNS,
     EVIDENCE_PART_PAIRS,
@@ -61,6 +63,8 @@ from pipelines.stages.sources import (
 )
 
 __all__ = [
+    "CONTACTS_TABLE",
+    "CONTACT_LINEAGE_TABLE",
     "EVIDENCE_LEADING_COLUMNS",
     "EVIDENCE_PART_PAIRS",
     "GOLDEN_STEP_COLUMNS",
@@ -81,6 +85,7 @@ __all__ = [
     "assign_identity",
     "matching_columns",
     "build_golden",
+    "contact_tables",
     "highest_unified_sequence",
     "identify_against_warehouse",
     "load_one_source",

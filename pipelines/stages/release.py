@@ -32,6 +32,7 @@ from pipelines.incremental import (
     with_contact_points,
 )
 from pipelines.settings import FusionConfig
+from pipelines.stages.contacts import contact_tables
 from pipelines.stages.evidence import MatchTables, spill_frames
 from pipelines.stages.identity import Identity, StewardDecisions
 from pipelines.stages.run_tables import (
@@ -99,6 +100,8 @@ def warehouse_tables(
         "customer_contact_points": with_contact_points(
             golden, fields=config.survivorship.contact_point_fields
         ),
+        # Whole on every run, incremental ones included (pipelines.stages.contacts).
+        **contact_tables(std, identity.xref, golden.golden_customer, run_id=run_id),
         "run_provenance": run_provenance_table(run_id=run_id, config_hash=config.config_hash),
         "match_evidence": evidence,
         "review_queue": review_queue(evidence.lazy()),

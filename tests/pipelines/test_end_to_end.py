@@ -17,6 +17,7 @@ from tests.pipelines.conftest import TRUTH, run_samples
 TABLES = (
     "golden_customer", "customer_xref", "field_lineage", "field_candidates", "match_evidence",
     "quarantine", "unified_id_history", "pipeline_runs", "blocking_report", "run_settings",
+    "customer_contacts", "customer_contact_lineage",
 )  # fmt: skip
 # Columns that legitimately differ between two runs of the same inputs.
 RUN_BOOKKEEPING = {"run_id", "at", "started_at", "finished_at"}
@@ -32,7 +33,11 @@ def read_tables(warehouse: Path) -> dict[str, pl.DataFrame]:
 def content_hash(frame: pl.DataFrame) -> str:
     """Order-independent hash of a table without run bookkeeping columns."""
     kept = frame.select(sorted(c for c in frame.columns if c not in RUN_BOOKKEEPING))
-    rows = sorted(kept.select(pl.all().cast(pl.String).fill_null("<null>")).rows())
+    as_text = (
+        pl.col(c).list.join(", ") if isinstance(t, pl.List) else pl.col(c).cast(pl.String)
+        for c, t in kept.schema.items()
+    )  # a list (customer_contacts.source_records) as its items joined
+    rows = sorted(kept.select(as_text).fill_null("<null>").rows())
     return hashlib.sha256(repr(rows).encode()).hexdigest()
 
 

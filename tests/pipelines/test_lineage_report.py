@@ -100,6 +100,72 @@ def test_masked_customer_report_hides_contact_data(sample_warehouse: Path) -> No
             assert value not in page
 
 
+def customer_with_contacts(warehouse: Path) -> str:
+    """The first company whose contacts hold a name, an e-mail and a phone between them."""
+    return str(
+        _query(
+            warehouse,
+            "SELECT unified_id FROM customer_contacts GROUP BY ALL HAVING count(*) >= 2 "
+            "AND count(name) >= 1 AND count(email) >= 1 AND count(phone) >= 1 "
+            "ORDER BY unified_id LIMIT 1",
+        ).item()
+    )
+
+
+def test_cli_lineage_shows_each_contact_and_where_its_values_came_from(
+    sample_warehouse: Path, tmp_path: Path
+) -> None:
+    unified_id = customer_with_contacts(sample_warehouse)
+    lineage = _query(
+        sample_warehouse,
+        "SELECT contact_id, field, value, source_system, source_record_id, source_column "
+        "FROM customer_contact_lineage WHERE unified_id = ? ORDER BY contact_id, field",
+        unified_id,
+    )
+    assert lineage["contact_id"].n_unique() >= 2
+    page = tmp_path / "customer.html"
+    result = CliRunner().invoke(
+        main,
+        ["lineage", unified_id, "--warehouse", str(sample_warehouse), "--html", str(page)],
+        env={"COLUMNS": "250"},  # rich's width: one table row per line
+    )
+    assert result.exit_code == 0, result.output
+    assert "Contacts: the people acting for the company" in result.output
+    lines = result.output.splitlines()
+    html = page.read_text(encoding="utf-8")
+    contacts_table = html.split('id="contacts"')[1].split("</table>")[0]
+    for row in lineage.iter_rows(named=True):
+        source = f"{row['source_system']}:{row['source_record_id']} · {row['source_column']}"
+        # Terminal: one line per value, naming its contact, record and column.
+        assert any(
+            row["contact_id"] in line and row["value"] in line and source in line for line in lines
+        ), row
+        # HTML: the value and its source in the contact's row.
+        contact_row = next(r for r in contacts_table.split("<tr>") if row["contact_id"] in r)
+        assert f"<td>{row['value']}</td>" in contact_row
+        assert f"<td>{source}</td>" in contact_row
+    assert "://" not in html  # still self-contained: no external URL
+
+    masked = render_customer_html(load_customer_report(sample_warehouse, unified_id, mask_pii=True))
+    contacts_table = masked.split('id="contacts"')[1].split("</table>")[0]
+    for row in lineage.iter_rows(named=True):
+        assert row["value"] not in contacts_table  # names, e-mails and phones masked
+        assert row["source_record_id"] in contacts_table  # their sources stay
+
+
+def test_a_person_customer_report_has_no_contacts_section(sample_warehouse: Path) -> None:
+    person = str(
+        _query(
+            sample_warehouse,
+            "SELECT unified_id FROM golden_customer WHERE customer_type = 'person' "
+            "ORDER BY unified_id LIMIT 1",
+        ).item()
+    )
+    report = load_customer_report(sample_warehouse, person)
+    assert report.contacts.is_empty()
+    assert 'id="contacts"' not in render_customer_html(report)
+
+
 def test_openlineage_events_of_the_sample_run_validate(
     sample_warehouse: Path, tmp_path: Path
 ) -> None:

@@ -20,9 +20,11 @@ from matching import standardise
 from pipelines.orchestration.runner import RunFailedError
 from pipelines.quality import (
     Suite,
+    contact_suites,
     fact_suites,
     golden_suites,
     release_suites,
+    staged_frames,
     standardised_suites,
     validate,
     write_data_docs,
@@ -47,6 +49,7 @@ def test_source_suites_follow_the_canonical_schema_and_the_config(config: Fusion
     assert list(suites) == [
         "source_crm", "source_erp", "source_ecommerce", "source_tickets",
         "golden_customer", "customer_xref", "field_lineage",
+        "customer_contacts", "customer_contact_lineage",
         "fact_invoices", "fact_orders", "fact_tickets",
     ]  # fmt: skip
     erp = suites["source_erp"]
@@ -201,6 +204,61 @@ def test_the_published_release_keeps_quality_results(sample_warehouse: Path) -> 
     assert orphans["unexpected_count"] > 0
     assert (sample_warehouse / "parquet" / "quality_results.parquet").exists()
     assert (sample_warehouse / "data_docs" / "index.html").exists()
+    # The contact tables are checked like the golden ones, and pass.
+    contacts = results.filter(
+        pl.col("suite").is_in(["customer_contacts", "customer_contact_lineage"])
+    )
+    assert contacts.height == sum(len(s.expectations) for s in contact_suites())
+    assert contacts.filter(pl.col("severity") == "error")["success"].all()
+    assert {
+        (r["expectation"], r["column_name"])
+        for r in contacts.filter(pl.col("suite") == "customer_contacts").iter_rows(named=True)
+    } >= {
+        ("expect_column_values_to_not_be_null", "unified_id"),
+        ("expect_column_values_to_not_be_null", "golden_customer_type"),
+        ("expect_column_values_to_be_unique", "contact_id"),
+    }
+
+
+def _contact(unified_id: str, contact_id: str) -> dict[str, object]:
+    return {
+        "unified_id": unified_id, "contact_id": contact_id, "name": "郭明",
+        "email": "guo.ming@ruikai.cn", "phone": "+8613800138000", "first_seen_at": None,
+        "last_seen_at": None, "source_count": 1, "record_count": 1,
+        "source_records": ["crm:C1"], "run_id": "r1",
+    }  # fmt: skip
+
+
+def test_contact_suite_errors_on_a_contact_outside_golden_customer_and_a_repeated_id() -> None:
+    """Each contact's customer must be a published company; each contact_id one row."""
+    golden = pl.DataFrame({"unified_id": ["FU-1", "FU-2"], "customer_type": ["company", "person"]})
+    contacts = pl.DataFrame(
+        [
+            _contact("FU-1", "CT-00000000000000a1"),
+            _contact("FU-1", "CT-00000000000000a1"),  # the same contact twice
+            _contact("FU-2", "CT-00000000000000b2"),  # under a person
+            _contact("FU-9", "CT-00000000000000c3"),  # under no published customer
+        ]
+    )
+    xref = pl.DataFrame(
+        schema=dict.fromkeys(["source_system", "source_record_id", "unified_id"], pl.String)
+    )
+    frames = staged_frames(
+        batches={},
+        tables={"golden_customer": golden, "customer_xref": xref, "customer_contacts": contacts},
+    )
+    suite = contact_suites()[0]
+    report = validate(frames, [suite], run_id="r1")
+    failed = report.results.filter(~pl.col("success"))
+    assert failed.select("expectation", "column_name", "severity", "unexpected_count").rows() == [
+        ("expect_column_values_to_not_be_null", "golden_customer_type", "error", 1),
+        ("expect_column_values_to_be_in_set", "golden_customer_type", "error", 1),
+        ("expect_column_values_to_be_unique", "contact_id", "error", 2),
+    ]
+    orphan = json.loads(failed.row(0, named=True)["unexpected_rows"])
+    assert orphan == [
+        {"unified_id": "FU-9", "contact_id": "CT-00000000000000c3", "golden_customer_type": None}
+    ]
 
 
 def test_an_unreadable_birth_date_is_a_warning_naming_its_record(tmp_path: Path) -> None:

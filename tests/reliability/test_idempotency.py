@@ -28,7 +28,7 @@ from tests.reliability.conftest import (
 # What a reordering of the input rows must not change (row numbers aside).
 ORDER_FREE_TABLES = (
     "golden_customer", "customer_xref", "field_lineage", "field_candidates", "match_evidence",
-    "unified_id_history", "quarantine",
+    "unified_id_history", "quarantine", "customer_contacts", "customer_contact_lineage",
 )  # fmt: skip
 ROW_POSITION = frozenset({"row_number"})
 
