@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import shutil
 from pathlib import Path
@@ -402,3 +404,37 @@ def test_a_spilled_table_validates_as_its_frame(config: FusionConfig, tmp_path: 
     assert _by_expectation(
         json.loads(from_file.validations["result_json"].item())["results"]
     ) == _by_expectation(json.loads(in_memory.validations["result_json"].item())["results"])
+
+
+def test_a_dropped_value_is_a_warning_naming_its_record(samples_copy: Path, tmp_path: Path) -> None:
+    """A head count the bands cannot read is dropped from a kept record, and reported."""
+    crm = samples_copy / "crm_customers.csv"
+    lines = crm.read_text(encoding="utf-8").splitlines(keepends=True)
+    header = next(csv.reader([lines[0]]))
+    employees = header.index("employees")
+
+    def usable(line: str) -> bool:
+        cells = next(csv.reader([line]))
+        return len(cells) == len(header) and bool(cells[employees]) and cells[0].startswith("CRM-")
+
+    k = next(i for i in range(1, len(lines)) if usable(lines[i]))
+    line, cells = lines[k], next(csv.reader([lines[k]]))
+    record, cells[employees] = cells[0], "lots of people"
+    out = io.StringIO()
+    csv.writer(out, lineterminator=line[len(line.rstrip("\r\n")) :]).writerow(cells)
+    lines[k] = out.getvalue()
+    crm.write_text("".join(lines), encoding="utf-8")
+    warehouse = tmp_path / "warehouse"
+    run_samples(warehouse, samples_copy / "fusion.yaml")
+    with duckdb.connect(str(warehouse / "golden.duckdb"), read_only=True) as con:
+        dropped = con.sql("SELECT * FROM value_rejections").pl()
+        kept = con.sql(f"SELECT * FROM customer_xref WHERE source_record_id = '{record}'").pl()
+        result = con.sql("SELECT * FROM quality_results WHERE suite = 'value_rejections'").pl()
+    assert kept.height == 1  # the customer stays
+    assert (record, "size_band", "lots of people") in set(
+        dropped.select("source_record_id", "field", "value").iter_rows()
+    )
+    row = result.row(0, named=True)
+    assert (row["severity"], row["success"]) == ("warn", False)
+    assert row["unexpected_count"] == dropped.height
+    assert record in row["unexpected_rows"]
