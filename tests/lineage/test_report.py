@@ -148,7 +148,8 @@ def test_run_summary_html_is_self_contained(tiny_warehouse: Path) -> None:
          "duplicate source_record_id '…' (kept row …)"),
         ("invalid JSON: Unterminated string starting at: line 1 column 180 (char 179)",
          "invalid JSON: Unterminated string starting at: …"),
-        ("none of name, email, phone, tax_id present", "none of name, email, phone, tax_id present"),
+        ("none of name, email, phone, tax_id present",
+         "none of name, email, phone, tax_id present"),
     ],
 )  # fmt: skip
 def test_reason_kind(reason: str, expected: str) -> None:
