@@ -10,7 +10,6 @@ weights monotone in similarity.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 from typing import Any, Protocol, Self
 
@@ -133,7 +132,7 @@ def _cpdist(left: list[str], right: list[str], scorer: Any) -> np.ndarray:
 # The name level of a short form: one name key is the other's brand without its region,
 # industry words or legal form ('致光健康' / '宁波致光健康科技', 'royaldale' / 'royaldale design').
 SHORT_FORM = "short_form"
-_HAN = re.compile(r"[\u3400-\u9fff]")
+HAN_CHARACTER = r"[\u3400-\u9fff]"
 
 
 def _short_form_of_the_other(left: list[str], right: list[str]) -> np.ndarray:
@@ -145,11 +144,17 @@ def _short_form_of_the_other(left: list[str], right: list[str]) -> np.ndarray:
     one organisation ('mary crane league' / 'mary crane league mary crane west',
     different customers on chicago_childcare) as a short form.
     """
-    out = np.zeros(len(left), dtype=bool)
-    for k, (a, b) in enumerate(zip(left, right, strict=True)):
-        short, long = (a, b) if len(a) <= len(b) else (b, a)
-        out[k] = len(short) >= 2 and short != long and short in long and bool(_HAN.search(short))
-    return out
+    pairs = pl.DataFrame({"a": left, "b": right}, schema={"a": pl.String, "b": pl.String})
+    a_shorter = pl.col("a").str.len_chars() <= pl.col("b").str.len_chars()
+    short = pl.when(a_shorter).then(pl.col("a")).otherwise(pl.col("b"))
+    long = pl.when(a_shorter).then(pl.col("b")).otherwise(pl.col("a"))
+    contained = (
+        (short.str.len_chars() >= 2)
+        & (short != long)
+        & short.str.contains(HAN_CHARACTER)
+        & long.str.contains(short, literal=True)
+    )
+    return pairs.select(contained.fill_null(False))[:, 0].to_numpy()
 
 
 @dataclass(frozen=True)
@@ -218,6 +223,19 @@ class NameSimilarity:
         return level
 
 
+def _ratio_where_unequal(
+    pairs: PairFrame, column: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(both present, equal, Levenshtein ratio 0-1 of the present unequal pairs, else 0)."""
+    present = pairs.present(column)
+    same = pairs.equal(column)
+    todo = present & ~same
+    left, right, _ = pairs.subset(todo).texts(column)
+    score = np.zeros(len(pairs), dtype=np.float32)
+    score[todo] = _cpdist(left, right, fuzz.ratio) / 100.0
+    return present, same, score
+
+
 @dataclass(frozen=True)
 class ExactOrFuzzy:
     """Exact agreement, else a Levenshtein-ratio level, on one column."""
@@ -233,12 +251,7 @@ class ExactOrFuzzy:
         return ("different", f"lev>={self.fuzzy_threshold}", "exact")
 
     def levels(self, pairs: PairFrame) -> np.ndarray:
-        present = pairs.present(self.column)
-        same = pairs.equal(self.column)
-        todo = present & ~same
-        left, right, _ = pairs.subset(todo).texts(self.column)
-        score = np.zeros(len(pairs), dtype=np.float32)
-        score[todo] = _cpdist(left, right, fuzz.ratio) / 100.0
+        present, same, score = _ratio_where_unequal(pairs, self.column)
         level = _bucket(score, present, (self.fuzzy_threshold,))
         level[same] = 2
         return level
@@ -268,12 +281,7 @@ class EmailAgreement:
         return ("different", "same_company_domain", f"lev>={self.fuzzy_threshold}", "exact")
 
     def levels(self, pairs: PairFrame) -> np.ndarray:
-        present = pairs.present(self.column)
-        same = pairs.equal(self.column)
-        todo = present & ~same
-        left, right, _ = pairs.subset(todo).texts(self.column)
-        score = np.zeros(len(pairs), dtype=np.float32)
-        score[todo] = _cpdist(left, right, fuzz.ratio) / 100.0
+        present, same, score = _ratio_where_unequal(pairs, self.column)
         level = np.zeros(len(pairs), dtype=np.int8)
         level[pairs.equal(self.domain_column)] = 1
         level[score >= self.fuzzy_threshold] = 2
