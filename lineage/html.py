@@ -112,8 +112,8 @@ def svg_bars(labels: Sequence[str], counts: Sequence[int], *, title: str) -> str
             f'<text class="axis" x="{middle}" y="{y - 3}" text-anchor="middle">{count}</text>'
         )
     return (
-        f'<svg role="img" aria-label="{esc(title)}" width="{width}" height="{height}" '
-        f'xmlns="http://www.w3.org/2000/svg">{"".join(bars)}</svg>'
+        f'<svg class="chart bars" role="img" aria-label="{esc(title)}" width="{width}" '
+        f'height="{height}">{"".join(bars)}</svg>'
     )
 
 

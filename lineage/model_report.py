@@ -89,7 +89,8 @@ def load_model_report(warehouse_dir: Path) -> ModelReport:
             msg = f"the release at {warehouse_dir} stores no match model (run_settings)"
             raise ReportError(msg)
         return ModelReport(
-            run=load_run_info(con, tables), model=FellegiSunterModel.from_dict(json.loads(row[0]))
+            run=load_run_info(con, tables),
+            model=FellegiSunterModel.from_dict(json.loads(str(row[0]))),
         )
 
 

@@ -47,7 +47,7 @@ def _svg(width: float, height: float, title: str, body: str, *, kind: str) -> st
     return (
         f'<svg class="chart {kind}" role="img" aria-label="{_esc(title)}" '
         f'width="{_num(width)}" height="{_num(height)}" viewBox="0 0 {_num(width)} {_num(height)}" '
-        f'font-family="system-ui,sans-serif" font-size="11" xmlns="http://www.w3.org/2000/svg">'
+        f'font-family="system-ui,sans-serif" font-size="11">'
         f"<title>{_esc(title)}</title>{body}</svg>"
     )
 
