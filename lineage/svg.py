@@ -32,6 +32,9 @@ NODE_PALETTE = ("#2457a6", "#1b7f3b", "#8e44ad", "#c0392b", "#e08a00", "#16a085"
 ROW = 18  # height of one bar row
 LABEL_WIDTH = 230  # room for the level labels left of the bars
 CHAR_WIDTH = 6.5  # average width of an 11px character, to size text columns
+# Above this many links the probabilities written on them pile up in the middle of the
+# circle; each line's tooltip still has it.
+LABELLED_LINKS = 15
 
 
 def _esc(value: object) -> str:
@@ -256,7 +259,7 @@ def record_graph(nodes: Sequence[tuple[str, str]], edges: Sequence[Edge], *, tit
     ``nodes`` are ``(key, group)``: the key is the label (``crm:CRM-000265``),
     the group (source system) picks the colour. An edge's colour is its
     decision, its width grows with the match probability, and the probability
-    is written at its middle.
+    is written at its middle (up to ``LABELLED_LINKS`` links; always in its tooltip).
     """
     radius = 60.0 + 28.0 * len(nodes) if len(nodes) > 1 else 0.0
     label_room = max((len(key) for key, _ in nodes), default=10) * CHAR_WIDTH + 20
@@ -269,6 +272,7 @@ def record_graph(nodes: Sequence[tuple[str, str]], edges: Sequence[Edge], *, tit
         angle = 2 * math.pi * i / max(len(nodes), 1) - math.pi / 2
         where[key] = (centre + radius * math.cos(angle), centre + radius * math.sin(angle))
     parts: list[str] = []
+    labelled = len(edges) <= LABELLED_LINKS
     for edge in edges:
         if edge.left not in where or edge.right not in where:
             continue
@@ -282,9 +286,12 @@ def record_graph(nodes: Sequence[tuple[str, str]], edges: Sequence[Edge], *, tit
             f'stroke-width="{_num(1 + 3 * edge.probability)}"{dash}>'
             f"<title>{_esc(edge.left)} – {_esc(edge.right)}: p={edge.probability:.4f} "
             f"({_esc(edge.decision)})</title></line>"
-            f'<text x="{_num((x1 + x2) / 2)}" y="{_num((y1 + y2) / 2 - 3)}" text-anchor="middle" '
-            f'fill="{MUTED}" font-size="10">{edge.probability:.2f}</text>'
         )
+        if labelled:
+            parts.append(
+                f'<text x="{_num((x1 + x2) / 2)}" y="{_num((y1 + y2) / 2 - 3)}" '
+                f'text-anchor="middle" fill="{MUTED}" font-size="10">{edge.probability:.2f}</text>'
+            )
     for key, group in nodes:
         x, y = where[key]
         anchor = "start" if x >= centre - 1 else "end"

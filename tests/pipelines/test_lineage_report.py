@@ -4,9 +4,7 @@ and the HTML report opened in headless Chromium (Debian's chromium + chromedrive
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
-from collections.abc import Iterator
 from importlib.metadata import version
 from pathlib import Path
 
@@ -21,10 +19,8 @@ from lineage.openlineage_validate import read_events
 from lineage.report import load_customer_report
 from pipelines.cli import main
 from pipelines.settings import load_fusion_config
-from tests.pipelines.conftest import REPO, SAMPLE_CONFIG
+from tests.pipelines.conftest import SAMPLE_CONFIG
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
 SCRIPT_NAME = "<script>alert(1)</script>"
 
 
@@ -191,42 +187,6 @@ def test_openlineage_events_of_the_sample_run_validate(
 
 
 # ---- headless Chromium ----
-
-
-@pytest.fixture(scope="session")
-def artifacts() -> Path:
-    """Screenshots land in test-artifacts/ (ignored by git through its own .gitignore)."""
-    folder = Path(os.environ.get("FUSION_TEST_ARTIFACTS", REPO / "test-artifacts"))
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / ".gitignore").write_text("*\n", encoding="utf-8")
-    return folder
-
-
-@pytest.fixture(scope="session")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    """Debian's Chromium through its chromedriver, headless; no browser is downloaded."""
-    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
-        if os.environ.get("CI"):
-            pytest.fail("chromium and chromium-driver must be installed (make test does it)")
-        pytest.skip(
-            "chromium/chromium-driver not installed (apt-get install chromium chromium-driver)"
-        )
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    profile = tmp_path_factory.mktemp("chromium-profile")
-    for argument in ("--headless", "--no-sandbox", "--disable-gpu",
-                     "--disable-background-networking", "--disable-component-update",
-                     "--disable-sync", "--no-first-run", f"--user-data-dir={profile}",
-                     "--window-size=1400,1800"):  # fmt: skip
-        options.add_argument(argument)
-    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
-    try:
-        yield driver
-    finally:
-        driver.quit()
 
 
 def test_html_report_in_chromium_shows_winner_source_and_losers(
