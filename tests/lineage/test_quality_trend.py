@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
@@ -23,7 +24,7 @@ RELEASES = {
 }
 
 
-def _release(folder: Path, run_id: str, rows: list[tuple[object, ...]]) -> None:
+def _release(folder: Path, run_id: str, rows: Sequence[tuple[object, ...]]) -> None:
     folder.mkdir(parents=True)
     with contextlib.closing(duckdb.connect(str(folder / "golden.duckdb"))) as con:
         con.execute(

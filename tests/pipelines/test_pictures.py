@@ -347,3 +347,21 @@ def test_data_docs_render_offline_in_chromium(
     rows[0].find_element(By.TAG_NAME, "a").click()
     assert browser.find_elements(By.CSS_SELECTOR, "#expectations tbody tr")
     _offline(Path(browser.current_url.removeprefix("file://")).read_text(encoding="utf-8"))
+
+
+def test_masked_explain_page_hides_the_compared_contact_values(
+    sample_warehouse: Path, tmp_path: Path
+) -> None:
+    pair = ["crm:CRM-000298", "tickets:T-0001175"]  # the README's pair: two e-mails compared
+    explained = json.loads(_write(["explain", *pair, "--warehouse", str(sample_warehouse),
+                                   "--json"]))  # fmt: skip
+    emails = [explained["steps"][i][f"{side}_value"] for i, s in enumerate(explained["steps"])
+              if s["comparison"] == "email" for side in ("left", "right")]  # fmt: skip
+    assert all(emails)
+    page = tmp_path / "masked.html"
+    _write(["explain", *pair, "--warehouse", str(sample_warehouse), "--mask-pii", "--html",
+            str(page)])  # fmt: skip
+    text = page.read_text(encoding="utf-8")
+    for email in emails:
+        assert email not in text
+    assert '<svg class="chart waterfall"' in text
