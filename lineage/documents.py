@@ -143,4 +143,7 @@ def run_summary_json(summary: RunSummary) -> dict[str, Any]:
         "field_trust": json_rows(summary.field_trust),
         "contested_fields": json_rows(summary.contested),
         "contested_customers": json_rows(summary.contested_customers),
+        "match_probability_histogram": json_rows(summary.match_probabilities),
+        "customers_by_records": json_rows(summary.cluster_size_distribution),
+        "quality_trend": json_rows(summary.quality_trend),
     }
