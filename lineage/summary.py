@@ -378,6 +378,13 @@ def render_summary_terminal(summary: RunSummary, console: Console) -> None:
     histogram = summary.trust_histogram
     console.print(Text("Record trust distribution: " + ", ".join(
         f"{label}: {count}" for label, count in histogram.iter_rows())))  # fmt: skip
+    trend = Table(title="Data quality across releases", caption="oldest first")
+    shown = ("release", "expectations", "passed", "failed_warnings", "failed_errors", "failing")
+    for column in shown:
+        trend.add_column(column, overflow="fold")
+    for row in summary.quality_trend.select(shown).iter_rows():
+        trend.add_row(*(Text(text(v)) for v in row))
+    console.print(trend)
 
 
 def render_summary_html(summary: RunSummary) -> str:

@@ -93,7 +93,10 @@ def report(warehouse_dir: Path, html_path: Path | None, mask_pii: bool, as_json:
               help="Also write the match-weight and m/u charts to this HTML file.")  # fmt: skip
 @json_option
 def model(warehouse_dir: Path, html_path: Path | None, as_json: bool) -> None:
-    """The match model the release scored with: m, u and match weight per comparison level."""
+    """The match model the release scored with: m, u and match weight per comparison level.
+
+    (The SQL models are ``fusion models``.)
+    """
     from lineage.model_report import load_model_report, render_model_html, render_model_terminal
 
     try:
