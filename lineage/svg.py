@@ -261,7 +261,8 @@ def record_graph(nodes: Sequence[tuple[str, str]], edges: Sequence[Edge], *, tit
     decision, its width grows with the match probability, and the probability
     is written at its middle (up to ``LABELLED_LINKS`` links; always in its tooltip).
     """
-    radius = 60.0 + 28.0 * len(nodes) if len(nodes) > 1 else 0.0
+    # Room on the circle for each label, without spreading a small customer thin.
+    radius = 140.0 + 4.0 * len(nodes) if len(nodes) > 1 else 0.0
     label_room = max((len(key) for key, _ in nodes), default=10) * CHAR_WIDTH + 20
     centre = radius + label_room
     size = 2 * centre
