@@ -53,34 +53,32 @@ def test_a_50000_record_cluster_is_reported_and_stays_under_1_5_gib(tmp_path: Pa
     ) in output
 
     with duckdb.connect(str(tmp_path / "warehouse" / "golden.duckdb"), read_only=True) as con:
-        parts = con.sql(
+        parts = con.execute(
             "SELECT unified_id, record_count, original_unified_id, original_record_count, "
             "original_parts, outcome, max_cluster_size FROM oversized_clusters"
         ).fetchall()
-        (giant_id,) = con.sql(
-            "SELECT unified_id FROM golden_customer WHERE record_count = ?", params=[GIANT]
+        (giant_id,) = con.execute(
+            "SELECT unified_id FROM golden_customer WHERE record_count = ?", [GIANT]
         ).fetchone() or (None,)
         assert parts == [(giant_id, GIANT, giant_id, GIANT, 1, "kept_oversized", MAX_CLUSTER_SIZE)]
-        warned = con.sql(
+        warned = con.execute(
             "SELECT severity, success, unexpected_count FROM quality_results "
             "WHERE suite = 'oversized_clusters' ORDER BY expectation, column_name"
         ).fetchall()
         assert warned == [("warn", False, 1), ("warn", False, 1)]
         # Its evidence is kept: the 49,999 chaining pairs, inside the one customer.
-        (chained,) = con.sql(
+        (chained,) = con.execute(
             "SELECT count(*) FROM match_evidence WHERE same_cluster "
             "AND left_source_record_id LIKE 'G%' AND right_source_record_id LIKE 'G%'"
         ).fetchone() or (0,)
         assert chained == GIANT - 1
         lineage_rows, contacts = (
-            con.sql(
-                f"SELECT count(*) FROM {table} WHERE unified_id = ?", params=[giant_id]
-            ).fetchone()
+            con.execute(f"SELECT count(*) FROM {table} WHERE unified_id = ?", [giant_id]).fetchone()
             for table in ("field_lineage", "customer_contacts")
         )
         assert lineage_rows is not None
         assert lineage_rows[0] == 7  # type, name, contact, e-mail, phone, address, city
         # Every giant record names its own contact person.
         assert contacts == (GIANT,)
-        (customers,) = con.sql("SELECT count(*) FROM golden_customer").fetchone() or (0,)
+        (customers,) = con.execute("SELECT count(*) FROM golden_customer").fetchone() or (0,)
         assert customers == 1 + (RECORDS - GIANT) // 2
