@@ -80,10 +80,10 @@ def limit_cluster_sizes(
     oversized = record_size > max_cluster_size
     if not oversized.any():
         return labels, empty_oversized()
-    weak = edges["weak_link"].fill_null(False) if "weak_link" in edges.columns else None
-    strong = edges.select("left", "right").filter(
-        (edges["match_probability"] >= match_threshold) & (True if weak is None else ~weak)
-    )
+    link = edges["match_probability"] >= match_threshold
+    if "weak_link" in edges.columns:
+        link &= ~edges["weak_link"].fill_null(False)
+    strong = edges.select("left", "right").filter(link)
     left = strong["left"].to_numpy().astype(np.int64)
     right = strong["right"].to_numpy().astype(np.int64)
     inside = oversized[left] & (labels[left] == labels[right])

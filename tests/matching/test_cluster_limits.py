@@ -8,6 +8,8 @@ import pytest
 
 from matching.cluster_limits import KEPT_OVERSIZED, SPLIT, limit_cluster_sizes
 from matching.clustering import cluster_pairs
+from matching.linkage import cluster_under_decisions
+from matching.settings import MatchSettings
 
 
 def _edges(links: list[tuple[int, int, bool]], probability: float = 0.99) -> pl.DataFrame:
@@ -86,3 +88,39 @@ def test_clusters_within_the_limit_never_change(seed: int) -> None:
         frame = pl.DataFrame({"before": labels, "after": smaller})
         assert frame.group_by("after").agg(pl.col("before").n_unique())["before"].max() == 1
         assert report["original_record_count"].min() == largest
+
+
+def test_matching_applies_the_limit_with_weak_links_read_from_the_evidence() -> None:
+    # 0-1-2-3 agree on name and e-mail (strong); 3-4 on the name alone (weak), which
+    # attaches record 4 to the cluster. A limit of 3 takes 4 off again and reports both.
+    scored = pl.DataFrame(
+        {
+            "left": [0, 1, 2, 3],
+            "right": [1, 2, 3, 4],
+            "name_weight": [5.0, 5.0, 5.0, 5.0],
+            "email_weight": [8.0, 8.0, 8.0, 0.0],
+            "match_weight": [13.0, 13.0, 13.0, 5.0],
+            "match_probability": [0.99, 0.99, 0.99, 0.95],
+        },
+        schema_overrides={"left": pl.UInt32, "right": pl.UInt32},
+    )
+    std = pl.DataFrame({"record_index": pl.Series(range(5), dtype=pl.UInt32)})
+    unlimited = cluster_under_decisions(
+        std, scored, steward_decisions=None, settings=MatchSettings()
+    )
+    assert unlimited.clusters["cluster"].to_list() == [0, 0, 0, 0, 0]
+    assert unlimited.oversized_clusters.is_empty()
+    limited = cluster_under_decisions(
+        std, scored, steward_decisions=None, settings=MatchSettings(max_cluster_size=3)
+    )
+    assert limited.clusters["cluster"].to_list() == [0, 0, 0, 0, 4]
+    assert limited.oversized_clusters.select("record_count", "outcome").rows() == [
+        (4, KEPT_OVERSIZED),
+        (1, SPLIT),
+    ]
+    assert limited.scored_pairs.height == scored.height  # the evidence stays
+
+
+def test_the_default_limit_leaves_the_settings_json_and_hash_as_they_were() -> None:
+    assert "max_cluster_size" not in MatchSettings().model_dump()
+    assert MatchSettings(max_cluster_size=50).model_dump()["max_cluster_size"] == 50
