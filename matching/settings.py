@@ -278,8 +278,8 @@ class MatchSettings(BaseModel):
             "A cluster of more records than this is re-split on its strong links only "
             "(matching.cluster_limits); a part still above it is published as it is. Either "
             "way it is reported: oversized_clusters, the run summary, a quality WARN. "
-            "1,000 is far above any customer seen in the benchmark sets (the largest true "
-            "clusters hold 6 to 21 records) yet well below the chained clusters of a wrong "
+            "1,000 is far above any customer of the benchmark sets (fusion's largest "
+            "clusters there hold 6 to 21 records) yet well below the chained clusters of a wrong "
             "match (18,840 records on a 1M person file), so no plausible customer is split."
         ),
     )
