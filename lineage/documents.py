@@ -126,6 +126,11 @@ def customer_report_json(report: CustomerReport) -> dict[str, Any]:
         "candidates": json_rows(report.candidates),
         "contact_points": json_rows(report.contact_points),
         "history": json_rows(report.history),
+        # Sections cut to the report's row limit: section -> {"shown", "total"}.
+        "truncated": {
+            section: {"shown": shown, "total": total}
+            for section, (shown, total) in report.truncated.items()
+        },
     }
 
 

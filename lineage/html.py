@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 import polars as pl
 
 from lineage.contact_report import CONTACT_REPORT_COLUMNS
-from lineage.report import CustomerReport, comparison_columns, text
+from lineage.report import CustomerReport, comparison_columns, cut_note, text
 from lineage.svg import Edge, record_graph
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
@@ -244,6 +244,12 @@ def customer_graph(report: CustomerReport) -> str:
     return record_graph(nodes, edges, title=title)
 
 
+def _cut(report: CustomerReport, section: str) -> str:
+    """A note under a section cut to the report's row limit (empty when it is whole)."""
+    note = cut_note(report, section)
+    return "" if note is None else f'<p class="note">{esc(note)}</p>'
+
+
 def render_customer_html(report: CustomerReport) -> str:
     """One self-contained page for one customer (see the module docstring)."""
     note = (
@@ -261,13 +267,16 @@ def render_customer_html(report: CustomerReport) -> str:
         "<h2>Field by field: winners and losers</h2>",
         f'<p class="formula">{esc(TRUST_FORMULA)}</p>',
         f'<section id="fields">{_field_sections(report)}</section>',
+        _cut(report, "candidates"),
         "<h2>Member source records</h2>",
         "<p class='meta'>Each record of the customer, and the scored candidate pairs between "
         "them: line colour is the decision, width and label the match probability.</p>",
         f'<div class="scroll" id="record-graph">{customer_graph(report)}</div>',
         html_table(report.members, numeric=NUMERIC, table_id="members"),
+        _cut(report, "members"),
         "<h2>Match evidence between members</h2>",
         html_table(report.evidence, columns=evidence_columns, numeric=NUMERIC, table_id="evidence"),
+        _cut(report, "evidence"),
     ]
     if not report.contact_points.is_empty():
         body += [
@@ -287,6 +296,7 @@ def render_customer_html(report: CustomerReport) -> str:
                 numeric=NUMERIC,
                 table_id="contact-points",
             ),  # fmt: skip
+            _cut(report, "contact_points"),
         ]
     if not report.contacts.is_empty():
         body += [
@@ -295,6 +305,7 @@ def render_customer_html(report: CustomerReport) -> str:
             "requester, shop buyer); beside each value, the source record and column it came "
             "from (the value most of the person's records hold).</p>",
             html_table(report.contacts, columns=CONTACT_REPORT_COLUMNS, table_id="contacts"),
+            _cut(report, "contacts"),
         ]
     body += [
         "<h2>Unified ID history</h2>",

@@ -53,12 +53,16 @@ class RunOutcome:
     warehouse: Warehouse
     golden_rows: int
     example_id: str
+    # One line per cluster above matching.max_cluster_size (oversized_cluster_warnings).
+    warnings: tuple[str, ...] = ()
 
     def summary_text(self) -> str:
         """What a newcomer needs after the first run."""
         db = self.warehouse.database
+        warned = "".join(f"warning: {line}\n" for line in self.warnings)
         return (
             f"run {self.run_id} published {self.golden_rows} golden customers\n"
+            f"{warned}"
             f"  DuckDB:  {db}\n"
             f"  Parquet: {self.warehouse.parquet_dir}/\n"
             "Try:\n"
@@ -234,4 +238,48 @@ def run_pipeline(
         warehouse=warehouse,
         golden_rows=richest["customers"][0] if richest.height else 0,
         example_id=richest["unified_id"][0] if richest.height else "<unified_id>",
+        warnings=oversized_cluster_warnings(warehouse),
     )
+
+
+def oversized_cluster_warnings(warehouse: Warehouse) -> tuple[str, ...]:
+    """One line per cluster the published release reports in ``oversized_clusters``.
+
+    ``cluster of 50,000 records above matching.max_cluster_size 1,000: split into
+    3 customers (largest 600 records, FU-00000007); 1 part still over the limit,
+    published as it is: FU-00000007`` (see ``matching.cluster_limits``).
+    """
+    # DuckDB hands an empty result to Arrow as no batch at all: count first.
+    counted = warehouse.query("SELECT count(*) AS parts FROM oversized_clusters", frames={})
+    if counted is None or not counted["parts"][0]:
+        return ()
+    clusters = warehouse.query(
+        "SELECT original_unified_id, any_value(original_record_count) AS size, "
+        "any_value(max_cluster_size) AS cap, count(*) AS parts, max(record_count) AS largest, "
+        "arg_max(unified_id, record_count) AS largest_id, "
+        "list(unified_id ORDER BY unified_id) FILTER (outcome = 'kept_oversized') AS kept "
+        "FROM oversized_clusters GROUP BY original_unified_id ORDER BY size DESC, 1",
+        frames={},
+    )
+    if clusters is None:
+        return ()
+    lines = []
+    for row in clusters.iter_rows(named=True):
+        head = (
+            f"cluster of {row['size']:,} records above matching.max_cluster_size {row['cap']:,}: "
+        )
+        if row["parts"] > 1:
+            head += (
+                f"split on its strong links into {row['parts']:,} customers (largest "
+                f"{row['largest']:,} records, {row['largest_id']})"
+            )
+        else:
+            head += f"its strong links hold it together ({row['largest_id']})"
+        kept = row["kept"] or []
+        if kept:
+            head += (
+                f"; {len(kept)} part(s) still over the limit, published as is: "
+                f"{', '.join(kept[:3])}{' ...' if len(kept) > 3 else ''}"
+            )
+        lines.append(head + " (see oversized_clusters)")
+    return tuple(lines)

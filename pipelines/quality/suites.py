@@ -283,6 +283,32 @@ def value_rejections_suite() -> Suite:
     return Suite("value_rejections", "value_rejections", keys, expectations)
 
 
+def oversized_clusters_suite() -> Suite:
+    """The clusters above ``matching.max_cluster_size`` (``matching.cluster_limits``).
+
+    Two WARNs over ``oversized_clusters`` (one row per part a too-large cluster
+    became): every part of such a cluster fails the first, so its count is the
+    parts and its failing rows name them with the original size; a part still
+    over the limit (strong links hold it together, it is published as it is)
+    fails the second too. A steward sees both beside every other data problem.
+    """
+    keys = ("unified_id", "original_unified_id", "original_record_count", "record_count")
+    within = {"column_A": "max_cluster_size", "or_equal": True}
+    expectations = (
+        Expect(
+            "ExpectColumnPairValuesAToBeGreaterThanB",
+            {**within, "column_B": "original_record_count"},
+            "warn",
+        ),
+        Expect(
+            "ExpectColumnPairValuesAToBeGreaterThanB",
+            {**within, "column_B": "record_count"},
+            "warn",
+        ),
+    )
+    return Suite("oversized_clusters", "oversized_clusters", keys, expectations)
+
+
 def fact_suites(facts: Sequence[FactConfig]) -> list[Suite]:
     """One suite per fact table that a configured fact source fills.
 
@@ -323,5 +349,6 @@ def release_suites(sources: Sequence[SourceConfig], facts: Sequence[FactConfig])
         *golden_suites(sources),
         *contact_suites(),
         value_rejections_suite(),
+        oversized_clusters_suite(),
         *fact_suites(facts),
     ]

@@ -268,3 +268,21 @@ def test_a_script_in_a_source_value_renders_as_text_in_chromium(
     assert section.find_element(By.CSS_SELECTOR, ".chosen-value").text == SCRIPT_NAME
     assert browser.find_elements(By.TAG_NAME, "script") == []
     browser.save_screenshot(str(artifacts / "lineage-script-name.png"))
+
+
+def test_a_section_over_the_row_limit_is_cut_and_says_where_the_rest_is(
+    sample_warehouse: Path,
+) -> None:
+    whole = load_customer_report(sample_warehouse, "FU-00000025")
+    assert whole.truncated == {}
+    cut = load_customer_report(sample_warehouse, "FU-00000025", section_rows=1)
+    assert whole.members.height == 3
+    assert cut.members.rows() == whole.members.head(1).rows()
+    assert cut.truncated["members"] == (1, 3)
+    assert cut.truncated["evidence"] == (1, whole.evidence.height)
+    # Every field keeps its winner; the losers are counted.
+    assert cut.winners().rows() == whole.winners().rows()
+    assert cut.truncated["candidates"] == (cut.winners().height, whole.candidates.height)
+    html = render_customer_html(cut)
+    assert "showing 1 of 3 rows: all are in customer_xref" in html
+    assert "rows: all are in" not in render_customer_html(whole)

@@ -51,7 +51,7 @@ def test_source_suites_follow_the_canonical_schema_and_the_config(config: Fusion
     assert list(suites) == [
         "source_crm", "source_erp", "source_ecommerce", "source_tickets",
         "golden_customer", "customer_xref", "field_lineage",
-        "customer_contacts", "customer_contact_lineage", "value_rejections",
+        "customer_contacts", "customer_contact_lineage", "value_rejections", "oversized_clusters",
         "fact_invoices", "fact_orders", "fact_tickets",
     ]  # fmt: skip
     erp = suites["source_erp"]
