@@ -87,9 +87,10 @@ def build_definitions(
     assets = build_assets(config)
     release_asset = next(a for a in assets if a.key.path[-1] == "release_tables")
     checks = build_invariant_checks(release_asset)
-    # SQL models (one asset per dbt_like_models/*.sql, with their tests as checks) and
+    # SQL models (one asset per dbt_like_models/*.sql and per file of the config's
+    # models_dir folders, with their tests as checks) and
     # the data-quality suites, whose ERROR checks gate publishing like the invariants.
-    project = load_project()
+    project = load_project(extra=config.models_dirs)
     assets = [*assets, *build_model_assets(project, release_asset=release_asset)]
     checks = [
         *checks,
