@@ -40,7 +40,7 @@ from dagster import (
     io_manager,
 )
 
-from pipelines.memory import release_free_memory
+from pipelines.memory import collecting_new_objects_only, release_free_memory
 from pipelines.warehouse import Warehouse
 
 # The newest protocol: frames and arrays pickle as their buffers, not element by element.
@@ -126,8 +126,10 @@ class ScratchIOManager(IOManager):
 def scratch_io_manager(warehouse: Warehouse) -> IOManagerDefinition:
     """:class:`ScratchIOManager` as a resource that removes the run's scratch when torn down.
 
-    On the in-process executor the resource lives for the whole run, so the
-    teardown comes after the last step (the checks that read the spilled tables
+    On the in-process executor the resource lives for the whole run, so what
+    was alive when it started stays frozen for the run's collections
+    (``pipelines.memory.collecting_new_objects_only``), and the teardown comes
+    after the last step (the checks that read the spilled tables
     after publishing included). Removing a folder already gone is a no-op, so
     the runner's and the sensors' own clean-up stay harmless.
     """
@@ -138,9 +140,14 @@ def scratch_io_manager(warehouse: Warehouse) -> IOManagerDefinition:
         description="Step outputs in the run's scratch folder, removed when it ends."
     )
     def step_outputs(context: InitResourceContext) -> Iterator[ScratchIOManager]:
-        yield ScratchIOManager(warehouse)
-        if context.run_id:
-            warehouse.drop_scratch(context.run_id)
+        try:
+            # As for fusion run (``runner.run_in_process``): the collection each step
+            # starts with scans only what the run made, not Dagster's and GX's modules.
+            with collecting_new_objects_only():
+                yield ScratchIOManager(warehouse)
+        finally:
+            if context.run_id:
+                warehouse.drop_scratch(context.run_id)
 
     return step_outputs
 
