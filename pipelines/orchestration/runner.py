@@ -48,6 +48,7 @@ from pipelines.warehouse import Warehouse
 if TYPE_CHECKING:
     # What ``build_reconstructable_job`` returns; Dagster exports the class under no public name.
     from dagster._core.definitions.reconstruct import ReconstructableJob
+    from dagster._utils.error import SerializableErrorInfo
 
 
 class RunFailedError(FusionError):
@@ -80,19 +81,42 @@ class RunOutcome:
 QUALIFIED_CLASS_PREFIX = re.compile(r"^(?:[A-Za-z_]\w*\.)*[A-Za-z_]\w*(?:Error|Exception): ")
 
 
+def _innermost_message(error: SerializableErrorInfo | None) -> str | None:
+    while error is not None and error.cause is not None:
+        error = error.cause
+    if error is None:
+        return None
+    message = error.message.strip().splitlines()[0]
+    # Dagster prefixes the (module-qualified) exception class: keep the reason only.
+    return QUALIFIED_CLASS_PREFIX.sub("", message, count=1)
+
+
 def first_failure_reason(result: JobExecutionResult) -> str:
     """One line: the innermost error message of the first failed step."""
     for event in result.all_events:
         if event.event_type == DagsterEventType.STEP_FAILURE and event.step_failure_data:
-            error = event.step_failure_data.error
-            while error is not None and error.cause is not None:
+            message = _innermost_message(event.step_failure_data.error)
+            if message is not None:
+                return message
+    return "the run failed without a step failure (see the Dagster logs)"
+
+
+def first_hook_error(result: JobExecutionResult) -> str | None:
+    """One line for the first hook that raised (the OpenLineage events not written), or None.
+
+    Dagster logs a hook's error and lets the run succeed; ``fusion run`` says so.
+    """
+    for event in result.all_events:
+        if event.event_type == DagsterEventType.HOOK_ERRORED:
+            error = getattr(event.event_specific_data, "error", None)
+            # Past Dagster's wrappers to the hook's own error, not to the OS error under it.
+            while error is not None and error.cls_name.startswith("Dagster") and error.cause:
                 error = error.cause
             if error is None:
-                continue
+                return "a hook failed (see the Dagster logs)"
             message = error.message.strip().splitlines()[0]
-            # Dagster prefixes the (module-qualified) exception class: keep the reason only.
             return QUALIFIED_CLASS_PREFIX.sub("", message, count=1)
-    return "the run failed without a step failure (see the Dagster logs)"
+    return None
 
 
 # The consoles of runs under way, by key: Dagster rebuilds the job from plain
@@ -248,6 +272,10 @@ def run_pipeline(
                 reason=reason,
             )
             raise RunFailedError(reason)
+    hook_error = first_hook_error(result)
+    if hook_error is not None:
+        msg = f"run {result.run_id} published, but {hook_error}"
+        raise RunFailedError(msg)
     # DuckDB counts and picks the example: the table never comes to Python.
     richest = warehouse.query(
         "SELECT count(*) OVER () AS customers, unified_id FROM golden_customer "

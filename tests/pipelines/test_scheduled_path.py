@@ -159,6 +159,22 @@ def test_a_failed_scheduled_run_writes_the_fail_event_fusion_run_writes(
     assert _fact_files() <= {Path(d.name).name for d in scheduled[0].inputs or []}
 
 
+@pytest.mark.slow
+def test_fusion_run_says_when_the_release_published_but_its_lineage_was_not_written(
+    tmp_path: Path,
+) -> None:
+    warehouse = tmp_path / "wh"
+    (warehouse / "openlineage.jsonl").mkdir(parents=True)  # a folder where the file goes
+
+    with pytest.raises(RunFailedError) as failed:
+        run_samples(warehouse)
+
+    message = str(failed.value)
+    assert message.startswith("run ")
+    assert "published, but OpenLineage events could not be written to" in message
+    assert (warehouse / "golden.duckdb").exists()
+
+
 def _drop_erp_tier_column(samples: Path) -> None:
     """The ERP export loses its tier column (客户等级), so reading it fails."""
     erp = samples / "erp_customers.csv"
