@@ -3,8 +3,9 @@
 Built from the run's configuration and the published warehouse, written through
 the openlineage-python client's file transport (no server needed):
 
-- inputs: every source file (namespace ``file``, the absolute path), with a
-  ``schema`` facet listing the columns the source config reads and what each becomes;
+- inputs: every source file and every fact export (namespace ``file``, the
+  absolute path), with a ``schema`` facet listing the columns the config reads
+  and what each becomes (``fact_invoices.amount``, ...);
 - outputs (COMPLETE only): every warehouse table (namespace ``duckdb://<database>``,
   name ``main.<table>``) with its schema, row count, Parquet mirror (``symlinks``)
   and, for ``golden_customer``, ``customer_contact_points``, ``field_lineage`` and
@@ -53,6 +54,8 @@ from openlineage.client.transport.file import FileConfig, FileTransport
 
 from connectors.canonical import GOLDEN_FIELDS
 from connectors.config import SourceConfig
+from connectors.facts import FactConfig
+from connectors.paths import GLOB_CHARS
 from lineage.provenance import code_version
 from lineage.settings import LineageError, SurvivorshipSettings
 
@@ -83,6 +86,9 @@ class RunConfig(Protocol):
 
     @property
     def sources(self) -> Sequence[SourceConfig]: ...
+
+    @property
+    def facts(self) -> Sequence[FactConfig]: ...
 
     @property
     def survivorship(self) -> SurvivorshipSettings: ...
@@ -151,6 +157,50 @@ def input_datasets(sources: Sequence[SourceConfig]) -> list[InputDataset]:
                 "schema": schema_dataset.SchemaDatasetFacet(fields=fields),
                 "dataSource": datasource_dataset.DatasourceDatasetFacet(
                     name=f"{source.name} ({source.system}, {source.format})",
+                    uri=Path(path).as_uri(),
+                ),
+            }
+            datasets.append(InputDataset(namespace=FILE_NAMESPACE, name=path, facets=facets))
+    return datasets
+
+
+def fact_files(fact: FactConfig) -> list[str]:
+    """The files a fact source reads now: the glob's matches, else the configured path."""
+    pattern = Path(fact.path) if Path(fact.path).is_absolute() else fact.base_dir / fact.path
+    resolved = str(pattern.absolute())
+    if GLOB_CHARS.search(fact.path):
+        return sorted(glob.glob(resolved)) or [resolved]
+    return [resolved]
+
+
+def fact_input_datasets(facts: Sequence[FactConfig]) -> list[InputDataset]:
+    """Every fact export, with a schema facet of the columns read and the fact columns they fill.
+
+    The SQL models (``customer_360``, ``source_quality``...) roll these up, so
+    they are inputs of the run as much as the customer exports are.
+    """
+    datasets = []
+    for fact in facts:
+        roles: dict[str, list[str]] = {}
+        for fact_column, columns in fact.column_of.items():
+            mapping = getattr(fact, fact_column, None)
+            how = " (value map)" if getattr(mapping, "map", None) is not None else ""
+            for column in columns:
+                roles.setdefault(column, []).append(f"{fact.table}.{fact_column}{how}")
+        fields = [
+            schema_dataset.SchemaDatasetFacetFields(
+                name=column,
+                type="string",
+                description="-> " + "; ".join(targets),
+                ordinal_position=position,
+            )
+            for position, (column, targets) in enumerate(roles.items(), start=1)
+        ]
+        for path in fact_files(fact):
+            facets: dict[str, Any] = {
+                "schema": schema_dataset.SchemaDatasetFacet(fields=fields),
+                "dataSource": datasource_dataset.DatasourceDatasetFacet(
+                    name=f"{fact.name} ({fact.kind} facts, {fact.format})",
                     uri=Path(path).as_uri(),
                 ),
             }
@@ -409,7 +459,7 @@ def run_events(
     database: Path | None = None,
 ) -> list[RunEvent]:
     """START and COMPLETE (outputs read from ``database``), or START and FAIL."""
-    inputs = input_datasets(config.sources)
+    inputs = [*input_datasets(config.sources), *fact_input_datasets(config.facts)]
     start = build_run_event(
         RunState.START, config=config, run_id=run_id, event_time=started_at, inputs=inputs
     )

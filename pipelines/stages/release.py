@@ -140,7 +140,7 @@ def warehouse_tables(
     # add their own transients (the contact points and the models' tables at 1M: 0.6 GiB).
     tables = spill_frames(tables, spill=spill)
     # The models get only the tables they read: the runner copies each one it is given.
-    project = load_project()
+    project = load_project(extra=config.models_dirs)
     read = {
         name: _model_input(tables[name], project.names_mentioned(name), LINEAGE_READS.get(name, ()))
         for name in project.external_tables()

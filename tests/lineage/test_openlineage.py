@@ -14,6 +14,7 @@ import pytest
 from openlineage.client.event_v2 import RunEvent, RunState
 
 from connectors.config import SourceConfig, parse_sources
+from connectors.facts import FactConfig, parse_facts
 from lineage import SurvivorshipSettings
 from lineage.openlineage import (
     OPENLINEAGE_FILE,
@@ -40,6 +41,7 @@ class TinyConfig:
     """Stands in for pipelines.settings.FusionConfig (the RunConfig protocol)."""
 
     sources: tuple[SourceConfig, ...]
+    facts: tuple[FactConfig, ...] = ()
     run: RunName = RunName()
     survivorship: SurvivorshipSettings = field(default_factory=SurvivorshipSettings)
     config_hash: str = "cafe0123"
@@ -158,6 +160,39 @@ def test_failed_run_emits_fail_with_the_reason(
     assert (start.eventType, fail.eventType) == (RunState.START, RunState.FAIL)
     assert fail.outputs == []
     assert (fail.run.facets or {})["errorMessage"].message == "source 'crm': column 'x' not found"
+
+
+def test_fact_exports_are_inputs_with_the_fact_columns_they_fill(
+    config: TinyConfig, database: Path, tmp_path: Path
+) -> None:
+    invoices = tmp_path / "invoices"
+    invoices.mkdir()
+    for month in ("05", "06"):
+        (invoices / f"inv_2024-{month}.csv").write_text("no,cust,at,total,state\n", "utf-8")
+    raw = [
+        {"name": "erp_invoices", "kind": "invoice", "customer_source": "erp",
+         "path": "invoices/inv_*.csv", "format": "csv", "fact_id": "no", "customer_id": "cust",
+         "occurred_at": {"column": "at", "format": "iso"}, "amount": "total",
+         "currency": {"constant": "CNY"}, "status": {"column": "state", "map": {"P": "paid"}}},
+    ]  # fmt: skip
+    facts = parse_facts(raw, base_dir=tmp_path, source_names=["crm", "erp"])
+    with_facts = TinyConfig(sources=config.sources, facts=facts)
+
+    start, _ = _events(with_facts, database, tmp_path)
+
+    inputs = {Path(d.name).name: d for d in start.inputs or []}
+    assert sorted(inputs) == ["crm.csv", "erp_2024-05-01.csv", "erp_2024-05-02.csv",
+                              "inv_2024-05.csv", "inv_2024-06.csv"]  # fmt: skip
+    fields = (inputs["inv_2024-06.csv"].facets or {})["schema"].fields
+    assert {f.name: f.description for f in fields} == {
+        "no": "-> fact_invoices.fact_id",
+        "cust": "-> fact_invoices.source_record_id",
+        "at": "-> fact_invoices.occurred_at",
+        "total": "-> fact_invoices.amount",
+        "state": "-> fact_invoices.status (value map)",
+    }
+    source = (inputs["inv_2024-05.csv"].facets or {})["dataSource"]
+    assert source.name == "erp_invoices (invoice facts, csv)"
 
 
 def test_events_append_as_json_lines(config: TinyConfig, database: Path, tmp_path: Path) -> None:
