@@ -8,7 +8,10 @@ the true customer type. Two accuracies per field:
 - ``knowable``: only those where at least one of the customer's own source records
   carries a value for the field (``pipelines.evaluation.fields.knowable_fields`` over
   the published ``standardised_records``): a tier no record holds is the data's gap,
-  not survivorship's error.
+  not survivorship's error;
+- ``reachable``: only those where one of the customer's own records holds the *true*
+  value (``reachable_fields``): a shop nickname is a name on record, but no rule
+  can turn it into the full name. This is what survivorship alone answers for.
 
 When the truth has ``contacts.csv`` (the synthetic generator's), contact-person recall
 (``bench.contact_recall``: true contacts found in ``customer_contacts`` under the right
@@ -40,7 +43,7 @@ import polars as pl
 
 from bench.contact_recall import contact_recall
 from lineage.roles import looks_like_person_name, phone_number_type
-from pipelines.evaluation.fields import field_accuracy, knowable_fields
+from pipelines.evaluation.fields import field_accuracy, knowable_fields, reachable_fields
 from pipelines.evaluation.results import DEFAULT_FIELDS
 
 FIELDS = tuple(f for f in DEFAULT_FIELDS if f != "customer_type")
@@ -119,32 +122,28 @@ def measure(warehouse: Path, truth: Path) -> dict[str, object]:
     records = pl.read_csv(truth / "records.csv", infer_schema=False)
     entities = pl.read_csv(truth / "entities.csv", infer_schema=False)
     fields = [f for f in FIELDS if f in entities.columns]
-    knowable = (
-        None if standardised is None else knowable_fields(standardised, records, fields=fields)
-    )
+    subsets: dict[str, pl.DataFrame] = {}
+    if standardised is not None:
+        subsets["knowable"] = knowable_fields(standardised, records, fields=fields)
+        subsets["reachable"] = reachable_fields(standardised, records, entities, fields=fields)
     result: dict[str, object] = {"warehouse": str(warehouse)}
     for kind in TYPES:
         chosen = entities if kind == "all" else entities.filter(pl.col("customer_type") == kind)
         scores = field_accuracy(golden, xref, records, chosen, fields=fields)
-        known = (
-            None
-            if knowable is None
-            else field_accuracy(golden, xref, records, chosen, fields=fields, knowable=knowable)
-        )
+        restricted = {
+            name: field_accuracy(golden, xref, records, chosen, fields=fields, knowable=marks)
+            for name, marks in subsets.items()
+        }
         result[kind] = {
             f: {
                 "correct": s.correct,
                 "total": s.total,
                 "accuracy": s.accuracy,
-                **(
-                    {}
-                    if known is None
-                    else {
-                        "knowable_correct": known[f].correct,
-                        "knowable_total": known[f].total,
-                        "knowable_accuracy": known[f].accuracy,
-                    }
-                ),
+                **{
+                    f"{name}_{key}": getattr(scores_[f], key)
+                    for name, scores_ in restricted.items()
+                    for key in ("correct", "total", "accuracy")
+                },
             }
             for f, s in scores.items()
         }
@@ -161,18 +160,24 @@ def _format(results: dict[str, dict[str, object]]) -> str:
     labels = list(results)
     lines = []
     for kind in TYPES:
-        lines.append(f"\n{kind} customers: accuracy per field (all judged / knowable only)")
-        lines.append(f"{'field':<14}" + "".join(f"{label:>20}" for label in labels))
+        lines.append(f"\n{kind} customers: accuracy per field (all / knowable / reachable)")
+        lines.append(f"{'field':<14}" + "".join(f"{label:>26}" for label in labels))
         fields = list(next(iter(results.values()))[kind])  # type: ignore[call-overload]
         for field in fields:
             cells = []
             for label in labels:
                 score = results[label][kind][field]  # type: ignore[index]
-                known = score.get("knowable_accuracy")
-                cells.append(f"{_cell(score['accuracy'])} / {_cell(known)}")
+                cells.append(
+                    " / ".join(
+                        _cell(score.get(key))
+                        for key in ("accuracy", "knowable_accuracy", "reachable_accuracy")
+                    )
+                )
             first = results[labels[0]][kind][field]  # type: ignore[index]
-            counts = f"   (n={first['total']} / {first.get('knowable_total', 'n/a')})"
-            lines.append(f"{field:<14}" + "".join(f"{c:>20}" for c in cells) + counts)
+            counts = " / ".join(
+                str(first.get(key, "n/a")) for key in ("total", "knowable_total", "reachable_total")
+            )
+            lines.append(f"{field:<14}" + "".join(f"{c:>26}" for c in cells) + f"   (n={counts})")
     lines.append("\ncontact persons of company customers (recall / with full name)")
     for label in labels:
         score = results[label].get("contacts")

@@ -207,6 +207,58 @@ def knowable_fields(
     )
 
 
+def reachable_fields(
+    values: pl.DataFrame,
+    truth_records: pl.DataFrame,
+    truth_entities: pl.DataFrame,
+    *,
+    fields: Sequence[str],
+) -> pl.DataFrame:
+    """Per true entity and field: does one of the entity's own records hold the *true* value?
+
+    Stricter than :func:`knowable_fields`: a customer whose shop account only holds
+    the nickname 快乐的布丁929 has a name on record, but no survivorship rule can
+    produce 郭文敏 from it. The accuracy over reachable fields is what survivorship
+    alone is answerable for (picking among values that exist), and its complement on
+    :func:`knowable_fields` is what the sources never said. Values are compared as
+    in :func:`field_accuracy`.
+
+    Args:
+        values: ``source_system``, ``source_record_id`` plus the fields, one row per
+            source record; a field column it lacks is unreachable everywhere.
+        truth_records: ``source_system``, ``source_record_id``, ``entity_id``.
+        truth_entities: ``entity_id`` plus the fields (the true values).
+        fields: the fields to mark.
+
+    Returns:
+        ``entity_id`` plus one boolean column per field, for entities with records.
+    """
+    require_columns(values, SOURCE_KEYS, "values")
+    require_columns(truth_records, (*SOURCE_KEYS, "entity_id"), "truth_records")
+    require_columns(truth_entities, ("entity_id", *fields), "truth_entities")
+    keys = [pl.col(k).cast(pl.String) for k in SOURCE_KEYS]
+    owned = truth_records.select(*keys, "entity_id").drop_nulls()
+    owned = owned.join(values.with_columns(keys), on=list(SOURCE_KEYS), how="inner")
+    truth = truth_entities.filter(pl.col("entity_id").is_in(owned["entity_id"].implode()))
+    marks = truth.select("entity_id")
+    for f in fields:
+        normalise = normalise_phone if f in PHONE_FIELDS else normalise_text
+        if f not in owned.columns:
+            marks = marks.with_columns(pl.lit(False).alias(f))
+            continue
+        true = truth.select("entity_id", normalise(truth[f]).alias("_true"))
+        held = owned.select("entity_id", normalise(owned[f]).alias("_held")).drop_nulls()
+        hit = (
+            held.join(true.drop_nulls(), on="entity_id", how="inner")
+            .filter((pl.col("_held") == pl.col("_true")) & (pl.col("_true") != ""))
+            .select("entity_id")
+            .unique()
+            .with_columns(pl.lit(True).alias(f))
+        )
+        marks = marks.join(hit, on="entity_id", how="left").with_columns(pl.col(f).fill_null(False))
+    return marks.sort("entity_id")
+
+
 def field_accuracy(
     golden: pl.DataFrame,
     xref: pl.DataFrame,
