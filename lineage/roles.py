@@ -62,6 +62,7 @@ ROLE_ORDER: dict[tuple[str, str], tuple[str, ...]] = {
     ("phone", "company"): ("main_line", "line", "mobile"),
     ("phone", "person"): ("mobile", "line", "main_line"),
     ("name", "company"): ("legal_name", "short_name", "translated_name", "personal_name"),
+    ("name", "person"): ("full_name", "partial_name"),
     ("address", "company"): ("address", "prefixed_address", "shipping_address"),
     ("address", "person"): ("address", "prefixed_address", "shipping_address"),
 }
@@ -101,6 +102,9 @@ PERSON_TITLE = (
 )
 # A shop or forum handle: letters then a long number (tb947360894), or name_123.
 HANDLE = r"^[\p{L}_.\-]*\d{4,}$|_\d+$"
+# A person's name that is not the whole name: a handle ending in digits (快乐的布丁929,
+# sunny 8215), a title or nickname (赵先生, 老罗, 小高, Ms. Parker), one Latin word (Leo).
+PARTIAL_PERSON_NAME = rf"\d{{3,}}$|{HANDLE}|{PERSON_TITLE}|^\p{{Latin}}[\p{{L}}'.-]*$"
 LATIN_PERSON = r"^\p{Lu}[\p{L}'-]*(\s+\p{Lu}\.?)?\s+\p{Lu}[\p{L}'-]*$"
 # Shipping and warehouse addresses: not where a customer is registered or billed.
 SHIPPING_WORDS = (
@@ -264,9 +268,41 @@ def _name_roles(candidates: pl.DataFrame) -> pl.DataFrame:
             .then(pl.lit("legal_name"))
             .otherwise(pl.lit("short_name"))
         )
+        .when(pl.col("_customer_type") == "person")
+        .then(
+            pl.when(_partial_person_name(names))
+            .then(pl.lit("partial_name"))
+            .otherwise(pl.lit("full_name"))
+        )
         .otherwise(pl.lit(UNCLASSIFIED))
     )
     return names.join(votes, on="unified_id", how="left").select("_row", role.alias("role"))
+
+
+def _partial_person_name(names: pl.DataFrame) -> pl.Expr:
+    """True for a person's name that is only part of the name (``PARTIAL_PERSON_NAME``).
+
+    Also a Chinese given name alone (豪煜) where the customer has the full name (陈豪煜)
+    among its candidates: one more character in front. A two-character name alone is
+    not partial (黄平 is a whole name), so the test needs the longer candidate.
+    """
+    han = names.filter(pl.col("value").str.contains(r"^\p{Han}{1,3}$")).select(
+        "unified_id", pl.col("value").alias("_given")
+    )
+    given_only = (
+        han.join(han.rename({"_given": "_whole"}), on="unified_id")
+        .filter(
+            (pl.col("_whole").str.len_chars() == pl.col("_given").str.len_chars() + 1)
+            & pl.col("_whole").str.ends_with(pl.col("_given"))
+        )
+        .select("unified_id", "_given")
+        .unique()
+    )
+    key = pl.concat_str("unified_id", "value", separator="\x1f")
+    keys = given_only.select(pl.concat_str("unified_id", "_given", separator="\x1f"))
+    return pl.col("value").str.strip_chars().str.contains(PARTIAL_PERSON_NAME) | key.is_in(
+        keys.to_series().implode()
+    )
 
 
 def _address_roles(addresses: pl.DataFrame) -> pl.DataFrame:
