@@ -63,6 +63,8 @@ ROLE_ORDER: dict[tuple[str, str], tuple[str, ...]] = {
     ("phone", "person"): ("mobile", "line", "main_line"),
     ("name", "company"): ("legal_name", "short_name", "translated_name", "personal_name"),
     ("name", "person"): ("full_name", "partial_name"),
+    # A customer of unknown type (only tickets, say): only a handle or a title is demoted.
+    ("name", ""): (UNCLASSIFIED, "partial_name"),
     ("address", "company"): ("address", "prefixed_address", "shipping_address"),
     ("address", "person"): ("address", "prefixed_address", "shipping_address"),
 }
@@ -105,6 +107,8 @@ HANDLE = r"^[\p{L}_.\-]*\d{4,}$|_\d+$"
 # A person's name that is not the whole name: a handle ending in digits (快乐的布丁929,
 # sunny 8215), a title or nickname (赵先生, 老罗, 小高, Ms. Parker), one Latin word (Leo).
 PARTIAL_PERSON_NAME = rf"\d{{3,}}$|{HANDLE}|{PERSON_TITLE}|^\p{{Latin}}[\p{{L}}'.-]*$"
+# What no company or whole name looks like either: a handle ending in digits, a title.
+TITLE_OR_HANDLE = rf"\d{{3,}}$|{HANDLE}|{PERSON_TITLE}"
 LATIN_PERSON = r"^\p{Lu}[\p{L}'-]*(\s+\p{Lu}\.?)?\s+\p{Lu}[\p{L}'-]*$"
 # Shipping and warehouse addresses: not where a customer is registered or billed.
 SHIPPING_WORDS = (
@@ -274,6 +278,8 @@ def _name_roles(candidates: pl.DataFrame) -> pl.DataFrame:
             .then(pl.lit("partial_name"))
             .otherwise(pl.lit("full_name"))
         )
+        .when(pl.col("_customer_type").is_null() & pl.col("value").str.contains(TITLE_OR_HANDLE))
+        .then(pl.lit("partial_name"))
         .otherwise(pl.lit(UNCLASSIFIED))
     )
     return names.join(votes, on="unified_id", how="left").select("_row", role.alias("role"))
@@ -377,7 +383,10 @@ def classify_roles(
     if "address" in fields and not addresses.is_empty():
         parts.append(_address_roles(addresses))
     roles = pl.concat(parts, how="vertical") if parts else pl.DataFrame(schema=ROLE_SCHEMA)
-    unknown_type = pl.col("field").is_in(["phone", "name"]) & pl.col("_customer_type").is_null()
+    unknown_type = (
+        (pl.col("field") == "phone")
+        | ((pl.col("field") == "name") & (pl.col("role") != "partial_name"))
+    ) & pl.col("_customer_type").is_null()
     classified = framed.join(roles, on="_row", how="left", maintain_order="left").with_columns(
         pl.when(pl.col("role").is_not_null() & unknown_type)
         .then(pl.lit(UNCLASSIFIED))
