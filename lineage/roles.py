@@ -31,6 +31,13 @@ Roles, best first (``ROLE_ORDER``):
   source without region columns) > ``shipping_address`` (warehouse, pick-up point,
   locker, 收货 / 代收, c/o).
 
+Spellings of one name (``variant``): a company's name candidates (any role but
+``personal_name``) carry a variant key, the name with a bracketed city moved to the
+front (宏智管理咨询（广州）有限公司 -> 广州宏智管理咨询有限公司) and a Latin legal
+form in one spelling (Inc. / Incorporated, Ltd / Limited, Corp. / Corporation), letters
+and digits only. Survivorship (``settings.common_spelling``) then writes the winning
+name the way most of the customer's records write it among the winner's variants.
+
 An invalid or placeholder value (``validity`` below 1) of a classified field is
 ``invalid_value`` and ranks after every role: a role never lifts a value that failed
 validation. Unclassified values keep trust alone (its validity downgrade) as before.
@@ -311,6 +318,29 @@ def _partial_person_name(names: pl.DataFrame) -> pl.Expr:
     )
 
 
+# A Latin legal form in one spelling, for the variant key (Corp. stays apart from Inc.).
+_LATIN_FORM_SPELLING = tuple(
+    (pattern, " corp" if "corp" in pattern else f" {code}") for pattern, code in LATIN_LEGAL_FORMS
+)
+
+
+def name_variant_key(value: pl.Expr) -> pl.Expr:
+    """One key for the spellings of one company name (see the module docstring).
+
+    Example:
+        >>> names = pl.Series(["宏智管理咨询（广州）有限公司", "广州宏智管理咨询有限公司",
+        ...                    "Acme Widgets Incorporated", "ACME WIDGETS INC."])
+        >>> pl.select(name_variant_key(names)).to_series().to_list()
+        ['广州宏智管理咨询有限公司', '广州宏智管理咨询有限公司', 'acmewidgetsinc', 'acmewidgetsinc']
+    """
+    moved = value.str.strip_chars().str.replace(
+        r"^(\p{Han}+?)[(（](\p{Han}{2,4})[)）](.*)$", "${2}${1}${3}"
+    )
+    for pattern, spelling in _LATIN_FORM_SPELLING:
+        moved = moved.str.replace(pattern, spelling)
+    return normalised_value(moved)
+
+
 def _address_roles(addresses: pl.DataFrame) -> pl.DataFrame:
     """``_row, role`` for the address candidates."""
     norm = normalised_value(pl.col("value"))
@@ -350,10 +380,12 @@ def classify_roles(
     settings: SurvivorshipSettings,
     field_authority: Mapping[str, float],
 ) -> pl.DataFrame:
-    """Add ``role``, ``role_rank`` and ``agreement`` to scored candidates, in their order.
+    """Add ``role``, ``role_rank``, ``variant`` and ``agreement`` to scored candidates.
 
     ``role`` is null outside ``settings.role_fields``; ``role_rank`` orders the roles
-    of the customer's type (``ROLE_ORDER``; 0 for an unknown type). ``agreement`` is the
+    of the customer's type (``ROLE_ORDER``; 0 for an unknown type). ``variant`` is the
+    spelling key of a company's name (``name_variant_key``), null elsewhere or with
+    ``settings.common_spelling`` off. ``agreement`` is the
     survivorship key of cross-source agreement (see ``with_agreement``).
 
     Args:
@@ -383,6 +415,12 @@ def classify_roles(
     if "address" in fields and not addresses.is_empty():
         parts.append(_address_roles(addresses))
     roles = pl.concat(parts, how="vertical") if parts else pl.DataFrame(schema=ROLE_SCHEMA)
+    # Only a company's own names are spellings of its name; a contact's is not.
+    spelled = (
+        (pl.col("field") == "name")
+        & (pl.col("_customer_type") == "company")
+        & (pl.col("role") != "personal_name")
+    )
     unknown_type = (
         (pl.col("field") == "phone")
         | ((pl.col("field") == "name") & (pl.col("role") != "partial_name"))
@@ -402,6 +440,9 @@ def classify_roles(
         .when(pl.col("role").is_not_null())
         .then(_role_rank(pl.col("field"), pl.col("_customer_type"), pl.col("role")))
         .alias("role_rank"),
+        pl.when(spelled & pl.lit(settings.common_spelling))
+        .then(name_variant_key(pl.col("value")))
+        .alias("variant"),
     ).drop("_row", "_customer_type")
     return with_agreement(ranked, settings=settings, field_authority=field_authority)
 

@@ -373,10 +373,11 @@ def _role_keys(candidates: pl.DataFrame) -> tuple[RankKey, ...]:
 
 
 def _annotate_rule(ranked: pl.DataFrame) -> pl.DataFrame:
-    """``rule`` + ``:role=<winner's role>`` / ``+agreement`` where those keys decided."""
+    """``rule`` + ``:role=<winner's role>`` / ``+agreement`` / ``+spelling`` where those decided."""
+    respelled = "_respelled" in ranked.columns
     has_roles = "role_rank" in ranked.columns
     has_agreement = "agreement" in ranked.columns
-    if not (has_roles or has_agreement):
+    if not (has_roles or has_agreement or respelled):
         return ranked
     rule = pl.col("rule")
     if has_roles:
@@ -399,7 +400,76 @@ def _annotate_rule(ranked: pl.DataFrame) -> pl.DataFrame:
         won = pl.col("agreement").filter(pl.col("rank") == 1).first().over(GROUP)
         beaten = (same_role & (pl.col("agreement") < won)).any().over(GROUP)
         rule = pl.when(beaten).then(pl.format("{}+agreement", rule)).otherwise(rule)
+    if respelled:
+        rule = pl.when("_respelled").then(pl.format("{}+spelling", rule)).otherwise(rule)
+        return ranked.with_columns(rule.alias("rule")).drop("_respelled")
     return ranked.with_columns(rule.alias("rule"))
+
+
+SPELLING = RankKey(
+    "spelling",
+    pl.col("_spelling"),
+    descending=True,
+    explain=lambda lost, won: pl.format(
+        "a less common spelling of the same name ({} < {} records)", lost, won
+    ),
+)
+IN_VARIANT = RankKey(
+    "variant",
+    pl.col("_in_variant"),
+    descending=True,
+    explain=lambda _lost, _won: pl.lit("another name than the winner's"),
+)
+
+
+def _common_spelling(ranked: pl.DataFrame, keys: Sequence[RankKey]) -> pl.DataFrame:
+    """Write the winning name the way most records write it (``variant``, lineage.roles).
+
+    Among the candidates of the winner's role that are spellings of the winner's name
+    (same ``variant`` key), the one most records hold wins; ties keep ``keys``' order,
+    so the rule still decides between equally common spellings. Only groups where a
+    more common spelling exists are ranked again (with ``keys`` around the two
+    spelling keys); there, a candidate of another name keeps the reason it lost for.
+    """
+    winner = pl.col("rank") == 1
+    same_value = _normalised(pl.col("value"))
+    framed = ranked.with_columns(
+        (
+            pl.col("variant").eq(pl.col("variant").filter(winner).first().over(GROUP))
+            & pl.col("role_rank").eq_missing(pl.col("role_rank").filter(winner).first().over(GROUP))
+            & pl.col("_eligible")
+        )
+        .fill_null(False)
+        .alias("_in_variant"),
+        pl.len().over(*GROUP, same_value).cast(pl.Int64).alias("_spelling"),
+    )
+    more_common = (
+        (pl.col("_in_variant") & (pl.col("_spelling") > pl.col("_spelling").filter(winner).first()))
+        .any()
+        .over(GROUP)
+    )
+    affected = framed.filter(more_common)
+    if affected.is_empty():
+        return ranked.with_columns(pl.lit(False).alias("_respelled"))
+    head, tail = [], list(keys)
+    while tail and tail[0].name in {"field_lock", "follows_leader", "role", "agreement"}:
+        head.append(tail.pop(0))
+    again = rank_candidates(
+        affected.with_columns(
+            pl.col("lost_because").alias("_lost_before"), winner.alias("_won_before")
+        ),
+        keys=(*head, IN_VARIANT, SPELLING, *tail),
+    ).with_columns(
+        pl.when(pl.col("_in_variant") | pl.col("is_winner"))
+        .then(pl.col("lost_because"))
+        .otherwise(pl.col("_lost_before"))
+        .alias("lost_because"),
+        (pl.col("is_winner") & ~pl.col("_won_before")).any().over(GROUP).alias("_respelled"),
+    )
+    kept = framed.filter(~more_common).with_columns(pl.lit(False).alias("_respelled"))
+    return pl.concat([kept, again.drop("_lost_before", "_won_before")], how="vertical").drop(
+        "_in_variant", "_spelling"
+    )
 
 
 def _rank_by_field_rules(
@@ -416,16 +486,13 @@ def _rank_by_field_rules(
         .alias("rule"),
         eligible.alias("_eligible"),
     )
-    ranked = pl.concat(
-        [
-            rank_candidates(
-                with_rule.filter(pl.col("rule") == name),
-                keys=(lock, *lead, *_role_keys(candidates), *rank_keys(rule(settings))),
-            )
-            for name, rule in sorted(RULES.items())
-        ],
-        how="vertical",
-    )
+    spelled = "variant" in candidates.columns and "role_rank" in candidates.columns
+    parts = []
+    for name, rule in sorted(RULES.items()):
+        keys = (lock, *lead, *_role_keys(candidates), *rank_keys(rule(settings)))
+        part = rank_candidates(with_rule.filter(pl.col("rule") == name), keys=keys)
+        parts.append(_common_spelling(part, keys) if spelled else part)
+    ranked = pl.concat(parts, how="vertical")
     return (
         _annotate_rule(ranked)
         .with_columns(
