@@ -14,7 +14,10 @@ Roles, best first (``ROLE_ORDER``):
   company ``main_line`` (fixed line, toll-free, shared-cost, VoIP, UAN) >
   ``line`` (fixed line or mobile: US numbers cannot be told apart) > ``mobile`` (a
   person's phone, e.g. a contact's); for a person ``mobile`` > ``line`` > ``main_line``.
-  Unparseable numbers are ``line``.
+  Unparseable numbers are ``line``. Either type: ``foreign_number`` last, a number of
+  another country than the customer's (the country most of its records name) while
+  the customer has a number of its own country: a US number typed without ``+1`` into
+  a source whose default country is China reads as a valid Shanghai fixed line.
 - ``name`` for a company: ``legal_name`` (a legal form: 有限公司, Co., Ltd., GmbH ...,
   in the customer's primary script) > ``short_name`` (no legal form) >
   ``translated_name`` (written in another script than most of the customer's names:
@@ -66,8 +69,8 @@ INVALID_RANK = 9  # below every role (one digit: the rank key sorts as text)
 ROLE_SCHEMA: dict[str, pl.DataType] = {"_row": pl.Int64(), "role": pl.String()}
 # Role names per (field, customer type), best first; the position is ``role_rank``.
 ROLE_ORDER: dict[tuple[str, str], tuple[str, ...]] = {
-    ("phone", "company"): ("main_line", "line", "mobile"),
-    ("phone", "person"): ("mobile", "line", "main_line"),
+    ("phone", "company"): ("main_line", "line", "mobile", "foreign_number"),
+    ("phone", "person"): ("mobile", "line", "main_line", "foreign_number"),
     ("name", "company"): ("legal_name", "short_name", "translated_name", "personal_name"),
     ("name", "person"): ("full_name", "partial_name"),
     # A customer of unknown type (only tickets, say): only a handle or a title is demoted.
@@ -215,9 +218,54 @@ def customer_types(candidates: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _phone_roles(phones: pl.DataFrame) -> pl.Expr:
-    kinds = phone_number_type(phones["value"].unique().sort().to_list())
-    return pl.col("value").replace_strict(kinds, default="line", return_dtype=pl.String)
+def phone_regions(values: Iterable[str]) -> dict[str, str | None]:
+    """ISO country of each distinct phone (E.164), None when it does not parse.
+
+    Example:
+        >>> phone_regions(["+862172806681", "+14155550123", "12"])
+        {'+862172806681': 'CN', '+14155550123': 'US', '12': None}
+    """
+    regions: dict[str, str | None] = {}
+    for value in dict.fromkeys(values):
+        try:
+            regions[value] = phonenumbers.region_code_for_number(phonenumbers.parse(value, None))
+        except phonenumbers.NumberParseException:
+            regions[value] = None
+    return regions
+
+
+def _customer_country(candidates: pl.DataFrame) -> pl.DataFrame:
+    """``unified_id, _country``: the country most of the customer's records name (ties: none)."""
+    counts = (
+        candidates.filter(pl.col("field") == "country")
+        .group_by("unified_id", pl.col("value").str.to_uppercase().alias("_country"))
+        .len()
+    )
+    return counts.filter(
+        (pl.col("len") == pl.col("len").max().over("unified_id"))
+        & (pl.len().over("unified_id", pl.col("len")) == 1)
+    ).select("unified_id", "_country")
+
+
+def _phone_roles(phones: pl.DataFrame, candidates: pl.DataFrame) -> pl.DataFrame:
+    """``_row, role`` for the phone candidates: the number type, or ``foreign_number``."""
+    distinct = phones["value"].unique().sort().to_list()
+    kinds = phone_number_type(distinct)
+    regions = phone_regions(distinct)
+    framed = phones.join(_customer_country(candidates), on="unified_id", how="left").with_columns(
+        pl.col("value")
+        .replace_strict(regions, default=None, return_dtype=pl.String)
+        .alias("_region")
+    )
+    home = pl.col("_region") == pl.col("_country")
+    has_home = home.fill_null(False).any().over("unified_id")
+    foreign = (pl.col("_region") != pl.col("_country")).fill_null(False) & has_home
+    role = (
+        pl.when(foreign)
+        .then(pl.lit("foreign_number"))
+        .otherwise(pl.col("value").replace_strict(kinds, default="line", return_dtype=pl.String))
+    )
+    return framed.select("_row", role.alias("role"))
 
 
 def _name_roles(candidates: pl.DataFrame) -> pl.DataFrame:
@@ -408,7 +456,7 @@ def classify_roles(
     parts: list[pl.DataFrame] = []
     phones = framed.filter(pl.col("field") == "phone")
     if "phone" in fields and not phones.is_empty():
-        parts.append(phones.select("_row", _phone_roles(phones).alias("role")))
+        parts.append(_phone_roles(phones, framed))
     if "name" in fields:
         parts.append(_name_roles(framed))
     addresses = framed.filter(pl.col("field") == "address")
