@@ -10,9 +10,11 @@ company they act for. The synthetic generator writes them (``truth/contacts.csv`
   company stands behind some unified ID; an absorbed company is a matching error the
   clustering scores charge);
 
-it is *found* when a ``customer_contacts`` row of that unified ID holds its e-mail or
-its mobile (after the field-accuracy normalisation), and *named* when such a row
-also holds its full name (a row named 张先生 or 'zhang wei' is found, not named).
+it is *found* when a ``customer_contacts`` row of that unified ID holds its e-mail,
+its mobile or its full name (after the field-accuracy normalisation: an ERP record
+often names the contact but gives the company's info@ mailbox and main line), and
+*named* when such a row holds its full name (a row holding only its e-mail under
+张先生 or 'zhang wei' is found, not named).
 """
 
 from __future__ import annotations
@@ -81,10 +83,12 @@ def contact_recall(
     )
     rows = _norm(contacts.select("unified_id", "name", "email", "phone"), "c_")
     pairs = true.join(rows, on="unified_id", how="left")
-    same = (pl.col("t_email") == pl.col("c_email")).fill_null(False) | (
-        (pl.col("t_phone") == pl.col("c_phone")) & (pl.col("t_phone") != "")
-    ).fill_null(False)
-    named = same & (pl.col("t_name") == pl.col("c_name")).fill_null(False)
+    named = (pl.col("t_name") == pl.col("c_name")).fill_null(False)
+    same = (
+        (pl.col("t_email") == pl.col("c_email")).fill_null(False)
+        | ((pl.col("t_phone") == pl.col("c_phone")) & (pl.col("t_phone") != "")).fill_null(False)
+        | named
+    )
     per_contact = pairs.group_by("_contact").agg(
         same.any().alias("found"), named.any().alias("named")
     )
