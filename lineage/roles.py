@@ -368,7 +368,7 @@ def _partial_person_name(names: pl.DataFrame) -> pl.Expr:
 
 # A Latin legal form in one spelling, for the variant key (Corp. stays apart from Inc.).
 _LATIN_FORM_SPELLING = tuple(
-    (pattern, " corp" if "corp" in pattern else f" {code}") for pattern, code in LATIN_LEGAL_FORMS
+    (pattern, " corp" if "(corp|" in pattern else f" {code}") for pattern, code in LATIN_LEGAL_FORMS
 )
 
 
