@@ -71,6 +71,16 @@ def _read(warehouse: Path) -> Tables:
     with duckdb.connect(str(warehouse / "golden.duckdb"), read_only=True) as con:
         tables = {row[0] for row in con.execute("SHOW TABLES").fetchall()}
 
+        present = (
+            [
+                row[0]
+                for row in con.execute("DESCRIBE standardised_records").fetchall()
+                if row[0] in FIELDS
+            ]
+            if "standardised_records" in tables
+            else []
+        )
+
         def optional(table: str, columns: str) -> pl.DataFrame | None:
             return con.sql(f"SELECT {columns} FROM {table}").pl() if table in tables else None
 
@@ -79,7 +89,7 @@ def _read(warehouse: Path) -> Tables:
             xref=con.sql(f"SELECT {KEYS}, unified_id FROM customer_xref").pl(),
             standardised=optional(
                 "standardised_records",
-                f"{KEYS}, " + ", ".join(f"CAST({f} AS VARCHAR) AS {f}" for f in FIELDS),
+                ", ".join([KEYS, *(f"CAST({f} AS VARCHAR) AS {f}" for f in present)]),
             ),
             contacts=optional("customer_contacts", "unified_id, name, email, phone"),
         )
