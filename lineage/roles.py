@@ -25,10 +25,17 @@ Roles, best first (``ROLE_ORDER``):
   that itself says ``person``, a value equal to one of the customer's contact names,
   a 2-3 character Chinese name with a common surname and no company word, 王女士 /
   张先生 / 小王, a nickname). A person-looking name thus never wins a company's name
-  while any other name exists. A person's names are not classified: on the bench
-  generator, ranking a person's full name over pinyin and nicknames lost more than it
-  won (name accuracy of persons 0.650 -> 0.638), since the person's own sources write
-  pinyin and shop handles as often as a matched neighbour's record writes a full name.
+  while any other name exists.
+- ``name`` for a person: ``full_name`` > ``partial_name`` (``PARTIAL_PERSON_NAME``: a
+  handle ending in digits 快乐的布丁929 / sunny_3904, a title or nickname 赵先生 / 老罗 /
+  小高 / Ms. Parker, one Latin word 'Leo'; or a Chinese given name alone, 豪煜, when the
+  customer also has the full name 陈豪煜). Narrow on purpose: none of these is ever a
+  whole name, so demoting them cannot turn a right winner wrong, even when a merged
+  neighbour's full name is all that is left. A wider attempt, ranking the full name
+  over pinyin too, lost on the bench generator (persons 0.650 -> 0.638): a matched
+  neighbour's full name then beat the person's own pinyin. For a customer of unknown
+  type only handles and titles are ``partial_name`` (a ticket-only company's short
+  name is one Latin word as often as a requester's given name is).
 - ``address`` (both types): ``address`` > ``prefixed_address`` (a leading province or
   city in front of what another candidate holds clean: the same address, written by a
   source without region columns) > ``shipping_address`` (warehouse, pick-up point,
