@@ -10,9 +10,10 @@ sent through the transport it names as well (``write_events``):
   and what each becomes (``fact_invoices.amount``, ...);
 - outputs (COMPLETE only): every warehouse table (namespace ``duckdb://<database>``,
   name ``main.<table>``) with its schema, row count, Parquet mirror (``symlinks``)
-  and, for ``golden_customer``, ``customer_contact_points``, ``field_lineage`` and
-  ``field_candidates``, the ``columnLineage`` facet from source columns to golden
-  columns, derived from the source configs' field mappings;
+  and the ``columnLineage`` facet: for ``golden_customer``, ``customer_contact_points``,
+  ``field_lineage``, ``field_candidates``, ``standardised_records`` and ``customer_xref``
+  from source columns, derived from the source configs' field mappings; for every SQL
+  model from the warehouse or model columns sqlglot traced it to (``model_column_lineage``);
 - run facets: the code version (``processing_engine``), the configuration hash
   (``tags``) and, on FAIL, the one-line reason (``errorMessage``).
 
@@ -70,6 +71,10 @@ GOLDEN_TABLE = "golden_customer"
 # Tables whose ``value`` column holds candidate values of every golden field.
 LONG_VALUE_TABLES = ("field_lineage", "field_candidates")
 CONTACT_POINTS_TABLE = "customer_contact_points"
+STANDARDISED_TABLE = "standardised_records"
+XREF_TABLE = "customer_xref"
+# The release's column lineage of the SQL models (dbt_like_models.release.MODEL_COLUMN_LINEAGE).
+MODEL_LINEAGE_TABLE = "model_column_lineage"
 
 
 class OpenLineageError(LineageError):
@@ -332,7 +337,81 @@ def column_lineage_facets(
         facets[table] = column_lineage_dataset.ColumnLineageDatasetFacet(
             fields={"value": fields(every)}, dataset=wide
         )
+    record_ids = [
+        ColumnSource(source.name, path, source.record_id, "DIRECT", "IDENTITY", "record id")
+        for source in sources
+        for path in source_files(source)
+    ]
+    facets[STANDARDISED_TABLE] = column_lineage_dataset.ColumnLineageDatasetFacet(
+        fields={
+            "source_record_id": fields(record_ids),
+            **{field: fields(refs) for field, refs in _mapped_columns(sources).items()},
+        },
+        dataset=[],
+    )
+    facets[XREF_TABLE] = column_lineage_dataset.ColumnLineageDatasetFacet(
+        fields={"source_record_id": fields(record_ids)}, dataset=wide
+    )
     return facets
+
+
+def _mapped_columns(sources: Sequence[SourceConfig]) -> dict[str, list[ColumnSource]]:
+    """Canonical field -> the export columns each source maps to it (every mapped field)."""
+    mapped: dict[str, list[ColumnSource]] = {}
+    for source in sources:
+        for path in source_files(source):
+            for field, mapping in source.fields.items():
+                how = "value map, standardised" if mapping.map is not None else "standardised"
+                mapped.setdefault(field, []).extend(
+                    ColumnSource(source.name, path, column, "DIRECT", "TRANSFORMATION", how)
+                    for column in mapping.source_columns
+                )
+    return {field: refs for field, refs in mapped.items() if refs}
+
+
+def model_column_lineage(
+    con: duckdb.DuckDBPyConnection, namespace: str
+) -> dict[str, column_lineage_dataset.ColumnLineageDatasetFacet]:
+    """SQL model -> its ``columnLineage`` facet, from the release's ``model_column_lineage``.
+
+    That table holds what sqlglot traced for every model column (``dbt_like_models.lineage``):
+    the warehouse or model column it is computed from. Both live in the same database.
+    """
+    present = con.execute(
+        "SELECT count(*) FROM information_schema.tables "
+        "WHERE table_schema = 'main' AND table_name = ?",
+        [MODEL_LINEAGE_TABLE],
+    ).fetchall()[0][0]
+    if not present:
+        return {}
+    rows = con.execute(
+        f"SELECT model, column_name, upstream_table, upstream_column FROM {MODEL_LINEAGE_TABLE} "
+        "ORDER BY ALL"
+    ).fetchall()
+    by_model: dict[str, dict[str, list[column_lineage_dataset.InputField]]] = {}
+    for model, column, table, table_column in rows:
+        by_model.setdefault(model, {}).setdefault(column, []).append(
+            column_lineage_dataset.InputField(
+                namespace=namespace,
+                name=f"main.{table}",
+                field=table_column,
+                transformations=[
+                    column_lineage_dataset.Transformation(
+                        type="DIRECT", subtype="TRANSFORMATION", description="SQL model"
+                    )
+                ],
+            )
+        )
+    return {
+        model: column_lineage_dataset.ColumnLineageDatasetFacet(
+            fields={
+                column: column_lineage_dataset.Fields(inputFields=inputs)
+                for column, inputs in columns.items()
+            },
+            dataset=[],
+        )
+        for model, columns in by_model.items()
+    }
 
 
 def output_datasets(
@@ -350,6 +429,7 @@ def output_datasets(
         ).fetchall()
         tables = sorted({row[0] for row in columns})
         counts = {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchall()[0][0] for t in tables}
+        lineage = {**lineage, **model_column_lineage(con, namespace)}
     datasets = []
     for table in tables:
         schema = schema_dataset.SchemaDatasetFacet(

@@ -306,7 +306,12 @@ def test_a_field_matched_on_but_never_published_is_no_golden_column(tmp_path: Pa
     lineage = golden_column_lineage(sources, settings=SurvivorshipSettings())
     assert set(lineage) == {"name"}
     facets = column_lineage_facets(sources, settings=SurvivorshipSettings())
-    assert all("birth_date" not in facet.fields for facet in facets.values())
+    # Only the standardised records hold it (matching reads it there).
+    assert [t for t, facet in facets.items() if "birth_date" in facet.fields] == [
+        "standardised_records"
+    ]
+    (dob,) = facets["standardised_records"].fields["birth_date"].inputFields
+    assert (Path(dob.name).name, dob.field) == ("hr.csv", "dob")
 
 
 # ------------------------------------------------- a lineage server (Marquez) over HTTP

@@ -190,6 +190,29 @@ def test_openlineage_events_of_the_sample_run_validate(
     assert tier == [("crm_customers.csv", "tier"), ("erp_customers.csv", "客户等级")]
     mapped = {f for s in config.sources for f, m in s.fields.items() if m.source_columns}
     assert set(lineage) == mapped
+    outputs = {d.name.removeprefix("main."): d for d in complete.outputs or []}
+    # Every SQL model's columns, from the columns sqlglot traced them to (model_column_lineage).
+    traced = _query(
+        sample_warehouse,
+        "SELECT model, column_name, upstream_table, upstream_column FROM model_column_lineage",
+    )
+    assert traced.height > 0
+    for model, rows in traced.group_by("model"):
+        facet = (outputs[str(model[0])].facets or {})["columnLineage"].fields
+        emitted = {
+            (column, i.name.removeprefix("main."), i.field)
+            for column, f in facet.items()
+            for i in f.inputFields
+        }
+        assert emitted == set(rows.select(
+            "column_name", "upstream_table", "upstream_column").iter_rows()
+        )  # fmt: skip
+    # Standardised records and the xref: each record's ID from its source's record-ID column.
+    for table in ("standardised_records", "customer_xref"):
+        ids = (outputs[table].facets or {})["columnLineage"].fields["source_record_id"]
+        assert {(Path(i.name).name, i.field) for i in ids.inputFields} == {
+            (Path(s.resolved_path).name, s.record_id) for s in config.sources
+        }
 
 
 # ---- headless Chromium ----
