@@ -72,6 +72,8 @@ GOLDEN_TABLE = "golden_customer"
 LONG_VALUE_TABLES = ("field_lineage", "field_candidates")
 CONTACT_POINTS_TABLE = "customer_contact_points"
 STANDARDISED_TABLE = "standardised_records"
+CONTACTS_TABLE = "customer_contacts"
+CONTACT_LINEAGE_TABLE = "customer_contact_lineage"
 XREF_TABLE = "customer_xref"
 # The release's column lineage of the SQL models (dbt_like_models.release.MODEL_COLUMN_LINEAGE).
 MODEL_LINEAGE_TABLE = "model_column_lineage"
@@ -307,9 +309,12 @@ def _dataset_wide(sources: Sequence[SourceConfig]) -> list[column_lineage_datase
 
 
 def column_lineage_facets(
-    sources: Sequence[SourceConfig], *, settings: SurvivorshipSettings
+    sources: Sequence[SourceConfig],
+    *,
+    settings: SurvivorshipSettings,
+    facts: Sequence[FactConfig] = (),
 ) -> dict[str, column_lineage_dataset.ColumnLineageDatasetFacet]:
-    """Table -> its ``columnLineage`` facet (tables fed by source values only)."""
+    """Table -> its ``columnLineage`` facet, for the tables fed by export values."""
     lineage = golden_column_lineage(sources, settings=settings)
     wide = _dataset_wide(sources)
 
@@ -352,6 +357,37 @@ def column_lineage_facets(
     facets[XREF_TABLE] = column_lineage_dataset.ColumnLineageDatasetFacet(
         fields={"source_record_id": fields(record_ids)}, dataset=wide
     )
+    contact_columns = {
+        "name": [*lineage.get("contact_name", []), *lineage.get("name", [])],
+        "email": lineage.get("email", []),
+        "phone": lineage.get("phone", []),
+    }
+    direct = {k: [r for r in refs if r.type == "DIRECT"] for k, refs in contact_columns.items()}
+    facets[CONTACTS_TABLE] = column_lineage_dataset.ColumnLineageDatasetFacet(
+        fields={column: fields(refs) for column, refs in direct.items() if refs}, dataset=wide
+    )
+    facets[CONTACT_LINEAGE_TABLE] = column_lineage_dataset.ColumnLineageDatasetFacet(
+        fields={"value": fields([r for refs in direct.values() for r in refs])}, dataset=wide
+    )
+    for fact in facts:
+        per_column: dict[str, list[ColumnSource]] = {}
+        for path in fact_files(fact):
+            for fact_column, columns in fact.column_of.items():
+                per_column.setdefault(fact_column, []).extend(
+                    ColumnSource(fact.name, path, c, "DIRECT", "TRANSFORMATION", "fact mapping")
+                    for c in columns
+                )
+        facet = facets.get(fact.table)
+        merged = dict(facet.fields) if facet is not None else {}
+        for fact_column, refs in per_column.items():
+            if refs:
+                before = merged[fact_column].inputFields if fact_column in merged else []
+                merged[fact_column] = column_lineage_dataset.Fields(
+                    inputFields=[*before, *(_input_field(r) for r in refs)]
+                )
+        facets[fact.table] = column_lineage_dataset.ColumnLineageDatasetFacet(
+            fields=merged, dataset=[]
+        )
     return facets
 
 
@@ -415,12 +451,22 @@ def model_column_lineage(
 
 
 def output_datasets(
-    database: Path, *, sources: Sequence[SourceConfig], settings: SurvivorshipSettings
+    database: Path,
+    *,
+    sources: Sequence[SourceConfig],
+    settings: SurvivorshipSettings,
+    facts: Sequence[FactConfig] = (),
 ) -> list[OutputDataset]:
-    """Every table of the published DuckDB file, with schema, row count and lineage."""
+    """Every table of the published DuckDB file, with schema, row count and lineage.
+
+    A table with no column-level lineage of its own (run records, quality results,
+    match evidence, ...) still names what all its rows derive from: the exports'
+    record-ID and timestamp columns (the facet's dataset-wide ``dataset`` part).
+    """
     database = Path(database).absolute()
     namespace = f"duckdb://{database}"
-    lineage = column_lineage_facets(sources, settings=settings)
+    lineage = column_lineage_facets(sources, settings=settings, facts=facts)
+    wide = _dataset_wide(sources)
     with contextlib.closing(duckdb.connect(str(database), read_only=True)) as con:
         columns = con.execute(
             "SELECT table_name, column_name, data_type, ordinal_position "
@@ -451,8 +497,9 @@ def output_datasets(
                     )
                 ]
             )
-        if table in lineage:
-            facets["columnLineage"] = lineage[table]
+        facets["columnLineage"] = lineage.get(table) or (
+            column_lineage_dataset.ColumnLineageDatasetFacet(fields={}, dataset=wide)
+        )
         datasets.append(
             OutputDataset(
                 namespace=namespace,
@@ -557,7 +604,9 @@ def run_events(
             error=reason,
         )
         return [start, end]
-    outputs = output_datasets(database, sources=config.sources, settings=config.survivorship)
+    outputs = output_datasets(
+        database, sources=config.sources, settings=config.survivorship, facts=config.facts
+    )
     complete = build_run_event(
         RunState.COMPLETE,
         config=config,
