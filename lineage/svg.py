@@ -166,18 +166,25 @@ def m_u_bars(levels: Sequence[LevelBar], *, title: str) -> str:
 
 
 def waterfall(
-    steps: Sequence[tuple[str, float]], *, prior: float, probability: float, title: str
+    steps: Sequence[tuple[str, float]],
+    *,
+    prior: float,
+    probability: float,
+    title: str,
+    total: float | None = None,
 ) -> str:
     """Splink's waterfall: the prior, each comparison's weight stacked on the last, the total.
 
     A step's bar runs from the cumulative weight before it to the one after it
     (blue up, red down); the last bar is the final match weight from zero,
-    labelled with the match probability it means.
+    labelled with the match probability it means. ``total``: the scored match
+    weight, when the caller has it (the steps' parts are rounded, so their sum
+    can differ from it in the last digit); else the sum of the steps.
     """
     totals = [prior]
     for _, weight in steps:
         totals.append(totals[-1] + weight)
-    final = totals[-1]
+    final = totals[-1] if total is None else total
     low = min(0.0, *totals)
     high = max(0.0, *totals)
     if high - low < 1e-9:

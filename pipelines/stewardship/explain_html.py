@@ -24,6 +24,7 @@ def render_explanation_html(explanation: PairExplanation) -> str:
         prior=e.prior_weight,
         probability=e.match_probability,
         title=f"match weight waterfall of {e.left_text} and {e.right_text}",
+        total=e.match_weight,
     )
     steps = pl.DataFrame(
         [
