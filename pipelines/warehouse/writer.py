@@ -69,11 +69,14 @@ def write_release(
     """
     stored = [(n, t) for n, t in tables.items() if not isinstance(t, DerivedTable | DerivedDelta)]
     written: dict[str, TableVersion] = {}
+    committed = False
     for position, (name, table) in enumerate(stored):
         if position == len(stored) // 2:
             faults.checkpoint("publish:mid_write")
-        written[name] = _write_stored(lake / name, table, base=_base_of(base, name, table))
-        if position == 0:
+        was = _base_of(base, name, table)
+        written[name] = _write_stored(lake / name, table, base=was)
+        if not committed and (was is None or written[name].version != was.version):
+            committed = True
             # A Delta commit of this release made, the release not yet: readers must not see it.
             faults.checkpoint("publish:delta_commit")
     database = folder / DATABASE_NAME
