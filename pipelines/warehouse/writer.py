@@ -119,7 +119,8 @@ def _write_stored(path: Path, table: ReleaseTable, *, base: TableVersion | None)
     """The version of a stored (not derived) table for this release."""
     if isinstance(table, Kept):
         assert base is not None
-        return base
+        # Listed again from this warehouse's table: a copied warehouse's base names the original's.
+        return TableVersion.of(path, base.version, unsigned=base.unsigned)
     if isinstance(table, pl.DataFrame):
         rows: pa.Table | pa.RecordBatchReader = table.to_arrow(compat_level=DELTA_ARROW_LEVEL)
     elif isinstance(table, SpilledTable):
