@@ -15,13 +15,19 @@ Example:
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TypeAlias
 
 import polars as pl
 import pyarrow as pa
-from deltalake import DeltaTable, write_deltalake
+import pyarrow.parquet as pq
+from deltalake import DeltaTable, Schema, write_deltalake
+from deltalake.transaction import AddAction, create_table_with_add_actions
 
 # deltalake takes Arrow's classic strings; polars' string views are a newer Arrow type.
 DELTA_ARROW_LEVEL = pl.CompatLevel.oldest()
@@ -65,6 +71,64 @@ def overwrite_table(path: Path, rows: Rows) -> int:
     path.mkdir(parents=True, exist_ok=True)
     write_deltalake(str(path), as_signed(rows), mode="overwrite", schema_mode="overwrite")
     return DeltaTable(str(path)).version()
+
+
+def adopt_file(path: Path, file: Path) -> int | None:
+    """Make the Parquet ``file`` the table's new version as it is (hard-linked, not rewritten).
+
+    A run's spilled tables are already Parquet files: committing them as they
+    are saves decoding and encoding every row of every large table. Returns
+    the new version, or None (nothing done) when the file holds a type Delta
+    does not store as written (unsigned integers, nanosecond timestamps, ...).
+    """
+    schema = pq.read_schema(file)
+    if not all(_stored_as_is(f.type) for f in schema):
+        return None
+    path.mkdir(parents=True, exist_ok=True)
+    name = f"part-{uuid.uuid4()}-adopted.parquet"
+    try:
+        os.link(file, path / name)
+    except OSError:
+        shutil.copyfile(file, path / name)
+    written = (path / name).stat()
+    rows = pq.read_metadata(path / name).num_rows
+    add = AddAction(
+        name,
+        written.st_size,
+        {},
+        int(written.st_mtime * 1000),
+        True,
+        json.dumps({"numRecords": rows}),
+    )
+    if (path / "_delta_log").is_dir():
+        DeltaTable(str(path)).create_write_transaction([add], mode="overwrite", schema=schema)
+    else:
+        create_table_with_add_actions(str(path), Schema.from_arrow(schema), [add], mode="error")
+    return DeltaTable(str(path)).version()
+
+
+def _stored_as_is(kind: pa.DataType) -> bool:
+    """Whether Delta reads a Parquet column of ``kind`` back as the same type."""
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        return _stored_as_is(kind.value_type)
+    if pa.types.is_struct(kind):
+        return all(_stored_as_is(kind.field(i).type) for i in range(kind.num_fields))
+    if pa.types.is_timestamp(kind):
+        return kind.unit == "us" and kind.tz in (None, "UTC")
+    return any(
+        check(kind)
+        for check in (
+            pa.types.is_signed_integer,
+            pa.types.is_floating,
+            pa.types.is_boolean,
+            pa.types.is_string,
+            pa.types.is_large_string,
+            pa.types.is_binary,
+            pa.types.is_large_binary,
+            pa.types.is_date32,
+            pa.types.is_decimal128,
+        )
+    )
 
 
 def as_signed(rows: Rows) -> Rows:

@@ -32,12 +32,13 @@ from pipelines.warehouse.catalog import (
 )
 from pipelines.warehouse.delta import (
     DELTA_ARROW_LEVEL,
+    adopt_file,
     change_rows,
     overwrite_table,
     replace_key_rows,
     unsigned_columns,
 )
-from pipelines.warehouse.spill import SpilledTable
+from pipelines.warehouse.spill import SpilledTable, as_stored
 from pipelines.warehouse.tables import DerivedDelta, DerivedTable, Kept, ReleaseTable, TableDelta
 
 DATABASE_NAME = "golden.duckdb"
@@ -122,8 +123,13 @@ def _write_stored(path: Path, table: ReleaseTable, *, base: TableVersion | None)
         # Listed again from this warehouse's table: a copied warehouse's base names the original's.
         return TableVersion.of(path, base.version, unsigned=base.unsigned)
     if isinstance(table, pl.DataFrame):
-        rows: pa.Table | pa.RecordBatchReader = table.to_arrow(compat_level=DELTA_ARROW_LEVEL)
+        # Coded text as plain text, as a spilled table stores it: one type however written.
+        stored = as_stored(table.lazy()).collect()
+        rows: pa.Table | pa.RecordBatchReader = stored.to_arrow(compat_level=DELTA_ARROW_LEVEL)
     elif isinstance(table, SpilledTable):
+        adopted = adopt_file(path, table.path)
+        if adopted is not None:
+            return TableVersion.of(path, adopted, unsigned={})
         rows = _parquet_stream(table.path)
     else:
         assert isinstance(table, TableDelta)
