@@ -25,7 +25,11 @@ over vocabularies and distinct values, never over rows.
 Output (``--out DIR``): ``crm.csv``, ``erp.csv``, ``web.csv``, ``tickets.csv``
 with canonical column names, ``fusion.yaml`` for ``fusion run``, and
 ``truth/records.csv`` (``source_system, source_record_id, entity_id``) and
-``truth/entities.csv`` (the current clean values of every customer).
+``truth/entities.csv`` (the current clean values of every customer) and
+``truth/contacts.csv`` (each company's true contact persons: ``entity_id``,
+``contact_no``, ``name``, ``email``, ``phone`` (the mobile) and ``records``, how
+many of the company's records are filed on or written by that contact; a contact
+with none is in no export and cannot be found).
 
     python -m bench.generate_synthetic --records 100k --out /tmp/syn100k
 """
@@ -40,6 +44,7 @@ import polars as pl
 
 from bench.synthetic import render, world
 from bench.synthetic.draw import Draw
+from bench.synthetic.people import full_name
 
 SOURCES: tuple[str, ...] = world.SOURCES
 CANONICAL_COLUMNS: tuple[str, ...] = render.CANONICAL_COLUMNS
@@ -65,11 +70,12 @@ def parse_size(text: str) -> int:
 
 @dataclass(frozen=True)
 class SyntheticSet:
-    """Records per source plus the truth (record -> entity) and the clean entities."""
+    """Records per source plus the truth (record -> entity), the clean entities and contacts."""
 
     records: dict[str, pl.DataFrame]
     truth: pl.DataFrame
     entities: pl.DataFrame
+    contacts: pl.DataFrame
 
 
 def _entity_id(column: str) -> pl.Expr:
@@ -111,6 +117,30 @@ def _entities(customers: world.World) -> pl.DataFrame:
     return pl.concat([firms, persons]).sort("entity_id")
 
 
+def _contacts(customers: world.World) -> pl.DataFrame:
+    """Each company's true contact persons, with how many records carry each one."""
+    filed = (
+        customers.records.filter(pl.col("contact") >= 0)
+        .group_by("contact")
+        .agg(pl.len().cast(pl.Int64).alias("records"))
+    )
+    entity = customers.firms["entity"].gather(customers.contacts["company"])
+    return (
+        customers.contacts.with_row_index("contact")
+        .with_columns(pl.col("contact").cast(pl.Int64), entity=entity)
+        .join(filed, on="contact", how="left")
+        .select(
+            _entity_id("entity").alias("entity_id"),
+            "contact_no",
+            full_name().alias("name"),
+            "email",
+            pl.col("mobile").alias("phone"),
+            pl.col("records").fill_null(0),
+        )
+        .sort("entity_id", "contact_no")
+    )
+
+
 def generate(n_records: int, *, seed: int = DEFAULT_SEED) -> SyntheticSet:
     """Build a synthetic set of ``n_records`` records (seeded, deterministic).
 
@@ -148,7 +178,12 @@ def generate(n_records: int, *, seed: int = DEFAULT_SEED) -> SyntheticSet:
         pl.col("record_id").alias("source_record_id"),
         "entity_id",
     ).sort("source_system", "source_record_id")
-    return SyntheticSet(records=records, truth=truth, entities=_entities(customers))
+    return SyntheticSet(
+        records=records,
+        truth=truth,
+        entities=_entities(customers),
+        contacts=_contacts(customers),
+    )
 
 
 FUSION_YAML = """# fusion run configuration for a synthetic benchmark set (bench/).
@@ -174,7 +209,7 @@ TRUST = {"crm": 0.8, "erp": 0.85, "web": 0.7, "tickets": 0.6}
 
 
 def write(dataset: SyntheticSet, out: Path) -> None:
-    """Write the source CSVs, fusion.yaml and truth/records.csv under ``out``."""
+    """Write the source CSVs, fusion.yaml and the truth (records, entities, contacts)."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "truth").mkdir(exist_ok=True)
     fields = ", ".join(f"{c}: {c}" for c in CANONICAL_COLUMNS)
@@ -191,6 +226,7 @@ def write(dataset: SyntheticSet, out: Path) -> None:
     )
     dataset.truth.write_csv(out / "truth" / "records.csv")
     dataset.entities.write_csv(out / "truth" / "entities.csv")
+    dataset.contacts.write_csv(out / "truth" / "contacts.csv")
 
 
 def main(argv: list[str] | None = None) -> None:

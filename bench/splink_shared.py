@@ -68,6 +68,9 @@ class Recipe:
     link_type: str = "dedupe_only"
     em_without_tf: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
+    # Several exports of one kind deduplicated together: their tables are unioned
+    # (source files missing from a folder are skipped: older generator sets had no tickets).
+    union: bool = False
 
 
 def _clean(expression: str) -> str:
@@ -272,7 +275,76 @@ FEBRL4 = Recipe(
     em_rules=lambda: [block_on("date_of_birth"), block_on("postcode")],
 )
 
+# Company legal forms and their Chinese counterparts, removed from a cleaned name.
+LEGAL_FORMS = (
+    r"(有限责任公司|股份有限公司|股份公司|有限公司|\bco\b|\bcompany\b|\bltd\b|\blimited\b"
+    r"|\binc\b|\bincorporated\b|\bcorp\b|\bcorporation\b|\bllc\b|\bl l c\b)"
+)
+
+
+def _clean_any_script(expression: str) -> str:
+    """Like ``_clean`` but keeping letters of every script (Chinese names stay)."""
+    text = f"lower(coalesce({expression}, ''))"
+    text = f"regexp_replace({text}, '[^\\p{{L}}\\p{{N}}]+', ' ', 'g')"
+    text = f"regexp_replace({text}, '{LEGAL_FORMS}', ' ', 'g')"
+    return f"nullif(trim(regexp_replace({text}, '\\s+', ' ', 'g')), '')"
+
+
+# This repository's generator (``python -m bench.generate_synthetic``): CRM, ERP, shop
+# and ticket exports of companies and persons in one canonical layout. No docs example
+# covers customer master data, so the docs' general advice as for chicago: cleaned name
+# and address, e-mail, phone digits, postcode, city, tax id; blocking rules that combine
+# fields so that no rule's count grows with the square of a common value (counts printed).
+CUSTOMERS = Recipe(
+    files=(
+        ("crm", "crm.csv"),
+        ("erp", "erp.csv"),
+        ("web", "web.csv"),
+        ("tickets", "tickets.csv"),
+    ),
+    record_id="record_id",
+    select=f"""
+        {_clean_any_script("name")} AS name,
+        {_clean_any_script("address")} AS address,
+        nullif(lower(trim(email)), '') AS email,
+        nullif(right({_digits("phone")}, 9), '') AS phone,
+        nullif(upper(replace(coalesce(postcode, ''), ' ', '')), '') AS postcode,
+        nullif(lower(trim(city)), '') AS city,
+        nullif(upper(regexp_replace(coalesce(tax_id, ''), '[^0-9A-Za-z]', '', 'g')), '')
+            AS tax_id
+    """,
+    comparisons=lambda: [
+        cl.JaroWinklerAtThresholds("name", [0.95, 0.88, 0.8]).configure(
+            term_frequency_adjustments=True
+        ),
+        cl.EmailComparison("email"),
+        cl.ExactMatch("phone"),
+        cl.JaroWinklerAtThresholds("address", [0.95, 0.88]),
+        cl.ExactMatch("postcode").configure(term_frequency_adjustments=True),
+        cl.ExactMatch("city").configure(term_frequency_adjustments=True),
+        cl.LevenshteinAtThresholds("tax_id", [1]),
+    ],
+    blocking=lambda: [
+        block_on("name", "city"),
+        block_on("email"),
+        block_on("phone"),
+        block_on("tax_id"),
+        block_on("postcode", "substr(name,1,2)"),
+        block_on("substr(name,1,4)", "substr(address,1,4)"),
+        block_on("postcode", "substr(address,1,6)"),
+    ],
+    deterministic=lambda: [
+        block_on("email"),
+        block_on("tax_id"),
+        block_on("name", "phone"),
+    ],
+    recall=0.7,
+    em_rules=lambda: [block_on("email"), block_on("postcode", "substr(name,1,2)")],
+    union=True,
+)
+
 RECIPES = {
+    "customers": CUSTOMERS,
     "historical_50k": HISTORICAL,
     "people": PEOPLE,
     "chicago": CHICAGO,
@@ -289,6 +361,8 @@ def _load(con: duckdb.DuckDBPyConnection, recipe: Recipe, data: Path) -> list[st
     """One table per source file, ``record_key`` first; returns the table names."""
     tables = []
     for source, file_name in recipe.files:
+        if recipe.union and not (data / file_name).exists():
+            continue
         path = (data / file_name).as_posix().replace("'", "''")
         con.execute(
             f"CREATE OR REPLACE TABLE raw AS SELECT * FROM "
@@ -302,6 +376,14 @@ def _load(con: duckdb.DuckDBPyConnection, recipe: Recipe, data: Path) -> list[st
         )
         tables.append(table)
     con.execute("DROP TABLE raw")
+    if recipe.union and len(tables) > 1:
+        con.execute(
+            "CREATE TABLE records AS "
+            + " UNION ALL ".join(f"SELECT * FROM {table}" for table in tables)
+        )
+        for table in tables:
+            con.execute(f"DROP TABLE {table}")
+        return ["records"]
     return tables
 
 

@@ -18,6 +18,11 @@ optional YAML header in a leading block comment::
 Dependencies are the tables the SELECT reads, found in the sqlglot AST (CTE
 names excluded), never by pattern matching; a dependency is another model or a
 warehouse table. Models are ordered so each runs after what it reads.
+
+Analysts add models without touching the package: the folders a run config
+names under ``models_dir:`` are read beside this package's own (``extra``), and
+their files are models like the bundled ones (one project, one dependency
+order, one name space: a name defined twice is an error).
 Nothing here executes SQL: see :mod:`dbt_like_models.runner`.
 
 Example:
@@ -29,7 +34,7 @@ Example:
 from __future__ import annotations
 
 import heapq
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -162,10 +167,17 @@ class Model:
 
 @dataclass(frozen=True)
 class Project:
-    """Every model of a folder, in dependency order (ties by name)."""
+    """Every model of a folder (and of the analysts' folders), in dependency order (ties by name).
+
+    Attributes:
+        folder: The package's models folder (or the one a test names).
+        models: The models, in run order.
+        extra_folders: The analysts' folders read beside ``folder`` (``models_dir:``).
+    """
 
     folder: Path
     models: tuple[Model, ...] = field(default=())
+    extra_folders: tuple[Path, ...] = ()
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -213,16 +225,32 @@ class Project:
         return frozenset(i.name for e in expressions for i in e.find_all(exp.Identifier))
 
 
-def load_project(folder: Path | None = None) -> Project:
-    """Parse every ``*.sql`` file of ``folder`` (default: this package) and order them.
+def load_project(folder: Path | None = None, *, extra: Sequence[Path] = ()) -> Project:
+    """Parse every ``*.sql`` file of ``folder`` (default: this package) and of ``extra``.
+
+    ``extra``: the analysts' model folders (``models_dir:`` of the run config).
 
     Raises:
-        ModelError: a file is not one SELECT, its header is invalid, or the
-            models read each other in a cycle.
+        ModelError: a file is not one SELECT, its header is invalid, an extra
+            folder is missing, two files define one model, or the models read
+            each other in a cycle.
     """
     folder = MODELS_DIR if folder is None else Path(folder)
-    models = [parse_model(path) for path in sorted(folder.glob("*.sql"))]
-    return Project(folder=folder, models=_in_dependency_order(models))
+    extra_folders = tuple(Path(f) for f in extra)
+    paths = sorted(folder.glob("*.sql"))
+    for extra_folder in extra_folders:
+        if not extra_folder.is_dir():
+            msg = f"models folder {extra_folder} not found"
+            raise ModelError(msg)
+        paths.extend(sorted(extra_folder.glob("*.sql")))
+    models = [parse_model(path) for path in paths]
+    seen: dict[str, Path] = {}
+    for model in models:
+        if model.name in seen:
+            msg = f"model {model.name!r} is defined twice: {seen[model.name]} and {model.path}"
+            raise ModelError(msg)
+        seen[model.name] = model.path
+    return Project(folder=folder, models=_in_dependency_order(models), extra_folders=extra_folders)
 
 
 def parse_model(path: Path) -> Model:

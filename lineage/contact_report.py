@@ -37,22 +37,29 @@ _MASKED_AS = {"name": "contact_name"}
 
 
 def load_contacts(
-    con: duckdb.DuckDBPyConnection, unified_id: str, *, tables: Collection[str]
+    con: duckdb.DuckDBPyConnection,
+    unified_id: str,
+    *,
+    tables: Collection[str],
+    limit: int | None = None,
 ) -> pl.DataFrame:
-    """The customer's contacts with the source of each value (empty: none, or an older release)."""
+    """The customer's contacts with the source of each value (empty: none, or an older release).
+
+    ``limit``: the first contacts only (by name), and only their values' sources.
+    """
     if CONTACTS_TABLE not in tables:
         return pl.DataFrame()
     contacts = con.sql(
-        f"SELECT * FROM {CONTACTS_TABLE} WHERE unified_id = ? ORDER BY name, contact_id",
-        params=[unified_id],
+        f"SELECT * FROM {CONTACTS_TABLE} WHERE unified_id = ? ORDER BY name, contact_id LIMIT ?",
+        params=[unified_id, limit],
     ).pl()
     if CONTACT_LINEAGE_TABLE not in tables or contacts.is_empty():
         return contacts
     lineage = con.sql(
         "SELECT contact_id, field, source_system || ':' || source_record_id || "
         f"coalesce(' · ' || source_column, '') AS source FROM {CONTACT_LINEAGE_TABLE} "
-        "WHERE unified_id = ?",
-        params=[unified_id],
+        "WHERE unified_id = ? AND list_contains(?, contact_id)",
+        params=[unified_id, contacts["contact_id"].to_list()],
     ).pl()
     sources = [
         lineage.filter(pl.col("field") == field).select(

@@ -126,6 +126,11 @@ def customer_report_json(report: CustomerReport) -> dict[str, Any]:
         "candidates": json_rows(report.candidates),
         "contact_points": json_rows(report.contact_points),
         "history": json_rows(report.history),
+        # Sections cut to the report's row limit: section -> {"shown", "total"}.
+        "truncated": {
+            section: {"shown": shown, "total": total}
+            for section, (shown, total) in report.truncated.items()
+        },
     }
 
 
@@ -143,4 +148,7 @@ def run_summary_json(summary: RunSummary) -> dict[str, Any]:
         "field_trust": json_rows(summary.field_trust),
         "contested_fields": json_rows(summary.contested),
         "contested_customers": json_rows(summary.contested_customers),
+        "match_probability_histogram": json_rows(summary.match_probabilities),
+        "customers_by_records": json_rows(summary.cluster_size_distribution),
+        "quality_trend": json_rows(summary.quality_trend),
     }

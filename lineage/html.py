@@ -15,7 +15,8 @@ from collections.abc import Callable, Mapping, Sequence
 import polars as pl
 
 from lineage.contact_report import CONTACT_REPORT_COLUMNS
-from lineage.report import CustomerReport, comparison_columns, text
+from lineage.report import CustomerReport, comparison_columns, cut_note, text
+from lineage.svg import Edge, record_graph
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 STYLE = """
@@ -37,7 +38,7 @@ tr.loser td{color:#57606a}tr.loser td.role{color:var(--lost)}
 .formula{font-family:ui-monospace,monospace;font-size:12px;background:var(--head);padding:.5em}
 .scroll{overflow-x:auto}td{max-width:28em;overflow-wrap:break-word}
 td.num{white-space:nowrap}
-.bar{fill:var(--accent)}.axis{font-size:10px;fill:#57606a}
+.bar{fill:var(--accent)}figure{margin:0}.axis{font-size:10px;fill:#57606a}
 """
 
 Cell = Callable[[Mapping[str, object]], str]
@@ -90,24 +91,29 @@ def page(title: str, body: str, *, meta: str = "") -> str:
 
 
 def svg_bars(labels: Sequence[str], counts: Sequence[int], *, title: str) -> str:
-    """A small inline SVG bar chart (no script, no external resource)."""
-    width, height, pad = 36 * max(len(counts), 1) + 40, 160, 20
+    """A small inline SVG bar chart (no script, no external resource).
+
+    Columns are as wide as their longest label, so labels never overlap.
+    """
+    step = max(36, 7 * max((len(label) for label in labels), default=0) + 8)
+    width, height, pad = step * max(len(counts), 1) + 40, 160, 20
     top = max(counts, default=0) or 1
     bars = []
     for i, (label, count) in enumerate(zip(labels, counts, strict=True)):
-        x = 30 + i * 36
+        x = 30 + i * step
         bar = int((height - 2 * pad) * count / top)
         y = height - pad - bar
+        middle = x + (step - 8) // 2
         bars.append(
-            f'<rect class="bar" x="{x}" y="{y}" width="28" height="{bar}">'
-            f"<title>{esc(label)}: {count}</title></rect>"
-            f'<text class="axis" x="{x + 14}" y="{height - 6}" text-anchor="middle">'
+            f'<rect class="bar" data-label="{esc(label)}" data-value="{count}" x="{x}" y="{y}" '
+            f'width="{step - 8}" height="{bar}"><title>{esc(label)}: {count}</title></rect>'
+            f'<text class="axis" x="{middle}" y="{height - 6}" text-anchor="middle">'
             f"{esc(label)}</text>"
-            f'<text class="axis" x="{x + 14}" y="{y - 3}" text-anchor="middle">{count}</text>'
+            f'<text class="axis" x="{middle}" y="{y - 3}" text-anchor="middle">{count}</text>'
         )
     return (
-        f'<svg role="img" aria-label="{esc(title)}" width="{width}" height="{height}" '
-        f'xmlns="http://www.w3.org/2000/svg">{"".join(bars)}</svg>'
+        f'<svg class="chart bars" role="img" aria-label="{esc(title)}" width="{width}" '
+        f'height="{height}">{"".join(bars)}</svg>'
     )
 
 
@@ -215,6 +221,35 @@ def _golden_summary(report: CustomerReport) -> str:
     return html_table(frame, numeric=("trust",), table_id="golden")
 
 
+def customer_graph(report: CustomerReport) -> str:
+    """The customer's source records on a circle, joined by their scored links (match_evidence).
+
+    Only the pairs blocking made candidates have a score, so records that were
+    merged through a third one are joined through it, not directly.
+    """
+    nodes = [
+        (f"{system}:{record}", str(system))
+        for system, record in report.members.select("source_system", "source_record_id").iter_rows()
+    ]
+    edges = [
+        Edge(
+            f"{row['left_source_system']}:{row['left_source_record_id']}",
+            f"{row['right_source_system']}:{row['right_source_record_id']}",
+            float(row["match_probability"]),
+            str(row["decision"]),
+        )
+        for row in report.evidence.iter_rows(named=True)
+    ]
+    title = f"source records of {report.unified_id} and their links"
+    return record_graph(nodes, edges, title=title)
+
+
+def _cut(report: CustomerReport, section: str) -> str:
+    """A note under a section cut to the report's row limit (empty when it is whole)."""
+    note = cut_note(report, section)
+    return "" if note is None else f'<p class="note">{esc(note)}</p>'
+
+
 def render_customer_html(report: CustomerReport) -> str:
     """One self-contained page for one customer (see the module docstring)."""
     note = (
@@ -232,10 +267,16 @@ def render_customer_html(report: CustomerReport) -> str:
         "<h2>Field by field: winners and losers</h2>",
         f'<p class="formula">{esc(TRUST_FORMULA)}</p>',
         f'<section id="fields">{_field_sections(report)}</section>',
+        _cut(report, "candidates"),
         "<h2>Member source records</h2>",
+        "<p class='meta'>Each record of the customer, and the scored candidate pairs between "
+        "them: line colour is the decision, width and label the match probability.</p>",
+        f'<div class="scroll" id="record-graph">{customer_graph(report)}</div>',
         html_table(report.members, numeric=NUMERIC, table_id="members"),
+        _cut(report, "members"),
         "<h2>Match evidence between members</h2>",
         html_table(report.evidence, columns=evidence_columns, numeric=NUMERIC, table_id="evidence"),
+        _cut(report, "evidence"),
     ]
     if not report.contact_points.is_empty():
         body += [
@@ -255,6 +296,7 @@ def render_customer_html(report: CustomerReport) -> str:
                 numeric=NUMERIC,
                 table_id="contact-points",
             ),  # fmt: skip
+            _cut(report, "contact_points"),
         ]
     if not report.contacts.is_empty():
         body += [
@@ -263,6 +305,7 @@ def render_customer_html(report: CustomerReport) -> str:
             "requester, shop buyer); beside each value, the source record and column it came "
             "from (the value most of the person's records hold).</p>",
             html_table(report.contacts, columns=CONTACT_REPORT_COLUMNS, table_id="contacts"),
+            _cut(report, "contacts"),
         ]
     body += [
         "<h2>Unified ID history</h2>",

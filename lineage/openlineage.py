@@ -1,10 +1,13 @@
 """OpenLineage events of a run: START, then COMPLETE or FAIL, as JSON lines.
 
 Built from the run's configuration and the published warehouse, written through
-the openlineage-python client's file transport (no server needed):
+the openlineage-python client's file transport (no server needed) and, when the
+environment configures the client (``OPENLINEAGE_URL`` for Marquez, ``OPENLINEAGE_CONFIG``),
+sent through the transport it names as well (``write_events``):
 
-- inputs: every source file (namespace ``file``, the absolute path), with a
-  ``schema`` facet listing the columns the source config reads and what each becomes;
+- inputs: every source file and every fact export (namespace ``file``, the
+  absolute path), with a ``schema`` facet listing the columns the config reads
+  and what each becomes (``fact_invoices.amount``, ...);
 - outputs (COMPLETE only): every warehouse table (namespace ``duckdb://<database>``,
   name ``main.<table>``) with its schema, row count, Parquet mirror (``symlinks``)
   and, for ``golden_customer``, ``customer_contact_points``, ``field_lineage`` and
@@ -27,8 +30,9 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import os
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
@@ -53,6 +57,8 @@ from openlineage.client.transport.file import FileConfig, FileTransport
 
 from connectors.canonical import GOLDEN_FIELDS
 from connectors.config import SourceConfig
+from connectors.facts import FactConfig
+from connectors.paths import GLOB_CHARS
 from lineage.provenance import code_version
 from lineage.settings import LineageError, SurvivorshipSettings
 
@@ -83,6 +89,9 @@ class RunConfig(Protocol):
 
     @property
     def sources(self) -> Sequence[SourceConfig]: ...
+
+    @property
+    def facts(self) -> Sequence[FactConfig]: ...
 
     @property
     def survivorship(self) -> SurvivorshipSettings: ...
@@ -151,6 +160,50 @@ def input_datasets(sources: Sequence[SourceConfig]) -> list[InputDataset]:
                 "schema": schema_dataset.SchemaDatasetFacet(fields=fields),
                 "dataSource": datasource_dataset.DatasourceDatasetFacet(
                     name=f"{source.name} ({source.system}, {source.format})",
+                    uri=Path(path).as_uri(),
+                ),
+            }
+            datasets.append(InputDataset(namespace=FILE_NAMESPACE, name=path, facets=facets))
+    return datasets
+
+
+def fact_files(fact: FactConfig) -> list[str]:
+    """The files a fact source reads now: the glob's matches, else the configured path."""
+    pattern = Path(fact.path) if Path(fact.path).is_absolute() else fact.base_dir / fact.path
+    resolved = str(pattern.absolute())
+    if GLOB_CHARS.search(fact.path):
+        return sorted(glob.glob(resolved)) or [resolved]
+    return [resolved]
+
+
+def fact_input_datasets(facts: Sequence[FactConfig]) -> list[InputDataset]:
+    """Every fact export, with a schema facet of the columns read and the fact columns they fill.
+
+    The SQL models (``customer_360``, ``source_quality``...) roll these up, so
+    they are inputs of the run as much as the customer exports are.
+    """
+    datasets = []
+    for fact in facts:
+        roles: dict[str, list[str]] = {}
+        for fact_column, columns in fact.column_of.items():
+            mapping = getattr(fact, fact_column, None)
+            how = " (value map)" if getattr(mapping, "map", None) is not None else ""
+            for column in columns:
+                roles.setdefault(column, []).append(f"{fact.table}.{fact_column}{how}")
+        fields = [
+            schema_dataset.SchemaDatasetFacetFields(
+                name=column,
+                type="string",
+                description="-> " + "; ".join(targets),
+                ordinal_position=position,
+            )
+            for position, (column, targets) in enumerate(roles.items(), start=1)
+        ]
+        for path in fact_files(fact):
+            facets: dict[str, Any] = {
+                "schema": schema_dataset.SchemaDatasetFacet(fields=fields),
+                "dataSource": datasource_dataset.DatasourceDatasetFacet(
+                    name=f"{fact.name} ({fact.kind} facts, {fact.format})",
                     uri=Path(path).as_uri(),
                 ),
             }
@@ -409,7 +462,7 @@ def run_events(
     database: Path | None = None,
 ) -> list[RunEvent]:
     """START and COMPLETE (outputs read from ``database``), or START and FAIL."""
-    inputs = input_datasets(config.sources)
+    inputs = [*input_datasets(config.sources), *fact_input_datasets(config.facts)]
     start = build_run_event(
         RunState.START, config=config, run_id=run_id, event_time=started_at, inputs=inputs
     )
@@ -436,19 +489,61 @@ def run_events(
     return [start, complete]
 
 
+# The openlineage-python client's own settings: a server URL (Marquez: OPENLINEAGE_URL,
+# with OPENLINEAGE_ENDPOINT / OPENLINEAGE_API_KEY), a YAML file (OPENLINEAGE_CONFIG) or
+# transport variables (OPENLINEAGE__TRANSPORT__TYPE=http, ...). With none set, events go
+# to the warehouse's file only.
+TRANSPORT_VARIABLES = ("OPENLINEAGE_URL", "OPENLINEAGE_CONFIG")
+TRANSPORT_PREFIX = "OPENLINEAGE__TRANSPORT__"
+
+
+def configured_transport(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether the environment names an OpenLineage transport besides the warehouse file."""
+    environ = os.environ if environ is None else environ
+    if environ.get("OPENLINEAGE_DISABLED", "").strip().lower() == "true":
+        return False
+    return any(environ.get(name) for name in TRANSPORT_VARIABLES) or any(
+        name.startswith(TRANSPORT_PREFIX) for name in environ
+    )
+
+
 def write_events(events: Sequence[RunEvent], path: Path) -> None:
-    """Append events as JSON lines through the client's file transport."""
+    """Append events as JSON lines through the client's file transport, and send them on.
+
+    The file is always written: the warehouse keeps its own lineage. When the
+    environment configures the client (``configured_transport``: a Marquez URL,
+    an ``openlineage.yml``), the same events also go through the transport it
+    names, resolved by the client itself (HTTP, Kafka, ...), so a lineage server
+    sees runs as they happen. A transport that refuses them is an error naming
+    it, like a file that cannot be written; the release is published either way.
+    """
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    transport = FileTransport(FileConfig(log_file_path=str(path), append=True))
-    client = OpenLineageClient(transport=transport)
+    file = FileTransport(FileConfig(log_file_path=str(path), append=True))
+    _emit(OpenLineageClient(transport=file), events, where=str(path))
+    if configured_transport():
+        client = OpenLineageClient()
+        _emit(client, events, where=_describe(client))
+
+
+def _emit(client: OpenLineageClient, events: Sequence[RunEvent], *, where: str) -> None:
     try:
         for event in events:
             client.emit(event)
-    except RuntimeError as error:
-        msg = f"OpenLineage events could not be written to {path}: {error}"
+    except Exception as error:  # noqa: BLE001 - any transport's failure is reported the same way
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        msg = f"OpenLineage events could not be written to {where}: {reason}"
         raise OpenLineageError(msg) from error
     finally:
         client.close()
+
+
+def _describe(client: OpenLineageClient) -> str:
+    """The transport's kind and, for HTTP, its URL: where the events went."""
+    transport = client.transport
+    url = getattr(getattr(transport, "config", None), "url", None) or getattr(
+        transport, "url", None
+    )
+    return f"{transport.kind} transport" + (f" {url}" if url else "")
 
 
 def emit_run_lineage(

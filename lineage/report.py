@@ -14,6 +14,7 @@ import contextlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -29,6 +30,11 @@ from lineage.contact_report import contacts_by_value, load_contacts, mask_contac
 from lineage.masking import PII_FIELDS, mask_field_columns, mask_long_values
 
 MAX_RESOLVE_HOPS = 50
+# Rows a section of the report shows at most (members, evidence, contact points, contacts;
+# candidates: per field, the winner first). A customer of 50,000 records (a cluster above
+# matching.max_cluster_size published as it is) took over 5 minutes and 3.3 GiB to print
+# whole; the rest of a cut section is in its table (``fusion sql``), and the report says so.
+SECTION_ROWS = 500
 DATABASE_NAME = "golden.duckdb"
 FIELD_ORDER: dict[str, int] = {field: i for i, field in enumerate(GOLDEN_FIELDS)}
 # Candidate columns shown to an auditor, in this order (older warehouses may lack some).
@@ -69,6 +75,8 @@ class CustomerReport:
     history: pl.DataFrame
     run: RunInfo
     masked: bool = False
+    # Sections cut to ``SECTION_ROWS`` rows: section -> (rows shown, rows in the warehouse).
+    truncated: dict[str, tuple[int, int]] = dataclass_field(default_factory=dict)
 
     def winners(self) -> pl.DataFrame:
         """One row per golden field value: the winning candidate."""
@@ -158,25 +166,29 @@ def _sorted_by_field(
     return frame.sort([order, *then], descending=[False, *descending])
 
 
-def _members(con: duckdb.DuckDBPyConnection, live_id: str) -> pl.DataFrame:
+def _members(con: duckdb.DuckDBPyConnection, live_id: str, limit: int) -> pl.DataFrame:
     return _query(
         con,
         """
+        WITH x AS (
+            SELECT * FROM customer_xref WHERE unified_id = ?
+            ORDER BY source_system, source_record_id LIMIT ?
+        )
         SELECT x.source_system, x.source_record_id, x.match_probability,
                max(c.source_updated_at) AS source_updated_at,
                count(c.field) FILTER (WHERE c.is_winner) AS golden_values_supplied
-        FROM customer_xref x
+        FROM x
         LEFT JOIN field_candidates c
           ON c.unified_id = x.unified_id AND c.source_system = x.source_system
          AND c.source_record_id = x.source_record_id
-        WHERE x.unified_id = ?
         GROUP BY ALL ORDER BY x.source_system, x.source_record_id
         """,
         live_id,
+        limit,
     )
 
 
-def _evidence(con: duckdb.DuckDBPyConnection, live_id: str) -> pl.DataFrame:
+def _evidence(con: duckdb.DuckDBPyConnection, live_id: str, limit: int) -> pl.DataFrame:
     return _query(
         con,
         """
@@ -189,37 +201,106 @@ def _evidence(con: duckdb.DuckDBPyConnection, live_id: str) -> pl.DataFrame:
         JOIN m r ON e.right_source_system = r.source_system
                 AND e.right_source_record_id = r.source_record_id
         ORDER BY e.match_probability DESC, e.left_source_record_id, e.right_source_record_id
+        LIMIT ?
         """,
         live_id,
+        limit,
+    )
+
+
+def _evidence_count(con: duckdb.DuckDBPyConnection, live_id: str) -> int:
+    counted = _query(
+        con,
+        """
+        WITH m AS (
+            SELECT source_system, source_record_id FROM customer_xref WHERE unified_id = ?
+        )
+        SELECT count(*) AS n FROM match_evidence e
+        JOIN m l ON e.left_source_system = l.source_system
+                AND e.left_source_record_id = l.source_record_id
+        JOIN m r ON e.right_source_system = r.source_system
+                AND e.right_source_record_id = r.source_record_id
+        """,
+        live_id,
+    )
+    return int(counted["n"][0])
+
+
+def _count(con: duckdb.DuckDBPyConnection, table: str, live_id: str) -> int:
+    counted = _query(con, f"SELECT count(*) AS n FROM {table} WHERE unified_id = ?", live_id)
+    return int(counted["n"][0])
+
+
+def _candidates(con: duckdb.DuckDBPyConnection, live_id: str, per_field: int) -> pl.DataFrame:
+    """The customer's candidates, at most ``per_field`` a field: the winner, then by rank."""
+    columns = con.sql("SELECT * FROM field_candidates LIMIT 0").columns
+    order = "rank" if "rank" in columns else "trust_score DESC"
+    candidates = _query(
+        con,
+        "SELECT * FROM field_candidates WHERE unified_id = ? QUALIFY row_number() OVER "
+        f"(PARTITION BY field ORDER BY is_winner DESC, {order}, source_system, "
+        "source_record_id) <= ?",
+        live_id,
+        per_field,
+    )
+    rank = ["rank"] if "rank" in candidates.columns else ["trust_score"]
+    return _sorted_by_field(
+        candidates, "is_winner", *rank, descending=[True, rank == ["trust_score"]]
     )
 
 
 def load_customer_report(
-    warehouse_dir: Path, unified_id: str, *, mask_pii: bool = False
+    warehouse_dir: Path,
+    unified_id: str,
+    *,
+    mask_pii: bool = False,
+    section_rows: int = SECTION_ROWS,
 ) -> CustomerReport:
     """Read one customer's golden row, members, evidence, candidates, contacts and history.
 
     A retired ID (merged into another) is followed to the live one. With
     ``mask_pii`` every e-mail, phone, street address and contact name is masked
-    before anything is rendered (see ``lineage.masking``).
+    before anything is rendered (see ``lineage.masking``). Each section holds at most
+    ``section_rows`` rows (candidates: per field); ``truncated`` names the cut ones.
     """
     with contextlib.closing(open_warehouse(warehouse_dir)) as con:
         tables = table_names(con)
         live_id = resolve_unified_id(con, unified_id)
-        candidates = _query(con, "SELECT * FROM field_candidates WHERE unified_id = ?", live_id)
-        rank = ["rank"] if "rank" in candidates.columns else ["trust_score"]
-        candidates = _sorted_by_field(
-            candidates, "is_winner", *rank, descending=[True, rank == ["trust_score"]]
-        )
+        candidates = _candidates(con, live_id, section_rows)
         contact_points = (
             _query(
                 con,
-                "SELECT * FROM customer_contact_points WHERE unified_id = ?",
+                "SELECT * FROM customer_contact_points WHERE unified_id = ? LIMIT ?",
                 live_id,
+                section_rows,
             )
             if "customer_contact_points" in tables
             else pl.DataFrame()
         )
+        members = _members(con, live_id, section_rows)
+        evidence = _evidence(con, live_id, section_rows)
+        contacts = load_contacts(con, live_id, tables=tables, limit=section_rows)
+        totals = {
+            "members": lambda: _count(con, "customer_xref", live_id),
+            "evidence": lambda: _evidence_count(con, live_id),
+            "candidates": lambda: _count(con, "field_candidates", live_id),
+            "contact_points": lambda: _count(con, "customer_contact_points", live_id),
+            "contacts": lambda: _count(con, "customer_contacts", live_id),
+        }
+        shown = {
+            "members": members.height,
+            "evidence": evidence.height,
+            "candidates": candidates.height,
+            "contact_points": contact_points.height,
+            "contacts": contacts.height,
+        }
+        # Counted only where a section may have been cut.
+        truncated = {
+            section: (rows, total)
+            for section, rows in shown.items()
+            if (section == "candidates" or rows >= section_rows)
+            and (total := totals[section]()) > rows
+        }
         history = _query(
             con,
             "SELECT * FROM unified_id_history WHERE unified_id = ? OR other_unified_id = ? "
@@ -232,13 +313,14 @@ def load_customer_report(
             requested_id=unified_id,
             unified_id=live_id,
             golden=golden,
-            members=_members(con, live_id),
-            evidence=_evidence(con, live_id),
+            members=members,
+            evidence=evidence,
             candidates=candidates,
             contact_points=contact_points,
-            contacts=load_contacts(con, live_id, tables=tables),
+            contacts=contacts,
             history=history,
             run=load_run_info(con, tables),
+            truncated=truncated,
         )
     return mask_report(report) if mask_pii else report
 
@@ -260,6 +342,7 @@ def mask_report(report: CustomerReport) -> CustomerReport:
         history=report.history,
         run=report.run,
         masked=True,
+        truncated=report.truncated,
     )
 
 
@@ -291,6 +374,36 @@ def _rich_table(title: str, frame: pl.DataFrame, columns: Sequence[str]) -> Tabl
     for row in frame.select(shown).iter_rows():
         table.add_row(*(Text(text(v)) for v in row))
     return table
+
+
+# Where the whole of a cut section is (CustomerReport.truncated).
+SECTION_TABLES = {
+    "members": "customer_xref",
+    "evidence": "match_evidence",
+    "candidates": "field_candidates",
+    "contact_points": "customer_contact_points",
+    "contacts": "customer_contacts",
+}
+
+
+def cut_note(report: CustomerReport, section: str) -> str | None:
+    """``showing 500 of 50,000 rows: all are in customer_xref`` for a cut section, else None."""
+    if section not in report.truncated:
+        return None
+    shown, total = report.truncated[section]
+    table = SECTION_TABLES[section]
+    where = (
+        "between the customer's customer_xref records"
+        if table == "match_evidence"
+        else f"WHERE unified_id = '{report.unified_id}'"
+    )
+    return f"showing {shown:,} of {total:,} rows: all are in {table} ({where}; fusion sql)"
+
+
+def _print_cut(report: CustomerReport, section: str, console: Console) -> None:
+    note = cut_note(report, section)
+    if note is not None:
+        console.print(Text(note, "yellow"))
 
 
 def render_terminal(report: CustomerReport, console: Console) -> None:
@@ -334,6 +447,7 @@ def render_terminal(report: CustomerReport, console: Console) -> None:
             ],
         )  # fmt: skip
     )
+    _print_cut(report, "members", console)
     console.print(
         _rich_table(
             "Match evidence between members",
@@ -347,6 +461,7 @@ def render_terminal(report: CustomerReport, console: Console) -> None:
             ],
         )  # fmt: skip
     )
+    _print_cut(report, "evidence", console)
     fields = Table(title="Field survivorship: winners and losers")
     shown = ["field", "value", "source_system", "source_record_id", "source_column",
              "source_updated_at", "authority", "recency", "validity", "completeness",
@@ -358,6 +473,7 @@ def render_terminal(report: CustomerReport, console: Console) -> None:
         style = "bold green" if candidate["is_winner"] else "dim"
         fields.add_row(*(Text(text(candidate[c])) for c in shown), style=style)
     console.print(fields)
+    _print_cut(report, "candidates", console)
     if not report.contact_points.is_empty():
         console.print(
             _rich_table(
@@ -366,6 +482,7 @@ def render_terminal(report: CustomerReport, console: Console) -> None:
                 ["kind", "value", "is_primary", "source_records", "trust_score"],
             )
         )
+        _print_cut(report, "contact_points", console)
     if not report.contacts.is_empty():
         console.print(
             _rich_table(
@@ -374,6 +491,7 @@ def render_terminal(report: CustomerReport, console: Console) -> None:
                 ["contact_id", "field", "value", "source"],
             )
         )
+        _print_cut(report, "contacts", console)
     console.print(
         _rich_table(
             "Unified ID history",

@@ -14,7 +14,10 @@ Roles, best first (``ROLE_ORDER``):
   company ``main_line`` (fixed line, toll-free, shared-cost, VoIP, UAN) >
   ``line`` (fixed line or mobile: US numbers cannot be told apart) > ``mobile`` (a
   person's phone, e.g. a contact's); for a person ``mobile`` > ``line`` > ``main_line``.
-  Unparseable numbers are ``line``.
+  Unparseable numbers are ``line``. Either type: ``foreign_number`` last, a number of
+  another country than the customer's (the country most of its records name) while
+  the customer has a number of its own country: a US number typed without ``+1`` into
+  a source whose default country is China reads as a valid Shanghai fixed line.
 - ``name`` for a company: ``legal_name`` (a legal form: 有限公司, Co., Ltd., GmbH ...,
   in the customer's primary script) > ``short_name`` (no legal form) >
   ``translated_name`` (written in another script than most of the customer's names:
@@ -22,14 +25,28 @@ Roles, best first (``ROLE_ORDER``):
   that itself says ``person``, a value equal to one of the customer's contact names,
   a 2-3 character Chinese name with a common surname and no company word, 王女士 /
   张先生 / 小王, a nickname). A person-looking name thus never wins a company's name
-  while any other name exists. A person's names are not classified: on the bench
-  generator, ranking a person's full name over pinyin and nicknames lost more than it
-  won (name accuracy of persons 0.650 -> 0.638), since the person's own sources write
-  pinyin and shop handles as often as a matched neighbour's record writes a full name.
+  while any other name exists.
+- ``name`` for a person: ``full_name`` > ``partial_name`` (``PARTIAL_PERSON_NAME``: a
+  handle ending in digits 快乐的布丁929 / sunny_3904, a title or nickname 赵先生 / 老罗 /
+  小高 / Ms. Parker, one Latin word 'Leo'; or a Chinese given name alone, 豪煜, when the
+  customer also has the full name 陈豪煜). Narrow on purpose: none of these is ever a
+  whole name, so demoting them cannot turn a right winner wrong, even when a merged
+  neighbour's full name is all that is left. A wider attempt, ranking the full name
+  over pinyin too, lost on the bench generator (persons 0.650 -> 0.638): a matched
+  neighbour's full name then beat the person's own pinyin. For a customer of unknown
+  type only handles and titles are ``partial_name`` (a ticket-only company's short
+  name is one Latin word as often as a requester's given name is).
 - ``address`` (both types): ``address`` > ``prefixed_address`` (a leading province or
   city in front of what another candidate holds clean: the same address, written by a
   source without region columns) > ``shipping_address`` (warehouse, pick-up point,
   locker, 收货 / 代收, c/o).
+
+Spellings of one name (``variant``): a company's name candidates (any role but
+``personal_name``) carry a variant key, the name with a bracketed city moved to the
+front (宏智管理咨询（广州）有限公司 -> 广州宏智管理咨询有限公司) and a Latin legal
+form in one spelling (Inc. / Incorporated, Ltd / Limited, Corp. / Corporation), letters
+and digits only. Survivorship (``settings.common_spelling``) then writes the winning
+name the way most of the customer's records write it among the winner's variants.
 
 An invalid or placeholder value (``validity`` below 1) of a classified field is
 ``invalid_value`` and ranks after every role: a role never lifts a value that failed
@@ -59,9 +76,12 @@ INVALID_RANK = 9  # below every role (one digit: the rank key sorts as text)
 ROLE_SCHEMA: dict[str, pl.DataType] = {"_row": pl.Int64(), "role": pl.String()}
 # Role names per (field, customer type), best first; the position is ``role_rank``.
 ROLE_ORDER: dict[tuple[str, str], tuple[str, ...]] = {
-    ("phone", "company"): ("main_line", "line", "mobile"),
-    ("phone", "person"): ("mobile", "line", "main_line"),
+    ("phone", "company"): ("main_line", "line", "mobile", "foreign_number"),
+    ("phone", "person"): ("mobile", "line", "main_line", "foreign_number"),
     ("name", "company"): ("legal_name", "short_name", "translated_name", "personal_name"),
+    ("name", "person"): ("full_name", "partial_name"),
+    # A customer of unknown type (only tickets, say): only a handle or a title is demoted.
+    ("name", ""): (UNCLASSIFIED, "partial_name"),
     ("address", "company"): ("address", "prefixed_address", "shipping_address"),
     ("address", "person"): ("address", "prefixed_address", "shipping_address"),
 }
@@ -101,6 +121,11 @@ PERSON_TITLE = (
 )
 # A shop or forum handle: letters then a long number (tb947360894), or name_123.
 HANDLE = r"^[\p{L}_.\-]*\d{4,}$|_\d+$"
+# A person's name that is not the whole name: a handle ending in digits (快乐的布丁929,
+# sunny 8215), a title or nickname (赵先生, 老罗, 小高, Ms. Parker), one Latin word (Leo).
+PARTIAL_PERSON_NAME = rf"\d{{3,}}$|{HANDLE}|{PERSON_TITLE}|^\p{{Latin}}[\p{{L}}'.-]*$"
+# What no company or whole name looks like either: a handle ending in digits, a title.
+TITLE_OR_HANDLE = rf"\d{{3,}}$|{HANDLE}|{PERSON_TITLE}"
 LATIN_PERSON = r"^\p{Lu}[\p{L}'-]*(\s+\p{Lu}\.?)?\s+\p{Lu}[\p{L}'-]*$"
 # Shipping and warehouse addresses: not where a customer is registered or billed.
 SHIPPING_WORDS = (
@@ -200,9 +225,54 @@ def customer_types(candidates: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _phone_roles(phones: pl.DataFrame) -> pl.Expr:
-    kinds = phone_number_type(phones["value"].unique().sort().to_list())
-    return pl.col("value").replace_strict(kinds, default="line", return_dtype=pl.String)
+def phone_regions(values: Iterable[str]) -> dict[str, str | None]:
+    """ISO country of each distinct phone (E.164), None when it does not parse.
+
+    Example:
+        >>> phone_regions(["+862172806681", "+14155550123", "12"])
+        {'+862172806681': 'CN', '+14155550123': 'US', '12': None}
+    """
+    regions: dict[str, str | None] = {}
+    for value in dict.fromkeys(values):
+        try:
+            regions[value] = phonenumbers.region_code_for_number(phonenumbers.parse(value, None))
+        except phonenumbers.NumberParseException:
+            regions[value] = None
+    return regions
+
+
+def _customer_country(candidates: pl.DataFrame) -> pl.DataFrame:
+    """``unified_id, _country``: the country most of the customer's records name (ties: none)."""
+    counts = (
+        candidates.filter(pl.col("field") == "country")
+        .group_by("unified_id", pl.col("value").str.to_uppercase().alias("_country"))
+        .len()
+    )
+    return counts.filter(
+        (pl.col("len") == pl.col("len").max().over("unified_id"))
+        & (pl.len().over("unified_id", pl.col("len")) == 1)
+    ).select("unified_id", "_country")
+
+
+def _phone_roles(phones: pl.DataFrame, candidates: pl.DataFrame) -> pl.DataFrame:
+    """``_row, role`` for the phone candidates: the number type, or ``foreign_number``."""
+    distinct = phones["value"].unique().sort().to_list()
+    kinds = phone_number_type(distinct)
+    regions = phone_regions(distinct)
+    framed = phones.join(_customer_country(candidates), on="unified_id", how="left").with_columns(
+        pl.col("value")
+        .replace_strict(regions, default=None, return_dtype=pl.String)
+        .alias("_region")
+    )
+    home = pl.col("_region") == pl.col("_country")
+    has_home = home.fill_null(False).any().over("unified_id")
+    foreign = (pl.col("_region") != pl.col("_country")).fill_null(False) & has_home
+    role = (
+        pl.when(foreign)
+        .then(pl.lit("foreign_number"))
+        .otherwise(pl.col("value").replace_strict(kinds, default="line", return_dtype=pl.String))
+    )
+    return framed.select("_row", role.alias("role"))
 
 
 def _name_roles(candidates: pl.DataFrame) -> pl.DataFrame:
@@ -264,9 +334,66 @@ def _name_roles(candidates: pl.DataFrame) -> pl.DataFrame:
             .then(pl.lit("legal_name"))
             .otherwise(pl.lit("short_name"))
         )
+        .when(pl.col("_customer_type") == "person")
+        .then(
+            pl.when(_partial_person_name(names))
+            .then(pl.lit("partial_name"))
+            .otherwise(pl.lit("full_name"))
+        )
+        .when(pl.col("_customer_type").is_null() & pl.col("value").str.contains(TITLE_OR_HANDLE))
+        .then(pl.lit("partial_name"))
         .otherwise(pl.lit(UNCLASSIFIED))
     )
     return names.join(votes, on="unified_id", how="left").select("_row", role.alias("role"))
+
+
+def _partial_person_name(names: pl.DataFrame) -> pl.Expr:
+    """True for a person's name that is only part of the name (``PARTIAL_PERSON_NAME``).
+
+    Also a Chinese given name alone (豪煜) where the customer has the full name (陈豪煜)
+    among its candidates: one more character in front. A two-character name alone is
+    not partial (黄平 is a whole name), so the test needs the longer candidate.
+    """
+    han = names.filter(pl.col("value").str.contains(r"^\p{Han}{1,3}$")).select(
+        "unified_id", pl.col("value").alias("_given")
+    )
+    given_only = (
+        han.join(han.rename({"_given": "_whole"}), on="unified_id")
+        .filter(
+            (pl.col("_whole").str.len_chars() == pl.col("_given").str.len_chars() + 1)
+            & pl.col("_whole").str.ends_with(pl.col("_given"))
+        )
+        .select("unified_id", "_given")
+        .unique()
+    )
+    key = pl.concat_str("unified_id", "value", separator="\x1f")
+    keys = given_only.select(pl.concat_str("unified_id", "_given", separator="\x1f"))
+    return pl.col("value").str.strip_chars().str.contains(PARTIAL_PERSON_NAME) | key.is_in(
+        keys.to_series().implode()
+    )
+
+
+# A Latin legal form in one spelling, for the variant key (Corp. stays apart from Inc.).
+_LATIN_FORM_SPELLING = tuple(
+    (pattern, " corp" if "(corp|" in pattern else f" {code}") for pattern, code in LATIN_LEGAL_FORMS
+)
+
+
+def name_variant_key(value: pl.Expr) -> pl.Expr:
+    """One key for the spellings of one company name (see the module docstring).
+
+    Example:
+        >>> names = pl.Series(["宏智管理咨询（广州）有限公司", "广州宏智管理咨询有限公司",
+        ...                    "Acme Widgets Incorporated", "ACME WIDGETS INC."])
+        >>> pl.select(name_variant_key(names)).to_series().to_list()
+        ['广州宏智管理咨询有限公司', '广州宏智管理咨询有限公司', 'acmewidgetsinc', 'acmewidgetsinc']
+    """
+    moved = value.str.strip_chars().str.replace(
+        r"^(\p{Han}+?)[(（](\p{Han}{2,4})[)）](.*)$", "${2}${1}${3}"
+    )
+    for pattern, spelling in _LATIN_FORM_SPELLING:
+        moved = moved.str.replace(pattern, spelling)
+    return normalised_value(moved)
 
 
 def _address_roles(addresses: pl.DataFrame) -> pl.DataFrame:
@@ -308,10 +435,12 @@ def classify_roles(
     settings: SurvivorshipSettings,
     field_authority: Mapping[str, float],
 ) -> pl.DataFrame:
-    """Add ``role``, ``role_rank`` and ``agreement`` to scored candidates, in their order.
+    """Add ``role``, ``role_rank``, ``variant`` and ``agreement`` to scored candidates.
 
     ``role`` is null outside ``settings.role_fields``; ``role_rank`` orders the roles
-    of the customer's type (``ROLE_ORDER``; 0 for an unknown type). ``agreement`` is the
+    of the customer's type (``ROLE_ORDER``; 0 for an unknown type). ``variant`` is the
+    spelling key of a company's name (``name_variant_key``), null elsewhere or with
+    ``settings.common_spelling`` off. ``agreement`` is the
     survivorship key of cross-source agreement (see ``with_agreement``).
 
     Args:
@@ -334,14 +463,23 @@ def classify_roles(
     parts: list[pl.DataFrame] = []
     phones = framed.filter(pl.col("field") == "phone")
     if "phone" in fields and not phones.is_empty():
-        parts.append(phones.select("_row", _phone_roles(phones).alias("role")))
+        parts.append(_phone_roles(phones, framed))
     if "name" in fields:
         parts.append(_name_roles(framed))
     addresses = framed.filter(pl.col("field") == "address")
     if "address" in fields and not addresses.is_empty():
         parts.append(_address_roles(addresses))
     roles = pl.concat(parts, how="vertical") if parts else pl.DataFrame(schema=ROLE_SCHEMA)
-    unknown_type = pl.col("field").is_in(["phone", "name"]) & pl.col("_customer_type").is_null()
+    # Only a company's own names are spellings of its name; a contact's is not.
+    spelled = (
+        (pl.col("field") == "name")
+        & (pl.col("_customer_type") == "company")
+        & (pl.col("role") != "personal_name")
+    )
+    unknown_type = (
+        (pl.col("field") == "phone")
+        | ((pl.col("field") == "name") & (pl.col("role") != "partial_name"))
+    ) & pl.col("_customer_type").is_null()
     classified = framed.join(roles, on="_row", how="left", maintain_order="left").with_columns(
         pl.when(pl.col("role").is_not_null() & unknown_type)
         .then(pl.lit(UNCLASSIFIED))
@@ -357,6 +495,9 @@ def classify_roles(
         .when(pl.col("role").is_not_null())
         .then(_role_rank(pl.col("field"), pl.col("_customer_type"), pl.col("role")))
         .alias("role_rank"),
+        pl.when(spelled & pl.lit(settings.common_spelling))
+        .then(name_variant_key(pl.col("value")))
+        .alias("variant"),
     ).drop("_row", "_customer_type")
     return with_agreement(ranked, settings=settings, field_authority=field_authority)
 

@@ -208,6 +208,10 @@ class SurvivorshipSettings(BaseModel):
         agreement_window_days: Only records updated within this many days of the
             customer's latest record for the field count towards agreement: three
             old exports repeating a moved address agree on a stale value.
+        common_spelling: After the winner is picked, a company's name is written the
+            way most of its records write the same name (``lineage.roles``'s variant
+            key: 宏智管理咨询(广州)有限公司 and 广州宏智管理咨询有限公司, 'Acme Inc.'
+            and 'Acme Incorporated' are one name). False keeps the winner's spelling.
 
     Example:
         >>> s = SurvivorshipSettings(rules={"tier": "most_recent"})
@@ -240,6 +244,7 @@ class SurvivorshipSettings(BaseModel):
     agreement_min_sources: int = Field(default=2, ge=0)
     agreement_fields: tuple[str, ...] = ("name",)
     agreement_window_days: float = Field(default=365.0, ge=0)
+    common_spelling: bool = True
 
     @field_validator("decay")
     @classmethod

@@ -2,7 +2,8 @@
 
 Sections: sources and row counts, quarantine reasons, match rates, the trust
 distribution of golden records and golden values, and the most contested
-fields (customers whose sources disagree). It holds counts and unified IDs, no
+fields (customers whose sources disagree), and data quality across the
+releases the warehouse keeps (``lineage.quality_trend``). It holds counts and unified IDs, no
 customer values; quarantine reasons are masked for e-mails and phones with
 ``mask_pii``. ``render_summary_html`` makes one self-contained page of it.
 """
@@ -24,9 +25,13 @@ from rich.text import Text
 
 from lineage.html import NUMERIC, esc, html_table, page, run_meta, svg_bars
 from lineage.masking import mask_text
+from lineage.quality_trend import load_quality_trend
 from lineage.report import RunInfo, first_row, load_run_info, open_warehouse, table_names, text
+from lineage.svg import stacked_columns
 
 TRUST_BINS = 10
+PROBABILITY_BINS = 10
+LARGEST_SIZE_SHOWN = 10  # customers with more records share the last column of the chart
 CLOSE_CALL_MARGIN = 0.05  # a winner this close to a different losing value is a close call
 TOP_CUSTOMERS = 15
 QUOTED = re.compile(r"'([^']*)'")
@@ -47,6 +52,9 @@ class RunSummary:
     field_trust: pl.DataFrame
     contested: pl.DataFrame
     contested_customers: pl.DataFrame
+    match_probabilities: pl.DataFrame
+    cluster_size_distribution: pl.DataFrame
+    quality_trend: pl.DataFrame
     masked: bool = False
 
 
@@ -196,6 +204,43 @@ def _trust_histogram(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     )
 
 
+def _probability_histogram(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Scored candidate pairs per tenth of match probability (the last bin includes 1.0)."""
+    counts = dict(
+        con.execute(
+            f"SELECT least(floor(match_probability * {PROBABILITY_BINS}), "
+            f"{PROBABILITY_BINS - 1})::INT, count(*) FROM match_evidence "
+            "WHERE match_probability IS NOT NULL GROUP BY ALL"
+        ).fetchall()
+    )
+    return pl.DataFrame(
+        {
+            "match_probability": [
+                f"{i / PROBABILITY_BINS:.1f}–{(i + 1) / PROBABILITY_BINS:.1f}"
+                for i in range(PROBABILITY_BINS)
+            ],
+            "pairs": [int(counts.get(i, 0)) for i in range(PROBABILITY_BINS)],
+        }
+    )
+
+
+def _size_distribution(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Customers per number of source records, 1 to ``LARGEST_SIZE_SHOWN``+ (every size shown)."""
+    counts = dict(
+        con.execute(
+            f"SELECT least(n, {LARGEST_SIZE_SHOWN}), count(*) FROM "
+            "(SELECT unified_id, count(*) AS n FROM customer_xref GROUP BY ALL) GROUP BY ALL"
+        ).fetchall()
+    )
+    sizes = range(1, LARGEST_SIZE_SHOWN + 1)
+    return pl.DataFrame(
+        {
+            "records": [str(n) if n < LARGEST_SIZE_SHOWN else f"{n}+" for n in sizes],
+            "customers": [int(counts.get(n, 0)) for n in sizes],
+        }
+    )
+
+
 def _contested(con: duckdb.DuckDBPyConnection) -> tuple[pl.DataFrame, pl.DataFrame]:
     per_group = _sql(
         con,
@@ -294,6 +339,9 @@ def load_run_summary(warehouse_dir: Path, *, mask_pii: bool = False) -> RunSumma
             ),
             contested=contested,
             contested_customers=contested_customers,
+            match_probabilities=_probability_histogram(con),
+            cluster_size_distribution=_size_distribution(con),
+            quality_trend=load_quality_trend(warehouse_dir),
             masked=mask_pii,
         )
 
@@ -330,6 +378,13 @@ def render_summary_terminal(summary: RunSummary, console: Console) -> None:
     histogram = summary.trust_histogram
     console.print(Text("Record trust distribution: " + ", ".join(
         f"{label}: {count}" for label, count in histogram.iter_rows())))  # fmt: skip
+    trend = Table(title="Data quality across releases", caption="oldest first")
+    shown = ("release", "expectations", "passed", "failed_warnings", "failed_errors", "failing")
+    for column in shown:
+        trend.add_column(column, overflow="fold")
+    for row in summary.quality_trend.select(shown).iter_rows():
+        trend.add_row(*(Text(text(v)) for v in row))
+    console.print(trend)
 
 
 def render_summary_html(summary: RunSummary) -> str:
@@ -339,18 +394,64 @@ def render_summary_html(summary: RunSummary) -> str:
         body.append(f"<h2>{esc(title)}</h2><p class='meta'>{esc(caption)}</p>")
         body.append(html_table(getattr(summary, attribute), numeric=(*NUMERIC, "rows", "records",
                     "rows_in", "quarantined", "linked"), table_id=attribute))  # fmt: skip
-    histogram = summary.trust_histogram
-    body.append("<h2>Trust distribution of golden records</h2>")
-    body.append(
-        svg_bars(
-            histogram["trust"].to_list(),
-            histogram["customers"].to_list(),
-            title="golden records per record-level trust band",
-        )
-    )
+    body += _charts(summary)
     for attribute, title, caption in SECTIONS[4:]:
         body.append(f"<h2>{esc(title)}</h2><p class='meta'>{esc(caption)}</p>")
         body.append(html_table(getattr(summary, attribute), numeric=NUMERIC, table_id=attribute))
+    body += _quality_section(summary.quality_trend)
     run = summary.run
     meta = run_meta(run.run_id, run.config_hash, run.code_version, masked=summary.masked)
     return page("fusion run summary", "".join(body), meta=meta)
+
+
+def _chart(figure_id: str, title: str, caption: str, svg: str) -> str:
+    return (
+        f'<figure id="{figure_id}"><h2>{esc(title)}</h2><p class="meta">{esc(caption)}</p>'
+        f'<div class="scroll">{svg}</div></figure>'
+    )
+
+
+def _charts(summary: RunSummary) -> list[str]:
+    """The cluster-size distribution, the match-probability and trust histograms."""
+    sizes = summary.cluster_size_distribution
+    probabilities = summary.match_probabilities
+    trust = summary.trust_histogram
+    return [
+        _chart("cluster-size-chart", "Customers by number of source records",
+               f"how many records each golden customer merges ({LARGEST_SIZE_SHOWN}+: that many "
+               "or more)",
+               svg_bars(sizes["records"].to_list(), sizes["customers"].to_list(),
+                        title="customers per number of source records")),
+        _chart("match-probability-chart", "Match probability of scored candidate pairs",
+               "pairs per tenth of match probability (match_evidence)",
+               svg_bars(probabilities["match_probability"].to_list(),
+                        probabilities["pairs"].to_list(),
+                        title="candidate pairs per match-probability band")),
+        _chart("trust-chart", "Trust distribution of golden records", "",
+               svg_bars(trust["trust"].to_list(), trust["customers"].to_list(),
+                        title="golden records per record-level trust band")),
+    ]  # fmt: skip
+
+
+def _quality_section(trend: pl.DataFrame) -> list[str]:
+    """Expectations passed / failed WARN / failed ERROR per kept release, and what failed."""
+    if trend.is_empty():
+        return ["<h2>Data quality across releases</h2><p>no release holds quality results</p>"]
+    labels = [f"{r[:8]}…" if len(r) > 9 else r for r in trend["run_id"].to_list()]
+    # Failures only: beside a hundred passing expectations three warnings would not show.
+    chart = stacked_columns(
+        labels,
+        [
+            ("failed (warning)", "#e08a00", trend["failed_warnings"].to_list()),
+            ("failed (error)", "#c0392b", trend["failed_errors"].to_list()),
+        ],
+        title="failed expectations per release: warnings and errors",
+    )
+    return [
+        _chart("quality-trend-chart", "Data quality across releases",
+               "failed expectations of every release the warehouse keeps, oldest first "
+               "(column: the release's run; the table has the passed ones and what failed)",
+               chart),
+        html_table(trend, numeric=("expectations", "passed", "failed_warnings", "failed_errors"),
+                   table_id="quality_trend"),
+    ]  # fmt: skip

@@ -373,20 +373,25 @@ def _role_keys(candidates: pl.DataFrame) -> tuple[RankKey, ...]:
 
 
 def _annotate_rule(ranked: pl.DataFrame) -> pl.DataFrame:
-    """``rule`` + ``:role=<winner's role>`` / ``+agreement`` where those keys decided."""
+    """``rule`` + ``:role=<winner's role>`` / ``+agreement`` / ``+spelling`` where those decided."""
+    respelled = "_respelled" in ranked.columns
     has_roles = "role_rank" in ranked.columns
     has_agreement = "agreement" in ranked.columns
-    if not (has_roles or has_agreement):
+    if not (has_roles or has_agreement or respelled):
         return ranked
+    # The conditions are computed once, as columns: nesting ``rule`` in each step's
+    # when/then/otherwise would evaluate every earlier step's windows twice per step.
     rule = pl.col("rule")
+    steps: list[pl.Expr] = []
     if has_roles:
         winner_role = pl.col("role").filter(pl.col("rank") == 1).first().over(GROUP)
         valid_rank = pl.col("role_rank").filter(pl.col("role") != INVALID_ROLE)
         several = valid_rank.n_unique().over(GROUP) > 1
-        rule = (
+        steps.append(
             pl.when(several & winner_role.is_not_null())
-            .then(pl.format("{}:role={}", rule, winner_role))
-            .otherwise(rule)
+            .then(pl.format(":role={}", winner_role))
+            .otherwise(pl.lit(""))
+            .alias("_role_note")
         )
     if has_agreement:
         same_role = (
@@ -398,8 +403,101 @@ def _annotate_rule(ranked: pl.DataFrame) -> pl.DataFrame:
         )
         won = pl.col("agreement").filter(pl.col("rank") == 1).first().over(GROUP)
         beaten = (same_role & (pl.col("agreement") < won)).any().over(GROUP)
-        rule = pl.when(beaten).then(pl.format("{}+agreement", rule)).otherwise(rule)
-    return ranked.with_columns(rule.alias("rule"))
+        steps.append(
+            pl.when(beaten).then(pl.lit("+agreement")).otherwise(pl.lit("")).alias("_agree_note")
+        )
+    if respelled:
+        steps.append(
+            pl.when("_respelled")
+            .then(pl.lit("+spelling"))
+            .otherwise(pl.lit(""))
+            .alias("_spelling_note")
+        )
+    notes = [step.meta.output_name() for step in steps]
+    return (
+        ranked.with_columns(steps)
+        .with_columns(pl.concat_str([rule, *notes]).alias("rule"))
+        .drop(*notes, *(["_respelled"] if respelled else []))
+    )
+
+
+SPELLING = RankKey(
+    "spelling",
+    pl.col("_spelling"),
+    descending=True,
+    explain=lambda lost, won: pl.format(
+        "a less common spelling of the same name ({} < {} records)", lost, won
+    ),
+)
+IN_VARIANT = RankKey(
+    "variant",
+    pl.col("_in_variant"),
+    descending=True,
+    explain=lambda _lost, _won: pl.lit("another name than the winner's"),
+)
+
+
+def _common_spelling(ranked: pl.DataFrame, keys: Sequence[RankKey]) -> pl.DataFrame:
+    """Write the winning name the way most records write it (``variant``, lineage.roles).
+
+    Among the candidates of the winner's role that are spellings of the winner's name
+    (same ``variant`` key), the one most records hold wins; ties keep ``keys``' order,
+    so the rule still decides between equally common spellings. Only groups where a
+    more common spelling exists are ranked again (with ``keys`` around the two
+    spelling keys); there, a candidate of another name keeps the reason it lost for.
+    """
+    not_respelled = pl.lit(False).alias("_respelled")
+    # Only groups holding a spelled value (a company's names) are looked at again.
+    spelled = ranked.filter(pl.col("variant").is_not_null()).select(GROUP).unique()
+    if spelled.is_empty():
+        return ranked.with_columns(not_respelled)
+    # Rows keep their place (groups contiguous, by rank): later windows over GROUP are
+    # several times slower on scattered groups.
+    ranked = ranked.with_row_index("_pos")
+    rest = ranked.join(spelled, on=GROUP, how="anti").with_columns(not_respelled)
+    winner = pl.col("rank") == 1
+    same_value = _normalised(pl.col("value"))
+    framed = ranked.join(spelled, on=GROUP, how="semi").with_columns(
+        (
+            pl.col("variant").eq(pl.col("variant").filter(winner).first().over(GROUP))
+            & pl.col("role_rank").eq_missing(pl.col("role_rank").filter(winner).first().over(GROUP))
+            & pl.col("_eligible")
+        )
+        .fill_null(False)
+        .alias("_in_variant"),
+        pl.len().over(*GROUP, same_value).cast(pl.Int64).alias("_spelling"),
+    )
+    more_common = (
+        (pl.col("_in_variant") & (pl.col("_spelling") > pl.col("_spelling").filter(winner).first()))
+        .any()
+        .over(GROUP)
+    )
+    affected = framed.filter(more_common)
+    if affected.is_empty():
+        return ranked.drop("_pos").with_columns(not_respelled)
+    head, tail = [], list(keys)
+    while tail and tail[0].name in {"field_lock", "follows_leader", "role", "agreement"}:
+        head.append(tail.pop(0))
+    again = rank_candidates(
+        affected.with_columns(
+            pl.col("lost_because").alias("_lost_before"), winner.alias("_won_before")
+        ),
+        keys=(*head, IN_VARIANT, SPELLING, *tail),
+    ).with_columns(
+        pl.when(pl.col("_in_variant") | pl.col("is_winner"))
+        .then(pl.col("lost_because"))
+        .otherwise(pl.col("_lost_before"))
+        .alias("lost_because"),
+        (pl.col("is_winner") & ~pl.col("_won_before")).any().over(GROUP).alias("_respelled"),
+        (pl.col("_pos").min().over(GROUP) + pl.col("rank") - 1).alias("_pos"),
+    )
+    kept = framed.filter(~more_common).with_columns(not_respelled)
+    respelled = pl.concat([kept, again.drop("_lost_before", "_won_before")], how="vertical")
+    return (
+        pl.concat([rest, respelled.drop("_in_variant", "_spelling")], how="vertical")
+        .sort("_pos")
+        .drop("_pos")
+    )
 
 
 def _rank_by_field_rules(
@@ -416,16 +514,13 @@ def _rank_by_field_rules(
         .alias("rule"),
         eligible.alias("_eligible"),
     )
-    ranked = pl.concat(
-        [
-            rank_candidates(
-                with_rule.filter(pl.col("rule") == name),
-                keys=(lock, *lead, *_role_keys(candidates), *rank_keys(rule(settings))),
-            )
-            for name, rule in sorted(RULES.items())
-        ],
-        how="vertical",
-    )
+    spelled = "variant" in candidates.columns and "role_rank" in candidates.columns
+    parts = []
+    for name, rule in sorted(RULES.items()):
+        keys = (lock, *lead, *_role_keys(candidates), *rank_keys(rule(settings)))
+        part = rank_candidates(with_rule.filter(pl.col("rule") == name), keys=keys)
+        parts.append(_common_spelling(part, keys) if spelled else part)
+    ranked = pl.concat(parts, how="vertical")
     return (
         _annotate_rule(ranked)
         .with_columns(

@@ -41,6 +41,8 @@ from typing import Protocol, runtime_checkable
 import polars as pl
 
 from connectors.canonical import GOLDEN_FIELDS
+from lineage.containment import containment
+from lineage.containment import normalised_value as normalised_value  # its importers read it here
 from lineage.settings import DEFAULT_KEY, LineageError, SurvivorshipSettings
 
 DEFAULT_TRUST_KEY = DEFAULT_KEY
@@ -271,81 +273,6 @@ def placeholder_expr(*, settings: SurvivorshipSettings) -> pl.Expr:
         own = pl.col("value").str.contains(_combined_pattern((*patterns, *default)))
         expr = pl.when(pl.col("field") == field).then(own).otherwise(expr)
     return expr.fill_null(False)
-
-
-def normalised_value(value: pl.Expr) -> pl.Expr:
-    """The value as compared for corroboration: lower-cased, only letters and digits kept.
-
-    Example:
-        >>> pl.select(normalised_value(pl.lit(" Acme  Ltd. "))).item()
-        'acmeltd'
-    """
-    return value.str.to_lowercase().str.replace_all(r"[^\p{L}\p{N}]+", "")
-
-
-def containment(candidates: pl.DataFrame, *, min_contained_chars: int) -> pl.DataFrame:
-    """Per candidate: ``support``, ``is_fragment`` and ``confirmed_at``, in candidate order.
-
-    ``support`` counts the *other* source systems in the cluster whose value,
-    normalised, equals this one or (being at least ``min_contained_chars``
-    long) is contained in it: a truncated address or a name without its legal
-    form agrees with everything the complete value says, so it corroborates
-    the complete value, not the reverse.
-
-    ``is_fragment`` marks a value that is a proper part of another candidate's
-    value for the same customer and field (from any source): 'Ember Trading'
-    beside 'Ember Trading GmbH', '滨江区友谊路24号' beside the same address with
-    its building and floor. Survivorship downgrades it for completeness.
-
-    ``confirmed_at`` is the latest timestamp of any candidate (this one
-    included) holding the same value or a part of it: a fresh export that
-    repeats an address, even truncated, confirms that the address is still
-    current, so the full address is as fresh as its freshest confirmation.
-    """
-    keyed = candidates.select(
-        pl.int_range(pl.len()).alias("_row"),
-        "unified_id",
-        "field",
-        "source_system",
-        "source_updated_at",
-        normalised_value(pl.col("value")).alias("_norm"),
-    )
-    others = keyed.select(
-        "unified_id",
-        "field",
-        pl.col("source_system").alias("_other_system"),
-        pl.col("_norm").alias("_other_norm"),
-        pl.col("source_updated_at").alias("_other_at"),
-    )
-    equal = pl.col("_other_norm") == pl.col("_norm")
-    other_is_part = (pl.col("_other_norm").str.len_chars() >= min_contained_chars) & pl.col(
-        "_norm"
-    ).str.contains(pl.col("_other_norm"), literal=True)
-    is_part_of_other = (pl.col("_norm").str.len_chars() >= min_contained_chars) & pl.col(
-        "_other_norm"
-    ).str.contains(pl.col("_norm"), literal=True)
-    other_source = pl.col("_other_system") != pl.col("source_system")
-    relations = (
-        keyed.join(others, on=["unified_id", "field"])
-        .group_by("_row")
-        .agg(
-            pl.col("_other_system")
-            .filter(other_source & (equal | other_is_part))
-            .n_unique()
-            .alias("support"),
-            (~equal & is_part_of_other).any().alias("is_fragment"),
-            pl.col("_other_at").filter(equal | other_is_part).max().alias("confirmed_at"),
-        )
-    )
-    return (
-        keyed.select("_row", "source_updated_at")
-        .join(relations, on="_row", how="left", maintain_order="left")
-        .select(
-            pl.col("support").fill_null(0),
-            pl.col("is_fragment").fill_null(False),
-            pl.coalesce("confirmed_at", "source_updated_at").alias("confirmed_at"),
-        )
-    )
 
 
 def _validation(settings: SurvivorshipSettings) -> tuple[pl.Expr, pl.Expr]:

@@ -91,7 +91,7 @@ def _merge_on_weak_links(forest: _ConstrainedUnionFind, weak: pl.DataFrame) -> N
             forest.union(ra, rb)
 
 
-def _components(n_records: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+def components(n_records: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """Connected component of every record over the given edges (scipy, in C)."""
     graph = sp.coo_matrix(
         (np.ones(len(left), dtype=np.int8), (left, right)), shape=(n_records, n_records)
@@ -100,7 +100,8 @@ def _components(n_records: int, left: np.ndarray, right: np.ndarray) -> np.ndarr
     return component  # int32: half the bytes of int64 in every gather below
 
 
-def _smallest_member(groups: np.ndarray) -> np.ndarray:
+def smallest_member(groups: np.ndarray) -> np.ndarray:
+    """Per position, the smallest position holding the same group id."""
     frame = pl.DataFrame({"g": groups, "i": np.arange(len(groups), dtype=np.int64)})
     return frame.select(pl.col("i").min().over("g"))["i"].to_numpy()
 
@@ -150,7 +151,7 @@ def cluster_pairs(
     ).filter(pl.col("match_probability") >= match_threshold)
     link_left = links["left"].to_numpy()
     link_right = links["right"].to_numpy()
-    component = _components(n_records, link_left, link_right)
+    component = components(n_records, link_left, link_right)
     cannot = scored_pairs.select("left", "right").filter(
         scored_pairs["match_probability"] < cannot_link_probability
     )
@@ -161,7 +162,7 @@ def cluster_pairs(
     conflicted = np.unique(
         np.concatenate([component[cannot_left[inside]], component[link_left[weak_links]]])
     )
-    labels = _smallest_member(component)
+    labels = smallest_member(component)
     if len(conflicted) == 0:
         return labels
     in_conflict = np.isin(component, conflicted)
@@ -184,4 +185,4 @@ def cluster_pairs(
     roots[members] = [forest.find(int(i)) for i in members]
     # Give conflicted records group ids that cannot collide with component ids.
     groups = np.where(in_conflict, roots + n_records, component)
-    return _smallest_member(groups)
+    return smallest_member(groups)

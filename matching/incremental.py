@@ -158,6 +158,7 @@ def match_in_full(
         clusters=result.clusters,
         model=result.model,
         blocking_report=result.blocking_report,
+        oversized_clusters=result.oversized_clusters,
         name_vectors=vectors,
         neighbours=neighbours,
         statistics=statistics,
@@ -296,12 +297,13 @@ def match_incrementally(
             .alias("blocking_rules")
         )
     )
-    scored, clusters = cluster_under_decisions(
+    clustered = cluster_under_decisions(
         std, scored, steward_decisions=steward_decisions, settings=settings
     )
     return IndexedMatchResult(
-        scored_pairs=scored,
-        clusters=clusters,
+        scored_pairs=clustered.scored_pairs,
+        clusters=clustered.clusters,
+        oversized_clusters=clustered.oversized_clusters,
         model=model,
         blocking_report=_report(candidates["mask"], rules),
         name_vectors=vectors,

@@ -6,7 +6,7 @@ tests run exactly the same code.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import polars as pl
@@ -14,6 +14,7 @@ import polars as pl
 from matching.attributes import run_comparisons
 from matching.blocked_evidence import IMPLIED, IMPLIED_LABEL, without_implied_evidence
 from matching.blocking import CandidatePairs, generate_candidates
+from matching.cluster_limits import empty_oversized, limit_cluster_sizes
 from matching.comparisons import Comparison, PairFrame
 from matching.engines import MatchEngine, engine_for
 from matching.labels import (
@@ -41,6 +42,9 @@ class MatchResult:
     clusters: pl.DataFrame
     model: FellegiSunterModel
     blocking_report: pl.DataFrame
+    # The clusters above matching.max_cluster_size, one row per part they became
+    # (matching.cluster_limits.OVERSIZED_SCHEMA); keyword-only, so subclasses add fields freely.
+    oversized_clusters: pl.DataFrame = field(default_factory=empty_oversized, kw_only=True)
 
 
 def random_pairs(n_records: int, *, count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -309,10 +313,16 @@ def match_records(
     # rule labels), the level matrix and the pair arrays are not needed for it.
     report = candidates.report
     del candidates, levels, pair_frame
-    scored, clusters = cluster_under_decisions(
+    clustered = cluster_under_decisions(
         std, scored, steward_decisions=steward_decisions, settings=settings, engine=engine
     )
-    return MatchResult(scored_pairs=scored, clusters=clusters, model=model, blocking_report=report)
+    return MatchResult(
+        scored_pairs=clustered.scored_pairs,
+        clusters=clustered.clusters,
+        model=model,
+        blocking_report=report,
+        oversized_clusters=clustered.oversized_clusters,
+    )
 
 
 def weak_links(scored: pl.DataFrame, *, corroborating_bits: float) -> pl.Expr:
@@ -335,6 +345,15 @@ def weak_links(scored: pl.DataFrame, *, corroborating_bits: float) -> pl.Expr:
     return (agreeing < 2).alias("weak_link")
 
 
+@dataclass(frozen=True)
+class Clustered:
+    """What ``cluster_under_decisions`` gives: see there."""
+
+    scored_pairs: pl.DataFrame
+    clusters: pl.DataFrame
+    oversized_clusters: pl.DataFrame
+
+
 def cluster_under_decisions(
     std: pl.DataFrame,
     scored: pl.DataFrame,
@@ -342,8 +361,10 @@ def cluster_under_decisions(
     steward_decisions: pl.DataFrame | None,
     settings: MatchSettings,
     engine: MatchEngine | None = None,
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Scored pairs with their ``steward_decision``, and the clusters they bind.
+) -> Clustered:
+    """Scored pairs with their ``steward_decision``, the clusters they bind, and the
+    report of the clusters above ``settings.max_cluster_size`` (re-split on their strong
+    links, matching.cluster_limits).
 
     Shared by a full match and an incremental one (matching.incremental), so
     both cluster the same way.
@@ -379,10 +400,16 @@ def cluster_under_decisions(
         match_threshold=settings.model.match_threshold,
         cannot_link_probability=settings.clustering.cannot_link_probability,
     )
+    labels, oversized = limit_cluster_sizes(
+        labels,
+        edges,
+        max_cluster_size=settings.max_cluster_size,
+        match_threshold=settings.model.match_threshold,
+    )
     clusters = pl.DataFrame(
         {"record_index": np.arange(std.height, dtype=np.uint32), "cluster": labels}
     )
-    return scored, clusters
+    return Clustered(scored_pairs=scored, clusters=clusters, oversized_clusters=oversized)
 
 
 def _training_record(training: pl.DataFrame, *, settings: MatchSettings) -> dict[str, float]:

@@ -36,7 +36,7 @@ from lineage.settings import SurvivorshipSettings
 from matching.aliases import load_name_aliases
 from matching.settings import MatchSettings
 
-TOP_LEVEL_KEYS = frozenset({"run", "sources", "facts", "matching", "survivorship"})
+TOP_LEVEL_KEYS = frozenset({"run", "sources", "facts", "matching", "survivorship", "models_dir"})
 
 
 def _utc_instant(value: Any) -> Any:
@@ -146,6 +146,10 @@ class FusionConfig:
     survivorship: SurvivorshipSettings
     # Transactions keyed by the sources' record IDs (connectors.facts); optional.
     facts: tuple[FactConfig, ...] = ()
+    # The analysts' SQL model folders (``models_dir:``), read beside dbt_like_models/.
+    # Not in ``to_json``: the hash decides whether records and the match model are
+    # reused, which no model changes.
+    models_dirs: tuple[Path, ...] = ()
 
     @property
     def base_dir(self) -> Path:
@@ -223,6 +227,22 @@ def _facts(document: dict[str, Any], path: Path) -> tuple[FactConfig, ...]:
     )
 
 
+def _models_dirs(raw: Any, path: Path) -> tuple[Path, ...]:
+    """``models_dir:``: one folder or a list, relative to the config file; each must exist."""
+    if raw is None:
+        return ()
+    entries = [raw] if isinstance(raw, str) else raw
+    if not isinstance(entries, list) or not all(isinstance(e, str) and e for e in entries):
+        msg = f"{path}: key 'models_dir': expected a folder or a list of folders"
+        raise ConfigError(msg)
+    folders = tuple((path.parent / entry).resolve() for entry in entries)
+    for entry, folder in zip(entries, folders, strict=True):
+        if not folder.is_dir():
+            msg = f"{path}: key 'models_dir': folder {entry!r} not found ({folder})"
+            raise ConfigError(msg)
+    return folders
+
+
 def load_fusion_config(path: Path | str) -> FusionConfig:
     """Read and validate a run configuration file.
 
@@ -264,4 +284,5 @@ def load_fusion_config(path: Path | str) -> FusionConfig:
             SurvivorshipSettings, document.get("survivorship"), "survivorship", path
         ),
         facts=_facts(document, path),
+        models_dirs=_models_dirs(document.get("models_dir"), path),
     )

@@ -15,11 +15,12 @@ from pipelines.cli.explain import explain
 from pipelines.cli.label import label
 from pipelines.cli.models import MODEL_DIALECTS, models
 from pipelines.cli.query import resolve, sql
-from pipelines.cli.reports import evaluate, lineage, report
+from pipelines.cli.reports import evaluate, lineage, model, report
 from pipelines.cli.review import review
 from pipelines.cli.run import run
 
-for _command in (run, lineage, report, explain, sql, evaluate, review, label, models, resolve):
+for _command in (run, lineage, report, model, explain, sql, evaluate, review, label, models,
+                 resolve):  # fmt: skip
     main.add_command(_command)
 main.add_command(check_config)
 

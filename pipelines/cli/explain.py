@@ -1,4 +1,4 @@
-"""``fusion explain``: the match-weight waterfall of two records, as text or JSON."""
+"""``fusion explain``: the match-weight waterfall of two records, as text, JSON or HTML."""
 
 from __future__ import annotations
 
@@ -22,7 +22,12 @@ if TYPE_CHECKING:
 @click.option("--json", "as_json", is_flag=True, help="Print the explanation as JSON.")
 @click.option("--mask-pii", is_flag=True,
               help="Mask the compared e-mails, phones, addresses and contact names.")  # fmt: skip
-def explain(left: str, right: str, warehouse_dir: Path, as_json: bool, mask_pii: bool) -> None:
+@click.option("--html", "html_path", type=click.Path(path_type=Path), default=None,
+              help="Also write the waterfall chart as a self-contained HTML file.")  # fmt: skip
+def explain(
+    left: str, right: str, warehouse_dir: Path, as_json: bool, mask_pii: bool,
+    html_path: Path | None,
+) -> None:  # fmt: skip
     """Why two source records were merged, or why not: the match-weight waterfall.
 
     Works for any two records of the current release, scored candidates or
@@ -41,6 +46,11 @@ def explain(left: str, right: str, warehouse_dir: Path, as_json: bool, mask_pii:
         click.echo(json.dumps(explanation.to_dict(), indent=2, ensure_ascii=False, default=str))
     else:
         click.echo(format_explanation(explanation))
+    if html_path is not None:
+        from pipelines.stewardship.explain_html import render_explanation_html
+
+        html_path.write_text(render_explanation_html(explanation), encoding="utf-8")
+        click.echo(f"HTML report written to {html_path}", err=as_json)
 
 
 def _cell(value: str | None, width: int) -> str:

@@ -1,15 +1,37 @@
-"""``fusion models``: list, compile and trace the SQL models (dbt_like_models/*.sql)."""
+"""``fusion models``: list, compile and trace the SQL models (dbt_like_models/*.sql).
+
+``--config`` adds the analysts' folders the run config names (``models_dir:``),
+as a run does.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from connectors.errors import FusionError
 from pipelines.cli.app import fail, warehouse_option
 
+if TYPE_CHECKING:
+    from dbt_like_models.project import Project
+
 MODEL_DIALECTS = ("spark", "postgres", "snowflake")
+
+config_option = click.option(
+    "--config", "config_path", type=click.Path(path_type=Path), default=None,
+    help="Run configuration (YAML): its models_dir folders are read too, as a run reads them.",
+)  # fmt: skip
+
+
+def _project(config_path: Path | None) -> Project:
+    """The bundled models, plus the config's ``models_dir`` folders when a config is given."""
+    from dbt_like_models.project import load_project
+    from pipelines.settings import load_fusion_config
+
+    extra = () if config_path is None else load_fusion_config(config_path).models_dirs
+    return load_project(extra=extra)
 
 
 @click.group()
@@ -18,12 +40,11 @@ def models() -> None:
 
 
 @models.command("list")
-def models_list() -> None:
+@config_option
+def models_list(config_path: Path | None) -> None:
     """Every model in run order, with what it reads and how it is materialised."""
-    from dbt_like_models.project import load_project
-
     try:
-        project = load_project()
+        project = _project(config_path)
     except FusionError as error:
         fail("models", error)
     for model in project.models:
@@ -34,12 +55,11 @@ def models_list() -> None:
 @click.option("--dialect", type=click.Choice(MODEL_DIALECTS), required=True)
 @click.option("--output", "output_dir", type=click.Path(path_type=Path), default=None,
               help="Write one MODEL.sql per model here instead of printing.")  # fmt: skip
-def models_compile(dialect: str, output_dir: Path | None) -> None:
+@config_option
+def models_compile(dialect: str, output_dir: Path | None, config_path: Path | None) -> None:
     """Transpile every model from DuckDB SQL to another dialect with sqlglot."""
-    from dbt_like_models.project import load_project
-
     try:
-        compiled = {model.name: model.compile(dialect) for model in load_project().models}
+        compiled = {model.name: model.compile(dialect) for model in _project(config_path).models}
     except FusionError as error:
         fail("models compile", error)
     if output_dir is None:

@@ -1,4 +1,4 @@
-"""Reports on a published warehouse: ``lineage``, ``report``, ``evaluate``."""
+"""Reports on a published warehouse: ``lineage``, ``report``, ``model``, ``evaluate``."""
 
 from __future__ import annotations
 
@@ -85,6 +85,26 @@ def report(warehouse_dir: Path, html_path: Path | None, mask_pii: bool, as_json:
         fail("report", error)
     _show(summary, terminal=render_summary_terminal, html=render_summary_html, html_path=html_path,
           document=run_summary_json if as_json else None)  # fmt: skip
+
+
+@click.command()
+@warehouse_option
+@click.option("--html", "html_path", type=click.Path(path_type=Path), default=None,
+              help="Also write the match-weight and m/u charts to this HTML file.")  # fmt: skip
+@json_option
+def model(warehouse_dir: Path, html_path: Path | None, as_json: bool) -> None:
+    """The match model the release scored with: m, u and match weight per comparison level.
+
+    (The SQL models are ``fusion models``.)
+    """
+    from lineage.model_report import load_model_report, render_model_html, render_model_terminal
+
+    try:
+        report = load_model_report(warehouse_dir)
+    except FusionError as error:
+        fail("model", error)
+    _show(report, terminal=render_model_terminal, html=render_model_html, html_path=html_path,
+          document=(lambda r: r.model.to_dict()) if as_json else None)  # fmt: skip
 
 
 @click.command()

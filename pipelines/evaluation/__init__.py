@@ -39,8 +39,10 @@ from pipelines.evaluation.clusters import (
 from pipelines.evaluation.fields import (
     entity_golden_pairs,
     field_accuracy,
+    knowable_fields,
     normalise_phone,
     normalise_text,
+    reachable_fields,
 )
 from pipelines.evaluation.results import (
     DEFAULT_FIELDS,
@@ -67,8 +69,10 @@ __all__ = [
     "evaluate_warehouse",
     "field_accuracy",
     "format_evaluation",
+    "knowable_fields",
     "normalise_phone",
     "normalise_text",
     "pairwise_scores",
+    "reachable_fields",
     "require_columns",
 ]

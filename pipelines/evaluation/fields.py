@@ -143,14 +143,120 @@ def _is_present(values: pl.Series) -> pl.Series:
     return values.cast(pl.String).str.strip_chars().fill_null("") != ""
 
 
-def _score_field(truth: pl.Series, golden: pl.Series, *, phone: bool) -> FieldAccuracy:
-    """Compare one field over judged entities; unknown truth is skipped, missing golden is wrong."""
+def _score_field(
+    truth: pl.Series, golden: pl.Series, *, phone: bool, knowable: pl.Series | None = None
+) -> FieldAccuracy:
+    """Compare one field over judged entities; unknown truth is skipped, missing golden is wrong.
+
+    With ``knowable``, entities where it is not true are skipped too.
+    """
     normalise = normalise_phone if phone else normalise_text
     judged = _is_present(truth)
+    if knowable is not None:
+        judged = judged & knowable.fill_null(False)
     equal = (normalise(truth) == normalise(golden)).fill_null(False)
     correct = int((judged & _is_present(golden) & equal).sum())
     total = int(judged.sum())
     return FieldAccuracy(correct=correct, total=total, accuracy=correct / total if total else None)
+
+
+def knowable_fields(
+    values: pl.DataFrame, truth_records: pl.DataFrame, *, fields: Sequence[str]
+) -> pl.DataFrame:
+    """Per true entity and field: does any of the entity's own records carry a value?
+
+    A golden record can only hold what some source record holds. A customer seen
+    only in tickets has no tier in any record, yet the truth knows its tier; scoring
+    such a field measures the data, not survivorship. This marks the fields a
+    pipeline could have got right: at least one record the truth assigns to the
+    entity (matched to it or not) holds a non-blank value. Whether that value is
+    the true one is not asked: a record holding only a stale phone still counts,
+    so the knowable accuracy still charges survivorship for stale winners.
+
+    Args:
+        values: ``source_system``, ``source_record_id`` plus the fields, one row per
+            source record (e.g. the published ``standardised_records``); a field
+            column it lacks is unknowable everywhere.
+        truth_records: ``source_system``, ``source_record_id``, ``entity_id``.
+        fields: the fields to mark.
+
+    Returns:
+        ``entity_id`` plus one boolean column per field; entities without any record
+        in ``values`` are absent (unknowable).
+    """
+    require_columns(values, SOURCE_KEYS, "values")
+    require_columns(truth_records, (*SOURCE_KEYS, "entity_id"), "truth_records")
+    keys = [pl.col(k).cast(pl.String) for k in SOURCE_KEYS]
+    present = values.select(
+        *keys,
+        *[
+            (
+                pl.col(f).cast(pl.String).str.strip_chars().fill_null("") != ""
+                if f in values.columns
+                else pl.lit(False)
+            ).alias(f)
+            for f in fields
+        ],
+    )
+    owners = truth_records.select(*keys, "entity_id").drop_nulls()
+    return (
+        owners.join(present, on=list(SOURCE_KEYS), how="inner")
+        .group_by("entity_id")
+        .agg(pl.col(f).any() for f in fields)
+        .sort("entity_id")
+    )
+
+
+def reachable_fields(
+    values: pl.DataFrame,
+    truth_records: pl.DataFrame,
+    truth_entities: pl.DataFrame,
+    *,
+    fields: Sequence[str],
+) -> pl.DataFrame:
+    """Per true entity and field: does one of the entity's own records hold the *true* value?
+
+    Stricter than :func:`knowable_fields`: a customer whose shop account only holds
+    the nickname 快乐的布丁929 has a name on record, but no survivorship rule can
+    produce 郭文敏 from it. The accuracy over reachable fields is what survivorship
+    alone is answerable for (picking among values that exist), and its complement on
+    :func:`knowable_fields` is what the sources never said. Values are compared as
+    in :func:`field_accuracy`.
+
+    Args:
+        values: ``source_system``, ``source_record_id`` plus the fields, one row per
+            source record; a field column it lacks is unreachable everywhere.
+        truth_records: ``source_system``, ``source_record_id``, ``entity_id``.
+        truth_entities: ``entity_id`` plus the fields (the true values).
+        fields: the fields to mark.
+
+    Returns:
+        ``entity_id`` plus one boolean column per field, for entities with records.
+    """
+    require_columns(values, SOURCE_KEYS, "values")
+    require_columns(truth_records, (*SOURCE_KEYS, "entity_id"), "truth_records")
+    require_columns(truth_entities, ("entity_id", *fields), "truth_entities")
+    keys = [pl.col(k).cast(pl.String) for k in SOURCE_KEYS]
+    owned = truth_records.select(*keys, "entity_id").drop_nulls()
+    owned = owned.join(values.with_columns(keys), on=list(SOURCE_KEYS), how="inner")
+    truth = truth_entities.filter(pl.col("entity_id").is_in(owned["entity_id"].implode()))
+    marks = truth.select("entity_id")
+    for f in fields:
+        normalise = normalise_phone if f in PHONE_FIELDS else normalise_text
+        if f not in owned.columns:
+            marks = marks.with_columns(pl.lit(False).alias(f))
+            continue
+        true = truth.select("entity_id", normalise(truth[f]).alias("_true"))
+        held = owned.select("entity_id", normalise(owned[f]).alias("_held")).drop_nulls()
+        hit = (
+            held.join(true.drop_nulls(), on="entity_id", how="inner")
+            .filter((pl.col("_held") == pl.col("_true")) & (pl.col("_true") != ""))
+            .select("entity_id")
+            .unique()
+            .with_columns(pl.lit(True).alias(f))
+        )
+        marks = marks.join(hit, on="entity_id", how="left").with_columns(pl.col(f).fill_null(False))
+    return marks.sort("entity_id")
 
 
 def field_accuracy(
@@ -160,6 +266,7 @@ def field_accuracy(
     truth_entities: pl.DataFrame,
     *,
     fields: Sequence[str] = DEFAULT_FIELDS,
+    knowable: pl.DataFrame | None = None,
 ) -> dict[str, FieldAccuracy]:
     """Per-field share of judged entities whose golden value is the true current value.
 
@@ -175,6 +282,8 @@ def field_accuracy(
         truth_records: ``source_system``, ``source_record_id``, ``entity_id``.
         truth_entities: ``entity_id`` plus every field in ``fields``.
         fields: the fields to score.
+        knowable: when given (:func:`knowable_fields`), an entity's field is judged
+            only where it is true: the *knowable* accuracy, beside the plain one.
 
     Returns:
         ``{field: FieldAccuracy}`` in ``fields`` order.
@@ -193,4 +302,16 @@ def field_accuracy(
         .join(truth_entities.select("entity_id", *fields), on="entity_id", how="inner")
         .join(golden_values, on="unified_id", how="left")
     )
-    return {f: _score_field(judged[f], judged[f"g:{f}"], phone=f in PHONE_FIELDS) for f in fields}
+    if knowable is None:
+        return {
+            f: _score_field(judged[f], judged[f"g:{f}"], phone=f in PHONE_FIELDS) for f in fields
+        }
+    require_columns(knowable, ("entity_id", *fields), "knowable")
+    marks = knowable.select("entity_id", *[pl.col(f).alias(f"k:{f}") for f in fields])
+    judged = judged.join(marks, on="entity_id", how="left", maintain_order="left")
+    return {
+        f: _score_field(
+            judged[f], judged[f"g:{f}"], phone=f in PHONE_FIELDS, knowable=judged[f"k:{f}"]
+        )
+        for f in fields
+    }

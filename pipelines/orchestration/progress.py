@@ -1,17 +1,24 @@
-"""A Dagster logger that prints one line per finished step on the terminal.
+"""A Dagster logger that prints one line per finished step, and on a terminal what is running.
 
 Dagster's console logger prints a dozen DEBUG lines per step; a data engineer
-running ``fusion run`` by hand wants to see the stages go by and what failed.
+running ``fusion run`` by hand wants to see the stages go by, what they counted
+and what failed. Each finished step is one line (its duration, then the counts
+its asset reported: records, quarantined rows, golden rows...). On a terminal,
+the steps running now are shown below those lines with a spinner and their
+elapsed time (rich's live progress, cleared when the run ends); redirected to a
+file or a pipe, only the whole, unwrapped lines are written.
 """
 
 from __future__ import annotations
 
 import logging
+from numbers import Integral
 from typing import Any
 
 from dagster import InitLoggerContext, logger
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
 from pipelines.orchestration.quality_checks import FAILURES_METADATA
 
@@ -22,15 +29,35 @@ SHOWN_EVENTS = {
 }
 
 
+RUN_ENDS = frozenset({"RUN_SUCCESS", "RUN_FAILURE", "RUN_CANCELED", "PIPELINE_SUCCESS"})
+# Counts shown after a step's line, at most this many (the first its asset reported).
+COUNTS_SHOWN = 4
+
+
 class _StepLineHandler(logging.Handler):
     def __init__(self, console: Console) -> None:
         super().__init__(level=logging.DEBUG)
         self.console = console
+        self.live: Progress | None = None
+        self.running: dict[str, TaskID] = {}
+        self.counts: dict[str, str] = {}
 
     def emit(self, record: logging.LogRecord) -> None:
         meta = getattr(record, "dagster_meta", None) or {}
         event = meta.get("dagster_event")
         if event is None:
+            return
+        kind = event.event_type_value
+        if kind == "STEP_START":
+            self._started(event.step_key)
+            return
+        if kind == "ASSET_MATERIALIZATION" and event.step_key:
+            self._count(event.step_key, event.event_specific_data.materialization.metadata)
+            return
+        if kind in ("STEP_SUCCESS", "STEP_FAILURE"):
+            self._finished(event.step_key)
+        if kind in RUN_ENDS:
+            self.stop()
             return
         label = SHOWN_EVENTS.get(event.event_type_value)
         if label is None:
@@ -46,7 +73,46 @@ class _StepLineHandler(logging.Handler):
             self.console.print(f"  {label} {event.step_key}")
             return
         message = record.getMessage().split(" - ")[-1].splitlines()[0]
-        self.console.print(f"  {label} {event.step_key}  [dim]{message}[/]")
+        counts = self.counts.pop(event.step_key, "")
+        self.console.print(f"  {label} {event.step_key}  [dim]{message}{counts}[/]")
+
+    def _started(self, step: str) -> None:
+        """On a terminal, a spinner and elapsed time for the step until it ends."""
+        if not self.console.is_terminal:
+            return
+        if self.live is None:
+            self.live = Progress(
+                SpinnerColumn(),
+                TextColumn("[cyan]{task.description}"),
+                TimeElapsedColumn(),
+                console=self.console,
+                transient=True,
+            )
+            self.live.start()
+        self.running[step] = self.live.add_task(step, total=None)
+
+    def _finished(self, step: str) -> None:
+        task = self.running.pop(step, None)
+        if task is not None and self.live is not None:
+            self.live.remove_task(task)
+
+    def _count(self, step: str, metadata: Any) -> None:
+        """Remember the whole-number metadata of the step's asset: `` · records 6,562, ...``."""
+        shown = [
+            f"{name.replace('_', ' ')} {getattr(value, 'value', value):,}"
+            for name, value in (metadata or {}).items()
+            if isinstance(getattr(value, "value", None), Integral)
+            and not isinstance(value.value, bool)
+        ][:COUNTS_SHOWN]
+        if shown:
+            self.counts[step] = " · " + ", ".join(shown)
+
+    def stop(self) -> None:
+        """End the live display (the run ended): the finished lines stay, the spinners go."""
+        if self.live is not None:
+            self.live.stop()
+            self.live = None
+            self.running.clear()
 
 
 def _failures(evaluation: Any) -> str:

@@ -14,20 +14,33 @@ pickle (``pickle``'s persistent IDs): pickled in-band, a frame is first
 serialised to one bytes object, and read back from one, so writing and reading
 the match result at 1M records each held 0.6 GiB of copies on top of it.
 
-The code location (``dagster dev``) keeps Dagster's ``FilesystemIOManager``,
-whose outputs outlive a run so that one asset can be re-materialised alone.
+Every run of the jobs uses it, ``fusion run`` and the code location's
+(``dagster dev``, the schedule, ``dagster job execute``) alike, on the
+in-process executor (``graph.build_definitions``). The run's scratch goes when
+the resource is torn down at the end of the run (``scratch_io_manager``), so a
+run that no ``fusion run`` wraps and no sensor follows leaves none. Outputs do
+not outlive their run: materialising one asset alone in the UI fails with a
+line that says so; materialise it with its upstream assets (or run a job).
 """
 
 from __future__ import annotations
 
 import pickle
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
 import polars as pl
-from dagster import InputContext, IOManager, OutputContext
+from dagster import (
+    InitResourceContext,
+    InputContext,
+    IOManager,
+    IOManagerDefinition,
+    OutputContext,
+    io_manager,
+)
 
-from pipelines.memory import release_free_memory
+from pipelines.memory import collecting_new_objects_only, release_free_memory
 from pipelines.warehouse import Warehouse
 
 # The newest protocol: frames and arrays pickle as their buffers, not element by element.
@@ -98,9 +111,45 @@ class ScratchIOManager(IOManager):
             self._last_step = context.op_def.name
             release_free_memory()
         path = self._path(upstream.run_id, context)
+        if not path.exists():
+            asset = "/".join(context.asset_key.path)
+            msg = (
+                f"{asset!r} was not materialised in this run: step outputs last one run, so "
+                "materialise it together with the assets it reads (or run a fusion job)"
+            )
+            raise FileNotFoundError(msg)
         with path.open("rb") as file:
             # Written by this run, in its own scratch folder.
             return _FramesFromFiles(file, _frames_folder(path)).load()
+
+
+def scratch_io_manager(warehouse: Warehouse) -> IOManagerDefinition:
+    """:class:`ScratchIOManager` as a resource that removes the run's scratch when torn down.
+
+    On the in-process executor the resource lives for the whole run, so what
+    was alive when it started stays frozen for the run's collections
+    (``pipelines.memory.collecting_new_objects_only``), and the teardown comes
+    after the last step (the checks that read the spilled tables
+    after publishing included). Removing a folder already gone is a no-op, so
+    the runner's and the sensors' own clean-up stay harmless.
+    """
+
+    # Dagster runs a generator resource's code after ``yield`` at teardown; its
+    # annotations name only the plain-function form.
+    @io_manager(  # type: ignore[arg-type]
+        description="Step outputs in the run's scratch folder, removed when it ends."
+    )
+    def step_outputs(context: InitResourceContext) -> Iterator[ScratchIOManager]:
+        try:
+            # As for fusion run (``runner.run_in_process``): the collection each step
+            # starts with scans only what the run made, not Dagster's and GX's modules.
+            with collecting_new_objects_only():
+                yield ScratchIOManager(warehouse)
+        finally:
+            if context.run_id:
+                warehouse.drop_scratch(context.run_id)
+
+    return step_outputs
 
 
 def _frames_folder(pickle_path: Path) -> Path:

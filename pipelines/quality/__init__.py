@@ -10,23 +10,25 @@ sources exist, which fields each maps). One suite per staged source
 Each expectation is ERROR or WARN. The validation runs while the release is
 staged, so its results (``quality_results``, and the GX result documents in
 ``quality_validations``) are published with the data they describe. The asset
-check ``data_quality`` then reports every suite, writes the GX Data Docs to
-``DIR/data_docs/``, and stops publishing when an ERROR expectation failed: the
-previous release stays current and readable. WARN failures are reported and
-published.
+check ``data_quality`` then reports every suite, writes the Data Docs to
+``DIR/data_docs/`` (offline pages; see ``data_docs``), and stops publishing
+when an ERROR expectation failed: the previous release stays current and
+readable. WARN failures are reported and published.
 
 Great Expectations takes seconds to import, so it is imported only when a
 suite runs, never when the CLI starts.
 
-The package: ``suites`` declares them, ``validation`` runs them with GX and
-renders Data Docs, ``chunks`` splits the largest tables, ``invariants`` states
-the warehouse invariants. The Dagster asset checks that gate publishing on
+The package: ``suites`` declares them, ``validation`` runs them with GX,
+``data_docs`` renders their results as offline pages with a trend across runs,
+``chunks`` splits the largest tables, ``invariants`` states the warehouse
+invariants. The Dagster asset checks that gate publishing on
 them are ``pipelines.orchestration.quality_checks`` and ``invariant_checks``:
 this package imports no Dagster.
 """
 
 from __future__ import annotations
 
+from pipelines.quality.data_docs import suite_status, write_data_docs
 from pipelines.quality.suites import (
     CONTACT_CUSTOMER_TYPE,
     E164,
@@ -51,7 +53,6 @@ from pipelines.quality.validation import (
     quality_tables,
     staged_frames,
     validate,
-    write_data_docs,
 )
 
 __all__ = [
@@ -75,6 +76,7 @@ __all__ = [
     "source_suite",
     "staged_frames",
     "standardised_suites",
+    "suite_status",
     "validate",
     "write_data_docs",
 ]

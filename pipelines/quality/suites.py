@@ -114,6 +114,13 @@ def _row_count_at_least(count: int, severity: Severity = "error") -> Expect:
     )
 
 
+def may_be_empty(source: SourceConfig) -> bool:
+    """A source whose having no rows is no news: it says ``allow_empty``, or it is the
+    remainder of a ``split_by`` file (rows without a value), which is empty whenever
+    every row names its list."""
+    return source.allow_empty or (source.split is not None and source.split.value is None)
+
+
 def source_suite(source: SourceConfig) -> Suite:
     """A staged source's canonical records: the schema, keys and vocabularies.
 
@@ -126,13 +133,14 @@ def source_suite(source: SourceConfig) -> Suite:
             "ExpectTableColumnsToMatchOrderedList",
             {"column_list": [*CANONICAL_SCHEMA, *source.attribute_columns]},
         ),
-        # An empty export is legal (every row is accounted for) but worth a look.
-        _row_count_at_least(1, "warn"),
         _in_set("source_system", [source.name]),
         _not_null("source_record_id"),
         _unique("source_record_id"),
         _not_null("row_number"),
     ]
+    if not may_be_empty(source):
+        # An empty export is legal (every row is accounted for) but worth a look.
+        expectations.insert(1, _row_count_at_least(1, "warn"))
     for name, mapping in source.fields.items():
         allowed = FIELDS_BY_NAME[name].allowed
         if allowed is not None:
@@ -283,6 +291,32 @@ def value_rejections_suite() -> Suite:
     return Suite("value_rejections", "value_rejections", keys, expectations)
 
 
+def oversized_clusters_suite() -> Suite:
+    """The clusters above ``matching.max_cluster_size`` (``matching.cluster_limits``).
+
+    Two WARNs over ``oversized_clusters`` (one row per part a too-large cluster
+    became): every part of such a cluster fails the first, so its count is the
+    parts and its failing rows name them with the original size; a part still
+    over the limit (strong links hold it together, it is published as it is)
+    fails the second too. A steward sees both beside every other data problem.
+    """
+    keys = ("unified_id", "original_unified_id", "original_record_count", "record_count")
+    within = {"column_A": "max_cluster_size", "or_equal": True}
+    expectations = (
+        Expect(
+            "ExpectColumnPairValuesAToBeGreaterThanB",
+            {**within, "column_B": "original_record_count"},
+            "warn",
+        ),
+        Expect(
+            "ExpectColumnPairValuesAToBeGreaterThanB",
+            {**within, "column_B": "record_count"},
+            "warn",
+        ),
+    )
+    return Suite("oversized_clusters", "oversized_clusters", keys, expectations)
+
+
 def fact_suites(facts: Sequence[FactConfig]) -> list[Suite]:
     """One suite per fact table that a configured fact source fills.
 
@@ -323,5 +357,6 @@ def release_suites(sources: Sequence[SourceConfig], facts: Sequence[FactConfig])
         *golden_suites(sources),
         *contact_suites(),
         value_rejections_suite(),
+        oversized_clusters_suite(),
         *fact_suites(facts),
     ]

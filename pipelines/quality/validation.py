@@ -1,4 +1,4 @@
-"""Running the quality suites with Great Expectations, and rendering its Data Docs.
+"""Running the quality suites with Great Expectations (Data Docs: ``data_docs``).
 
 The validation runs while the release is staged, so its results
 (``quality_results``, and the GX result documents in ``quality_validations``)
@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import functools
 import json
-import shutil
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -25,6 +23,7 @@ from connectors.config import SourceConfig
 from connectors.facts import FACT_TABLES, FactConfig
 from pipelines.memory import collecting_new_objects_only, release_free_memory
 from pipelines.quality.chunks import ChunkPlan, chunk_plan, merge_outcomes
+from pipelines.quality.data_docs import write_data_docs as write_data_docs
 from pipelines.quality.suites import CONTACT_CUSTOMER_TYPE, Expect, Suite, release_suites
 from pipelines.warehouse import StagedTable, staged_lazy, staged_rows, table_height, table_rows
 from pipelines.warehouse.spill import SpilledTable, StagedBatch
@@ -407,40 +406,3 @@ def quality_tables(
     frames = staged_frames(batches=batches, tables=tables)
     report = validate(frames, release_suites(sources, facts), run_id=run_id)
     return {QUALITY_RESULTS: report.results, QUALITY_VALIDATIONS: report.validations}
-
-
-def write_data_docs(validations: pl.DataFrame, folder: Path) -> Path:
-    """Render the GX Data Docs site of one validation into ``folder`` (replaced).
-
-    Returns:
-        The site's ``index.html``.
-    """
-    from great_expectations.core import ExpectationSuiteValidationResultSchema
-    from great_expectations.data_context.types.resource_identifiers import (
-        ExpectationSuiteIdentifier,
-        ValidationResultIdentifier,
-    )
-
-    context = _ephemeral_context()
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
-    site = {
-        "class_name": "SiteBuilder",
-        "store_backend": {
-            "class_name": "TupleFilesystemStoreBackend",
-            "base_directory": str(folder),
-        },
-        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-    }
-    context.add_data_docs_site("fusion", site)
-    schema = ExpectationSuiteValidationResultSchema()
-    for suite, document in validations.select("suite", "result_json").iter_rows():
-        result = schema.load(json.loads(document))
-        key = ValidationResultIdentifier(
-            expectation_suite_identifier=ExpectationSuiteIdentifier(name=suite),
-            run_id=result.meta["run_id"],
-            batch_identifier=suite,
-        )
-        context.validation_results_store.set(key, result)
-    context.build_data_docs(site_names=["fusion"])
-    return folder / "index.html"

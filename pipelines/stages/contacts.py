@@ -32,9 +32,12 @@ records (14,190 companies, 46,012 of their records) that takes 1.1-1.8 s of a
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import polars as pl
 
 from lineage import CONTACT_INPUT_COLUMNS, customer_contacts
+from lineage.golden import PART_RECORDS
 from pipelines.warehouse import StagedTable, staged_lazy
 
 CONTACTS_TABLE = "customer_contacts"
@@ -43,12 +46,18 @@ XREF_KEYS = ("source_system", "source_record_id")
 
 
 def contact_tables(
-    std: StagedTable, xref: pl.DataFrame, golden_customer: pl.DataFrame, *, run_id: str
+    std: StagedTable,
+    xref: pl.DataFrame,
+    golden_customer: pl.DataFrame,
+    *,
+    run_id: str,
+    part_records: int = PART_RECORDS,
 ) -> dict[str, pl.DataFrame]:
     """``customer_contacts`` and ``customer_contact_lineage`` of the release.
 
     Only the company customers' records are read back from the standardised
-    records, and only the columns ``lineage.contacts`` reads.
+    records, and only the columns ``lineage.contacts`` reads; the contacts are
+    found in ranges of customers of about ``part_records`` records (same rows).
 
     Example:
         >>> xref, golden_customer = identity.xref, golden.golden_customer  # doctest: +SKIP
@@ -68,5 +77,34 @@ def contact_tables(
         .join(company_records.lazy().select(XREF_KEYS), on=list(XREF_KEYS), how="semi")
         .collect()
     )
-    contacts = customer_contacts(records, company_records, companies, run_id=run_id)
-    return {CONTACTS_TABLE: contacts.contacts, CONTACT_LINEAGE_TABLE: contacts.lineage}
+    parts = [
+        customer_contacts(
+            records.join(part_xref.select(XREF_KEYS), on=list(XREF_KEYS), how="semi"),
+            part_xref,
+            companies.join(part_xref.select("unified_id").unique(), on="unified_id", how="semi"),
+            run_id=run_id,
+        )
+        for part_xref in _customer_ranges(company_records, records=part_records)
+    ]
+    return {
+        CONTACTS_TABLE: pl.concat([p.contacts for p in parts]),
+        CONTACT_LINEAGE_TABLE: pl.concat([p.lineage for p in parts]),
+    }
+
+
+def _customer_ranges(xref: pl.DataFrame, *, records: int) -> Iterator[pl.DataFrame]:
+    """The xref in consecutive ``unified_id`` ranges of about ``records`` records each.
+
+    A company's contacts are found among its own records only, and both tables are
+    sorted by ``unified_id`` first, so the ranges' outputs stacked in order are the
+    whole population's: only the temporaries (the keys' label propagation, the
+    lineage's long frame) shrink to one range's, as survivorship's do
+    (``lineage.golden.PART_RECORDS``). At least one range, empty when ``xref`` is.
+    """
+    sizes = xref.group_by("unified_id").len().sort("unified_id")
+    ranges = sizes.select(
+        "unified_id", ((pl.col("len").cum_sum() - pl.col("len")) // records).alias("_range")
+    )
+    numbered = xref.join(ranges, on="unified_id", how="left", maintain_order="left")
+    for number in ranges["_range"].unique().sort().to_list() or [0]:
+        yield numbered.filter(pl.col("_range") == number).drop("_range")

@@ -32,6 +32,8 @@ EVIDENCE_LEADING_COLUMNS = (
     "same_cluster", "steward_decision", "blocking_rules",
 )  # fmt: skip
 KEY_TEXT = ("source_system", "source_record_id")
+# The clusters above matching.max_cluster_size and what became of them (one row per part).
+OVERSIZED_TABLE = "oversized_clusters"
 
 
 def match_evidence_parts(
@@ -88,6 +90,41 @@ def match_evidence_parts(
         yield keyed.select(*EVIDENCE_LEADING_COLUMNS, *comparisons, "run_id")
 
 
+def oversized_parts(std: StagedTable, result: MatchResult) -> pl.DataFrame:
+    """The oversized clusters' parts (``matching.cluster_limits``) keyed by source records.
+
+    A part is named by its smallest record, and the cluster it came from by that
+    cluster's smallest record; ``warehouse_tables`` turns both into unified IDs.
+    """
+    report = result.oversized_clusters
+    keys = (
+        staged_lazy(std)
+        .select("record_index", *KEY_TEXT)
+        .join(
+            pl.concat([report["record_index"], report["original_record_index"]])
+            .unique()
+            .to_frame("record_index")
+            .lazy(),
+            on="record_index",
+            how="semi",
+        )
+        .collect()
+    )
+    original = keys.rename({k: f"original_{k}" for k in keys.columns})
+    return (
+        report.join(keys, on="record_index", how="left", maintain_order="left")
+        .join(original, on="original_record_index", how="left", maintain_order="left")
+        .select(
+            *KEY_TEXT,
+            *(f"original_{k}" for k in KEY_TEXT),
+            "record_count",
+            "original_record_count",
+            "original_parts",
+            "outcome",
+        )
+    )
+
+
 def _check_row_numbers(label: str, record_index: pl.Series) -> None:
     """Fail unless ``record_index``, sorted, is 0..n-1: the evidence looks rows up by it."""
     expected = pl.Series(range(record_index.len()), dtype=record_index.dtype)
@@ -121,6 +158,7 @@ def match_tables(
             "match_evidence", match_evidence_parts(std, result, run_id=run_id)
         ),
         "blocking_report": result.blocking_report.with_columns(pl.lit(run_id).alias("run_id")),
+        OVERSIZED_TABLE: oversized_parts(std, result),
         **_match_index_tables(result, spill=spill),
     }
     return MatchTables(

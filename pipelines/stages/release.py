@@ -33,7 +33,7 @@ from pipelines.incremental import (
 )
 from pipelines.settings import FusionConfig
 from pipelines.stages.contacts import contact_tables
-from pipelines.stages.evidence import MatchTables, spill_frames
+from pipelines.stages.evidence import OVERSIZED_TABLE, MatchTables, spill_frames
 from pipelines.stages.identity import Identity, StewardDecisions
 from pipelines.stages.run_tables import (
     RunSummary,
@@ -124,17 +124,23 @@ def warehouse_tables(
                 **matched.settings,
             }
         ),
+        OVERSIZED_TABLE: oversized_clusters_table(
+            matched.tables[OVERSIZED_TABLE],
+            identity.xref,
+            max_cluster_size=config.matching.max_cluster_size,
+            run_id=run_id,
+        ),
         **{
             name: table
             for name, table in matched.tables.items()
-            if name not in ("match_evidence", "blocking_report")
+            if name not in ("match_evidence", "blocking_report", OVERSIZED_TABLE)
         },
     }
     # Frames made here go to the scratch folder before the models and the suites
     # add their own transients (the contact points and the models' tables at 1M: 0.6 GiB).
     tables = spill_frames(tables, spill=spill)
     # The models get only the tables they read: the runner copies each one it is given.
-    project = load_project()
+    project = load_project(extra=config.models_dirs)
     read = {
         name: _model_input(tables[name], project.names_mentioned(name), LINEAGE_READS.get(name, ()))
         for name in project.external_tables()
@@ -157,6 +163,48 @@ def warehouse_tables(
         batches=batches, tables=tables, sources=config.sources, facts=config.facts, run_id=run_id
     )
     return tables | spill_frames(quality, spill=spill)
+
+
+OVERSIZED_COLUMNS = (
+    "unified_id", "record_count", "original_unified_id", "original_record_count",
+    "original_parts", "outcome", "max_cluster_size", "run_id",
+)  # fmt: skip
+
+
+def oversized_clusters_table(
+    parts: StagedTable, xref: pl.DataFrame, *, max_cluster_size: int, run_id: str
+) -> pl.DataFrame:
+    """``oversized_clusters``: one row per part of a cluster above ``max_cluster_size``.
+
+    ``unified_id`` is the part's customer, ``original_unified_id`` the customer
+    holding the original cluster's smallest record (the parts of one cluster
+    share it); ``outcome`` is ``split`` (the part is within the limit) or
+    ``kept_oversized`` (strong links hold it together: published as it is).
+    Empty when no cluster was over the limit.
+    """
+    ids = xref.lazy().select("source_system", "source_record_id", "unified_id")
+    original_ids = ids.select(
+        pl.col("source_system").alias("original_source_system"),
+        pl.col("source_record_id").alias("original_source_record_id"),
+        pl.col("unified_id").alias("original_unified_id"),
+    )
+    return (
+        staged_lazy(parts)
+        .join(ids, on=["source_system", "source_record_id"], how="left", maintain_order="left")
+        .join(
+            original_ids,
+            on=["original_source_system", "original_source_record_id"],
+            how="left",
+            maintain_order="left",
+        )
+        .with_columns(
+            pl.lit(max_cluster_size, pl.Int64).alias("max_cluster_size"),
+            pl.lit(run_id, pl.String).alias("run_id"),
+        )
+        .select(OVERSIZED_COLUMNS)
+        .sort("original_unified_id", "unified_id")
+        .collect()
+    )
 
 
 def _field_lineage(golden: GoldenRecord | SpilledGolden, *, spill: SpillFolder) -> StagedTable:

@@ -17,7 +17,9 @@ import yaml
 
 from bench.shared_sets import (
     CONFIGS,
+    GENERATED_CONFIG,
     SharedSet,
+    _generator,
     best_threshold,
     prepare,
     score_clustering,
@@ -175,3 +177,26 @@ def test_prepare_puts_config_export_and_truth_side_by_side(tmp_path: Path) -> No
     document = yaml.safe_load((folder / "fusion.yaml").read_text(encoding="utf-8"))
     (source,) = parse_sources(document["sources"], base_dir=folder)
     assert source.resolved_path == folder / "people.csv"
+
+
+def test_a_generator_set_brings_its_own_config_and_a_truth_for_every_record(
+    tmp_path: Path,
+) -> None:
+    shared = SharedSet("gen", GENERATED_CONFIG, "customers", write=_generator("400"))
+    folder = prepare(shared, tmp_path, datasets=tmp_path / "unused")
+    document = yaml.safe_load((folder / "fusion.yaml").read_text(encoding="utf-8"))
+    sources = parse_sources(document["sources"], base_dir=folder)
+    assert {s.name for s in sources} >= {"crm", "erp", "web"}
+    truth = truth_clusters(folder / "truth_records.csv")
+    exported = pl.concat(
+        [
+            pl.read_csv(s.resolved_path, infer_schema=False).select(
+                pl.concat_str(pl.lit(s.name), pl.col("record_id"), separator=SEP).alias(
+                    "record_key"
+                )
+            )
+            for s in sources
+        ]
+    )
+    assert exported.height == truth.height
+    assert exported.join(truth, on="record_key", how="anti").is_empty()

@@ -264,6 +264,8 @@ def test_written_layout_is_what_fusion_run_and_evaluate_read(tmp_path: Path) -> 
     written = sum(pl.read_csv(p, infer_schema=False).height for p in tmp_path.glob("*.csv"))
     assert truth.height == written == 500
     assert (tmp_path / "truth" / "entities.csv").is_file()
+    contacts = pl.read_csv(tmp_path / "truth" / "contacts.csv", infer_schema=False)
+    assert contacts.columns == ["entity_id", "contact_no", "name", "email", "phone", "records"]
     config = (tmp_path / "fusion.yaml").read_text()
     assert "record_id: record_id" in config
     assert "system: ticketing" in config
@@ -290,3 +292,30 @@ def test_unique_numbers_never_repeat() -> None:
     both = pl.concat([first, second])
     assert both.is_unique().all()
     assert np.all(both.str.len_chars().to_numpy() == 8)
+
+
+def test_contact_truth(data: SyntheticSet, records: pl.DataFrame) -> None:
+    """Pattern 1 as truth: each company's contacts, and how many records name each one."""
+    contacts = data.contacts
+    firms = data.entities.filter(pl.col("customer_type") == "company")
+    assert set(contacts["entity_id"]) <= set(firms["entity_id"])
+    per_firm = contacts.group_by("entity_id").len()["len"]
+    assert per_firm.min() >= 1
+    assert per_firm.max() <= 5
+    assert 1.8 <= per_firm.mean() <= 3.0
+    # Every company record is filed on exactly one true contact.
+    company_records = records.filter(pl.col("true_type") == "company").height
+    assert int(contacts["records"].sum()) == company_records
+    # A contact's mailbox is on its company's domain, its phone a mobile of its own.
+    assert contacts["email"].is_unique().all()
+    assert contacts.select(pl.col("email").str.contains("@")).to_series().all()
+    # A ticket's requester writes from the contact's own mailbox: most ticket e-mails
+    # of a company are one of its true contacts' (the rest carry typos).
+    lower = pl.col("email").str.to_lowercase()
+    tickets = (
+        records.filter((pl.col("source_system") == "tickets") & (pl.col("true_type") == "company"))
+        .select("entity_id", lower.alias("email"))
+        .drop_nulls()
+    )
+    known = tickets.join(contacts.select("entity_id", lower), on=["entity_id", "email"])
+    assert known.height >= 0.9 * tickets.height

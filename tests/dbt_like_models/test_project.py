@@ -194,3 +194,30 @@ def test_names_mentioned_by_the_models_reading_a_table(tmp_path: Path) -> None:
     assert project.names_mentioned("customer_xref") is None
     assert project.names_mentioned("quarantine") is None
     assert project.names_mentioned("not_read") == frozenset()
+
+
+def test_analyst_folders_add_models_that_read_the_bundled_ones(tmp_path: Path) -> None:
+    analysts = tmp_path / "analysts"
+    analysts.mkdir()
+    write(analysts, "top_tier", "SELECT unified_id FROM customer_tier WHERE tier = 'S'")
+    write(analysts, "top_tier_count", "SELECT count(*) AS n FROM top_tier")
+
+    project = load_project(extra=[analysts])
+
+    assert project.extra_folders == (analysts,)
+    assert set(project.names) == {*BUNDLED.names, "top_tier", "top_tier_count"}
+    assert project.names.index("customer_tier") < project.names.index("top_tier")
+    assert project.names.index("top_tier") < project.names.index("top_tier_count")
+    assert project.upstream_models("top_tier") == ("customer_tier",)
+    assert project.get("top_tier").path == analysts / "top_tier.sql"
+
+
+def test_an_analyst_model_named_like_a_bundled_one_is_refused(tmp_path: Path) -> None:
+    write(tmp_path, "customer_360", "SELECT * FROM golden_customer")
+    with pytest.raises(ModelError, match="'customer_360' is defined twice"):
+        load_project(extra=[tmp_path])
+
+
+def test_a_missing_analyst_folder_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="models folder .*nope not found"):
+        load_project(extra=[tmp_path / "nope"])

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +17,12 @@ import pytest
 from openlineage.client.event_v2 import RunEvent, RunState
 
 from connectors.config import SourceConfig, parse_sources
+from connectors.facts import FactConfig, parse_facts
 from lineage import SurvivorshipSettings
 from lineage.openlineage import (
     OPENLINEAGE_FILE,
     column_lineage_facets,
+    configured_transport,
     emit_run_lineage,
     golden_column_lineage,
     openlineage_run_id,
@@ -40,6 +45,7 @@ class TinyConfig:
     """Stands in for pipelines.settings.FusionConfig (the RunConfig protocol)."""
 
     sources: tuple[SourceConfig, ...]
+    facts: tuple[FactConfig, ...] = ()
     run: RunName = RunName()
     survivorship: SurvivorshipSettings = field(default_factory=SurvivorshipSettings)
     config_hash: str = "cafe0123"
@@ -160,6 +166,39 @@ def test_failed_run_emits_fail_with_the_reason(
     assert (fail.run.facets or {})["errorMessage"].message == "source 'crm': column 'x' not found"
 
 
+def test_fact_exports_are_inputs_with_the_fact_columns_they_fill(
+    config: TinyConfig, database: Path, tmp_path: Path
+) -> None:
+    invoices = tmp_path / "invoices"
+    invoices.mkdir()
+    for month in ("05", "06"):
+        (invoices / f"inv_2024-{month}.csv").write_text("no,cust,at,total,state\n", "utf-8")
+    raw = [
+        {"name": "erp_invoices", "kind": "invoice", "customer_source": "erp",
+         "path": "invoices/inv_*.csv", "format": "csv", "fact_id": "no", "customer_id": "cust",
+         "occurred_at": {"column": "at", "format": "iso"}, "amount": "total",
+         "currency": {"constant": "CNY"}, "status": {"column": "state", "map": {"P": "paid"}}},
+    ]  # fmt: skip
+    facts = parse_facts(raw, base_dir=tmp_path, source_names=["crm", "erp"])
+    with_facts = TinyConfig(sources=config.sources, facts=facts)
+
+    start, _ = _events(with_facts, database, tmp_path)
+
+    inputs = {Path(d.name).name: d for d in start.inputs or []}
+    assert sorted(inputs) == ["crm.csv", "erp_2024-05-01.csv", "erp_2024-05-02.csv",
+                              "inv_2024-05.csv", "inv_2024-06.csv"]  # fmt: skip
+    fields = (inputs["inv_2024-06.csv"].facets or {})["schema"].fields
+    assert {f.name: f.description for f in fields} == {
+        "no": "-> fact_invoices.fact_id",
+        "cust": "-> fact_invoices.source_record_id",
+        "at": "-> fact_invoices.occurred_at",
+        "total": "-> fact_invoices.amount",
+        "state": "-> fact_invoices.status (value map)",
+    }
+    source = (inputs["inv_2024-05.csv"].facets or {})["dataSource"]
+    assert source.name == "erp_invoices (invoice facts, csv)"
+
+
 def test_events_append_as_json_lines(config: TinyConfig, database: Path, tmp_path: Path) -> None:
     path = tmp_path / "ol" / OPENLINEAGE_FILE
     for _ in range(2):
@@ -268,3 +307,127 @@ def test_a_field_matched_on_but_never_published_is_no_golden_column(tmp_path: Pa
     assert set(lineage) == {"name"}
     facets = column_lineage_facets(sources, settings=SurvivorshipSettings())
     assert all("birth_date" not in facet.fields for facet in facets.values())
+
+
+# ------------------------------------------------- a lineage server (Marquez) over HTTP
+
+
+class _LineageServer(ThreadingHTTPServer):
+    def __init__(self, status: int) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.status = status
+        self.received: list[tuple[str, dict[str, object]]] = []
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _LineageServer
+
+    def do_POST(self) -> None:  # noqa: N802 - the http.server protocol
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.server.received.append((self.path, json.loads(body)))
+        self.send_response(self.server.status)
+        self.end_headers()
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+
+def _serve(status: int) -> Iterator[_LineageServer]:
+    server = _LineageServer(status)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def marquez() -> Iterator[_LineageServer]:
+    yield from _serve(201)
+
+
+@pytest.fixture
+def broken_server() -> Iterator[_LineageServer]:
+    yield from _serve(500)
+
+
+@pytest.fixture
+def lineage_environment() -> Iterator[None]:
+    """No OpenLineage client settings during the test, and none left after it.
+
+    The client itself copies OPENLINEAGE_URL into OPENLINEAGE__TRANSPORT__* variables
+    of the process, which monkeypatch would not undo.
+    """
+    saved = {k: v for k, v in os.environ.items() if k.startswith("OPENLINEAGE")}
+    for name in saved:
+        del os.environ[name]
+    yield
+    for name in [k for k in os.environ if k.startswith("OPENLINEAGE")]:
+        del os.environ[name]
+    os.environ.update(saved)
+
+
+@pytest.mark.usefixtures("lineage_environment")
+def test_events_go_to_the_server_and_the_file_alike(
+    config: TinyConfig, tmp_path: Path, marquez: _LineageServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENLINEAGE_URL", marquez.url)
+    path = tmp_path / OPENLINEAGE_FILE
+    events = emit_run_lineage(path, config=config, run_id="run-h", started_at=STARTED, error="x")
+    assert [p for p, _ in marquez.received] == ["/api/v1/lineage"] * 2
+    sent = [parse_event(json.dumps(body)) for _, body in marquez.received]
+    written = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert [e.eventType for e in sent] == [e.eventType for e in events]
+    assert [str(e.run.runId) for e in sent] == [w["run"]["runId"] for w in written]
+    assert {e.job.name for e in sent} == {w["job"]["name"] for w in written}
+
+
+@pytest.mark.usefixtures("lineage_environment")
+def test_a_refusing_server_is_an_error_naming_it_after_the_file_is_written(
+    config: TinyConfig,
+    tmp_path: Path,
+    broken_server: _LineageServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OPENLINEAGE_URL", broken_server.url)
+    # No retries: the client's default backs off for seconds before giving up.
+    monkeypatch.setenv("OPENLINEAGE__TRANSPORT__TYPE", "http")
+    monkeypatch.setenv("OPENLINEAGE__TRANSPORT__URL", broken_server.url)
+    monkeypatch.setenv("OPENLINEAGE__TRANSPORT__RETRY__TOTAL", "0")
+    path = tmp_path / OPENLINEAGE_FILE
+    with pytest.raises(OpenLineageError, match=r"http transport .*127\.0\.0\.1.*500"):
+        emit_run_lineage(path, config=config, run_id="run-b", started_at=STARTED, error="x")
+    assert len(path.read_text(encoding="utf-8").splitlines()) == 2
+    assert broken_server.received
+
+
+@pytest.mark.usefixtures("lineage_environment")
+def test_without_client_settings_only_the_file_is_written(
+    config: TinyConfig, tmp_path: Path, marquez: _LineageServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert not configured_transport()
+    path = tmp_path / OPENLINEAGE_FILE
+    emit_run_lineage(path, config=config, run_id="run-f", started_at=STARTED, error="x")
+    assert len(path.read_text(encoding="utf-8").splitlines()) == 2
+    assert marquez.received == []
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({}, False),
+        ({"OPENLINEAGE_URL": "http://marquez:5000"}, True),
+        ({"OPENLINEAGE_CONFIG": "/etc/openlineage.yml"}, True),
+        ({"OPENLINEAGE__TRANSPORT__TYPE": "kafka"}, True),
+        ({"OPENLINEAGE_URL": "http://marquez:5000", "OPENLINEAGE_DISABLED": "true"}, False),
+        ({"OPENLINEAGE_URL": ""}, False),
+    ],
+)
+def test_which_environments_configure_a_transport(environ: dict[str, str], expected: bool) -> None:
+    assert configured_transport(environ) is expected

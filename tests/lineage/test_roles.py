@@ -9,7 +9,14 @@ import polars as pl
 import pytest
 
 from lineage import SurvivorshipSettings, build_golden_record
-from lineage.roles import has_legal_form, looks_like_person_name, phone_number_type
+from lineage.roles import (
+    PARTIAL_PERSON_NAME,
+    has_legal_form,
+    looks_like_person_name,
+    name_variant_key,
+    phone_number_type,
+    phone_regions,
+)
 
 Builder = Callable[..., pl.DataFrame]
 # crm is the most trusted source here, so without roles its value would always win.
@@ -37,6 +44,12 @@ def _golden(
 
 def _company(system: str, at: str = "2024-01-01", **fields: Any) -> dict[str, Any]:
     return {"system": system, "id": f"{system}-1", "at": at, "customer_type": "company", **fields}
+
+
+def _person(
+    system: str, name: str, at: str = "2024-01-01", kind: str | None = "person", n: int = 1
+) -> dict[str, Any]:
+    return {"system": system, "id": f"{system}-{n}", "at": at, "customer_type": kind, "name": name}
 
 
 @pytest.mark.parametrize(
@@ -133,6 +146,88 @@ def _company(system: str, at: str = "2024-01-01", **fields: Any) -> dict[str, An
             "highest_trust:role=address",
         ),
         (
+            "a US main line beats the same digits read as a Chinese fixed line",
+            [
+                _company("crm", phone="+862122724490"),  # typed without +1, default CN
+                _company("erp", phone="+12122724490", country="US"),
+                {**_company("shop", country="US"), "id": "shop-2"},
+            ],
+            "phone",
+            "+12122724490",
+            "highest_trust:role=line",
+        ),
+        (
+            "a person's title never beats their full name from another source",
+            [_person("crm", "赵先生"), _person("shop", "赵德新")],
+            "name",
+            "赵德新",
+            "highest_trust:role=full_name",
+        ),
+        (
+            "a shop nickname (老X) never beats the CRM's full name",
+            [_person("crm", "老罗"), _person("shop", "罗晨")],
+            "name",
+            "罗晨",
+            "highest_trust:role=full_name",
+        ),
+        (
+            "a handle with digits loses to the full name",
+            [_person("crm", "sunny 8215"), _person("shop", "Matthew Blackden")],
+            "name",
+            "Matthew Blackden",
+            "highest_trust:role=full_name",
+        ),
+        (
+            "one Latin given name loses to the full name",
+            [_person("crm", "Min"), _person("shop", "罗敏")],
+            "name",
+            "罗敏",
+            "highest_trust:role=full_name",
+        ),
+        (
+            "a Chinese given name alone loses to the full name it ends",
+            [_person("crm", "豪煜"), _person("shop", "陈豪煜")],
+            "name",
+            "陈豪煜",
+            "highest_trust:role=full_name",
+        ),
+        (
+            "a two-character name is a whole name: trust decides between two",
+            [_person("crm", "黄平"), _person("shop", "黄平安")],
+            "name",
+            "黄平",
+            "highest_trust",
+        ),
+        (
+            "tickets only (no type): a title still loses to the name",
+            [_person("crm", "王女士", kind=None), _person("tickets", "王成成", kind=None)],
+            "name",
+            "王成成",
+            "highest_trust:role=unclassified",
+        ),
+        (
+            "the name most records write wins among spellings of one name",
+            [
+                _company("crm", name="宏骏新能源(北京)有限公司"),
+                _company("erp", name="北京宏骏新能源有限公司"),
+                {**_company("erp", name="北京宏骏新能源有限公司"), "id": "erp-2"},
+            ],
+            "name",
+            "北京宏骏新能源有限公司",
+            "highest_trust+spelling",
+        ),
+        (
+            "a more common spelling of another name does not win",
+            [
+                _company("crm", name="北京宏骏新能源有限公司"),
+                _company("erp", name="北京宏军新能源有限公司"),
+                {**_company("erp", name="北京宏军新能源有限公司"), "id": "erp-2"},
+            ],
+            "name",
+            "北京宏骏新能源有限公司",
+            "highest_trust",
+        ),
+        (
             "one role only: trust decides and the rule is unchanged",
             [_company("crm", phone="+862172806681"), _company("erp", phone="+862161234567")],
             "phone",
@@ -218,6 +313,81 @@ def test_name_shapes(value: str, person: bool, legal: bool) -> None:
         has_legal_form(pl.lit(value)).alias("legal"),
     )
     assert frame.row(0) == (person, legal)
+
+
+def test_spelling_off_keeps_the_winner(make_std: Builder, make_xref: Builder) -> None:
+    records = [
+        _company("crm", name="宏骏新能源(北京)有限公司"),
+        _company("erp", name="北京宏骏新能源有限公司"),
+        {**_company("erp", name="北京宏骏新能源有限公司"), "id": "erp-2"},
+    ]
+    off = SurvivorshipSettings(decay_by_field={}, common_spelling=False)
+    row = _golden(make_std, make_xref, records, off)["name"]
+    assert (row["value"], row["rule"]) == ("宏骏新能源(北京)有限公司", "highest_trust")
+
+
+def test_a_respelled_winner_explains_the_loser(make_std: Builder, make_xref: Builder) -> None:
+    records = [
+        _company("crm", name="宏骏新能源(北京)有限公司"),
+        _company("erp", name="北京宏骏新能源有限公司"),
+        {**_company("erp", name="北京宏骏新能源有限公司"), "id": "erp-2"},
+    ]
+    std = make_std(records)
+    xref = make_xref({"U1": [(r["system"], r["id"]) for r in records]})
+    golden = build_golden_record(std, xref, sources=SOURCES, settings=SETTINGS, run_id="r")
+    names = golden.field_candidates.filter(pl.col("field") == "name").sort("rank")
+    assert names["rank"].to_list() == [1, 2, 3]
+    loser = names.filter(pl.col("source_system") == "crm").row(0, named=True)
+    assert loser["lost_because"] == "a less common spelling of the same name (1 < 2 records)"
+
+
+@pytest.mark.parametrize(
+    ("value", "key"),
+    [
+        ("宏智管理咨询（广州）有限公司", "广州宏智管理咨询有限公司"),
+        ("宏智管理咨询(广州)有限公司", "广州宏智管理咨询有限公司"),
+        ("辉同国际货运代理(青岛)有限公司北京分公司", "青岛辉同国际货运代理有限公司北京分公司"),
+        ("广州宏智管理咨询有限公司", "广州宏智管理咨询有限公司"),
+        ("Starworks Industries Incorporated", "starworksindustriesinc"),
+        ("Starworks Industries Inc.", "starworksindustriesinc"),
+        ("Lakewater Trading Limited", "lakewatertradingltd"),
+        ("Aspenpath Energy Corporation", "aspenpathenergycorp"),
+        ("Jiarui Financial Leasing (Shanghai) CO., LTD.", "jiaruifinancialleasingshanghailtd"),
+    ],
+)
+def test_name_variant_key(value: str, key: str) -> None:
+    assert pl.select(name_variant_key(pl.lit(value))).item() == key
+
+
+@pytest.mark.parametrize(
+    ("value", "partial"),
+    [
+        ("快乐的布丁929", True),
+        ("sunny 8215", True),
+        ("sunny_3904", True),
+        ("tb977964708", True),
+        ("赵先生", True),
+        ("王女士", True),
+        ("老罗", True),
+        ("小高", True),
+        ("Ms. Parker", True),
+        ("Leo", True),
+        ("罗晨", False),
+        ("黄平", False),
+        ("Peter Crawworth", False),
+        ("Yingyan Fan", False),
+    ],
+)
+def test_partial_person_names(value: str, partial: bool) -> None:
+    assert pl.select(pl.lit(value).str.contains(PARTIAL_PERSON_NAME)).item() is partial
+
+
+def test_phone_regions() -> None:
+    assert phone_regions(["+862122724490", "+12122724490", "not a number"]) == {
+        "+862122724490": "CN",
+        "+12122724490": "US",
+        "not a number": None,
+    }
 
 
 def test_phone_types_once_per_distinct_value() -> None:

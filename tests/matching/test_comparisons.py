@@ -107,6 +107,14 @@ CASES = [
     ("address", {"address": "100 Market Street, Suite 200"},
      {"address": "100 Market St Suite 200"}, "tokens>=0.9"),
     ("address", {"address": "100 Market Street"}, {"address": "22 Oak Avenue"}, "tokens<0.7"),
+    # another house number on the same street is another building (chicago: two sites of one
+    # organisation a few doors apart); one typing error in the number is not
+    ("address", {"address": "1711 W 35th Street"}, {"address": "1723 W. 35th Street"},
+     "tokens<0.7"),
+    ("address", {"address": "东方路1377号"}, {"address": "东方路1233号"}, "tokens<0.7"),
+    ("address", {"address": "1711 W 35th Street"}, {"address": "1717 W 35th Street"},
+     "tokens>=0.9"),
+    ("address", {"address": "1711 W 35th Street"}, {"address": "W 35th Street"}, "tokens>=0.9"),
     # postcode and city (romanised city key)
     ("postcode", {"postcode": "200 120"}, {"postcode": "200120"}, "exact"),
     ("city", {"city": "上海市"}, {"city": "Shanghai"}, "exact"),

@@ -89,6 +89,7 @@ def test_lineage_json(sample_warehouse: Path) -> None:
         }],
         "history": [{"unified_id": str, "event": str, "other_unified_id": TEXT, "run_id": str,
                      "at": ISO}],
+        "truncated": {},  # no section of a sample customer is over the report's row limit
     })  # fmt: skip
     # The README's customer: CRM, ERP and a ticket, its name from the ERP.
     assert document["schema"] == "fusion.lineage/1"
@@ -121,6 +122,12 @@ def test_report_json(sample_warehouse: Path) -> None:
         }],
         "contested_customers": [{"unified_id": str, "contested_fields": COUNT, "fields": str,
                                  "distinct_values": COUNT}],
+        "match_probability_histogram": [{"match_probability": str, "pairs": COUNT}],
+        "customers_by_records": [{"records": str, "customers": COUNT}],
+        "quality_trend": [{
+            "release": str, "run_id": str, "finished_at": TEXT, "expectations": COUNT,
+            "passed": COUNT, "failed_warnings": COUNT, "failed_errors": COUNT, "failing": TEXT,
+        }],
     })  # fmt: skip
     assert document["schema"] == "fusion.report/1"
     sources = {s["source_system"]: s for s in document["sources"]}
@@ -129,6 +136,10 @@ def test_report_json(sample_warehouse: Path) -> None:
     assert all(s["rows_in"] == s["records"] + s["quarantined"] for s in sources.values())
     assert sum(s["quarantined"] for s in sources.values()) == 81
     assert sum(c["customers"] for c in document["cluster_sizes"]) == 2440
+    assert sum(c["customers"] for c in document["customers_by_records"]) == 2440
+    (release,) = document["quality_trend"]  # the samples' warehouse holds one release
+    assert release["run_id"] == document["run"]["run_id"]
+    assert release["passed"] + release["failed_warnings"] == release["expectations"]
 
 
 def test_review_list_json(sample_warehouse: Path) -> None:

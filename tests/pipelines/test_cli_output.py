@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import subprocess
@@ -79,9 +80,17 @@ def test_run_redirected_prints_whole_lines_and_names_failed_expectations(tmp_pat
     progress = result.stderr.splitlines()
     steps = [line for line in progress if line.startswith("  done ")]
     assert len(steps) > 10
-    # "  done STEP  Finished execution of step "STEP" in 20ms.": never broken over two lines.
+    # "  done STEP  Finished execution of step "STEP" in 20ms. · records 6,562, ...": never
+    # broken over two lines; the counts are the step's asset's.
     for line in steps:
-        assert re.fullmatch(r'  done (\S+)  Finished execution of step "\1" in [\d.]+m?s\.', line)
+        assert re.fullmatch(
+            r'  done (\S+)  Finished execution of step "\1" in [\d.]+m?s\.( · .+)?', line
+        )
+    counts = {line.split()[1]: line.split(" · ")[1] for line in steps if " · " in line}
+    assert counts["unified_ids"] == "unified ids 2,440"
+    assert counts["source_crm"].startswith("rows in 1,803, records 1,778, quarantined 25")
+    # Off a terminal no live display: no cursor movement or colour codes.
+    assert "\x1b[" not in result.stderr
     # A quality suite's warning names each failed expectation, its column and its count.
     warnings = {
         line.split(":")[0].removeprefix("  check "): line
@@ -95,3 +104,20 @@ def test_run_redirected_prints_whole_lines_and_names_failed_expectations(tmp_pat
             r"expect_column_values_to_not_be_null\(unified_id\): [\d,]+ unexpected",
             line,
         ), line
+
+
+@pytest.mark.slow
+def test_a_terminal_sees_each_running_step_with_its_elapsed_time(tmp_path: Path) -> None:
+    from rich.console import Console
+
+    from pipelines.orchestration.runner import run_pipeline
+
+    screen = io.StringIO()
+    console = Console(file=screen, force_terminal=True, width=160, color_system="standard")
+    run_pipeline(SAMPLE_CONFIG, tmp_path / "wh", console=console)
+    shown = screen.getvalue()
+    # rich's live progress redraws "⠋ match_result 0:00:02" while the step runs ...
+    assert re.search(r"match_result\S*\s+\S*\d:\d\d:\d\d", shown)
+    # ... and every finished step still leaves its whole line.
+    plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", shown)
+    assert re.search(r"done match_result  Finished execution .* · candidate pairs [\d,]+", plain)

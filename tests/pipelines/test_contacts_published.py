@@ -108,3 +108,29 @@ def test_contact_ids_stay_across_runs_and_a_new_contact_person_gets_a_row(
     of_company = after.filter(pl.col("unified_id") == unified_id).sort("name")
     assert of_company["name"].to_list() == ["周丽娟", "杨霞晨"]
     assert after.join(new, on="contact_id", how="anti").equals(first)
+
+
+def test_contacts_found_in_ranges_of_customers_are_the_whole_populations(
+    sample_warehouse: Path,
+) -> None:
+    from pipelines.stages.contacts import contact_tables
+
+    tables = _tables(sample_warehouse, "standardised_records", "customer_xref", "golden_customer")
+    run = {"run_id": "ranges"}
+    whole = contact_tables(
+        tables["standardised_records"],
+        tables["customer_xref"],
+        tables["golden_customer"],
+        part_records=10**9,
+        **run,
+    )
+    ranged = contact_tables(
+        tables["standardised_records"],
+        tables["customer_xref"],
+        tables["golden_customer"],
+        part_records=50,
+        **run,
+    )
+    assert whole["customer_contacts"].height > 1_000
+    for name in CONTACT_TABLES:
+        assert ranged[name].equals(whole[name]), name

@@ -21,9 +21,11 @@ from pipelines.evaluation import (
     evaluate_warehouse,
     field_accuracy,
     format_evaluation,
+    knowable_fields,
     normalise_phone,
     normalise_text,
     pairwise_scores,
+    reachable_fields,
 )
 
 
@@ -465,3 +467,74 @@ def test_format_evaluation_warns_when_nothing_matched() -> None:
     text = format_evaluation(empty)
     assert "WARNING" in text
     assert "n/a" in text
+
+
+# --------------------------------------------------------------------------- knowable fields
+
+# Two entities, three records. E1's records carry a tier (a stale one) and a name; E2 is
+# seen only in a ticket without tier, under the nickname 老王.
+KNOWABLE_VALUES = pl.DataFrame(
+    {
+        "source_system": ["crm", "tickets", "tickets"],
+        "source_record_id": ["1", "2", "3"],
+        "name": ["王伟", None, "老王"],
+        "tier": ["B", "  ", None],
+    }
+)
+KNOWABLE_RECORDS = truth_records_frame(
+    [("crm", "1", "E1"), ("tickets", "2", "E1"), ("tickets", "3", "E2")]
+)
+KNOWABLE_TRUTH = pl.DataFrame(
+    {"entity_id": ["E1", "E2"], "name": ["王伟", "王大明"], "tier": ["A", "C"]}
+)
+
+
+def test_knowable_fields_mark_what_some_record_carries() -> None:
+    marks = knowable_fields(KNOWABLE_VALUES, KNOWABLE_RECORDS, fields=["name", "tier", "city"])
+    assert marks.rows() == [("E1", True, True, False), ("E2", True, False, False)]
+
+
+def test_reachable_fields_need_the_true_value() -> None:
+    marks = reachable_fields(
+        KNOWABLE_VALUES, KNOWABLE_RECORDS, KNOWABLE_TRUTH, fields=["name", "tier"]
+    )
+    assert marks.rows() == [("E1", True, False), ("E2", False, False)]
+
+
+@pytest.mark.parametrize(
+    ("marks", "expected"),
+    [
+        pytest.param(
+            None, {"name": FieldAccuracy(1, 2, 0.5), "tier": FieldAccuracy(0, 2, 0.0)}, id="all"
+        ),
+        pytest.param(
+            "knowable",
+            {"name": FieldAccuracy(1, 2, 0.5), "tier": FieldAccuracy(0, 1, 0.0)},
+            id="knowable-skips-a-tier-no-record-carries",
+        ),
+        pytest.param(
+            "reachable",
+            {"name": FieldAccuracy(1, 1, 1.0), "tier": FieldAccuracy(0, 0, None)},
+            id="reachable-skips-the-nickname-and-the-stale-tier",
+        ),
+    ],
+)
+def test_field_accuracy_over_knowable_fields(
+    marks: str | None, expected: dict[str, FieldAccuracy]
+) -> None:
+    golden = pl.DataFrame(
+        {"unified_id": ["U1", "U2"], "name": ["王伟", "老王"], "tier": ["B", None]}
+    )
+    xref = xref_frame([("crm", "1", "U1"), ("tickets", "2", "U1"), ("tickets", "3", "U2")])
+    fields = ["name", "tier"]
+    subset = {
+        None: None,
+        "knowable": knowable_fields(KNOWABLE_VALUES, KNOWABLE_RECORDS, fields=fields),
+        "reachable": reachable_fields(
+            KNOWABLE_VALUES, KNOWABLE_RECORDS, KNOWABLE_TRUTH, fields=fields
+        ),
+    }[marks]
+    result = field_accuracy(
+        golden, xref, KNOWABLE_RECORDS, KNOWABLE_TRUTH, fields=fields, knowable=subset
+    )
+    assert result == expected

@@ -145,3 +145,79 @@ def test_models_list_and_lineage_on_the_command_line(sample_warehouse: Path) -> 
         main, ["models", "lineage", "customer_360.nope", "--warehouse", str(sample_warehouse)]
     )
     assert missing.exit_code == 1
+
+
+ANALYST_MODEL = """/*
+description: Customers and revenue per computed tier, written by an analyst.
+columns:
+  tier: {tests: [unique, not_null]}
+*/
+SELECT t.tier, count(*) AS customers, sum(c.revenue) AS revenue
+FROM customer_tier AS t
+JOIN customer_360 AS c ON c.unified_id = t.unified_id
+GROUP BY t.tier
+"""
+
+
+@pytest.mark.slow
+def test_models_dir_adds_the_analysts_models_to_the_graph_and_the_release(
+    samples_copy: Path, tmp_path: Path
+) -> None:
+    from tests.pipelines.conftest import run_samples
+
+    folder = samples_copy / "analyst_models"
+    folder.mkdir()
+    (folder / "tier_revenue.sql").write_text(ANALYST_MODEL, encoding="utf-8")
+    config = samples_copy / "fusion.yaml"
+    config.write_text(
+        config.read_text(encoding="utf-8") + "\nmodels_dir: analyst_models\n", encoding="utf-8"
+    )
+    warehouse = tmp_path / "wh"
+
+    listed = CliRunner().invoke(main, ["models", "list", "--config", str(config)])
+    assert listed.exit_code == 0, listed.output
+    assert "tier_revenue" in listed.output
+    assert "tier_revenue" not in CliRunner().invoke(main, ["models", "list"]).output
+    defs = build_definitions(config, warehouse)
+    assert parents(defs, "tier_revenue") == {"customer_tier", "customer_360", "release_tables"}
+
+    run_samples(warehouse, config)
+
+    with duckdb.connect(str(warehouse / "golden.duckdb"), read_only=True) as con:
+        built = con.sql("SELECT * FROM tier_revenue ORDER BY tier").pl()
+        expected = con.sql(
+            "SELECT t.tier, count(*) AS customers, sum(c.revenue) AS revenue "
+            "FROM customer_tier t JOIN customer_360 c USING (unified_id) GROUP BY ALL ORDER BY 1"
+        ).pl()
+        golden = con.sql("SELECT count(*) FROM golden_customer").fetchall()[0][0]
+        lineage = con.sql(
+            "SELECT column_name, upstream_table, upstream_column FROM model_column_lineage "
+            "WHERE model = 'tier_revenue'"
+        ).fetchall()
+        tests = con.sql(
+            "SELECT test, passed FROM model_test_results WHERE model = 'tier_revenue'"
+        ).fetchall()
+    assert built.equals(expected)
+    assert built["customers"].sum() == golden
+    assert ("revenue", "customer_360", "revenue") in lineage
+    assert ("tier", "customer_tier", "tier") in lineage
+    assert sorted(tests) == [("not_null_tier", True), ("unique_tier", True)]
+    assert (warehouse / "parquet" / "tier_revenue.parquet").exists()
+
+
+def test_a_missing_models_dir_is_a_config_error(samples_copy: Path) -> None:
+    from connectors.errors import ConfigError
+    from pipelines.settings import load_fusion_config
+
+    config = samples_copy / "fusion.yaml"
+    before = load_fusion_config(config)
+    config.write_text(
+        config.read_text(encoding="utf-8") + "\nmodels_dir: [analyst_models]\n", encoding="utf-8"
+    )
+    with pytest.raises(ConfigError, match="models_dir': folder 'analyst_models' not found"):
+        load_fusion_config(config)
+    (samples_copy / "analyst_models").mkdir()
+    after = load_fusion_config(config)
+    assert after.models_dirs == ((samples_copy / "analyst_models").resolve(),)
+    # Models change no match: the hash that decides reuse stays.
+    assert after.config_hash == before.config_hash

@@ -34,7 +34,7 @@ from pipelines.quality import (
 from pipelines.settings import FusionConfig, load_fusion_config
 from pipelines.warehouse.spill import SpillFolder
 from tests.dbt_like_models.conftest import GOLDEN_ROWS, GOLDEN_SCHEMA
-from tests.pipelines.conftest import SAMPLE_CONFIG, run_samples
+from tests.pipelines.conftest import SAMPLE_CONFIG, external_references, run_samples
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +51,7 @@ def test_source_suites_follow_the_canonical_schema_and_the_config(config: Fusion
     assert list(suites) == [
         "source_crm", "source_erp", "source_ecommerce", "source_tickets",
         "golden_customer", "customer_xref", "field_lineage",
-        "customer_contacts", "customer_contact_lineage", "value_rejections",
+        "customer_contacts", "customer_contact_lineage", "value_rejections", "oversized_clusters",
         "fact_invoices", "fact_orders", "fact_tickets",
     ]  # fmt: skip
     erp = suites["source_erp"]
@@ -130,18 +130,60 @@ def test_validation_records_error_and_warn_failures_with_the_failing_rows(
     )
 
 
-def test_a_clean_frame_passes_and_data_docs_show_each_suite(
+def golden_with_a_warning() -> pl.DataFrame:
+    """Golden rows with one phone not in E.164: a WARN failure only."""
+    return golden_frame().with_columns(
+        pl.when(pl.col("unified_id") == "FU-00000003")
+        .then(pl.lit("138 0013 8000"))
+        .otherwise("phone")
+        .alias("phone"),
+    )
+
+
+def test_data_docs_open_offline_show_warnings_as_warnings_and_keep_a_trend(
     config: FusionConfig, tmp_path: Path
 ) -> None:
     suite = golden_suites(config.sources)[0]
-    report = validate({"golden_customer": golden_frame()}, [suite], run_id="r1")
-    assert report.results["success"].all()
-    index = write_data_docs(report.validations, tmp_path / "docs")
-    assert index == tmp_path / "docs" / "index.html"
-    pages = list((tmp_path / "docs" / "validations" / "golden_customer").rglob("*.html"))
-    assert len(pages) == 1
-    assert "values must be unique" in pages[0].read_text(encoding="utf-8")
-    assert "golden_customer" in index.read_text(encoding="utf-8")
+    docs = tmp_path / "docs"
+    (docs / "static").mkdir(parents=True)  # GX's own site of an older version: replaced
+    runs = {"r1": golden_frame(), "r2": golden_with_a_warning(), "r3": golden_with_failures()}
+    for run_id, frame in runs.items():
+        report = validate({"golden_customer": frame}, [suite], run_id=run_id)
+        index = write_data_docs(report.validations, docs)
+    assert index == docs / "index.html"
+    assert not (docs / "static").exists()
+
+    history = [json.loads(line) for line in (docs / "history.jsonl").read_text().splitlines()]
+    counts = [(h["run_id"], h["status"], h["failed_errors"], h["failed_warnings"]) for h in history]
+    assert counts == [("r1", "passed", 0, 0), ("r2", "warning", 0, 1), ("r3", "failed", 1, 1)]
+    pages = {p.stem: p.read_text(encoding="utf-8") for p in (docs / "validations" /
+             "golden_customer").glob("*.html")}  # fmt: skip
+    assert set(pages) == set(runs)
+    # The warning run's page: the phone expectation is a warning, with its failing row.
+    row = next(r for r in pages["r2"].split("<tr") if "expect_column_values_to_match_regex" in r
+               and "<td>phone</td>" in r)  # fmt: skip
+    assert 'class="expectation-warning"' in row
+    assert "138 0013 8000" in row
+    assert "FU-00000003" in row
+    assert 'class="status-warning">warning</span> ' in pages["r2"]
+    assert pages["r3"].count('class="expectation-failed"') == 1  # the uniqueness error
+    text = index.read_text(encoding="utf-8")
+    latest = text.split('id="suites"')[1].split("</table>")[0]
+    assert 'data-suite="golden_customer"' in latest
+    assert "status-failed" in latest
+    trend = text.split('id="trend"')[1].split("</table>")[0]
+    assert [r.split("<td>")[1].split("<")[0] for r in trend.split("<tr>")[2:]] == list(runs)
+    for page_text in (text, *pages.values()):
+        assert external_references(page_text) == []
+        assert "<script" not in page_text
+
+    # Re-rendering a run replaces its entry; older runs than the kept ones lose their pages.
+    write_data_docs(validate({"golden_customer": golden_frame()}, [suite], run_id="r3")
+                    .validations, docs)  # fmt: skip
+    history = [json.loads(line) for line in (docs / "history.jsonl").read_text().splitlines()]
+    assert [(h["run_id"], h["status"]) for h in history] == [
+        ("r1", "passed"), ("r2", "warning"), ("r3", "passed"),
+    ]  # fmt: skip
 
 
 def _state(warehouse: Path) -> tuple[str, int, list[tuple[object, ...]]]:
@@ -186,9 +228,11 @@ def test_an_error_expectation_stops_publishing_and_the_previous_release_stays(
     assert log[-1]["status"] == "failed"
     # The Data Docs show the failed validation: the raw values WARN, the golden ones fail.
     docs = warehouse / "data_docs"
-    page = next((docs / "validations" / "golden_customer").rglob("*.html"))
+    page = docs / "validations" / "golden_customer" / f"{log[-1]['run_id']}.html"
     assert "CHINA" in page.read_text(encoding="utf-8")
-    assert (docs / "index.html").exists()
+    index = (docs / "index.html").read_text(encoding="utf-8")
+    assert "status-failed" in index.split('data-suite="golden_customer"')[1].split("</tr>")[0]
+    assert "status-warning" in index.split('data-suite="source_ecommerce"')[1].split("</tr>")[0]
 
 
 def test_the_published_release_keeps_quality_results(sample_warehouse: Path) -> None:

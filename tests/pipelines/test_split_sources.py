@@ -106,3 +106,15 @@ def test_the_most_trusted_programme_gives_the_name(warehouse: Path) -> None:
     )
     assert golden["name"].to_list() == ["Little Stars Day Care Center"]
     assert lineage.select("source_system", "source_record_id").rows() == [("head_start", "2")]
+
+
+@pytest.mark.slow
+def test_the_empty_remainder_is_validated_without_a_row_count_warning(warehouse: Path) -> None:
+    # Every row names its programme, so the remainder source 'centres' holds none.
+    results = table(warehouse, "quality_results")
+    remainder = results.filter(pl.col("suite") == "source_centres")
+    assert remainder.height > 0
+    assert "expect_table_row_count_to_be_between" not in remainder["expectation"].to_list()
+    assert remainder.filter(~pl.col("success")).is_empty()
+    programme = results.filter(pl.col("suite") == "source_head_start")
+    assert "expect_table_row_count_to_be_between" in programme["expectation"].to_list()

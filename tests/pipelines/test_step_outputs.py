@@ -10,17 +10,20 @@ import polars as pl
 import pytest
 from dagster import (
     AssetSelection,
+    DagsterInstance,
     Definitions,
     JobDefinition,
     asset,
     build_reconstructable_job,
     define_asset_job,
+    execute_job,
+    in_process_executor,
 )
 from polars.testing import assert_frame_equal
 
 from pipelines.orchestration import step_outputs
 from pipelines.orchestration.runner import run_in_process
-from pipelines.orchestration.step_outputs import ScratchIOManager
+from pipelines.orchestration.step_outputs import ScratchIOManager, scratch_io_manager
 from pipelines.warehouse import SCRATCH_DIR, Warehouse
 from tests.pipelines.conftest import run_samples
 
@@ -99,6 +102,39 @@ def test_steps_run_with_the_objects_alive_before_the_run_frozen(tmp_path: Path) 
     assert SEEN["upstream_alive"] is False  # what the run made is still collected
     assert gc.get_freeze_count() == 0
     assert any(o is LONG_LIVED for o in gc.get_objects())
+
+
+def scheduled_two_step_job(warehouse_dir: str) -> JobDefinition:
+    """The two steps as the code location defines its jobs: no runner around them."""
+    return Definitions(
+        assets=[upstream, downstream],
+        jobs=[define_asset_job("two_steps", AssetSelection.all())],
+        resources={"io_manager": scratch_io_manager(Warehouse(Path(warehouse_dir)))},
+        executor=in_process_executor,
+    ).resolve_job_def("two_steps")
+
+
+def test_a_run_without_the_cli_freezes_what_was_alive_and_leaves_no_scratch(
+    tmp_path: Path,
+) -> None:
+    """What ``dagster job execute`` or the daemon runs gets what ``run_in_process`` gives."""
+    warehouse = Warehouse(tmp_path / "warehouse")
+    job = build_reconstructable_job(
+        __name__,
+        "scheduled_two_step_job",
+        reconstructable_kwargs={"warehouse_dir": str(warehouse.root)},
+    )
+    SEEN.clear()
+
+    with DagsterInstance.ephemeral() as instance:
+        result = execute_job(job, instance)
+
+    assert result.success
+    assert SEEN["collections_scan_the_long_lived"] is False
+    assert SEEN["upstream_alive"] is False
+    assert_frame_equal(SEEN["rows"], ROWS)  # read back from the scratch folder
+    assert gc.get_freeze_count() == 0
+    assert not warehouse.step_outputs(result.run_id).exists()
 
 
 @asset
