@@ -12,9 +12,10 @@ normal case) :func:`checkpoint` is one environment lookup and nothing else.
 
 Points: ``after:<asset>`` when an asset has computed its output (e.g.
 ``after:source_crm``, ``after:match_result``), and inside publishing
-(:mod:`pipelines.warehouse`): ``publish:start``, ``publish:mid_write`` (some
-tables of the release written), ``publish:written`` (release complete in its
-staging folder), ``publish:renamed`` (release in place, ``current`` not yet
+(:mod:`pipelines.warehouse`): ``publish:start``, ``publish:delta_commit`` (the
+first table's new Delta version committed, no release naming it yet),
+``publish:mid_write`` (some tables of the release written), ``publish:written``
+(release complete in its staging folder), ``publish:renamed`` (release in place, ``current`` not yet
 swapped), ``publish:swapped`` (``current`` swapped, run not yet logged), and
 ``run_log:append``.
 

@@ -40,6 +40,14 @@ SQL_SCHEMA = "fusion.sql/1"
     help="DuckDB memory limit of the query (512MB, 4GB, 50%); nothing spills to disk.",
 )
 @click.option(
+    "--as-of",
+    "as_of",
+    default=None,
+    metavar="RELEASE",
+    help="Answer from this earlier release (time travel over its Delta versions) "
+    "instead of the current one.",
+)
+@click.option(
     "--timeout",
     "timeout_seconds",
     type=click.FloatRange(min=0, min_open=True),
@@ -55,6 +63,7 @@ def sql(
     as_json: bool,
     max_rows: int,
     memory_limit: str,
+    as_of: str | None,
     timeout_seconds: float,
 ) -> None:
     """Run one read-only SQL query against the published warehouse, within limits."""
@@ -75,6 +84,7 @@ def sql(
             query,
             limits=limits,
             nested_as_json=output_format == "csv" and not as_json,
+            as_of=as_of,
         )
     except FusionError as error:
         fail("sql", error)

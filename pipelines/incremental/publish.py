@@ -64,7 +64,7 @@ def publish_plan(
             if known is None or set(known) != set(frame.columns):
                 continue
             plan[name] = TableDelta(
-                ("unified_id",), removed=removed, added=golden.recomputed(frame), mirror=frame.lazy
+                ("unified_id",), removed=removed, added=golden.recomputed(frame)
             )
         lineage = tables.get("field_lineage")
         known = previous.columns.get("field_lineage")
@@ -77,9 +77,7 @@ def publish_plan(
             # Its rows are per customer: only those of the customers not carried move.
             recomputed = golden.recomputed(golden.golden_customer).select("unified_id")
             changed = pl.concat([removed, recomputed]).unique()
-            plan["field_lineage"] = DerivedDelta(
-                lineage.query, ("unified_id",), changed, mirror=lineage.lazy
-            )
+            plan["field_lineage"] = DerivedDelta(lineage.query, ("unified_id",), changed)
     if set(before.columns) == set(std.columns):
         plan["standardised_records"] = standardised_delta(staged_rows(std), before)
     if baseline.xref is not None:
@@ -87,7 +85,6 @@ def publish_plan(
             ("unified_id",),
             removed=history.clear().select("unified_id"),
             added=history.filter(pl.col("run_id") == run_id),
-            mirror=history.lazy,
         )
     if (
         statistics is not None
@@ -116,5 +113,4 @@ def standardised_delta(std: pl.DataFrame, previous: pl.DataFrame) -> TableDelta:
         removed=previous.select(KEYS).join(same.select(KEYS), on=KEYS, how="anti"),
         added=std.join(same.select(KEYS), on=KEYS, how="anti"),
         updated=moved,
-        mirror=std.lazy,
     )

@@ -75,6 +75,7 @@ class RunOutcome:
             f"{warned}"
             f"  DuckDB:  {db}\n"
             f"  Parquet: {self.warehouse.parquet_dir}/\n"
+            f"  Delta:   {self.warehouse.lake}/ (release {self.warehouse.current_release()})\n"
             "Try:\n"
             f'  .venv/bin/fusion sql --warehouse {self.warehouse.root} "SELECT customer_type, '
             'tier, count(*) AS customers FROM golden_customer GROUP BY ALL ORDER BY ALL"\n'

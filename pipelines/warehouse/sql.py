@@ -26,12 +26,15 @@ import polars as pl
 from duckdb.sqltypes import DuckDBPyType
 
 from connectors.errors import FusionError
+from pipelines.warehouse.catalog import Manifest, create_views, read_manifest
+from pipelines.warehouse.store import Warehouse
 
-SAFE_CONFIG: dict[str, str | bool] = {
-    "enable_external_access": False,
-    "lock_configuration": True,
-    "temp_directory": "",
-}
+# Set after the release's files are allowed (DuckDB refuses allowed_directories once
+# external access is off); the configuration is then locked.
+SAFE_SETTINGS = (
+    "SET enable_external_access = false",
+    "SET lock_configuration = true",
+)
 FORMULA_PREFIXES = ("=", "+", "-", "@")
 # Statements that only read: a plain query, EXPLAIN, PRAGMA show_tables, CALL pragma_version().
 READING_STATEMENTS = frozenset({"SELECT", "EXPLAIN", "PRAGMA", "CALL"})
@@ -80,11 +83,14 @@ def query_warehouse(
     *,
     limits: QueryLimits = DEFAULT_LIMITS,
     nested_as_json: bool = False,
+    as_of: str | None = None,
 ) -> QueryResult:
     """Run one read-only statement against the current release, within ``limits``.
 
     ``nested_as_json`` renders list, struct and map columns as JSON text (for
-    CSV, which has no nested values).
+    CSV, which has no nested values). ``as_of`` names an older release to
+    answer from instead (time travel: its Delta versions, see
+    :meth:`Warehouse.manifest`).
 
     Raises:
         QueryError: not exactly one reading statement, a DuckDB error (its
@@ -96,20 +102,8 @@ def query_warehouse(
         ...                 limits=QueryLimits(max_rows=10)).truncated  # doctest: +SKIP
         True
     """
-    database = Path(warehouse_dir) / "golden.duckdb"
-    if not database.exists():
-        msg = f"no published warehouse at {warehouse_dir} (expected {database})"
-        raise QueryError(msg)
     _check_memory_limit(limits.memory_limit)
-    config: dict[str, str | bool | int | float | list[str]] = {
-        **SAFE_CONFIG,
-        "memory_limit": limits.memory_limit,
-    }
-    try:
-        con = duckdb.connect(str(database), read_only=True, config=config)
-    except duckdb.Error as error:
-        msg = f"cannot open the warehouse database {database}: {one_line(error)}"
-        raise QueryError(msg) from None
+    con = _open_release(Path(warehouse_dir), as_of, memory_limit=limits.memory_limit)
     with contextlib.closing(con):
         _check_one_reading_statement(con, query)
         with _deadline(con, limits.timeout_seconds) as timed_out:
@@ -137,6 +131,59 @@ def query_warehouse(
     if limits.max_rows is not None and frame.height > limits.max_rows:
         return QueryResult(frame.head(limits.max_rows), truncated=True)
     return QueryResult(frame, truncated=False)
+
+
+def _open_release(
+    warehouse_dir: Path, as_of: str | None, *, memory_limit: str
+) -> duckdb.DuckDBPyConnection:
+    """A locked-down connection to the current release's catalog, or to release ``as_of``'s.
+
+    A kept release is opened from its folder; an older one gets a catalog
+    built in memory from its manifest. Only the Parquet files of the
+    release's Delta versions may be read.
+    """
+    config: dict[str, str | bool | int | float | list[str]] = {
+        "memory_limit": memory_limit,
+        "temp_directory": "",
+    }
+    warehouse = Warehouse(warehouse_dir)
+    if as_of is None:
+        database = warehouse.database
+        if not database.exists():
+            msg = f"no published warehouse at {warehouse_dir} (expected {database})"
+            raise QueryError(msg)
+        manifest = read_manifest(database.resolve().parent)
+    else:
+        manifest = warehouse.manifest(as_of)
+        database = warehouse_dir / "releases" / as_of / "golden.duckdb"
+        if manifest is None and not database.is_file():
+            known = warehouse.known_releases()
+            listed = ", ".join(known[-5:]) if known else "none"
+            msg = f"no release {as_of!r} in {warehouse_dir} (the latest known: {listed})"
+            raise QueryError(msg)
+    try:
+        if database.is_file():
+            con = duckdb.connect(str(database), read_only=True, config=config)
+        else:
+            assert manifest is not None
+            con = duckdb.connect(":memory:", config=config)
+            create_views(con, manifest.tables)
+        folders = _release_folders(manifest)
+        if folders:
+            con.execute("SET allowed_directories = $folders", {"folders": folders})
+        for setting in SAFE_SETTINGS:
+            con.execute(setting)
+    except duckdb.Error as error:
+        msg = f"cannot open the warehouse database {database}: {one_line(error)}"
+        raise QueryError(msg) from None
+    return con
+
+
+def _release_folders(manifest: Manifest | None) -> list[str]:
+    """The folders of a release's data files (a release from before Delta has none)."""
+    if manifest is None:
+        return []
+    return sorted({str(Path(t.path)) + "/" for t in manifest.tables.values()})
 
 
 def run_read_only_query(

@@ -16,8 +16,17 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pyarrow as pa
+from deltalake.exceptions import DeltaError
 
 from pipelines import faults
+from pipelines.warehouse.catalog import (
+    MANIFEST_NAME,
+    Manifest,
+    TableVersion,
+    read_manifest,
+    write_manifest,
+)
+from pipelines.warehouse.delta import overwrite_table, unsigned_columns
 from pipelines.warehouse.errors import WarehouseError
 from pipelines.warehouse.files import (
     ensure_symlink,
@@ -46,6 +55,9 @@ SCRATCH_DIR = ".scratch"
 # goes when it ends, published or failed); younger ones may be another run's, still going.
 SCRATCH_MAX_AGE_S = 24 * 3600
 STEP_OUTPUTS_SUFFIX = ".step_outputs"
+DELTA_DIR = "delta"
+# Beside the Delta tables: every published release's manifest, kept when its folder is pruned.
+HISTORY_DIR = "_releases"
 
 
 @dataclass(frozen=True)
@@ -372,13 +384,14 @@ class Warehouse(UnifiedIdLedger):
     def publish(
         self, tables: Mapping[str, ReleaseTable], *, release: str, base: str | None = None
     ) -> Path:
-        """Write every table to a new release and make it current atomically.
+        """Write every table's Delta version and a release naming them; make it current atomically.
 
         Call it holding :meth:`lock`: staging folders of earlier runs are
         removed as leftovers of killed runs. With ``base`` (the name of the
-        current release the run read), the new release starts from a copy of
-        it, and tables may be :data:`KEPT` or a :class:`TableDelta`; tables of
-        the base that ``tables`` does not name are dropped.
+        current release the run read), tables may be :data:`KEPT` (the base's
+        version is reused) or a :class:`TableDelta` / :class:`DerivedDelta`
+        (only the changed rows are written); tables of the base that ``tables``
+        does not name are dropped from the release.
 
         Returns:
             The release folder.
@@ -396,8 +409,11 @@ class Warehouse(UnifiedIdLedger):
             releases.mkdir(parents=True, exist_ok=True)
             for leftover in releases.glob(f"{STAGING_PREFIX}*"):
                 shutil.rmtree(leftover)
-            (staging / "parquet").mkdir(parents=True)
-            write_release(staging, tables, base=base_folder)
+            staging.mkdir(parents=True)
+            base_manifest = None if base_folder is None else self._base_manifest(base_folder)
+            manifest = write_release(
+                staging, tables, lake=self.lake, release=release, base=base_manifest
+            )
             faults.checkpoint("publish:written")
             staging.rename(final)
             # The stable paths point through `current` (dangling until the first swap).
@@ -406,14 +422,67 @@ class Warehouse(UnifiedIdLedger):
             faults.checkpoint("publish:renamed")
             # The commit point: nothing after it can fail the publish.
             swap_symlink(self.root / "current", Path("releases") / release)
-        except (OSError, duckdb.Error) as error:
+        except (OSError, duckdb.Error, DeltaError, pa.ArrowException) as error:
             shutil.rmtree(staging, ignore_errors=True)
             shutil.rmtree(final, ignore_errors=True)
             msg = f"warehouse {self.root}: publishing failed: {error_reason(error)}"
             raise WarehouseError(msg) from None
         faults.checkpoint("publish:swapped")
+        with contextlib.suppress(OSError):
+            self._remember(manifest)
         self._prune(keep=final)
         return final
+
+    @property
+    def lake(self) -> Path:
+        """The Delta tables, one folder per published table (absolute: catalogs name its files)."""
+        return self.root.absolute() / DELTA_DIR
+
+    def manifest(self, release: str) -> Manifest | None:
+        """Which Delta version of each table makes up ``release``; None if it is not known.
+
+        A kept release answers from its folder; an older one from the copy of
+        its manifest kept beside the Delta tables (``delta/_releases/``).
+        """
+        kept = read_manifest(self.root / "releases" / release)
+        if kept is not None:
+            return kept
+        return read_manifest(self.lake / HISTORY_DIR / f"{release}.json")
+
+    def known_releases(self) -> list[str]:
+        """Every release whose manifest is kept, oldest first (what ``--as-of`` can name)."""
+        history = self.lake / HISTORY_DIR
+        remembered = {p.stem for p in history.glob("*.json")} if history.is_dir() else set()
+        kept = {p.name for p in self._release_folders() if (p / MANIFEST_NAME).is_file()}
+        return sorted(remembered | kept)
+
+    def _remember(self, manifest: Manifest) -> None:
+        """Keep a published release's manifest after its folder is pruned (time travel)."""
+        write_manifest(self.lake / HISTORY_DIR / f"{manifest.release}.json", manifest)
+
+    def _base_manifest(self, folder: Path) -> Manifest:
+        """The base release's manifest; a release from before Delta is converted first.
+
+        Such a release holds its tables in its DuckDB file: each becomes a
+        version of its Delta table (once; the next release names them).
+        """
+        manifest = read_manifest(folder)
+        if manifest is not None:
+            # A run killed between its swap and remembering its release left it out.
+            if not (self.lake / HISTORY_DIR / f"{manifest.release}.json").is_file():
+                with contextlib.suppress(OSError):
+                    self._remember(manifest)
+            return manifest
+        tables: dict[str, TableVersion] = {}
+        database = folder / DATABASE_NAME
+        with contextlib.closing(duckdb.connect(str(database), read_only=True)) as con:
+            for (name,) in con.execute("SHOW TABLES").fetchall():
+                rows = con.sql(f'SELECT * FROM "{name}"').to_arrow_reader()
+                path = self.lake / name
+                version = overwrite_table(path, rows)
+                unsigned = unsigned_columns(rows.schema)
+                tables[name] = TableVersion.of(path, version, unsigned=unsigned)
+        return Manifest(folder.name, tables)
 
     def _base_folder(self, base: str | None, tables: Mapping[str, ReleaseTable]) -> Path | None:
         """The base release's folder; it must be the current release."""

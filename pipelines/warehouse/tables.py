@@ -19,7 +19,7 @@ class Kept:
 
 
 KEPT: Final = Kept()
-"""Publish the table unchanged from the base release (its Parquet file hard-linked)."""
+"""Publish the table unchanged from the base release (the release names the base's version)."""
 
 
 @dataclass(frozen=True)
@@ -30,10 +30,8 @@ class TableDelta:
     inserted (by column name); ``updated`` (``keys`` plus the columns to set)
     changes columns of rows that stay. The result must equal the table a
     complete publish would write (order aside): the caller guarantees it.
-
-    ``mirror``: the whole table's rows (any order) when the run holds them;
-    its Parquet mirror is then streamed from them (:func:`write_parquet_mirror`)
-    instead of copied out of DuckDB.
+    Each step is a Delta commit on the base's version, rewriting only the
+    files that hold the rows it touches.
 
     Example:
         >>> TableDelta(("unified_id",), removed=gone, added=fresh)  # doctest: +SKIP
@@ -43,7 +41,6 @@ class TableDelta:
     removed: pl.DataFrame
     added: pl.DataFrame
     updated: pl.DataFrame | None = None
-    mirror: Callable[[], pl.LazyFrame] | None = None
 
 
 @dataclass(frozen=True)
@@ -52,8 +49,8 @@ class DerivedTable:
 
     The release's own copy is written by DuckDB from the tables ``query``
     reads, after them, so its rows never pass through Python to be published.
-    ``lazy`` is the same rows as a polars query over the run's frames: its
-    Parquet mirror is streamed from it, and in-process consumers (checks,
+    ``lazy`` is the same rows as a polars query over the run's frames:
+    in-process consumers (checks,
     quality suites, SQL models) call :meth:`rows` for the columns they read,
     and drop the frame when done.
     """
@@ -76,16 +73,11 @@ class DerivedDelta:
     ``query`` with those keys inserted, after the tables it reads have been
     updated; the result must equal the whole ``query`` (order aside): the
     caller guarantees that no other key's rows can differ.
-
-    ``mirror``: the whole table's rows (any order) when the run holds them;
-    its Parquet mirror is then streamed from them (:func:`write_parquet_mirror`)
-    instead of copied out of DuckDB.
     """
 
     query: str
     keys: tuple[str, ...]
     changed: pl.DataFrame
-    mirror: Callable[[], pl.LazyFrame] | None = None
 
 
 StagedTable = pl.DataFrame | DerivedTable | SpilledTable

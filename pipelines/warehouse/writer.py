@@ -1,18 +1,44 @@
-"""Write one complete release folder: its DuckDB database and Parquet mirrors."""
+"""Write one release: each table's new Delta version, then its catalog and mirrors.
+
+Stored tables are written first (a frame or a spilled file as a new version,
+a :class:`TableDelta` as row changes on the base's version, a kept table as
+the base's version itself); derived tables are then computed by DuckDB from
+the catalog of those versions, each written as a version of its own. Only
+then are the release's catalog, Parquet mirrors and manifest written into
+its (staging) folder: until the manifest names them, the new versions are
+invisible to every reader.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
-import shutil
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import duckdb
 import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from pipelines import faults
-from pipelines.warehouse.spill import SpilledTable, write_parquet_mirror
+from pipelines.warehouse.catalog import (
+    MANIFEST_NAME,
+    Manifest,
+    TableVersion,
+    create_views,
+    write_manifest,
+    write_mirrors,
+)
+from pipelines.warehouse.delta import (
+    DELTA_ARROW_LEVEL,
+    adopt_file,
+    change_rows,
+    overwrite_table,
+    replace_key_rows,
+    unsigned_columns,
+)
+from pipelines.warehouse.spill import SpilledTable, as_stored
 from pipelines.warehouse.tables import DerivedDelta, DerivedTable, Kept, ReleaseTable, TableDelta
 
 DATABASE_NAME = "golden.duckdb"
@@ -21,132 +47,132 @@ ARROW_LEVEL = pl.CompatLevel.newest()
 # DuckDB's memory for merging carried rows with new ones (9M field candidates at 1M
 # customers sort within it); past it, the sort spills to disk.
 MERGE_MEMORY = "6GB"
-# DuckDB's memory for writing a release. Its default (80% of RAM) let the write add
-# 2.4 GiB at 1M records on top of the frames being written; at 1 GB it adds 1.2 GiB
-# and takes 6-8 s (15%) longer, writing its excess to the database file as it goes.
+# DuckDB's memory for computing derived tables; its default (80% of RAM) would
+# let one query take what the run's frames need.
 PUBLISH_MEMORY = "1GB"
-# Tables DuckDB may load in any row order: every reader filters, groups, joins or
-# sorts them. Loaded in order, a table is compressed again at the final checkpoint;
-# out of order, each thread writes its rows to the file as it goes (publishing 1M
-# records: 55 -> 40 s). Their Parquet mirrors keep the run's order.
-UNORDERED_TABLES = frozenset(
-    {"match_evidence", "field_candidates", "field_lineage", "name_vectors"}
-)
+# Rows per Arrow batch streamed from a spilled file into its Delta table.
+STREAM_BATCH_ROWS = 256_000
 
 
 def write_release(
-    folder: Path, tables: Mapping[str, ReleaseTable], *, base: Path | None = None
-) -> None:
+    folder: Path,
+    tables: Mapping[str, ReleaseTable],
+    *,
+    lake: Path,
+    release: str,
+    base: Manifest | None = None,
+) -> Manifest:
+    """Write every table's version for ``release`` and the release folder naming them.
+
+    ``lake``: the folder of the Delta tables (one per table name). ``base``:
+    the manifest of the release the run read, required for kept tables and
+    deltas. Returns the manifest written to ``folder``.
+    """
+    stored = [(n, t) for n, t in tables.items() if not isinstance(t, DerivedTable | DerivedDelta)]
+    written: dict[str, TableVersion] = {}
+    committed = False
+    for position, (name, table) in enumerate(stored):
+        if position == len(stored) // 2:
+            faults.checkpoint("publish:mid_write")
+        was = _base_of(base, name, table)
+        written[name] = _write_stored(lake / name, table, base=was)
+        if not committed and (was is None or written[name].version != was.version):
+            committed = True
+            # A Delta commit of this release made, the release not yet: readers must not see it.
+            faults.checkpoint("publish:delta_commit")
     database = folder / DATABASE_NAME
-    if base is not None:
-        shutil.copyfile(base / DATABASE_NAME, database)
     with contextlib.closing(duckdb.connect(str(database))) as con:
         con.execute(f"SET memory_limit = '{PUBLISH_MEMORY}'")
-        existing = {row[0] for row in con.execute("SHOW TABLES").fetchall()}
-        con.execute("BEGIN TRANSACTION")
-        for name in sorted(existing - set(tables)):
-            con.execute(f'DROP TABLE "{name}"')
-        for position, (name, table) in enumerate(tables.items()):
-            if position == len(tables) // 2:
-                faults.checkpoint("publish:mid_write")
-            if isinstance(table, pl.DataFrame):
-                con.execute(f'DROP TABLE IF EXISTS "{name}"')
-                con.register("incoming", table.to_arrow(compat_level=ARROW_LEVEL))
-                con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM incoming')
-                con.unregister("incoming")
-            elif isinstance(table, SpilledTable):
-                con.execute(f'DROP TABLE IF EXISTS "{name}"')
-                con.execute(f"SET preserve_insertion_order = {name not in UNORDERED_TABLES}")
-                con.execute(
-                    f'CREATE TABLE "{name}" AS SELECT * FROM read_parquet({_sql_text(table.path)})'
+        create_views(con, written)
+        derived: dict[str, TableVersion] = {}
+        for name, query in tables.items():
+            if isinstance(query, DerivedTable):
+                rows = con.sql(query.query).to_arrow_reader()
+                version = overwrite_table(lake / name, rows)
+                unsigned = unsigned_columns(rows.schema)
+                derived[name] = TableVersion.of(lake / name, version, unsigned=unsigned)
+            elif isinstance(query, DerivedDelta):
+                derived[name] = _write_derived_delta(
+                    con, lake / name, query, base=_base_of(base, name, query)
                 )
-                con.execute("RESET preserve_insertion_order")
-            elif isinstance(table, TableDelta):
-                _apply_delta(con, name, table)
-        # After every table they may read, in the same transaction.
-        for name, table in tables.items():
-            if isinstance(table, DerivedTable):
-                con.execute(f'DROP TABLE IF EXISTS "{name}"')
-                con.execute(f'CREATE TABLE "{name}" AS {table.query}')
-            elif isinstance(table, DerivedDelta):
-                _apply_derived_delta(con, name, table)
-        con.execute("COMMIT")
-        for name, table in tables.items():
-            target = folder / "parquet" / f"{name}.parquet"
-            kept = base / "parquet" / f"{name}.parquet" if base is not None else None
-            if isinstance(table, Kept) and kept is not None and kept.is_file():
-                os.link(kept, target)
-            elif isinstance(table, SpilledTable):
-                _link_or_copy(table.path, target)
-            elif (rows := _mirror_rows(table)) is not None:
-                write_parquet_mirror(rows, target)
-            else:
-                con.execute(f"COPY \"{name}\" TO '{target}' (FORMAT parquet)")
+        create_views(con, derived)
         con.execute("CHECKPOINT")
     with database.open("rb") as handle:
         os.fsync(handle.fileno())
+    every = {**written, **derived}
+    manifest = Manifest(release, {name: every[name] for name in tables})
+    write_mirrors(folder / "parquet", manifest.tables)
+    write_manifest(folder / MANIFEST_NAME, manifest)
+    return manifest
 
 
-def _mirror_rows(table: ReleaseTable) -> pl.LazyFrame | None:
-    """The rows a table's Parquet mirror can be written from in Python (None: ask DuckDB)."""
+def _base_of(base: Manifest | None, name: str, table: ReleaseTable) -> TableVersion | None:
+    """The base release's version of ``name`` when ``table`` builds on it."""
+    if not isinstance(table, Kept | TableDelta | DerivedDelta):
+        return None
+    if base is None or name not in base.tables:
+        msg = f"table {name!r} is kept or a delta, but the base release does not hold it"
+        raise ValueError(msg)
+    return base.tables[name]
+
+
+def _write_stored(path: Path, table: ReleaseTable, *, base: TableVersion | None) -> TableVersion:
+    """The version of a stored (not derived) table for this release."""
+    if isinstance(table, Kept):
+        assert base is not None
+        # Listed again from this warehouse's table: a copied warehouse's base names the original's.
+        return TableVersion.of(path, base.version, unsigned=base.unsigned)
     if isinstance(table, pl.DataFrame):
-        return table.lazy()
-    if isinstance(table, DerivedTable):
-        return table.lazy()
-    if isinstance(table, TableDelta | DerivedDelta) and table.mirror is not None:
-        return table.mirror()
-    return None
-
-
-def _link_or_copy(source: Path, target: Path) -> None:
-    """``target`` as a hard link to ``source`` (a copy across file systems)."""
-    try:
-        os.link(source, target)
-    except OSError:
-        shutil.copyfile(source, target)
-
-
-def _sql_text(path: Path) -> str:
-    """A path as a SQL string literal."""
-    return "'" + str(path).replace("'", "''") + "'"
-
-
-def _apply_delta(con: duckdb.DuckDBPyConnection, name: str, delta: TableDelta) -> None:
-    """Delete the rows of removed keys, update kept rows, insert the new rows."""
-
-    def matching(alias: str) -> str:
-        return " AND ".join(f'"{name}"."{k}" = {alias}."{k}"' for k in delta.keys)
-
-    if delta.removed.height:
-        con.register(
-            "removed_keys", delta.removed.select(delta.keys).to_arrow(compat_level=ARROW_LEVEL)
+        # Coded text as plain text, as a spilled table stores it: one type however written.
+        stored = as_stored(table.lazy()).collect()
+        rows: pa.Table | pa.RecordBatchReader = stored.to_arrow(compat_level=DELTA_ARROW_LEVEL)
+    elif isinstance(table, SpilledTable):
+        adopted = adopt_file(path, table.path)
+        if adopted is not None:
+            return TableVersion.of(path, adopted, unsigned={})
+        rows = _parquet_stream(table.path)
+    else:
+        assert isinstance(table, TableDelta)
+        assert base is not None
+        version = change_rows(
+            path,
+            base_version=base.version,
+            keys=table.keys,
+            removed=table.removed,
+            added=table.added,
+            updated=table.updated,
         )
-        con.execute(f'DELETE FROM "{name}" USING removed_keys r WHERE {matching("r")}')
-        con.unregister("removed_keys")
-    if delta.updated is not None and delta.updated.height:
-        columns = [c for c in delta.updated.columns if c not in delta.keys]
-        assignments = ", ".join(f'"{c}" = u."{c}"' for c in columns)
-        con.register("updated_rows", delta.updated.to_arrow(compat_level=ARROW_LEVEL))
-        con.execute(f'UPDATE "{name}" SET {assignments} FROM updated_rows u WHERE {matching("u")}')
-        con.unregister("updated_rows")
-    if delta.added.height:
-        con.register("added_rows", delta.added.to_arrow(compat_level=ARROW_LEVEL))
-        con.execute(f'INSERT INTO "{name}" BY NAME SELECT * FROM added_rows')
-        con.unregister("added_rows")
+        return TableVersion.of(path, version, unsigned=base.unsigned)
+    version = overwrite_table(path, rows)
+    return TableVersion.of(path, version, unsigned=unsigned_columns(rows.schema))
 
 
-def _apply_derived_delta(con: duckdb.DuckDBPyConnection, name: str, delta: DerivedDelta) -> None:
-    """Delete the rows of the changed keys, insert the query's rows of those keys."""
+def _write_derived_delta(
+    con: duckdb.DuckDBPyConnection, path: Path, delta: DerivedDelta, *, base: TableVersion | None
+) -> TableVersion:
+    """Recompute a derived table's rows for the changed keys only, on the base's version."""
+    assert base is not None
     keys = ", ".join(f'"{k}"' for k in delta.keys)
-    con.register(
-        "changed_keys", delta.changed.select(delta.keys).to_arrow(compat_level=ARROW_LEVEL)
-    )
-    con.execute(f'DELETE FROM "{name}" WHERE ({keys}) IN (SELECT {keys} FROM changed_keys)')
-    con.execute(
-        f'INSERT INTO "{name}" BY NAME SELECT * FROM ({delta.query}) '
-        f"WHERE ({keys}) IN (SELECT {keys} FROM changed_keys)"
+    changed = delta.changed.select(delta.keys).unique()
+    con.register("changed_keys", changed.to_arrow(compat_level=ARROW_LEVEL))
+    rows = con.sql(
+        f"SELECT * FROM ({delta.query}) WHERE ({keys}) IN (SELECT {keys} FROM changed_keys)"
+    ).to_arrow_reader()
+    version = replace_key_rows(
+        path, base_version=base.version, keys=delta.keys, changed=changed, rows=rows.read_all()
     )
     con.unregister("changed_keys")
+    return TableVersion.of(path, version, unsigned=base.unsigned)
+
+
+def _parquet_stream(path: Path) -> pa.RecordBatchReader:
+    """A spilled table's rows as Arrow batches, read as they are written."""
+    file = pq.ParquetFile(path)
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        yield from file.iter_batches(batch_size=STREAM_BATCH_ROWS)
+
+    return pa.RecordBatchReader.from_batches(file.schema_arrow, batches())
 
 
 def zoned_utc(frame: pl.DataFrame) -> pl.DataFrame:

@@ -103,8 +103,28 @@ def test_changes_on_a_base_release_equal_a_complete_publish(tmp_path: Path) -> N
     _published(tmp_path / "delta", {**AFTER, **PLAN}, base=base)
     assert warehouse.current_release() != base
     assert _same(_release(warehouse.root), _release(complete.root))
-    kept = warehouse.root / "releases" / str(base) / "parquet" / "name_idf.parquet"
-    assert (warehouse.parquet_dir / "name_idf.parquet").stat().st_ino == kept.stat().st_ino
+
+
+def test_changes_are_new_delta_versions_and_a_kept_table_is_the_base_version(
+    tmp_path: Path,
+) -> None:
+    warehouse = _published(tmp_path / "wh", BEFORE)
+    base = str(warehouse.current_release())
+    _published(warehouse.root, {**AFTER, **PLAN}, base=base)
+    before, after = warehouse.manifest(base), warehouse.manifest(str(warehouse.current_release()))
+    assert before is not None
+    assert after is not None
+    assert after.tables["name_idf"] == before.tables["name_idf"]
+    (linked,) = (warehouse.parquet_dir / "name_idf.parquet").iterdir()
+    (stored,) = after.tables["name_idf"].files
+    assert linked.stat().st_ino == Path(stored).stat().st_ino
+    assert "gone_next_time" not in after.tables
+    changed = after.tables["golden_customer"]
+    assert changed.path == before.tables["golden_customer"].path
+    assert changed.version > before.tables["golden_customer"].version
+    # The base's version of the table is still there to read (time travel).
+    then = pl.read_delta(changed.path, version=before.tables["golden_customer"].version)
+    assert then.sort("unified_id").equals(BEFORE["golden_customer"])
 
 
 def test_changes_need_the_current_release_as_base(tmp_path: Path) -> None:
