@@ -151,7 +151,7 @@ def _column_roles(source: SourceConfig) -> dict[str, list[str]]:
 
 def input_datasets(sources: Sequence[SourceConfig]) -> list[InputDataset]:
     """Every source file, with a schema facet of the columns its config reads."""
-    datasets = []
+    datasets: list[InputDataset] = []
     for source in sources:
         fields = [
             schema_dataset.SchemaDatasetFacetFields(
@@ -162,16 +162,22 @@ def input_datasets(sources: Sequence[SourceConfig]) -> list[InputDataset]:
             )
             for position, (column, roles) in enumerate(_column_roles(source).items(), start=1)
         ]
-        for path in source_files(source):
-            facets: dict[str, Any] = {
-                "schema": schema_dataset.SchemaDatasetFacet(fields=fields),
-                "dataSource": datasource_dataset.DatasourceDatasetFacet(
-                    name=f"{source.name} ({source.system}, {source.format})",
-                    uri=Path(path).as_uri(),
-                ),
-            }
-            datasets.append(InputDataset(namespace=FILE_NAMESPACE, name=path, facets=facets))
+        label = f"{source.name} ({source.system}, {source.format})"
+        datasets.extend(_file_input(path, fields, label) for path in source_files(source))
     return datasets
+
+
+def _file_input(
+    path: str, fields: list[schema_dataset.SchemaDatasetFacetFields], label: str
+) -> InputDataset:
+    """One export file as an input dataset: the columns read, and what the file is."""
+    facets: dict[str, Any] = {
+        "schema": schema_dataset.SchemaDatasetFacet(fields=fields),
+        "dataSource": datasource_dataset.DatasourceDatasetFacet(
+            name=label, uri=Path(path).as_uri()
+        ),
+    }
+    return InputDataset(namespace=FILE_NAMESPACE, name=path, facets=facets)
 
 
 def fact_files(fact: FactConfig) -> list[str]:
@@ -189,7 +195,7 @@ def fact_input_datasets(facts: Sequence[FactConfig]) -> list[InputDataset]:
     The SQL models (``customer_360``, ``source_quality``...) roll these up, so
     they are inputs of the run as much as the customer exports are.
     """
-    datasets = []
+    datasets: list[InputDataset] = []
     for fact in facts:
         roles: dict[str, list[str]] = {}
         for fact_column, columns in fact.column_of.items():
@@ -206,15 +212,8 @@ def fact_input_datasets(facts: Sequence[FactConfig]) -> list[InputDataset]:
             )
             for position, (column, targets) in enumerate(roles.items(), start=1)
         ]
-        for path in fact_files(fact):
-            facets: dict[str, Any] = {
-                "schema": schema_dataset.SchemaDatasetFacet(fields=fields),
-                "dataSource": datasource_dataset.DatasourceDatasetFacet(
-                    name=f"{fact.name} ({fact.kind} facts, {fact.format})",
-                    uri=Path(path).as_uri(),
-                ),
-            }
-            datasets.append(InputDataset(namespace=FILE_NAMESPACE, name=path, facets=facets))
+        label = f"{fact.name} ({fact.kind} facts, {fact.format})"
+        datasets.extend(_file_input(path, fields, label) for path in fact_files(fact))
     return datasets
 
 

@@ -103,9 +103,7 @@ def match_weights(levels: Sequence[LevelBar], *, prior_weight: float, title: str
     for level in levels:
         if level.comparison != current:
             current = level.comparison
-            y += 6
-            parts.append(f'<text x="8" y="{_num(y + 12)}" font-weight="600">{_esc(current)}</text>')
-            y += ROW
+            y = _heading(parts, current, y)
         bar(level.comparison, level.level, level.weight)
     axis = (
         f'<line x1="{_num(zero)}" y1="16" x2="{_num(zero)}" y2="{_num(y + 4)}" stroke="{MUTED}"/>'
@@ -115,6 +113,13 @@ def match_weights(levels: Sequence[LevelBar], *, prior_weight: float, title: str
         f'<text x="{_num(zero - half)}" y="12" fill="{MUTED}">non-match ← −{scale_max:.1f}</text>'
     )
     return _svg(width, y + 10, title, axis + "".join(parts), kind="match-weights")
+
+
+def _heading(parts: list[str], comparison: str, y: float) -> float:
+    """A comparison's name above its levels' rows; returns where the rows start."""
+    y += 6
+    parts.append(f'<text x="8" y="{_num(y + 12)}" font-weight="600">{_esc(comparison)}</text>')
+    return y + ROW
 
 
 def m_u_bars(levels: Sequence[LevelBar], *, title: str) -> str:
@@ -133,9 +138,7 @@ def m_u_bars(levels: Sequence[LevelBar], *, title: str) -> str:
     for level in levels:
         if level.comparison != current:
             current = level.comparison
-            y += 6
-            parts.append(f'<text x="8" y="{_num(y + 12)}" font-weight="600">{_esc(current)}</text>')
-            y += ROW
+            y = _heading(parts, current, y)
         parts.append(
             f'<text x="{_num(LABEL_WIDTH)}" y="{_num(y + 14)}" text-anchor="end">'
             f"{_esc(level.level)}</text>"
