@@ -1,4 +1,12 @@
-"""One benchmark job: Splink 5 (DuckDB backend) deduplicating a data set folder.
+"""One benchmark job: Splink 5 (DuckDB backend) deduplicating a data set folder: the OLD recipe.
+
+Kept only as a labelled extra row of ``bench.run`` (system ``splink``), for comparison
+with the figures measured against it before: its prediction rules block on the whole
+cleaned name alone, which on names that repeat makes a quadratic number of pairs
+(257-415 s and 13.5 GiB at 1M). The recipe reviewed the way Splink's docs tell users,
+with each rule's pair count printed and thresholds at 0.5 and at the best, is
+``bench/splink_shared.py`` (``customers`` for this repository's generator), run by
+``python -m bench.shared_sets --sets generator_100k,generator_1m``.
 
 Runs under the bench-only venv (``.venv-bench``, ``pip install splink``): it
 imports nothing from fusion. The configuration follows Splink's documented
