@@ -153,24 +153,23 @@ def input_datasets(sources: Sequence[SourceConfig]) -> list[InputDataset]:
     """Every source file, with a schema facet of the columns its config reads."""
     datasets: list[InputDataset] = []
     for source in sources:
-        fields = [
-            schema_dataset.SchemaDatasetFacetFields(
-                name=column,
-                type="string",
-                description="-> " + "; ".join(roles),
-                ordinal_position=position,
-            )
-            for position, (column, roles) in enumerate(_column_roles(source).items(), start=1)
-        ]
+        roles = _column_roles(source)
         label = f"{source.name} ({source.system}, {source.format})"
-        datasets.extend(_file_input(path, fields, label) for path in source_files(source))
+        datasets.extend(_file_input(path, roles, label) for path in source_files(source))
     return datasets
 
 
-def _file_input(
-    path: str, fields: list[schema_dataset.SchemaDatasetFacetFields], label: str
-) -> InputDataset:
-    """One export file as an input dataset: the columns read, and what the file is."""
+def _file_input(path: str, roles: dict[str, list[str]], label: str) -> InputDataset:
+    """One export file as an input dataset: each column read and what it becomes, and the file."""
+    fields = [
+        schema_dataset.SchemaDatasetFacetFields(
+            name=column,
+            type="string",
+            description="-> " + "; ".join(targets),
+            ordinal_position=position,
+        )
+        for position, (column, targets) in enumerate(roles.items(), start=1)
+    ]
     facets: dict[str, Any] = {
         "schema": schema_dataset.SchemaDatasetFacet(fields=fields),
         "dataSource": datasource_dataset.DatasourceDatasetFacet(
@@ -203,17 +202,8 @@ def fact_input_datasets(facts: Sequence[FactConfig]) -> list[InputDataset]:
             how = " (value map)" if getattr(mapping, "map", None) is not None else ""
             for column in columns:
                 roles.setdefault(column, []).append(f"{fact.table}.{fact_column}{how}")
-        fields = [
-            schema_dataset.SchemaDatasetFacetFields(
-                name=column,
-                type="string",
-                description="-> " + "; ".join(targets),
-                ordinal_position=position,
-            )
-            for position, (column, targets) in enumerate(roles.items(), start=1)
-        ]
         label = f"{fact.name} ({fact.kind} facts, {fact.format})"
-        datasets.extend(_file_input(path, fields, label) for path in fact_files(fact))
+        datasets.extend(_file_input(path, roles, label) for path in fact_files(fact))
     return datasets
 
 
