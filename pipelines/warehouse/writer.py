@@ -87,7 +87,7 @@ def write_release(
         derived: dict[str, TableVersion] = {}
         for name, query in tables.items():
             if isinstance(query, DerivedTable):
-                rows = con.sql(query.query).to_arrow_reader()
+                rows = con.sql(query.query).to_arrow_reader(batch_size=STREAM_BATCH_ROWS)
                 version = overwrite_table(lake / name, rows)
                 unsigned = unsigned_columns(rows.schema)
                 derived[name] = TableVersion.of(lake / name, version, unsigned=unsigned)
@@ -124,8 +124,7 @@ def _write_stored(path: Path, table: ReleaseTable, *, base: TableVersion | None)
         return TableVersion.of(path, base.version, unsigned=base.unsigned)
     if isinstance(table, pl.DataFrame):
         # Coded text as plain text, as a spilled table stores it: one type however written.
-        stored = as_stored(table.lazy()).collect()
-        rows: pa.Table | pa.RecordBatchReader = stored.to_arrow(compat_level=DELTA_ARROW_LEVEL)
+        rows: pa.Table | pa.RecordBatchReader = _frame_stream(as_stored(table.lazy()).collect())
     elif isinstance(table, SpilledTable):
         adopted = adopt_file(path, table.path)
         if adopted is not None:
@@ -173,6 +172,21 @@ def _parquet_stream(path: Path) -> pa.RecordBatchReader:
         yield from file.iter_batches(batch_size=STREAM_BATCH_ROWS)
 
     return pa.RecordBatchReader.from_batches(file.schema_arrow, batches())
+
+
+def _frame_stream(frame: pl.DataFrame) -> pa.RecordBatchReader:
+    """A frame's rows as Arrow batches in Delta's string type, converted one slice at a time.
+
+    Converting the whole frame at once would copy every string of it (polars'
+    string views to Arrow's classic strings) before a row is written.
+    """
+    schema = frame.head(0).to_arrow(compat_level=DELTA_ARROW_LEVEL).schema
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        for part in frame.iter_slices(STREAM_BATCH_ROWS):
+            yield from part.to_arrow(compat_level=DELTA_ARROW_LEVEL).cast(schema).to_batches()
+
+    return pa.RecordBatchReader.from_batches(schema, batches())
 
 
 def zoned_utc(frame: pl.DataFrame) -> pl.DataFrame:

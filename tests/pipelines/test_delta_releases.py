@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 from deltalake import DeltaTable, write_deltalake
@@ -14,7 +17,12 @@ from deltalake import DeltaTable, write_deltalake
 from pipelines.cli import main
 from pipelines.warehouse import KEPT, RELEASES_KEPT, TableDelta, Warehouse
 from pipelines.warehouse.catalog import Manifest, TableVersion, create_views
-from pipelines.warehouse.delta import DELTA_ARROW_LEVEL, overwrite_table, unsigned_columns
+from pipelines.warehouse.delta import (
+    DELTA_ARROW_LEVEL,
+    overwrite_table,
+    unsigned_columns,
+    version_files,
+)
 from pipelines.warehouse.sql import QueryError, query_warehouse, run_read_only_query
 
 CUSTOMERS = pl.DataFrame({"unified_id": ["FU-1", "FU-2"], "name": ["Ada", "Bo"]})
@@ -168,3 +176,39 @@ def test_an_empty_table_is_a_release_table_with_its_columns(tmp_path: Path) -> N
     mirror = pl.read_parquet(warehouse.parquet_dir / "nothing.parquet")
     assert mirror.columns == ["unified_id", "n"]
     assert mirror.height == 0
+
+
+def test_a_streamed_table_is_written_batch_by_batch_and_reads_back_equal(tmp_path: Path) -> None:
+    """A stream of batches becomes one file with a row group per batch (never one buffer)."""
+    produced: list[int] = []
+    frame = pl.DataFrame(
+        {
+            "h": pl.Series(range(3_000), dtype=pl.UInt64) * (2**50),
+            "at": pl.datetime_range(
+                pl.datetime(2026, 1, 1), pl.datetime(2026, 1, 1, 0, 49, 59), "1s",
+                time_unit="ns", time_zone="Europe/Berlin", eager=True,
+            ),
+            "name": [f"n{i}" for i in range(3_000)],
+        }
+    )  # fmt: skip
+    arrow = frame.to_arrow(compat_level=DELTA_ARROW_LEVEL)
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        for start in range(0, 3_000, 1_000):
+            produced.append(start)
+            yield from arrow.slice(start, 1_000).to_batches()
+
+    rows = pa.RecordBatchReader.from_batches(arrow.schema, batches())
+    version = overwrite_table(tmp_path / "t", rows)
+    assert produced == [0, 1_000, 2_000]
+    (file,) = version_files(tmp_path / "t", version)
+    assert pq.ParquetFile(file).metadata.num_row_groups == 3
+    unsigned = unsigned_columns(rows.schema)
+    table = TableVersion.of(tmp_path / "t", version, unsigned=unsigned)
+    with contextlib.closing(duckdb.connect()) as con:
+        create_views(con, {"t": table})
+        back = con.sql("SELECT * FROM t ORDER BY name").pl()
+    expected = frame.with_columns(pl.col("at").dt.convert_time_zone("UTC").dt.cast_time_unit("us"))
+    assert back["h"].to_list() == expected.sort("name")["h"].to_list()
+    assert back["at"].dt.convert_time_zone("UTC").to_list() == expected.sort("name")["at"].to_list()
+    assert DeltaTable(str(tmp_path / "t")).to_pyarrow_table().num_rows == 3_000
