@@ -209,7 +209,7 @@ class SurvivorshipSettings(BaseModel):
             customer's latest record for the field count towards agreement: three
             old exports repeating a moved address agree on a stale value.
         common_spelling: After the winner is picked, a company's name is written the
-            way most of its records write the same name (``lineage.roles``'s variant
+            way most of its sources (then records) write the same name (``lineage.roles``'s variant
             key: 宏智管理咨询(广州)有限公司 and 广州宏智管理咨询有限公司, 'Acme Inc.'
             and 'Acme Incorporated' are one name). False keeps the winner's spelling.
 

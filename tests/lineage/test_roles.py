@@ -46,6 +46,14 @@ def _company(system: str, at: str = "2024-01-01", **fields: Any) -> dict[str, An
     return {"system": system, "id": f"{system}-1", "at": at, "customer_type": "company", **fields}
 
 
+def _us(system: str, contact: str | None, email: str | None, phone: str) -> dict[str, Any]:
+    """A US company's record written by one contact person (US numbers: type ``line``)."""
+    return {
+        **_company(system, country="US", contact_name=contact, phone=phone),
+        **({"email": email} if email else {}),
+    }
+
+
 def _person(
     system: str, name: str, at: str = "2024-01-01", kind: str | None = "person", n: int = 1
 ) -> dict[str, Any]:
@@ -228,6 +236,77 @@ def _person(
             "highest_trust",
         ),
         (
+            "a US number two contact persons write beats one contact's more trusted number",
+            [
+                _us("crm", "Anna Lee", "anna@acme.com", "+12129781800"),
+                _us("erp", "Anna Lee", "anna@acme.com", "+12122724490"),
+                _us("shop", "Ben Wu", "ben@acme.com", "+12122724490"),
+            ],
+            "phone",
+            "+12122724490",
+            "highest_trust:role=shared_line",
+        ),
+        (
+            "one person written with and without an e-mail is one person: not a shared line",
+            [
+                _us("crm", "Anna Lee", "anna@acme.com", "+12129781800"),
+                _us("erp", "Anna Lee", "anna@acme.com", "+12122724490"),
+                _us("shop", "Anna Lee", None, "+12122724490"),
+            ],
+            "phone",
+            "+12129781800",
+            "highest_trust",
+        ),
+        (
+            "a number on a requester's own record (a ticket) is that person's, not the company's",
+            [
+                _us("crm", "Ben Wu", "ben@acme.com", "+12129781800"),
+                {**_us("tickets", "Ben Wu", "ben@acme.com", "+12129781800"),
+                 "customer_type": "person"},
+                _us("erp", "Ben Wu", "ben@acme.com", "+12122724490"),
+            ],
+            "phone",
+            "+12122724490",
+            "highest_trust:role=line",
+        ),
+        (
+            "a person's number on their tickets stays theirs (roles of a company only)",
+            [
+                {**_us("crm", None, "ben@acme.com", "+12129781800"), "customer_type": "person"},
+                {**_us("tickets", None, "ben@acme.com", "+12129781800"),
+                 "customer_type": "person"},
+                {**_us("erp", None, "ben@acme.com", "+12122724490"), "customer_type": "person"},
+            ],
+            "phone",
+            "+12129781800",
+            "highest_trust",
+        ),
+        (
+            "a spelling two sources write beats one source's repeated spelling",
+            [
+                _company("crm", name="丰祥物流(成都)有限公司"),
+                {**_company("crm", name="丰祥物流(成都)有限公司"), "id": "crm-2"},
+                _company("shop", name="成都丰祥物流有限公司"),
+                _company("tickets", name="成都丰祥物流有限公司"),
+            ],
+            "name",
+            "成都丰祥物流有限公司",
+            "highest_trust+spelling",
+        ),
+        (
+            "a spelling that failed validation counts for nothing",
+            [
+                _company("crm", name="宏骏新能源(北京)有限公司"),
+                _company("shop", name="北京宏骏新能源有限公司"),
+                # old enough not to count as agreement either
+                _company("tickets", "2020-01-01", name="北京宏骏新能源有限公司",
+                         name_valid=False),
+            ],
+            "name",
+            "宏骏新能源(北京)有限公司",
+            "highest_trust",
+        ),
+        (
             "one role only: trust decides and the rule is unchanged",
             [_company("crm", phone="+862172806681"), _company("erp", phone="+862161234567")],
             "phone",
@@ -338,7 +417,24 @@ def test_a_respelled_winner_explains_the_loser(make_std: Builder, make_xref: Bui
     names = golden.field_candidates.filter(pl.col("field") == "name").sort("rank")
     assert names["rank"].to_list() == [1, 2, 3]
     loser = names.filter(pl.col("source_system") == "crm").row(0, named=True)
-    assert loser["lost_because"] == "a less common spelling of the same name (1 < 2 records)"
+    assert loser["lost_because"] == (
+        "tie on sources; a less common spelling of the same name (1 < 2 records)"
+    )
+
+
+def test_a_spelling_fewer_sources_write_says_so(make_std: Builder, make_xref: Builder) -> None:
+    records = [
+        _company("crm", name="丰祥物流(成都)有限公司"),
+        {**_company("crm", name="丰祥物流(成都)有限公司"), "id": "crm-2"},
+        _company("shop", name="成都丰祥物流有限公司"),
+        _company("tickets", name="成都丰祥物流有限公司"),
+    ]
+    std = make_std(records)
+    xref = make_xref({"U1": [(r["system"], r["id"]) for r in records]})
+    golden = build_golden_record(std, xref, sources=SOURCES, settings=SETTINGS, run_id="r")
+    names = golden.field_candidates.filter(pl.col("field") == "name")
+    reasons = names.filter(pl.col("source_system") == "crm")["lost_because"].unique().to_list()
+    assert reasons == ["a spelling of the same name fewer sources write (1 < 2 sources)"]
 
 
 @pytest.mark.parametrize(
