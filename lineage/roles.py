@@ -32,8 +32,12 @@ Roles, best first (``ROLE_ORDER``):
   a 2-3 character Chinese name with a common surname and no company word, 王女士 /
   张先生 / 小王, a nickname). A person-looking name thus never wins a company's name
   while any other name exists.
-- ``name`` for a person: ``full_name`` > ``partial_name`` (``PARTIAL_PERSON_NAME``: a
-  handle ending in digits 快乐的布丁929 / sunny_3904, a title or nickname 赵先生 / 老罗 /
+- ``name`` for a person: ``full_name`` > ``surname_first`` > ``partial_name``.
+  ``surname_first``: 'Roberts Sarah' where 'Sarah Roberts' is a candidate too and a
+  titled record ('Ms. Roberts') names Roberts as the surname (without such a title
+  nothing says which order is the given one, and trust decides).
+  ``partial_name`` (``PARTIAL_PERSON_NAME``): a name ending in a digit, as handles do
+  (快乐的布丁929 / 追风的土豆86 / sunny_3904), a title or nickname 赵先生 / 老罗 /
   小高 / Ms. Parker, one Latin word 'Leo'; or a Chinese given name alone, 豪煜, when the
   customer also has the full name 陈豪煜). Narrow on purpose: none of these is ever a
   whole name, so demoting them cannot turn a right winner wrong, even when a merged
@@ -93,7 +97,7 @@ ROLE_ORDER: dict[tuple[str, str], tuple[str, ...]] = {
     ),
     ("phone", "person"): ("mobile", "line", "main_line", "foreign_number"),
     ("name", "company"): ("legal_name", "short_name", "translated_name", "personal_name"),
-    ("name", "person"): ("full_name", "partial_name"),
+    ("name", "person"): ("full_name", "surname_first", "partial_name"),
     # A customer of unknown type (only tickets, say): only a handle or a title is demoted.
     ("name", ""): (UNCLASSIFIED, "partial_name"),
     ("address", "company"): ("address", "prefixed_address", "shipping_address"),
@@ -136,8 +140,11 @@ PERSON_TITLE = (
 # A shop or forum handle: letters then a long number (tb947360894), or name_123.
 HANDLE = r"^[\p{L}_.\-]*\d{4,}$|_\d+$"
 # A person's name that is not the whole name: a handle ending in digits (快乐的布丁929,
-# sunny 8215), a title or nickname (赵先生, 老罗, 小高, Ms. Parker), one Latin word (Leo).
-PARTIAL_PERSON_NAME = rf"\d{{3,}}$|{HANDLE}|{PERSON_TITLE}|^\p{{Latin}}[\p{{L}}'.-]*$"
+# 追风的土豆86, sunny 8215), a title or nickname (赵先生, 老罗, 小高, Ms. Parker), one
+# Latin word (Leo). No person's whole name ends in a digit.
+PARTIAL_PERSON_NAME = rf"\d$|{HANDLE}|{PERSON_TITLE}|^\p{{Latin}}[\p{{L}}'.-]*$"
+# A Latin title with a surname: 'Ms. Roberts', 'Mr Hayfield' (captures the surname).
+TITLED_SURNAME = r"(?i)^(?:mr|ms|mrs|miss|dr)\.?\s+(\p{Latin}[\p{L}'-]*)$"
 # What no company or whole name looks like either: a handle ending in digits, a title.
 TITLE_OR_HANDLE = rf"\d{{3,}}$|{HANDLE}|{PERSON_TITLE}"
 LATIN_PERSON = r"^\p{Lu}[\p{L}'-]*(\s+\p{Lu}\.?)?\s+\p{Lu}[\p{L}'-]*$"
@@ -427,6 +434,8 @@ def _name_roles(candidates: pl.DataFrame) -> pl.DataFrame:
         .then(
             pl.when(_partial_person_name(names))
             .then(pl.lit("partial_name"))
+            .when(_surname_first(names))
+            .then(pl.lit("surname_first"))
             .otherwise(pl.lit("full_name"))
         )
         .when(pl.col("_customer_type").is_null() & pl.col("value").str.contains(TITLE_OR_HANDLE))
@@ -460,6 +469,49 @@ def _partial_person_name(names: pl.DataFrame) -> pl.Expr:
     return pl.col("value").str.strip_chars().str.contains(PARTIAL_PERSON_NAME) | key.is_in(
         keys.to_series().implode()
     )
+
+
+def _surname_first(names: pl.DataFrame) -> pl.Expr:
+    """True for 'Roberts Sarah' where 'Sarah Roberts' is a candidate too and a titled
+    record ('Ms. Roberts') says Roberts is the surname: the family-first order of a
+    Latin name (an airline or passport habit) is not how the person writes it. Without
+    a title naming the surname nothing says which order is the given one.
+    """
+    words = pl.col("value").str.strip_chars().str.to_lowercase().str.split(" ")
+    two_words = names.filter(
+        pl.col("value").str.contains(r"^\p{Latin}[\p{L}'-]*\s\p{Latin}[\p{L}'-]*$")
+    ).select(
+        "unified_id",
+        words.list.first().alias("_first"),
+        words.list.last().alias("_last"),
+    )
+    surnames = (
+        names.select(
+            "unified_id",
+            pl.col("value")
+            .str.strip_chars()
+            .str.extract(TITLED_SURNAME, 1)
+            .str.to_lowercase()
+            .alias("_first"),
+        )
+        .drop_nulls()
+        .unique()
+    )
+    reversed_ = (
+        two_words.join(
+            two_words.select(
+                "unified_id",
+                pl.col("_last").alias("_first"),
+                pl.col("_first").alias("_last"),
+            ),
+            on=["unified_id", "_first", "_last"],
+            how="semi",
+        )
+        .join(surnames, on=["unified_id", "_first"], how="semi")
+        .select(pl.concat_str("unified_id", "_first", "_last", separator="\x1f"))
+    )
+    key = pl.concat_str("unified_id", words.list.first(), words.list.last(), separator="\x1f")
+    return key.is_in(reversed_.to_series().implode()).fill_null(False) & (words.list.len() == 2)
 
 
 # A Latin legal form in one spelling, for the variant key (Corp. stays apart from Inc.).

@@ -200,6 +200,31 @@ def _person(
             "highest_trust:role=full_name",
         ),
         (
+            "a nickname ending in two digits loses to the full name",
+            [_person("crm", "追风的土豆86"), _person("shop", "宋斌明")],
+            "name",
+            "宋斌明",
+            "highest_trust:role=full_name",
+        ),
+        (
+            "a title naming the surname puts the family-first order after the given one",
+            [
+                _person("crm", "Roberts Sarah"),
+                _person("shop", "Sarah Roberts"),
+                _person("tickets", "Ms. Roberts"),
+            ],
+            "name",
+            "Sarah Roberts",
+            "highest_trust:role=full_name",
+        ),
+        (
+            "without a title nothing says which order is the given one: trust decides",
+            [_person("crm", "ROBERTS SARAH"), _person("shop", "Sarah Roberts")],
+            "name",
+            "ROBERTS SARAH",
+            "highest_trust",
+        ),
+        (
             "a two-character name is a whole name: trust decides between two",
             [_person("crm", "黄平"), _person("shop", "黄平安")],
             "name",
@@ -459,6 +484,8 @@ def test_name_variant_key(value: str, key: str) -> None:
     ("value", "partial"),
     [
         ("快乐的布丁929", True),
+        ("追风的土豆86", True),
+        ("会飞的兔子4", True),
         ("sunny 8215", True),
         ("sunny_3904", True),
         ("tb977964708", True),
