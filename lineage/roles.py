@@ -290,7 +290,8 @@ def _record_contacts(candidates: pl.DataFrame) -> pl.DataFrame:
     record = pl.struct(RECORD_KEY_COLUMNS).alias("_record")
     wanted = ("email", "contact_name", "customer_type", "name")
     wide = (
-        candidates.filter(pl.col("field").is_in(wanted))
+        # Only a company's numbers get these roles: persons' records are not linked.
+        candidates.filter(pl.col("field").is_in(wanted) & (pl.col("_customer_type") == "company"))
         .select("unified_id", record, "field", "value")
         .group_by("unified_id", "_record")
         .agg(pl.col("value").filter(pl.col("field") == f).first().alias(f) for f in wanted)
