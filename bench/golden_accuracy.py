@@ -13,6 +13,15 @@ the true customer type. Two accuracies per field:
   value (``reachable_fields``): a shop nickname is a name on record, but no rule
   can turn it into the full name. This is what survivorship alone answers for.
 
+One more row, ``name_any_spelling``, scores ``name`` with the spellings of one company
+name taken as one (``lineage.roles.name_variant_key`` on both sides: the bracketed
+city moved to the front, Latin legal forms in one spelling, so ``Royalside Labs
+Limited`` = ``Royalside Labs Ltd`` and 宏智管理咨询（广州）有限公司 =
+广州宏智管理咨询有限公司). ``name`` stays the strict figure (``fusion evaluate``'s);
+the difference is how many golden names are a right name in another spelling than the
+truth's, mostly where the records write both spellings equally often and nothing says
+which one the register holds.
+
 When the truth has ``contacts.csv`` (the synthetic generator's), contact-person recall
 (``bench.contact_recall``: true contacts found in ``customer_contacts`` under the right
 company) is reported too. Two role diagnostics need no truth:
@@ -42,11 +51,12 @@ import duckdb
 import polars as pl
 
 from bench.contact_recall import contact_recall
-from lineage.roles import looks_like_person_name, phone_number_type
+from lineage.roles import looks_like_person_name, name_variant_key, phone_number_type
 from pipelines.evaluation.fields import field_accuracy, knowable_fields, reachable_fields
 from pipelines.evaluation.results import DEFAULT_FIELDS
 
 FIELDS = tuple(f for f in DEFAULT_FIELDS if f != "customer_type")
+ANY_SPELLING = "name_any_spelling"  # ``name`` compared on lineage.roles.name_variant_key
 TYPES = ("all", "company", "person")
 
 
@@ -125,13 +135,24 @@ def _contacts(tables: Tables, records: pl.DataFrame, truth: Path) -> dict[str, o
     }
 
 
+def _with_any_spelling(frame: pl.DataFrame | None) -> pl.DataFrame | None:
+    """``frame`` plus ``name_any_spelling``: its ``name`` as a spelling key."""
+    if frame is None or "name" not in frame.columns:
+        return frame
+    return frame.with_columns(name_variant_key(pl.col("name").cast(pl.String)).alias(ANY_SPELLING))
+
+
 def measure(warehouse: Path, truth: Path) -> dict[str, object]:
     """Per customer type (true type), per field: correct, total, accuracy; knowable too."""
     tables = _read(warehouse)
-    golden, xref, standardised = tables.golden, tables.xref, tables.standardised
+    golden = _with_any_spelling(tables.golden)
+    standardised = _with_any_spelling(tables.standardised)
+    xref = tables.xref
     records = pl.read_csv(truth / "records.csv", infer_schema=False)
-    entities = pl.read_csv(truth / "entities.csv", infer_schema=False)
-    fields = [f for f in FIELDS if f in entities.columns]
+    entities = _with_any_spelling(pl.read_csv(truth / "entities.csv", infer_schema=False))
+    assert golden is not None
+    assert entities is not None
+    fields = [f for f in (*FIELDS, ANY_SPELLING) if f in entities.columns]
     subsets: dict[str, pl.DataFrame] = {}
     if standardised is not None:
         subsets["knowable"] = knowable_fields(standardised, records, fields=fields)
@@ -171,7 +192,7 @@ def _format(results: dict[str, dict[str, object]]) -> str:
     lines = []
     for kind in TYPES:
         lines.append(f"\n{kind} customers: accuracy per field (all / knowable / reachable)")
-        lines.append(f"{'field':<14}" + "".join(f"{label:>26}" for label in labels))
+        lines.append(f"{'field':<18}" + "".join(f"{label:>26}" for label in labels))
         fields = list(next(iter(results.values()))[kind])  # type: ignore[call-overload]
         for field in fields:
             cells = []
@@ -187,7 +208,7 @@ def _format(results: dict[str, dict[str, object]]) -> str:
             counts = " / ".join(
                 str(first.get(key, "n/a")) for key in ("total", "knowable_total", "reachable_total")
             )
-            lines.append(f"{field:<14}" + "".join(f"{c:>26}" for c in cells) + f"   (n={counts})")
+            lines.append(f"{field:<18}" + "".join(f"{c:>26}" for c in cells) + f"   (n={counts})")
     lines.append("\ncontact persons of company customers (recall / with full name)")
     for label in labels:
         score = results[label].get("contacts")

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from connectors.canonical import RECORD_KEY_COLUMNS
+from lineage.linking import ROLE_MAILBOX, linked_components
 from lineage.roles import phone_number_type
 from lineage.trust import normalised_value
 
@@ -49,11 +50,6 @@ CONTACT_INPUT_COLUMNS: tuple[str, ...] = (
     *RECORD_KEY_COLUMNS, "source_updated_at", "source_columns", "customer_type", "name",
     "contact_name", "email", "email_valid", "phone", "phone_valid",
 )  # fmt: skip
-ROLE_MAILBOX = (
-    r"(?i)^(info|sales|service|services|support|admin|finance|contact|office|hr|billing"
-    r"|accounts?|enquiries|inquiries|hello|marketing|noreply|no-reply|team|mail)@"
-)
-MAX_PASSES = 50  # label propagation converges in (longest chain of shared keys) passes
 CONTACT_RULE = "most_frequent"
 
 
@@ -118,27 +114,7 @@ def _components(values: pl.DataFrame) -> pl.DataFrame:
             )
         ]
     ).filter(~pl.col("_key").str.ends_with(":"))
-    labels = values.select("_node", pl.col("_node").alias("_component"))
-    for _ in range(MAX_PASSES):
-        by_key = (
-            keys.join(labels, on="_node")
-            .group_by("_key")
-            .agg(pl.col("_component").min().alias("_key_label"))
-        )
-        updated = (
-            keys.join(by_key, on="_key")
-            .group_by("_node")
-            .agg(pl.col("_key_label").min())
-            .join(labels, on="_node", how="right")
-            .select(
-                "_node",
-                pl.min_horizontal("_component", "_key_label").alias("_component"),
-            )
-        )
-        if updated.sort("_node").equals(labels.sort("_node")):
-            break
-        labels = updated
-    return labels
+    return linked_components(keys, values["_node"])
 
 
 def _contact_id(unified_id: str, identity: str) -> str:

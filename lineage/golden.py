@@ -19,6 +19,7 @@ import polars as pl
 
 from connectors.canonical import GOLDEN_FIELDS, RECORD_KEY_COLUMNS
 from connectors.repeated_text import with_shared_text
+from lineage.inferred_type import with_inferred_type
 from lineage.roles import classify_roles
 from lineage.settings import LineageError, SurvivorshipSettings
 from lineage.survivorship import select_winners
@@ -401,6 +402,8 @@ def _build_part(
 ) -> GoldenRecord:
     """``build_golden_record`` on one range of customers, inputs already checked."""
     candidates = extract_candidates(std_records, xref)
+    if settings.infer_company_type:
+        candidates = with_inferred_type(candidates)
     scored = classify_roles(
         score_candidates(candidates, sources=sources, settings=settings, as_of=as_of),
         settings=settings,

@@ -12,8 +12,14 @@ Roles, best first (``ROLE_ORDER``):
 
 - ``phone`` (number type from libphonenumber, computed once per distinct value): for a
   company ``main_line`` (fixed line, toll-free, shared-cost, VoIP, UAN) >
-  ``line`` (fixed line or mobile: US numbers cannot be told apart) > ``mobile`` (a
-  person's phone, e.g. a contact's); for a person ``mobile`` > ``line`` > ``main_line``.
+  ``shared_line`` > ``line`` (fixed line or mobile: US numbers cannot be told apart) >
+  ``requester_phone`` > ``mobile`` (a person's phone, e.g. a contact's); for a person
+  ``mobile`` > ``line`` > ``main_line``. Where the type cannot tell (``line``), how the
+  company's records use the number can: one that two or more *different* contact
+  persons write is the company's (``shared_line``; records sharing a personal e-mail
+  or contact name are one person, ``lineage.linking``, so one person written with and
+  without an e-mail is not two), one written on a requester's own record (a ticket or
+  shop order whose own type is not company) is that person's (``requester_phone``).
   Unparseable numbers are ``line``. Either type: ``foreign_number`` last, a number of
   another country than the customer's (the country most of its records name) while
   the customer has a number of its own country: a US number typed without ``+1`` into
@@ -26,8 +32,12 @@ Roles, best first (``ROLE_ORDER``):
   a 2-3 character Chinese name with a common surname and no company word, 王女士 /
   张先生 / 小王, a nickname). A person-looking name thus never wins a company's name
   while any other name exists.
-- ``name`` for a person: ``full_name`` > ``partial_name`` (``PARTIAL_PERSON_NAME``: a
-  handle ending in digits 快乐的布丁929 / sunny_3904, a title or nickname 赵先生 / 老罗 /
+- ``name`` for a person: ``full_name`` > ``surname_first`` > ``partial_name``.
+  ``surname_first``: 'Roberts Sarah' where 'Sarah Roberts' is a candidate too and a
+  titled record ('Ms. Roberts') names Roberts as the surname (without such a title
+  nothing says which order is the given one, and trust decides).
+  ``partial_name`` (``PARTIAL_PERSON_NAME``): a name ending in a digit, as handles do
+  (快乐的布丁929 / 追风的土豆86 / sunny_3904), a title or nickname 赵先生 / 老罗 /
   小高 / Ms. Parker, one Latin word 'Leo'; or a Chinese given name alone, 豪煜, when the
   customer also has the full name 陈豪煜). Narrow on purpose: none of these is ever a
   whole name, so demoting them cannot turn a right winner wrong, even when a merged
@@ -65,6 +75,7 @@ import phonenumbers
 import polars as pl
 
 from connectors.canonical import RECORD_KEY_COLUMNS
+from lineage.linking import ROLE_MAILBOX, linked_components
 from lineage.settings import SurvivorshipSettings
 from lineage.survivorship import INVALID_ROLE
 from lineage.trust import normalised_value
@@ -76,10 +87,17 @@ INVALID_RANK = 9  # below every role (one digit: the rank key sorts as text)
 ROLE_SCHEMA: dict[str, pl.DataType] = {"_row": pl.Int64(), "role": pl.String()}
 # Role names per (field, customer type), best first; the position is ``role_rank``.
 ROLE_ORDER: dict[tuple[str, str], tuple[str, ...]] = {
-    ("phone", "company"): ("main_line", "line", "mobile", "foreign_number"),
+    ("phone", "company"): (
+        "main_line",
+        "shared_line",
+        "line",
+        "requester_phone",
+        "mobile",
+        "foreign_number",
+    ),
     ("phone", "person"): ("mobile", "line", "main_line", "foreign_number"),
     ("name", "company"): ("legal_name", "short_name", "translated_name", "personal_name"),
-    ("name", "person"): ("full_name", "partial_name"),
+    ("name", "person"): ("full_name", "surname_first", "partial_name"),
     # A customer of unknown type (only tickets, say): only a handle or a title is demoted.
     ("name", ""): (UNCLASSIFIED, "partial_name"),
     ("address", "company"): ("address", "prefixed_address", "shipping_address"),
@@ -122,8 +140,11 @@ PERSON_TITLE = (
 # A shop or forum handle: letters then a long number (tb947360894), or name_123.
 HANDLE = r"^[\p{L}_.\-]*\d{4,}$|_\d+$"
 # A person's name that is not the whole name: a handle ending in digits (快乐的布丁929,
-# sunny 8215), a title or nickname (赵先生, 老罗, 小高, Ms. Parker), one Latin word (Leo).
-PARTIAL_PERSON_NAME = rf"\d{{3,}}$|{HANDLE}|{PERSON_TITLE}|^\p{{Latin}}[\p{{L}}'.-]*$"
+# 追风的土豆86, sunny 8215), a title or nickname (赵先生, 老罗, 小高, Ms. Parker), one
+# Latin word (Leo). No person's whole name ends in a digit.
+PARTIAL_PERSON_NAME = rf"\d$|{HANDLE}|{PERSON_TITLE}|^\p{{Latin}}[\p{{L}}'.-]*$"
+# A Latin title with a surname: 'Ms. Roberts', 'Mr Hayfield' (captures the surname).
+TITLED_SURNAME = r"(?i)^(?:mr|ms|mrs|miss|dr)\.?\s+(\p{Latin}[\p{L}'-]*)$"
 # What no company or whole name looks like either: a handle ending in digits, a title.
 TITLE_OR_HANDLE = rf"\d{{3,}}$|{HANDLE}|{PERSON_TITLE}"
 LATIN_PERSON = r"^\p{Lu}[\p{L}'-]*(\s+\p{Lu}\.?)?\s+\p{Lu}[\p{L}'-]*$"
@@ -254,23 +275,99 @@ def _customer_country(candidates: pl.DataFrame) -> pl.DataFrame:
     ).select("unified_id", "_country")
 
 
+def _record_contacts(candidates: pl.DataFrame) -> pl.DataFrame:
+    """``_record, _contact, _requester`` per record: who wrote it, and is it a requester's.
+
+    ``_contact`` numbers the persons behind the customer's records: records sharing a
+    personal e-mail (not a role mailbox) or a normalised contact name are one person
+    (``lineage.linking``), so a CRM row without the e-mail and a ticket signed
+    'Elsworth Bruce' stay one person. The contact name is the record's
+    ``contact_name``, else its ``name`` on a person's own record, as
+    ``lineage.contacts`` reads it. A requester's record is one whose own
+    ``customer_type`` is not ``company`` (a ticket or a shop order of a person: the
+    phone on it is that person's).
+    """
+    record = pl.struct(RECORD_KEY_COLUMNS).alias("_record")
+    wanted = ("email", "contact_name", "customer_type", "name")
+    wide = (
+        # Only a company's numbers get these roles: persons' records are not linked.
+        candidates.filter(pl.col("field").is_in(wanted) & (pl.col("_customer_type") == "company"))
+        .select("unified_id", record, "field", "value")
+        .group_by("unified_id", "_record")
+        .agg(pl.col("value").filter(pl.col("field") == f).first().alias(f) for f in wanted)
+        .with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias("_node"))
+    )
+    person_name = pl.coalesce(
+        "contact_name", pl.when(pl.col("customer_type") == "person").then("name")
+    )
+    keys = pl.concat(
+        [
+            wide.select(
+                "_node", pl.format("{}\x1f{}:{}", "unified_id", pl.lit(prefix), expr).alias("_key")
+            ).drop_nulls("_key")
+            for prefix, expr in (
+                (
+                    "e",
+                    pl.when(~pl.col("email").str.contains(ROLE_MAILBOX)).then(
+                        pl.col("email").str.to_lowercase()
+                    ),
+                ),
+                ("n", normalised_value(person_name)),
+            )
+        ]
+    ).filter(~pl.col("_key").str.ends_with(":"))
+    keyed = keys.select("_node").unique()
+    persons = linked_components(keys, wide["_node"]).join(keyed, on="_node", how="semi")
+    return wide.join(persons, on="_node", how="left").select(
+        "_record",
+        pl.col("_component").alias("_contact"),
+        pl.col("customer_type").ne_missing("company").alias("_requester"),
+    )
+
+
 def _phone_roles(phones: pl.DataFrame, candidates: pl.DataFrame) -> pl.DataFrame:
-    """``_row, role`` for the phone candidates: the number type, or ``foreign_number``."""
+    """``_row, role`` for the phone candidates: the number type, how it is used, or foreign.
+
+    Where libphonenumber cannot tell (``line``: US numbers), how a company's records
+    use the number decides: one that two or more of its contact persons write is the
+    company's (``shared_line``), one written on a requester's own record (a ticket or
+    shop order without a company) is that person's (``requester_phone``).
+    """
     distinct = phones["value"].unique().sort().to_list()
     kinds = phone_number_type(distinct)
     regions = phone_regions(distinct)
-    framed = phones.join(_customer_country(candidates), on="unified_id", how="left").with_columns(
-        pl.col("value")
-        .replace_strict(regions, default=None, return_dtype=pl.String)
-        .alias("_region")
+    framed = (
+        phones.join(_customer_country(candidates), on="unified_id", how="left")
+        .join(
+            _record_contacts(candidates),
+            left_on=pl.struct(RECORD_KEY_COLUMNS),
+            right_on="_record",
+            how="left",
+        )
+        .with_columns(
+            pl.col("value")
+            .replace_strict(regions, default=None, return_dtype=pl.String)
+            .alias("_region"),
+            pl.col("value")
+            .replace_strict(kinds, default="line", return_dtype=pl.String)
+            .alias("_kind"),
+        )
     )
     home = pl.col("_region") == pl.col("_country")
     has_home = home.fill_null(False).any().over("unified_id")
     foreign = (pl.col("_region") != pl.col("_country")).fill_null(False) & has_home
+    company = pl.col("_customer_type") == "company"
+    same_number = ("unified_id", "value")
+    shared = pl.col("_contact").drop_nulls().n_unique().over(same_number) >= 2
+    requester = pl.col("_requester").fill_null(False).any().over(same_number)
     role = (
         pl.when(foreign)
         .then(pl.lit("foreign_number"))
-        .otherwise(pl.col("value").replace_strict(kinds, default="line", return_dtype=pl.String))
+        .when(company & (pl.col("_kind") == "line") & shared)
+        .then(pl.lit("shared_line"))
+        .when(company & (pl.col("_kind") == "line") & requester)
+        .then(pl.lit("requester_phone"))
+        .otherwise(pl.col("_kind"))
     )
     return framed.select("_row", role.alias("role"))
 
@@ -338,6 +435,8 @@ def _name_roles(candidates: pl.DataFrame) -> pl.DataFrame:
         .then(
             pl.when(_partial_person_name(names))
             .then(pl.lit("partial_name"))
+            .when(_surname_first(names))
+            .then(pl.lit("surname_first"))
             .otherwise(pl.lit("full_name"))
         )
         .when(pl.col("_customer_type").is_null() & pl.col("value").str.contains(TITLE_OR_HANDLE))
@@ -371,6 +470,49 @@ def _partial_person_name(names: pl.DataFrame) -> pl.Expr:
     return pl.col("value").str.strip_chars().str.contains(PARTIAL_PERSON_NAME) | key.is_in(
         keys.to_series().implode()
     )
+
+
+def _surname_first(names: pl.DataFrame) -> pl.Expr:
+    """True for 'Roberts Sarah' where 'Sarah Roberts' is a candidate too and a titled
+    record ('Ms. Roberts') says Roberts is the surname: the family-first order of a
+    Latin name (an airline or passport habit) is not how the person writes it. Without
+    a title naming the surname nothing says which order is the given one.
+    """
+    words = pl.col("value").str.strip_chars().str.to_lowercase().str.split(" ")
+    two_words = names.filter(
+        pl.col("value").str.contains(r"^\p{Latin}[\p{L}'-]*\s\p{Latin}[\p{L}'-]*$")
+    ).select(
+        "unified_id",
+        words.list.first().alias("_first"),
+        words.list.last().alias("_last"),
+    )
+    surnames = (
+        names.select(
+            "unified_id",
+            pl.col("value")
+            .str.strip_chars()
+            .str.extract(TITLED_SURNAME, 1)
+            .str.to_lowercase()
+            .alias("_first"),
+        )
+        .drop_nulls()
+        .unique()
+    )
+    reversed_ = (
+        two_words.join(
+            two_words.select(
+                "unified_id",
+                pl.col("_last").alias("_first"),
+                pl.col("_first").alias("_last"),
+            ),
+            on=["unified_id", "_first", "_last"],
+            how="semi",
+        )
+        .join(surnames, on=["unified_id", "_first"], how="semi")
+        .select(pl.concat_str("unified_id", "_first", "_last", separator="\x1f"))
+    )
+    key = pl.concat_str("unified_id", words.list.first(), words.list.last(), separator="\x1f")
+    return key.is_in(reversed_.to_series().implode()).fill_null(False) & (words.list.len() == 2)
 
 
 # A Latin legal form in one spelling, for the variant key (Corp. stays apart from Inc.).

@@ -209,9 +209,13 @@ class SurvivorshipSettings(BaseModel):
             customer's latest record for the field count towards agreement: three
             old exports repeating a moved address agree on a stale value.
         common_spelling: After the winner is picked, a company's name is written the
-            way most of its records write the same name (``lineage.roles``'s variant
+            way most of its sources (then records) write the same name (``lineage.roles``'s variant
             key: 宏智管理咨询(广州)有限公司 and 广州宏智管理咨询有限公司, 'Acme Inc.'
             and 'Acme Incorporated' are one name). False keeps the winner's spelling.
+        infer_company_type: A customer none of whose records has a ``customer_type``
+            is a company when one of them names a contact person other than the
+            record's own name (``lineage.inferred_type``: a company seen only in
+            tickets). False leaves such customers' type empty.
 
     Example:
         >>> s = SurvivorshipSettings(rules={"tier": "most_recent"})
@@ -245,6 +249,7 @@ class SurvivorshipSettings(BaseModel):
     agreement_fields: tuple[str, ...] = ("name",)
     agreement_window_days: float = Field(default=365.0, ge=0)
     common_spelling: bool = True
+    infer_company_type: bool = True
 
     @field_validator("decay")
     @classmethod

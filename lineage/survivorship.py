@@ -421,6 +421,15 @@ def _annotate_rule(ranked: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+SPELLING_SOURCES = RankKey(
+    "spelling_sources",
+    pl.col("_spelling_sources"),
+    descending=True,
+    explain=lambda lost, won: pl.format(
+        "a spelling of the same name fewer sources write ({} < {} sources)", lost, won
+    ),
+    tie_label="sources",
+)
 SPELLING = RankKey(
     "spelling",
     pl.col("_spelling"),
@@ -438,13 +447,17 @@ IN_VARIANT = RankKey(
 
 
 def _common_spelling(ranked: pl.DataFrame, keys: Sequence[RankKey]) -> pl.DataFrame:
-    """Write the winning name the way most records write it (``variant``, lineage.roles).
+    """Write the winning name the way most sources write it (``variant``, lineage.roles).
 
     Among the candidates of the winner's role that are spellings of the winner's name
-    (same ``variant`` key), the one most records hold wins; ties keep ``keys``' order,
-    so the rule still decides between equally common spellings. Only groups where a
-    more common spelling exists are ranked again (with ``keys`` around the two
-    spelling keys); there, a candidate of another name keeps the reason it lost for.
+    (same ``variant`` key), the one most source systems hold wins, then the one most
+    records hold; ties keep ``keys``' order, so the rule still decides between equally
+    common spellings. Sources before records: one system's repeated rows (an ERP's
+    three invoices copying its own spelling) are one witness, two systems writing a
+    name alike are two, as the agreement key counts them. Values that failed
+    validation count for nothing. Only groups where a more common spelling exists are
+    ranked again (with ``keys`` around the spelling keys); there, a candidate of
+    another name keeps the reason it lost for.
     """
     not_respelled = pl.lit(False).alias("_respelled")
     # Only groups holding a spelled value (a company's names) are looked at again.
@@ -457,6 +470,7 @@ def _common_spelling(ranked: pl.DataFrame, keys: Sequence[RankKey]) -> pl.DataFr
     rest = ranked.join(spelled, on=GROUP, how="anti").with_columns(not_respelled)
     winner = pl.col("rank") == 1
     same_value = _normalised(pl.col("value"))
+    counted = pl.col("role").ne_missing(INVALID_ROLE)
     framed = ranked.join(spelled, on=GROUP, how="semi").with_columns(
         (
             pl.col("variant").eq(pl.col("variant").filter(winner).first().over(GROUP))
@@ -465,10 +479,24 @@ def _common_spelling(ranked: pl.DataFrame, keys: Sequence[RankKey]) -> pl.DataFr
         )
         .fill_null(False)
         .alias("_in_variant"),
-        pl.len().over(*GROUP, same_value).cast(pl.Int64).alias("_spelling"),
+        pl.col("source_system")
+        .filter(counted)
+        .n_unique()
+        .over(*GROUP, same_value)
+        .cast(pl.Int64)
+        .alias("_spelling_sources"),
+        counted.sum().over(*GROUP, same_value).cast(pl.Int64).alias("_spelling"),
     )
+    sources, records = pl.col("_spelling_sources"), pl.col("_spelling")
+    won_sources = sources.filter(winner).first()
     more_common = (
-        (pl.col("_in_variant") & (pl.col("_spelling") > pl.col("_spelling").filter(winner).first()))
+        (
+            pl.col("_in_variant")
+            & (
+                (sources > won_sources)
+                | ((sources == won_sources) & (records > records.filter(winner).first()))
+            )
+        )
         .any()
         .over(GROUP)
     )
@@ -482,7 +510,7 @@ def _common_spelling(ranked: pl.DataFrame, keys: Sequence[RankKey]) -> pl.DataFr
         affected.with_columns(
             pl.col("lost_because").alias("_lost_before"), winner.alias("_won_before")
         ),
-        keys=(*head, IN_VARIANT, SPELLING, *tail),
+        keys=(*head, IN_VARIANT, SPELLING_SOURCES, SPELLING, *tail),
     ).with_columns(
         pl.when(pl.col("_in_variant") | pl.col("is_winner"))
         .then(pl.col("lost_because"))
@@ -494,7 +522,10 @@ def _common_spelling(ranked: pl.DataFrame, keys: Sequence[RankKey]) -> pl.DataFr
     kept = framed.filter(~more_common).with_columns(not_respelled)
     respelled = pl.concat([kept, again.drop("_lost_before", "_won_before")], how="vertical")
     return (
-        pl.concat([rest, respelled.drop("_in_variant", "_spelling")], how="vertical")
+        pl.concat(
+            [rest, respelled.drop("_in_variant", "_spelling_sources", "_spelling")],
+            how="vertical",
+        )
         .sort("_pos")
         .drop("_pos")
     )

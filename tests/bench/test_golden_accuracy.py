@@ -16,7 +16,7 @@ def _warehouse(root: Path, *, with_std: bool) -> Path:
             {
                 "unified_id": ["U1", "U2"],
                 "customer_type": ["company", "person"],
-                "name": ["上海瑞凯软件有限公司", "老王"],
+                "name": ["瑞凯软件(上海)有限公司", "老王"],
                 "phone": ["+862172806681", "+8613800138000"],
                 "tier": ["B", None],
             }
@@ -38,7 +38,7 @@ def _warehouse(root: Path, *, with_std: bool) -> Path:
             {
                 "source_system": ["erp", "tickets", "tickets"],
                 "source_record_id": ["1", "2", "3"],
-                "name": ["上海瑞凯软件有限公司", "瑞凯", "老王"],
+                "name": ["瑞凯软件(上海)有限公司", "瑞凯", "老王"],
                 "phone": ["+862172806681", None, "+8613800138000"],
                 "tier": ["B", None, None],
             }
@@ -87,9 +87,14 @@ def test_three_accuracies_and_contact_recall(tmp_path: Path) -> None:
     result = measure(_warehouse(tmp_path / "wh", with_std=True), _truth(tmp_path / "truth"))
     every = result["all"]
     assert isinstance(every, dict)
-    # name: E1 right, E2's golden is the nickname; no record holds 王大明.
-    assert (every["name"]["accuracy"], every["name"]["knowable_accuracy"]) == (0.5, 0.5)
-    assert (every["name"]["reachable_total"], every["name"]["reachable_accuracy"]) == (1, 1.0)
+    # name: E1's golden is the bracketed spelling of its name, E2's the nickname; no
+    # record holds 王大明 nor the truth's spelling of E1's name.
+    assert (every["name"]["accuracy"], every["name"]["knowable_accuracy"]) == (0.0, 0.0)
+    assert every["name"]["reachable_total"] == 0
+    # with spellings of one name as one, E1 is right and reachable
+    spelled = every["name_any_spelling"]
+    assert (spelled["accuracy"], spelled["knowable_accuracy"]) == (0.5, 0.5)
+    assert (spelled["reachable_total"], spelled["reachable_accuracy"]) == (1, 1.0)
     # tier: E1's records hold a stale B, E2's none.
     assert (every["tier"]["total"], every["tier"]["knowable_total"]) == (2, 1)
     assert every["tier"]["reachable_total"] == 0
@@ -107,4 +112,5 @@ def test_an_older_warehouse_without_standardised_records(tmp_path: Path) -> None
     result = measure(_warehouse(tmp_path / "wh", with_std=False), _truth(tmp_path / "truth"))
     every = result["all"]
     assert isinstance(every, dict)
-    assert every["name"] == {"correct": 1, "total": 2, "accuracy": 0.5}
+    assert every["name"] == {"correct": 0, "total": 2, "accuracy": 0.0}
+    assert every["name_any_spelling"] == {"correct": 1, "total": 2, "accuracy": 0.5}

@@ -46,6 +46,14 @@ def _company(system: str, at: str = "2024-01-01", **fields: Any) -> dict[str, An
     return {"system": system, "id": f"{system}-1", "at": at, "customer_type": "company", **fields}
 
 
+def _us(system: str, contact: str | None, email: str | None, phone: str) -> dict[str, Any]:
+    """A US company's record written by one contact person (US numbers: type ``line``)."""
+    return {
+        **_company(system, country="US", contact_name=contact, phone=phone),
+        **({"email": email} if email else {}),
+    }
+
+
 def _person(
     system: str, name: str, at: str = "2024-01-01", kind: str | None = "person", n: int = 1
 ) -> dict[str, Any]:
@@ -192,6 +200,31 @@ def _person(
             "highest_trust:role=full_name",
         ),
         (
+            "a nickname ending in two digits loses to the full name",
+            [_person("crm", "追风的土豆86"), _person("shop", "宋斌明")],
+            "name",
+            "宋斌明",
+            "highest_trust:role=full_name",
+        ),
+        (
+            "a title naming the surname puts the family-first order after the given one",
+            [
+                _person("crm", "Roberts Sarah"),
+                _person("shop", "Sarah Roberts"),
+                _person("tickets", "Ms. Roberts"),
+            ],
+            "name",
+            "Sarah Roberts",
+            "highest_trust:role=full_name",
+        ),
+        (
+            "without a title nothing says which order is the given one: trust decides",
+            [_person("crm", "ROBERTS SARAH"), _person("shop", "Sarah Roberts")],
+            "name",
+            "ROBERTS SARAH",
+            "highest_trust",
+        ),
+        (
             "a two-character name is a whole name: trust decides between two",
             [_person("crm", "黄平"), _person("shop", "黄平安")],
             "name",
@@ -225,6 +258,77 @@ def _person(
             ],
             "name",
             "北京宏骏新能源有限公司",
+            "highest_trust",
+        ),
+        (
+            "a US number two contact persons write beats one contact's more trusted number",
+            [
+                _us("crm", "Anna Lee", "anna@acme.com", "+12129781800"),
+                _us("erp", "Anna Lee", "anna@acme.com", "+12122724490"),
+                _us("shop", "Ben Wu", "ben@acme.com", "+12122724490"),
+            ],
+            "phone",
+            "+12122724490",
+            "highest_trust:role=shared_line",
+        ),
+        (
+            "one person written with and without an e-mail is one person: not a shared line",
+            [
+                _us("crm", "Anna Lee", "anna@acme.com", "+12129781800"),
+                _us("erp", "Anna Lee", "anna@acme.com", "+12122724490"),
+                _us("shop", "Anna Lee", None, "+12122724490"),
+            ],
+            "phone",
+            "+12129781800",
+            "highest_trust",
+        ),
+        (
+            "a number on a requester's own record (a ticket) is that person's, not the company's",
+            [
+                _us("crm", "Ben Wu", "ben@acme.com", "+12129781800"),
+                {**_us("tickets", "Ben Wu", "ben@acme.com", "+12129781800"),
+                 "customer_type": "person"},
+                _us("erp", "Ben Wu", "ben@acme.com", "+12122724490"),
+            ],
+            "phone",
+            "+12122724490",
+            "highest_trust:role=line",
+        ),
+        (
+            "a person's number on their tickets stays theirs (roles of a company only)",
+            [
+                {**_us("crm", None, "ben@acme.com", "+12129781800"), "customer_type": "person"},
+                {**_us("tickets", None, "ben@acme.com", "+12129781800"),
+                 "customer_type": "person"},
+                {**_us("erp", None, "ben@acme.com", "+12122724490"), "customer_type": "person"},
+            ],
+            "phone",
+            "+12129781800",
+            "highest_trust",
+        ),
+        (
+            "a spelling two sources write beats one source's repeated spelling",
+            [
+                _company("crm", name="丰祥物流(成都)有限公司"),
+                {**_company("crm", name="丰祥物流(成都)有限公司"), "id": "crm-2"},
+                _company("shop", name="成都丰祥物流有限公司"),
+                _company("tickets", name="成都丰祥物流有限公司"),
+            ],
+            "name",
+            "成都丰祥物流有限公司",
+            "highest_trust+spelling",
+        ),
+        (
+            "a spelling that failed validation counts for nothing",
+            [
+                _company("crm", name="宏骏新能源(北京)有限公司"),
+                _company("shop", name="北京宏骏新能源有限公司"),
+                # old enough not to count as agreement either
+                _company("tickets", "2020-01-01", name="北京宏骏新能源有限公司",
+                         name_valid=False),
+            ],
+            "name",
+            "宏骏新能源(北京)有限公司",
             "highest_trust",
         ),
         (
@@ -338,7 +442,24 @@ def test_a_respelled_winner_explains_the_loser(make_std: Builder, make_xref: Bui
     names = golden.field_candidates.filter(pl.col("field") == "name").sort("rank")
     assert names["rank"].to_list() == [1, 2, 3]
     loser = names.filter(pl.col("source_system") == "crm").row(0, named=True)
-    assert loser["lost_because"] == "a less common spelling of the same name (1 < 2 records)"
+    assert loser["lost_because"] == (
+        "tie on sources; a less common spelling of the same name (1 < 2 records)"
+    )
+
+
+def test_a_spelling_fewer_sources_write_says_so(make_std: Builder, make_xref: Builder) -> None:
+    records = [
+        _company("crm", name="丰祥物流(成都)有限公司"),
+        {**_company("crm", name="丰祥物流(成都)有限公司"), "id": "crm-2"},
+        _company("shop", name="成都丰祥物流有限公司"),
+        _company("tickets", name="成都丰祥物流有限公司"),
+    ]
+    std = make_std(records)
+    xref = make_xref({"U1": [(r["system"], r["id"]) for r in records]})
+    golden = build_golden_record(std, xref, sources=SOURCES, settings=SETTINGS, run_id="r")
+    names = golden.field_candidates.filter(pl.col("field") == "name")
+    reasons = names.filter(pl.col("source_system") == "crm")["lost_because"].unique().to_list()
+    assert reasons == ["a spelling of the same name fewer sources write (1 < 2 sources)"]
 
 
 @pytest.mark.parametrize(
@@ -363,6 +484,8 @@ def test_name_variant_key(value: str, key: str) -> None:
     ("value", "partial"),
     [
         ("快乐的布丁929", True),
+        ("追风的土豆86", True),
+        ("会飞的兔子4", True),
         ("sunny 8215", True),
         ("sunny_3904", True),
         ("tb977964708", True),
