@@ -157,24 +157,6 @@ def _short_form_of_the_other(left: list[str], right: list[str]) -> np.ndarray:
     return pairs.select(contained.fill_null(False))[:, 0].to_numpy()
 
 
-# What stands where a person's name should and names no one: a shop or forum
-# handle (tb947360894, 快乐的布丁929, lucky_6406) or a Chinese title in place of a
-# name (王女士, 老张). Compared with a real name it is "different names", evidence
-# against a match that it cannot give; so a pair with one is not compared on the
-# name unless both hold the same one. Company names are never read as one. Latin
-# titles with a surname ('mrs kennard', historical_50k) stay names: the surname is evidence.
-PLACEHOLDER_NAME = (
-    r"\d{3,}$|^[\p{L}_.\-]*\d{4,}$|_\d+$"
-    r"|^\p{Han}{1,2}(先生|女士|小姐|总|经理|老师|工)$|^[小老阿]\p{Han}$"
-)
-
-
-def _placeholder_name() -> pl.Expr:
-    """True where a record's name is a handle or a title (see PLACEHOLDER_NAME)."""
-    not_company = (pl.col("customer_type") != "company").fill_null(True)
-    return (not_company & pl.col("name").str.contains(PLACEHOLDER_NAME)).fill_null(False)
-
-
 @dataclass(frozen=True)
 class NameSimilarity:
     """Best of three name similarities, with exact key agreement as its own level.
@@ -198,9 +180,6 @@ class NameSimilarity:
     steward's word that they are the same name, not that the same literal
     name was typed twice, so they do not get ``exact_key`` and its
     term-frequency adjustment.
-
-    A handle or a title in place of a person's name (PLACEHOLDER_NAME) leaves
-    the pair's name missing, unless both records hold the same one.
     """
 
     name: str = "name"
@@ -241,9 +220,6 @@ class NameSimilarity:
         if self.aliases is not None:
             level[pairs.equal(alias_key_expr(self.aliases))] = len(self.thresholds) + 1
         level[same_key] = len(self.thresholds) + 2
-        left_placeholder, right_placeholder = pairs.sides(_placeholder_name())
-        placeholder = (left_placeholder | right_placeholder).to_numpy()
-        level[placeholder & ~same_key] = MISSING
         return level
 
 

@@ -54,20 +54,6 @@ CASES = [
     # a Latin name inside another is as often another site as a short form: similar, no more
     ("name", {"name": "Mary Crane League"}, {"name": "Mary Crane League Mary Crane West"},
      "sim>=0.85"),
-    # a shop handle or a bare title names no one: against a name it is not compared; two
-    # equal handles still agree; a company's name with a number in it is a name
-    ("name", {"name": "胡明铭", "customer_type": "person"},
-     {"name": "奔跑的猫咪353", "customer_type": "person"}, "missing"),
-    ("name", {"name": "Natalie Taylor"}, {"name": "bluebird_7083"}, "missing"),
-    ("name", {"name": "Natalie Taylor"}, {"name": "tb065673115"}, "missing"),
-    ("name", {"name": "tb065673115"}, {"name": "tb065673115"}, "exact_key"),
-    ("name", {"name": "谢磊龙"}, {"name": "谢先生"}, "missing"),
-    ("name", {"name": "Natalie Taylor"}, {"name": "Dr. Natalie Taylor"}, "sim>=0.85"),
-    ("name", {"name": "Natalie Taylor"}, {"name": "Helen Hallden"}, "sim<0.7"),
-    ("name", {"name": "Natalie Taylor", "customer_type": "person"},
-     {"name": "Helen Hallden", "customer_type": "person"}, "sim<0.7"),
-    ("name", {"name": "Kids Center 3701", "customer_type": "company"},
-     {"name": "Little Stars Academy", "customer_type": "company"}, "sim<0.7"),
     # e-mail
     ("email", {"email": "Zhang.Wei@163.com"}, {"email": "zhang.wei@163.com"}, "exact"),
     ("email", {"email": "zhang.wei@163.com"}, {"email": "zhang.wie@163.com"}, "lev>=0.85"),
