@@ -81,6 +81,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--shuffle-partitions", type=int, default=8)
     parser.add_argument("--driver-memory", default="6g")
     parser.add_argument("--compare-with", type=Path, default=None)
+    # Raise the name-block cap to make more candidate pairs from the same records
+    # (to see whether the driver's memory follows the pairs).
+    parser.add_argument("--max-name-block-size", type=int, default=None)
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
@@ -115,6 +118,11 @@ def run(
         conf=conf,
     )
     settings = MatchSettings(engine="spark", spark=spark_settings)
+    if args.max_name_block_size is not None:
+        blocking = settings.blocking.model_copy(
+            update={"max_name_block_size": args.max_name_block_size}
+        )
+        settings = settings.model_copy(update={"blocking": blocking})
     started = time.perf_counter()
     spark_session(spark_settings)
     session = time.perf_counter()
