@@ -25,6 +25,7 @@ import argparse
 import json
 import os
 import resource
+import signal
 import sys
 import time
 from contextlib import ExitStack
@@ -42,21 +43,42 @@ from matching.settings import SparkSettings
 from matching.spark_match import match_on_spark
 
 
-def driver_jvm_peak_mib() -> float | None:
-    """Peak RSS (VmHWM) of the driver JVM: this process's child running SparkSubmit."""
+def driver_jvm_pid() -> int | None:
+    """The driver JVM: this process's child running SparkSubmit."""
     import psutil
 
     for child in psutil.Process().children(recursive=True):
         try:
-            if "org.apache.spark.deploy.SparkSubmit" not in " ".join(child.cmdline()):
-                continue
-            status = Path(f"/proc/{child.pid}/status").read_text(encoding="utf-8")
-        except (psutil.Error, OSError):
+            if "org.apache.spark.deploy.SparkSubmit" in " ".join(child.cmdline()):
+                return int(child.pid)
+        except psutil.Error:
             continue
-        for line in status.splitlines():
-            if line.startswith("VmHWM:"):
-                return round(int(line.split()[1]) / 1024, 1)
     return None
+
+
+def peak_rss_mib(pid: int | None) -> float | None:
+    """A process's peak resident set (``VmHWM``) since start or its last ``reset_peak``."""
+    if pid is None:
+        return None
+    for line in Path(f"/proc/{pid}/status").read_text(encoding="utf-8").splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return None
+
+
+def reset_peak(pid: int | None) -> bool:
+    """Reset a process's ``VmHWM`` to its current RSS (Linux ``clear_refs`` 5); False if denied.
+
+    So that the peak read after matching is the matching's own, not that of the
+    per-record work before it (loading, standardisation).
+    """
+    if pid is None:
+        return False
+    try:
+        Path(f"/proc/{pid}/clear_refs").write_text("5", encoding="utf-8")
+    except OSError:
+        return False
+    return True
 
 
 def same_partition(written: pl.DataFrame, other: pl.DataFrame) -> bool:
@@ -84,8 +106,11 @@ def main(argv: list[str] | None = None) -> None:
     # Raise the name-block cap to make more candidate pairs from the same records
     # (to see whether the driver's memory follows the pairs).
     parser.add_argument("--max-name-block-size", type=int, default=None)
+    parser.add_argument("--max-block-size", type=int, default=None)
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
+    # SIGTERM (a timeout, bench.run) unwinds like an exception, so the cluster is stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     with ExitStack() as stack:
         master: str = args.master
         conf: tuple[tuple[str, str], ...] = ()
@@ -118,11 +143,9 @@ def run(
         conf=conf,
     )
     settings = MatchSettings(engine="spark", spark=spark_settings)
-    if args.max_name_block_size is not None:
-        blocking = settings.blocking.model_copy(
-            update={"max_name_block_size": args.max_name_block_size}
-        )
-        settings = settings.model_copy(update={"blocking": blocking})
+    caps = {"max_name_block_size": args.max_name_block_size, "max_block_size": args.max_block_size}
+    blocking = settings.blocking.model_copy(update={k: v for k, v in caps.items() if v is not None})
+    settings = settings.model_copy(update={"blocking": blocking})
     started = time.perf_counter()
     spark_session(spark_settings)
     session = time.perf_counter()
@@ -131,6 +154,9 @@ def run(
     std = standardise_on_spark(records, default_regions={}, settings=spark_settings)
     del records
     standardised = time.perf_counter()
+    jvm = driver_jvm_pid()
+    before_match = {"python": peak_rss_mib(os.getpid()), "jvm": peak_rss_mib(jvm)}
+    reset = reset_peak(os.getpid()) and reset_peak(jvm)
     extra: dict[str, object] = {}
     if args.pairs_on_spark:
         outcome = match_on_spark(std, settings=settings, scored_pairs_out=args.out / "scored_pairs")
@@ -143,6 +169,7 @@ def run(
         extra = dict(candidate_recall(std, result.scored_pairs, truth_clusters(args.data)))
     matched = time.perf_counter()
     driver_python_mib = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    match_peak = {"python": peak_rss_mib(os.getpid()), "jvm": peak_rss_mib(jvm)}
     clusters = std.select(
         pl.concat_str(["source_system", "source_record_id"], separator="\x1f").alias("record_key"),
         "record_index",
@@ -162,7 +189,10 @@ def run(
         "candidate_pairs": n_pairs,
         "clusters": written["cluster"].n_unique(),
         "driver_python_peak_mib": driver_python_mib,
-        "driver_jvm_peak_mib": driver_jvm_peak_mib(),
+        "driver_jvm_peak_mib": match_peak["jvm"] if not reset else None,
+        # Peak RSS before matching, and during matching alone (VmHWM reset in between).
+        "driver_peak_before_match_mib": before_match,
+        "driver_peak_during_match_mib": match_peak if reset else None,
         **extra,
     }
     if args.compare_with is not None:

@@ -28,9 +28,9 @@ from matching.blocked_evidence import without_implied_evidence
 from matching.comparisons import Comparison, PairFrame
 from matching.engines.spark_compare import (
     RecordSide,
-    _joined_pairs,
-    _levels_of_batch,
+    joined_pairs,
     level_columns,
+    levels_of_batch,
 )
 from matching.engines.spark_frames import batches_as, classic_schema, frames_of, spark_schema
 from matching.linkage import score_pairs, weak_links
@@ -77,7 +77,7 @@ def candidate_levels(
     def compute(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
             table = pa.Table.from_batches([batch])
-            levels = _levels_of_batch(
+            levels = levels_of_batch(
                 table,
                 columns=compared,
                 sparse_width=sparse_width,
@@ -91,7 +91,7 @@ def candidate_levels(
             yield from pa.Table.from_arrays(columns, names=["left", "right", "mask", *names])\
                 .to_batches()  # fmt: skip
 
-    return _joined_pairs(candidates, records).mapInArrow(compute, schema)
+    return joined_pairs(candidates, records).mapInArrow(compute, schema)
 
 
 def pattern_key(patterns: np.ndarray, n_levels: list[int]) -> np.ndarray:
