@@ -438,6 +438,7 @@ def fit_model(
     settings: ModelSettings,
     term_frequency_reference: Mapping[str, float] | None = None,
     labelled: np.ndarray | None = None,
+    pattern_counts: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> FellegiSunterModel:
     """Learn m, u and the prior by seeded EM over candidate pairs (u floored by random pairs).
 
@@ -455,13 +456,20 @@ def fit_model(
             a labelled pair's posterior is its label in every E-step, and it counts
             ``settings.label_weight`` times in m and u (semi-supervised EM, see
             ``matching.labels``).
+        pattern_counts: The candidates' distinct level rows and their counts, in
+            ``level_patterns`` order, when counted elsewhere (the Spark engine counts
+            them on its executors); ``candidate_levels`` is then only read for labels.
     """
     n_levels = [len(c.labels) for c in comparisons]
     smoothing = settings.laplace_smoothing
     u_random = level_frequencies(u_levels, n_levels, weights=None, smoothing=smoothing)
-    patterns, counts = level_patterns(
-        candidate_levels if labelled is None else candidate_levels[np.isnan(labelled)], n_levels
-    )
+    if pattern_counts is None:
+        patterns, counts = level_patterns(
+            candidate_levels if labelled is None else candidate_levels[np.isnan(labelled)],
+            n_levels,
+        )
+    else:
+        patterns, counts = pattern_counts
     with_labels = with_labelled_patterns(
         patterns, counts, candidate_levels, labelled, weight=settings.label_weight
     )

@@ -10,6 +10,10 @@ where the data is when they run (docs/SCALING.md).
 
 Standardisation (``matching.engines.spark_standardise``) and survivorship
 (``lineage.golden_spark``) follow the same rule outside ``match_records``.
+``matching.spark_match.match_on_spark`` is the Spark path that also keeps the
+candidate pairs off the driver (blocking in ``spark_blocking``, EM pattern
+counts and scoring in ``matching.spark_scoring``); it lives beside
+``matching.linkage`` because it reuses its scoring functions.
 """
 
 from __future__ import annotations

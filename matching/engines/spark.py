@@ -11,6 +11,9 @@
 | constrained clustering | executors, ``cluster_pairs`` per conflicted component |
 
 docs/SCALING.md says which of the driver steps bound the scale and why.
+``matching.spark_match.match_on_spark`` runs candidate generation, EM pattern
+counts and scoring on the executors too, for runs that need no scored pairs
+on the driver.
 """
 
 from __future__ import annotations

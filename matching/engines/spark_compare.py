@@ -119,7 +119,7 @@ def record_side(
     return RecordSide(frame, columns, sparse_width)
 
 
-def _joined_pairs(pairs: DataFrame, records: RecordSide) -> DataFrame:
+def joined_pairs(pairs: DataFrame, records: RecordSide) -> DataFrame:
     """Pairs with the left record's columns as ``l__*`` and the right's as ``r__*``."""
     from pyspark.sql import functions as F
 
@@ -133,7 +133,7 @@ def _joined_pairs(pairs: DataFrame, records: RecordSide) -> DataFrame:
     return pairs.join(left, on="left").join(right, on="right")
 
 
-def _levels_of_batch(
+def levels_of_batch(
     table: pa.Table,
     *,
     columns: list[str],
@@ -190,7 +190,7 @@ def levels_on_spark(
     def compute(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
             table = pa.Table.from_batches([batch])
-            levels = _levels_of_batch(
+            levels = levels_of_batch(
                 table,
                 columns=compared,
                 sparse_width=sparse_width,
@@ -202,6 +202,6 @@ def levels_on_spark(
             out = pa.Table.from_arrays(columns, names=[POSITION, *level_names])
             yield from out.cast(arrow_out).to_batches()
 
-    joined = _joined_pairs(to_spark(spark, frame), records)
+    joined = joined_pairs(to_spark(spark, frame), records)
     collected = from_spark(joined.mapInArrow(compute, schema)).sort(POSITION)
     return collected.select(level_names).to_numpy().astype(np.int8)

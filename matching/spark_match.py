@@ -1,0 +1,210 @@
+"""``match_records`` with the candidate pairs kept on Spark from blocking to clustering.
+
+``match_records`` with ``engine: spark`` hands Spark only the comparison levels
+and the clustering, and holds every candidate pair on the driver in between
+(the pipeline needs the scored pairs there for the match evidence it
+publishes). ``match_on_spark`` is the path for data whose pairs do not fit
+one machine: candidate generation (``spark_blocking``), levels, EM pattern
+counts and scoring (``spark_scoring``) and clustering (``spark_clustering``)
+run on the executors, the scored pairs are written by Spark as Parquet, and
+the driver holds only per-record data (the standardised records, their name
+vectors, the cluster labels), the random pairs for u (a fixed
+``u_sample_pairs``), and the level patterns.
+
+What still runs on the driver and grows with the records (not the pairs):
+standardised records, name embedding and the semantic and sorted-neighbourhood
+rules (at most a window or neighbour list per record), each exact-key rule's
+keys, and the cluster labels. The clusters equal ``match_records``' for a run
+without steward decisions, labels or a stored model (which this path does not
+take).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import polars as pl
+
+from matching.attributes import run_comparisons
+from matching.cluster_limits import limit_cluster_sizes
+from matching.comparisons import Comparison, PairFrame
+from matching.engines.spark_blocking import candidates_on_spark
+from matching.engines.spark_clustering import cluster_on_spark
+from matching.engines.spark_compare import levels_on_spark, record_side
+from matching.engines.spark_frames import from_spark, to_spark
+from matching.engines.spark_session import spark_session
+from matching.linkage import random_pairs, term_frequency_reference
+from matching.model import FellegiSunterModel, fit_model
+from matching.semantic import Embedder, TfidfCharNgramEmbedder, embed_names
+from matching.settings import MatchSettings
+from matching.spark_scoring import (
+    candidate_levels,
+    pattern_counts,
+    scored_on_spark,
+    term_frequency_shares,
+)
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+EDGE_COLUMNS = ("left", "right", "match_weight", "match_probability", "weak_link")
+
+
+@dataclass(frozen=True)
+class SparkMatchResult:
+    """What ``match_on_spark`` decided; the scored pairs are in ``scored_pairs_path``.
+
+    ``stage_seconds``: wall time of each stage (each ends with its result
+    materialised on the executors), ``stage_rows``: what each stage processed.
+    """
+
+    clusters: pl.DataFrame
+    model: FellegiSunterModel
+    blocking_report: pl.DataFrame
+    oversized_clusters: pl.DataFrame
+    candidate_pairs: int
+    scored_pairs_path: Path | None
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    stage_rows: dict[str, int] = field(default_factory=dict)
+
+
+class _Clock:
+    """Wall seconds per stage, in order."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.seconds[stage] = round(now - self._last, 3)
+        self._last = now
+
+
+def match_on_spark(
+    std: pl.DataFrame,
+    *,
+    settings: MatchSettings,
+    embedder: Embedder | None = None,
+    comparisons: tuple[Comparison, ...] | None = None,
+    scored_pairs_out: Path | None = None,
+) -> SparkMatchResult:
+    """Block, compare, learn, score and cluster with the pairs on Spark executors.
+
+    ``scored_pairs_out``: a directory Spark writes the scored pairs to (Parquet,
+    the columns of ``MatchResult.scored_pairs`` with levels and rules as text),
+    or None not to keep them.
+
+    Example::
+
+        result = match_on_spark(std, settings=MatchSettings(engine="spark"),
+                                scored_pairs_out=Path("out/scored_pairs"))
+    """
+    clock = _Clock()
+    spark = spark_session(settings.spark)
+    comparisons = comparisons or run_comparisons(settings)
+    vectors = embed_names(std, embedder=embedder or TfidfCharNgramEmbedder())
+    clock.lap("embed")
+    candidates = candidates_on_spark(
+        spark,
+        std,
+        name_vectors=vectors,
+        settings=settings.blocking,
+        name_aliases=settings.name_aliases,
+    )
+    n_pairs = int(candidates.report["new_pairs"].sum())
+    clock.lap("candidates")
+    records = record_side(spark, std, comparisons=comparisons, name_vectors=vectors)
+    levels = candidate_levels(
+        candidates.pairs,
+        records,
+        comparisons=comparisons,
+        labels=candidates.labels,
+        std_schema=std.schema,
+    ).localCheckpoint(eager=True)
+    clock.lap("levels")
+    patterns, counts = pattern_counts(levels, comparisons)
+    u_left, u_right = random_pairs(
+        std.height, count=settings.model.u_sample_pairs, seed=settings.model.seed
+    )
+    u_levels = levels_on_spark(
+        spark,
+        PairFrame.build(std, u_left, u_right, name_vectors=vectors),
+        records,
+        comparisons=comparisons,
+    )
+    model = fit_model(
+        np.zeros((0, len(comparisons)), dtype=np.int8),
+        u_levels,
+        comparisons=comparisons,
+        settings=settings.model,
+        term_frequency_reference=term_frequency_reference(std, comparisons),
+        pattern_counts=(patterns, counts),
+    )
+    records.frame.unpersist()
+    del vectors, u_levels
+    clock.lap("em")
+    scored = scored_on_spark(
+        levels,
+        to_spark(spark, term_frequency_shares(std, comparisons)),
+        model=model,
+        comparisons=comparisons,
+        settings=settings,
+        labels=candidates.labels,
+    ).localCheckpoint(eager=True)
+    if scored_pairs_out is not None:
+        scored.write.mode("overwrite").parquet(str(scored_pairs_out))
+    clock.lap("scoring")
+    edges = scored.select(*EDGE_COLUMNS)
+    labels = cluster_on_spark(
+        std.height,
+        edges,
+        match_threshold=settings.model.match_threshold,
+        cannot_link_probability=settings.clustering.cannot_link_probability,
+    )
+    labels, oversized = limit_cluster_sizes(
+        labels,
+        _edges_of_oversized(spark, edges, labels, max_cluster_size=settings.max_cluster_size),
+        max_cluster_size=settings.max_cluster_size,
+        match_threshold=settings.model.match_threshold,
+    )
+    clock.lap("clustering")
+    clusters = pl.DataFrame(
+        {"record_index": np.arange(std.height, dtype=np.uint32), "cluster": labels}
+    )
+    return SparkMatchResult(
+        clusters=clusters,
+        model=model,
+        blocking_report=candidates.report,
+        oversized_clusters=oversized,
+        candidate_pairs=n_pairs,
+        scored_pairs_path=scored_pairs_out,
+        stage_seconds=clock.seconds,
+        stage_rows={
+            "records": std.height,
+            "candidate_pairs": n_pairs,
+            "level_patterns": len(counts),
+            "u_pairs": len(u_left),
+        },
+    )
+
+
+def _edges_of_oversized(
+    spark: SparkSession, edges: DataFrame, labels: np.ndarray, *, max_cluster_size: int
+) -> pl.DataFrame:
+    """The edges whose left record is in a cluster over the limit: all ``limit_cluster_sizes``
+    reads (none, and nothing collected, when every cluster is within it)."""
+    sizes = np.bincount(labels, minlength=len(labels))
+    oversized = np.flatnonzero(sizes[labels] > max_cluster_size)
+    empty = pl.DataFrame(
+        schema={"left": pl.Int64, "right": pl.Int64, "match_weight": pl.Float64,
+                "match_probability": pl.Float64, "weak_link": pl.Boolean}
+    )  # fmt: skip
+    if not len(oversized):
+        return empty
+    members = to_spark(spark, pl.DataFrame({"left": oversized.astype(np.int64)}))
+    return from_spark(edges.join(members, on="left", how="left_semi"))
