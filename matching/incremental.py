@@ -55,7 +55,7 @@ import polars as pl
 import scipy.sparse as sp
 
 from matching.attributes import run_comparisons
-from matching.blocked_evidence import without_implied_evidence
+from matching.blocked_evidence import implied_comparisons, without_implied_evidence
 from matching.blocking import PAIR_SCHEMA
 from matching.comparisons import Comparison, PairFrame, comparison_levels
 from matching.incremental_rules import (
@@ -196,7 +196,8 @@ def match_incrementally(
         pl.Series("left", old_left[carried], dtype=pl.UInt32),
         pl.Series("right", old_right[carried], dtype=pl.UInt32),
     )
-    mask = _label_masks(old["blocking_rules"], rules).to_numpy().copy()
+    was_mask = _label_masks(old["blocking_rules"], rules).to_numpy()
+    mask = was_mask.copy()
     left = old["left"].to_numpy().astype(np.int64)
     right = old["right"].to_numpy().astype(np.int64)
     found = [pl.DataFrame(schema={**PAIR_SCHEMA, "mask": pl.UInt32})]
@@ -240,10 +241,27 @@ def match_incrementally(
         .sort("left", "right")
     )
 
-    # Pairs scored as before: carried, both records unchanged, no TF share moved.
+    labels = {
+        m: ",".join(r for k, r in enumerate(rules) if m >> k & 1)
+        for m in candidates["mask"].unique().to_list()
+    }
+    # Pairs scored as before: carried, both records unchanged, no TF share moved, and
+    # found by rules that imply the same evidence as before (a stored level of a
+    # comparison the rules now imply, or no longer imply, is not the level to score).
     score_columns = [c for c in old.columns if c not in ("blocking_rules", "steward_decision")]
-    reusable = old.select(score_columns).join(
-        candidates.select("left", "right"), on=["left", "right"], how="semi"
+    reusable = (
+        old.select(score_columns)
+        .join(candidates.select("left", "right"), on=["left", "right"], how="semi")
+        .join(
+            _implied_evidence_changed(
+                old.select("left", "right").with_columns(pl.Series("was", was_mask)),
+                candidates,
+                rules=rules,
+                comparisons=comparisons,
+            ),
+            on=["left", "right"],
+            how="anti",
+        )
     )
     moved = np.zeros(len(reusable), dtype=bool)
     reusable_left = reusable["left"].to_numpy().astype(np.int64)
@@ -268,10 +286,6 @@ def match_incrementally(
         np.concatenate([compared.right_index, reweighed["right"].to_numpy()]),
         name_vectors=vectors,
     )
-    labels = {
-        m: ",".join(r for k, r in enumerate(rules) if m >> k & 1)
-        for m in candidates["mask"].unique().to_list()
-    }
     compared_levels = without_implied_evidence(
         comparison_levels(compared, comparisons),
         todo["mask"].replace_strict(labels, return_dtype=pl.String),
@@ -320,3 +334,38 @@ def match_incrementally(
             "carried_pairs": reusable.height,
         },
     )
+
+
+def _implied_evidence_changed(
+    was: pl.DataFrame,
+    candidates: pl.DataFrame,
+    *,
+    rules: tuple[str, ...],
+    comparisons: tuple[Comparison, ...],
+) -> pl.DataFrame:
+    """(left, right) of carried pairs whose rules now imply other comparisons than before.
+
+    ``was``: the carried pairs' previous rule masks; ``candidates``: this run's masks.
+    A pair a capped block no longer yields keeps only the rules that still find
+    it, and what those imply (``matching.blocked_evidence``) may differ: its
+    stored levels then hold a comparison as implied that must be counted, or
+    the reverse, and only comparing it again gives the full rebuild's score.
+    """
+
+    def label(mask: int) -> str:
+        return ",".join(r for k, r in enumerate(rules) if mask >> k & 1)
+
+    both = was.join(candidates.select("left", "right", "mask"), on=["left", "right"])
+    changes = both.select("was", "mask").unique().filter(pl.col("was") != pl.col("mask"))
+    differ = [
+        (int(w), int(m))
+        for w, m in changes.iter_rows()
+        if not np.array_equal(
+            implied_comparisons(label(int(w)), comparisons),
+            implied_comparisons(label(int(m)), comparisons),
+        )
+    ]
+    if not differ:
+        return both.select("left", "right").clear()
+    pairs = pl.DataFrame(differ, schema={"was": pl.UInt32, "mask": pl.UInt32}, orient="row")
+    return both.join(pairs, on=["was", "mask"], how="semi").select("left", "right")

@@ -12,8 +12,14 @@ import pytest
 from connectors import load_source
 from matching import standardise
 from matching.aliases import NameAliases
+from matching.comparisons import default_comparisons
 from matching.embedders import char_wb_tfidf
-from matching.incremental import MatchIndex, match_in_full, match_incrementally
+from matching.incremental import (
+    MatchIndex,
+    _implied_evidence_changed,
+    match_in_full,
+    match_incrementally,
+)
 from matching.name_idf import NameIdf, vectors_from_frame, vectors_to_frame
 from matching.semantic import name_embedding_text
 from matching.settings import MatchSettings
@@ -177,3 +183,42 @@ def test_incremental_matching_equals_a_full_run_on_the_final_data(batch: Batch, 
     assert report.equals(full.blocking_report.select(report.columns))
     if settings.name_aliases is not None:  # the table's pairs were there to update
         assert full.blocking_report.filter(pl.col("rule") == "name_alias")["pairs"].item() > 0
+
+
+def test_a_carried_pair_found_by_other_rules_is_compared_again_when_they_imply_other_evidence() -> (
+    None
+):
+    """Stored levels hold implied comparisons as 'implied': valid only under the same rules."""
+    rules = ("name_key", "postcode_and_name_part", "birth_date", "email")
+    bit = {rule: 1 << k for k, rule in enumerate(rules)}
+    was = pl.DataFrame(
+        {
+            "left": [0, 1, 2, 3],
+            "right": [10, 11, 12, 13],
+            "was": [
+                bit["name_key"] | bit["postcode_and_name_part"],  # postcode counted
+                bit["name_key"] | bit["postcode_and_name_part"],
+                bit["birth_date"],  # birth date implied
+                bit["email"] | bit["birth_date"],
+            ],
+        },
+        schema={"left": pl.UInt32, "right": pl.UInt32, "was": pl.UInt32},
+    )
+    candidates = was.select(
+        "left",
+        "right",
+        pl.Series(
+            "mask",
+            [
+                bit["postcode_and_name_part"],  # the name block went over its cap: now implied
+                bit["name_key"] | bit["postcode_and_name_part"],  # unchanged
+                bit["birth_date"] | bit["email"],  # now counted: the e-mail rule found it too
+                bit["email"],  # another label, the same (nothing) implied
+            ],
+            dtype=pl.UInt32,
+        ),
+    )
+    changed = _implied_evidence_changed(
+        was, candidates, rules=rules, comparisons=default_comparisons()
+    )
+    assert sorted(changed["left"].to_list()) == [0, 2]
