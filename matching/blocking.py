@@ -13,7 +13,7 @@ Machines', matching.aliases).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -390,6 +390,34 @@ BLOCKING_RULES: dict[str, Callable[[BlockingContext], RuleOutcome]] = {
 }
 
 
+def blocking_report(
+    rules: Sequence[str],
+    *,
+    pairs: Mapping[int, int],
+    new_pairs: Mapping[int, int],
+    skipped: Sequence[tuple[int, int]],
+) -> pl.DataFrame:
+    """One row per rule (in order): its pairs, those no earlier rule found, what it skipped.
+
+    ``pairs`` and ``new_pairs`` are keyed by the rule's position; ``skipped`` holds
+    (blocks, records) per position. The default engine and the Spark one both report so.
+    """
+    return pl.DataFrame(
+        [
+            {
+                "rule": rule,
+                "pairs": int(pairs.get(order, 0)),
+                "new_pairs": int(new_pairs.get(order, 0)),
+                "skipped_blocks": skipped[order][0],
+                "skipped_records": skipped[order][1],
+            }
+            for order, rule in enumerate(rules)
+        ],
+        schema={"rule": pl.String, "pairs": pl.Int64, "new_pairs": pl.Int64,
+                "skipped_blocks": pl.Int64, "skipped_records": pl.Int64},
+    )  # fmt: skip
+
+
 @dataclass(frozen=True)
 class CandidatePairs:
     """Deduplicated candidate pairs and a per-rule report.
@@ -466,20 +494,9 @@ def generate_candidates(
     del packed
     firsts = union["first"].value_counts()
     new_pairs = dict(zip(firsts["first"].to_list(), firsts["count"].to_list(), strict=True))
-    report = pl.DataFrame(
-        [
-            {
-                "rule": rule,
-                "pairs": rule_pairs[order],
-                "new_pairs": int(new_pairs.get(order, 0)),
-                "skipped_blocks": skipped[order][0],
-                "skipped_records": skipped[order][1],
-            }
-            for order, rule in enumerate(settings.rules)
-        ],
-        schema={"rule": pl.String, "pairs": pl.Int64, "new_pairs": pl.Int64,
-                "skipped_blocks": pl.Int64, "skipped_records": pl.Int64},
-    )  # fmt: skip
+    report = blocking_report(
+        settings.rules, pairs=dict(enumerate(rule_pairs)), new_pairs=new_pairs, skipped=skipped
+    )
     masks = union["mask"].unique().to_list()
     labels = {
         mask: ",".join(r for k, r in enumerate(settings.rules) if mask >> k & 1) for mask in masks

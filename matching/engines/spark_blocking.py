@@ -30,6 +30,7 @@ from matching.blocking import (
     LOGGER,
     BlockingContext,
     RuleOutcome,
+    blocking_report,
     record_keys,
 )
 from matching.engines.spark_frames import to_spark
@@ -188,20 +189,7 @@ def candidates_on_spark(
     }
     new_pairs = {int(r["first"]): int(r["count"]) for r in union.groupBy("first").count().collect()}
     masks = [int(row["mask"]) for row in union.select("mask").distinct().collect()]
-    report = pl.DataFrame(
-        [
-            {
-                "rule": rule,
-                "pairs": int(rule_pairs.get(order, 0)),
-                "new_pairs": int(new_pairs.get(order, 0)),
-                "skipped_blocks": skipped[order][0],
-                "skipped_records": skipped[order][1],
-            }
-            for order, rule in enumerate(settings.rules)
-        ],
-        schema={"rule": pl.String, "pairs": pl.Int64, "new_pairs": pl.Int64,
-                "skipped_blocks": pl.Int64, "skipped_records": pl.Int64},
-    )  # fmt: skip
+    report = blocking_report(settings.rules, pairs=rule_pairs, new_pairs=new_pairs, skipped=skipped)
     for row in report.filter(pl.col("skipped_blocks") > 0).iter_rows(named=True):
         LOGGER.warning(
             "blocking rule %s: %d blocks over the size cap skipped (%d records); "
