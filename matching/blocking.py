@@ -390,6 +390,11 @@ BLOCKING_RULES: dict[str, Callable[[BlockingContext], RuleOutcome]] = {
 }
 
 
+def rules_label(mask: int, rules: Sequence[str]) -> str:
+    """The ``blocking_rules`` label of a rule bit mask: its rules' names in order, ','-joined."""
+    return ",".join(rule for k, rule in enumerate(rules) if mask >> k & 1)
+
+
 def blocking_report(
     rules: Sequence[str],
     *,
@@ -400,9 +405,10 @@ def blocking_report(
     """One row per rule (in order): its pairs, those no earlier rule found, what it skipped.
 
     ``pairs`` and ``new_pairs`` are keyed by the rule's position; ``skipped`` holds
-    (blocks, records) per position. The default engine and the Spark one both report so.
+    (blocks, records) per position. The default engine and the Spark one both report so,
+    and a rule that skipped blocks is logged as a warning.
     """
-    return pl.DataFrame(
+    report = pl.DataFrame(
         [
             {
                 "rule": rule,
@@ -416,6 +422,15 @@ def blocking_report(
         schema={"rule": pl.String, "pairs": pl.Int64, "new_pairs": pl.Int64,
                 "skipped_blocks": pl.Int64, "skipped_records": pl.Int64},
     )  # fmt: skip
+    for row in report.filter(pl.col("skipped_blocks") > 0).iter_rows(named=True):
+        LOGGER.warning(
+            "blocking rule %s: %d blocks over the size cap skipped (%d records); "
+            "their pairs are left to the other rules",
+            row["rule"],
+            row["skipped_blocks"],
+            row["skipped_records"],
+        )
+    return report
 
 
 @dataclass(frozen=True)
@@ -498,20 +513,10 @@ def generate_candidates(
         settings.rules, pairs=dict(enumerate(rule_pairs)), new_pairs=new_pairs, skipped=skipped
     )
     masks = union["mask"].unique().to_list()
-    labels = {
-        mask: ",".join(r for k, r in enumerate(settings.rules) if mask >> k & 1) for mask in masks
-    }
+    labels = {mask: rules_label(mask, settings.rules) for mask in masks}
     pairs = union.select(
         (pl.col("key") // (1 << 32)).cast(pl.UInt32).alias("left"),
         (pl.col("key") % (1 << 32)).cast(pl.UInt32).alias("right"),
         pl.col("mask").replace_strict(labels, return_dtype=pl.String).alias("blocking_rules"),
     )
-    for row in report.filter(pl.col("skipped_blocks") > 0).iter_rows(named=True):
-        LOGGER.warning(
-            "blocking rule %s: %d blocks over the size cap skipped (%d records); "
-            "their pairs are left to the other rules",
-            row["rule"],
-            row["skipped_blocks"],
-            row["skipped_records"],
-        )
     return CandidatePairs(pairs=pairs, report=report)

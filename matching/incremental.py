@@ -56,7 +56,7 @@ import scipy.sparse as sp
 
 from matching.attributes import run_comparisons
 from matching.blocked_evidence import implied_comparisons, without_implied_evidence
-from matching.blocking import PAIR_SCHEMA
+from matching.blocking import PAIR_SCHEMA, rules_label
 from matching.comparisons import Comparison, PairFrame, comparison_levels
 from matching.incremental_rules import (
     NEIGHBOUR_SCHEMA,
@@ -241,10 +241,7 @@ def match_incrementally(
         .sort("left", "right")
     )
 
-    labels = {
-        m: ",".join(r for k, r in enumerate(rules) if m >> k & 1)
-        for m in candidates["mask"].unique().to_list()
-    }
+    labels = {m: rules_label(m, rules) for m in candidates["mask"].unique().to_list()}
     # Pairs scored as before: carried, both records unchanged, no TF share moved, and
     # found by rules that imply the same evidence as before (a stored level of a
     # comparison the rules now imply, or no longer imply, is not the level to score).
@@ -351,18 +348,14 @@ def _implied_evidence_changed(
     stored levels then hold a comparison as implied that must be counted, or
     the reverse, and only comparing it again gives the full rebuild's score.
     """
-
-    def label(mask: int) -> str:
-        return ",".join(r for k, r in enumerate(rules) if mask >> k & 1)
-
     both = was.join(candidates.select("left", "right", "mask"), on=["left", "right"])
     changes = both.select("was", "mask").unique().filter(pl.col("was") != pl.col("mask"))
     differ = [
         (int(w), int(m))
         for w, m in changes.iter_rows()
         if not np.array_equal(
-            implied_comparisons(label(int(w)), comparisons),
-            implied_comparisons(label(int(m)), comparisons),
+            implied_comparisons(rules_label(int(w), rules), comparisons),
+            implied_comparisons(rules_label(int(m), rules), comparisons),
         )
     ]
     if not differ:

@@ -27,11 +27,11 @@ from connectors.errors import ConfigError
 from matching.aliases import NameAliases
 from matching.blocking import (
     BLOCKING_RULES,
-    LOGGER,
     BlockingContext,
     RuleOutcome,
     blocking_report,
     record_keys,
+    rules_label,
 )
 from matching.engines.spark_frames import to_spark
 from matching.settings import BlockingSettings
@@ -190,17 +190,7 @@ def candidates_on_spark(
     new_pairs = {int(r["first"]): int(r["count"]) for r in union.groupBy("first").count().collect()}
     masks = [int(row["mask"]) for row in union.select("mask").distinct().collect()]
     report = blocking_report(settings.rules, pairs=rule_pairs, new_pairs=new_pairs, skipped=skipped)
-    for row in report.filter(pl.col("skipped_blocks") > 0).iter_rows(named=True):
-        LOGGER.warning(
-            "blocking rule %s: %d blocks over the size cap skipped (%d records); "
-            "their pairs are left to the other rules",
-            row["rule"],
-            row["skipped_blocks"],
-            row["skipped_records"],
-        )
-    labels = {
-        mask: ",".join(r for k, r in enumerate(settings.rules) if mask >> k & 1) for mask in masks
-    }
+    labels = {mask: rules_label(mask, settings.rules) for mask in masks}
     return SparkCandidates(
         pairs=union.select("left", "right", F.col("mask").cast("long")),
         report=report,
