@@ -11,25 +11,30 @@ shared key.
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
 
 # Shared mailboxes are the company's, never one person's: they link no records.
 ROLE_MAILBOX = (
     r"(?i)^(info|sales|service|services|support|admin|finance|contact|office|hr|billing"
     r"|accounts?|enquiries|inquiries|hello|marketing|noreply|no-reply|team|mail)@"
 )
-MAX_PASSES = 50  # label propagation converges in (longest chain of shared keys) passes
 
 
 def linked_components(keys: pl.DataFrame, nodes: pl.Series) -> pl.DataFrame:
-    """``_node -> _component``: nodes joined by any shared ``_key`` (label propagation).
+    """``_node -> _component``: nodes joined by any shared ``_key``, however long the chain.
+
+    The nodes and keys are one undirected graph (an edge from a node to each key
+    it holds) whose connected components scipy finds in one pass.
 
     Args:
         keys: ``_node, _key`` (Int64, String), one row per key a node holds; callers
             scope keys to a customer (prefix the unified ID) so that nothing links
             across customers.
-        nodes: Every node (Int64), keyed or not; a node without keys is its own
-            component.
+        nodes: Every node (Int64, distinct), keyed or not; a node without keys is its
+            own component.
 
     Returns:
         ``_node, _component``: the component is the smallest node id in it.
@@ -39,26 +44,23 @@ def linked_components(keys: pl.DataFrame, nodes: pl.Series) -> pl.DataFrame:
         >>> linked_components(keys, pl.Series([0, 1, 2, 3]))["_component"].to_list()
         [0, 0, 0, 3]
     """
-    labels = pl.DataFrame({"_node": nodes}).select(
-        pl.col("_node"), pl.col("_node").alias("_component")
+    positions = pl.DataFrame({"_node": nodes}).with_row_index("_position")
+    key_positions = keys.select("_key").unique().with_row_index("_key_position")
+    edges = keys.join(positions, on="_node").join(key_positions, on="_key")
+    size = positions.height + key_positions.height
+    graph = sp.coo_matrix(
+        (
+            np.ones(edges.height, dtype=np.int8),
+            (
+                edges["_position"].to_numpy(),
+                edges["_key_position"].to_numpy().astype(np.int64) + positions.height,
+            ),
+        ),
+        shape=(size, size),
     )
-    for _ in range(MAX_PASSES):
-        by_key = (
-            keys.join(labels, on="_node")
-            .group_by("_key")
-            .agg(pl.col("_component").min().alias("_key_label"))
-        )
-        updated = (
-            keys.join(by_key, on="_key")
-            .group_by("_node")
-            .agg(pl.col("_key_label").min())
-            .join(labels, on="_node", how="right")
-            .select(
-                "_node",
-                pl.min_horizontal("_component", "_key_label").alias("_component"),
-            )
-        )
-        if updated.sort("_node").equals(labels.sort("_node")):
-            break
-        labels = updated
-    return labels.sort("_node")
+    _, component = connected_components(graph, directed=False)
+    return (
+        positions.with_columns(pl.Series("_graph_component", component[: positions.height]))
+        .select("_node", pl.col("_node").min().over("_graph_component").alias("_component"))
+        .sort("_node")
+    )

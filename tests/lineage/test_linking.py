@@ -25,6 +25,12 @@ from lineage.linking import linked_components
             [1, 2, 3],
             [1, 1, 1],
         ),
+        (
+            "a chain longer than any number of propagation passes is still one component",
+            [(n, f"k{k}") for k in range(119) for n in (k, k + 1)],
+            list(range(121)),
+            [0] * 120 + [120],
+        ),
     ],
 )
 def test_linked_components(
