@@ -76,6 +76,7 @@ from matching.incremental_rules import (
 from matching.linkage import (
     MatchResult,
     cluster_under_decisions,
+    complete_thin_clusters,
     match_records,
     pair_term_frequencies,
     score_pairs,
@@ -308,8 +309,17 @@ def match_incrementally(
             .alias("blocking_rules")
         )
     )
-    clustered = cluster_under_decisions(
-        std, scored, steward_decisions=steward_decisions, settings=settings
+    clustered = complete_thin_clusters(
+        std,
+        cluster_under_decisions(
+            std, scored, steward_decisions=steward_decisions, settings=settings
+        ),
+        name_vectors_of=lambda rows: vectors[rows],
+        model=model,
+        comparisons=comparisons,
+        settings=settings,
+        tf_population=statistics.population,
+        steward_decisions=steward_decisions,
     )
     return IndexedMatchResult(
         scored_pairs=clustered.scored_pairs,

@@ -6,7 +6,9 @@ tests run exactly the same code.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -14,8 +16,9 @@ import polars as pl
 from matching.attributes import run_comparisons
 from matching.blocked_evidence import IMPLIED, IMPLIED_LABEL, without_implied_evidence
 from matching.blocking import CandidatePairs, generate_candidates
+from matching.cluster_completion import COMPLETION_RULE, thin_clusters, uncompared_pairs
 from matching.cluster_limits import empty_oversized, limit_cluster_sizes
-from matching.comparisons import Comparison, PairFrame
+from matching.comparisons import Comparison, PairFrame, comparison_levels
 from matching.engines import MatchEngine, engine_for
 from matching.labels import (
     LABEL_ORIGIN,
@@ -24,7 +27,8 @@ from matching.labels import (
     with_labelled_candidates,
 )
 from matching.model import FellegiSunterModel, fit_model, probability_from_weight
-from matching.semantic import Embedder, TfidfCharNgramEmbedder, embed_names
+from matching.name_idf import PrecomputedVectors
+from matching.semantic import Embedder, TfidfCharNgramEmbedder, embed_names, name_embedding_text
 from matching.settings import MatchSettings
 from matching.steward import steward_pairs, with_steward_decisions
 
@@ -316,12 +320,98 @@ def match_records(
     clustered = cluster_under_decisions(
         std, scored, steward_decisions=steward_decisions, settings=settings, engine=engine
     )
+    embedder = embedder or TfidfCharNgramEmbedder()
+    clustered = complete_thin_clusters(
+        std,
+        clustered,
+        name_vectors_of=lambda rows: _name_vectors_of(std, rows, embedder),
+        model=model,
+        comparisons=comparisons,
+        settings=settings,
+        tf_population=tf_population,
+        steward_decisions=steward_decisions,
+        engine=engine,
+    )
     return MatchResult(
         scored_pairs=clustered.scored_pairs,
         clusters=clustered.clusters,
         model=model,
         blocking_report=report,
         oversized_clusters=clustered.oversized_clusters,
+    )
+
+
+def _name_vectors_of(std: pl.DataFrame, rows: np.ndarray, embedder: Embedder) -> Any:
+    """Name vectors of ``rows``: the run's own when precomputed, else embedded anew."""
+    if isinstance(embedder, PrecomputedVectors):
+        return embedder.vectors[rows]
+    return embedder.embed(name_embedding_text(std[rows]))
+
+
+def complete_thin_clusters(
+    std: pl.DataFrame,
+    clustered: Clustered,
+    *,
+    name_vectors_of: Callable[[np.ndarray], Any],
+    model: FellegiSunterModel,
+    comparisons: tuple[Comparison, ...],
+    settings: MatchSettings,
+    tf_population: int | None,
+    steward_decisions: pl.DataFrame | None,
+    engine: MatchEngine | None = None,
+) -> Clustered:
+    """``clustered`` with its thin clusters' uncompared pairs scored, then clustered again.
+
+    See ``matching.cluster_completion``. The added pairs carry ``blocking_rules``
+    'cluster_completion' (no rule implied their evidence) and stay in
+    ``scored_pairs``, so ``match_evidence`` shows the disagreement that split a
+    chain. Shared by a full and an incremental match (an incremental run drops
+    the previous release's completion pairs with the rules that no longer find
+    them, and completes its own clusters the same way).
+
+    ``name_vectors_of(rows)``: the name vectors of those record indices.
+    """
+    cluster = settings.clustering
+    if not cluster.complete_thin_clusters:
+        return clustered
+    labels = clustered.clusters["cluster"].to_numpy()
+    thin = thin_clusters(
+        labels,
+        clustered.scored_pairs,
+        min_records=cluster.thin_cluster_min_records,
+        compared_share=cluster.thin_cluster_compared_share,
+        max_records=settings.max_cluster_size,
+    )
+    if not thin.height:
+        return clustered
+    pairs = uncompared_pairs(labels, clustered.scored_pairs, thin["cluster"])
+    left, right = pairs["left"].to_numpy(), pairs["right"].to_numpy()
+    rows = np.unique(np.concatenate([left, right]))
+    position = np.zeros(std.height, dtype=np.int64)
+    position[rows] = np.arange(len(rows))
+    # Levels on the records involved only: their name vectors are all that is embedded.
+    local = PairFrame.build(
+        std[rows], position[left], position[right], name_vectors=name_vectors_of(rows)
+    )
+    levels = comparison_levels(local, comparisons)
+    del local
+    pair_frame = PairFrame.build(std, left, right, name_vectors=None)
+    added = score_pairs(
+        pair_frame,
+        levels,
+        model=model,
+        comparisons=comparisons,
+        settings=settings,
+        term_frequencies=pair_term_frequencies(
+            std, pair_frame, comparisons, population=tf_population
+        ),
+    ).with_columns(pl.lit(COMPLETION_RULE).cast(pl.Categorical).alias("blocking_rules"))
+    scored = clustered.scored_pairs.drop("steward_decision")
+    scored = pl.concat([scored, added.select(scored.columns).cast(scored.schema)]).sort(
+        "left", "right"
+    )
+    return cluster_under_decisions(
+        std, scored, steward_decisions=steward_decisions, settings=settings, engine=engine
     )
 
 
