@@ -34,7 +34,7 @@ import polars as pl
 
 from connectors.canonical import RECORD_KEY_COLUMNS
 from lineage.linking import ROLE_MAILBOX, linked_components
-from lineage.roles import phone_number_type
+from lineage.roles import PARTIAL_PERSON_NAME, phone_number_type
 from lineage.trust import normalised_value
 
 CONTACT_COLUMNS: tuple[str, ...] = (
@@ -112,7 +112,13 @@ def _components(values: pl.DataFrame) -> pl.DataFrame:
             for prefix, expr in (
                 ("e", pl.col("email").str.to_lowercase()),
                 ("p", pl.col("phone")),
-                ("n", normalised_value(pl.col("name"))),
+                # A title or a lone given name (张先生, 'Jessie') is no one's identity.
+                (
+                    "n",
+                    pl.when(~pl.col("name").str.contains(PARTIAL_PERSON_NAME)).then(
+                        normalised_value(pl.col("name"))
+                    ),
+                ),
             )
         ]
     ).filter(~pl.col("_key").str.ends_with(":"))
