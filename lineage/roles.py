@@ -32,7 +32,12 @@ Roles, best first (``ROLE_ORDER``):
   a 2-3 character Chinese name with a common surname and no company word, 王女士 /
   张先生 / 小王, a nickname). A person-looking name thus never wins a company's name
   while any other name exists.
-- ``name`` for a person: ``full_name`` > ``surname_first`` > ``partial_name``.
+- ``name`` for a person: ``full_name`` > ``surname_first`` > ``order_name`` >
+  ``recipient_name`` > ``partial_name``. The middle two are not the records' own
+  names but whom the person's orders went to (``contact_name`` on a person's own
+  record, a shop's 收货人; ``_order_names``): most orders go to oneself, so where the
+  records hold only handles that is the best name there is; ``recipient_name`` is one
+  ``recipient_records`` says may be someone else. They never count as agreement.
   ``surname_first``: 'Roberts Sarah' where 'Sarah Roberts' is a candidate too and a
   titled record ('Ms. Roberts') names Roberts as the surname (without such a title
   nothing says which order is the given one, and trust decides).
@@ -49,7 +54,9 @@ Roles, best first (``ROLE_ORDER``):
 - ``address`` (both types): ``address`` > ``prefixed_address`` (a leading province or
   city in front of what another candidate holds clean: the same address, written by a
   source without region columns) > ``shipping_address`` (warehouse, pick-up point,
-  locker, 收货 / 代收, c/o).
+  locker, 收货 / 代收, c/o); for a person then ``recipient_address``, as
+  ``recipient_phone`` after every other phone: the address and phone on an order sent
+  to someone else (``recipient_records``).
 
 Spellings of one name (``variant``): a company's name candidates (any role but
 ``personal_name``) carry a variant key, the name with a bracketed city moved to the
@@ -97,7 +104,13 @@ ROLE_ORDER: dict[tuple[str, str], tuple[str, ...]] = {
     ),
     ("phone", "person"): ("mobile", "line", "main_line", "foreign_number", "recipient_phone"),
     ("name", "company"): ("legal_name", "short_name", "translated_name", "personal_name"),
-    ("name", "person"): ("full_name", "surname_first", "partial_name"),
+    ("name", "person"): (
+        "full_name",
+        "surname_first",
+        "order_name",
+        "recipient_name",
+        "partial_name",
+    ),
     # A customer of unknown type (only tickets, say): only a handle or a title is demoted.
     ("name", ""): (UNCLASSIFIED, "partial_name"),
     ("address", "company"): ("address", "prefixed_address", "shipping_address"),
@@ -108,6 +121,8 @@ ROLE_ORDER: dict[tuple[str, str], tuple[str, ...]] = {
         "recipient_address",
     ),
 }
+# Name roles of a person's order recipients (``_order_names``).
+ORDER_ROLES = ("order_name", "recipient_name")
 MAIN_LINE_TYPES = frozenset(
     {
         phonenumbers.PhoneNumberType.FIXED_LINE,
@@ -633,21 +648,38 @@ def _role_rank(field: pl.Expr, customer_type: pl.Expr, role: pl.Expr) -> pl.Expr
 
 
 def _with_recipient_roles(
-    roles: pl.DataFrame, framed: pl.DataFrame, recipients: pl.DataFrame, fields: set[str]
+    roles: pl.DataFrame, framed: pl.DataFrame, sent: pl.Series, fields: set[str]
 ) -> pl.DataFrame:
     """A person's phone and address on a record sent to someone else: ``recipient_*``."""
     wanted = [f for f in ("phone", "address") if f in fields]
-    if recipients.is_empty() or not wanted:
+    if not wanted:
         return roles
-    sent = recipient_records(recipients, framed).to_series().implode()
     rows = framed.filter(
         pl.col("field").is_in(wanted)
         & (pl.col("_customer_type") == "person")
-        & pl.struct(RECORD_KEY_COLUMNS).is_in(sent)
+        & pl.struct(RECORD_KEY_COLUMNS).is_in(sent.implode())
     ).select("_row", pl.format("recipient_{}", "field").alias("_recipient"))
     return roles.join(rows, on="_row", how="left").select(
         "_row", pl.coalesce("_recipient", "role").alias("role")
     )
+
+
+def _order_names(recipients: pl.DataFrame, sent: pl.Series) -> pl.DataFrame:
+    """A person customer's order recipients as ``name`` candidates, with their role.
+
+    Most orders go to the customer themself, so the name on them is the person's full
+    name where the records' own names are only shop handles (tb947360894, 快乐的布丁929).
+    ``order_name`` (the customer by ``recipient_records``) and ``recipient_name`` (maybe
+    someone else) rank after every full name and before partial ones: a handle is
+    never the person's name, a recipient's name is most often theirs.
+    """
+    orders = recipients.filter(pl.col("_customer_type") == "person")
+    role = (
+        pl.when(pl.struct(RECORD_KEY_COLUMNS).is_in(sent.implode()))
+        .then(pl.lit("recipient_name"))
+        .otherwise(pl.lit("order_name"))
+    )
+    return orders.with_columns(pl.lit("name").alias("field"), role.alias("_order_role"))
 
 
 def classify_roles(
@@ -695,7 +727,13 @@ def classify_roles(
     if "address" in fields and not addresses.is_empty():
         parts.append(_address_roles(addresses))
     roles = pl.concat(parts, how="vertical") if parts else pl.DataFrame(schema=ROLE_SCHEMA)
-    roles = _with_recipient_roles(roles, framed, recipients, fields)
+    if not recipients.is_empty():
+        sent = recipient_records(recipients, framed).to_series()
+        roles = _with_recipient_roles(roles, framed, sent, fields)
+        if "name" in fields:
+            orders = _order_names(recipients, sent)
+            roles = pl.concat([roles, orders.select("_row", pl.col("_order_role").alias("role"))])
+            framed = pl.concat([framed, orders.drop("_order_role")])
     # Only a company's own names are spellings of its name; a contact's is not.
     spelled = (
         (pl.col("field") == "name")
@@ -765,8 +803,10 @@ def with_agreement(
         .alias("_current"),
         normalised_value(pl.col("value")).alias("_agreement_norm"),
     )
+    # Whom an order went to is no source writing the customer's name: it is no witness.
+    witness = pl.col("_current") & ~pl.col("role").is_in(ORDER_ROLES).fill_null(False)
     sources = (
-        pl.when(pl.col("_current"))
+        pl.when(witness)
         .then(pl.col("source_system"))
         .drop_nulls()
         .n_unique()

@@ -437,6 +437,55 @@ def test_a_parcels_recipient(
     assert (row["value"], row["rule"]) == (expected, rule), case
 
 
+@pytest.mark.parametrize(
+    ("case", "records", "expected", "rule"),
+    [
+        (
+            "only a handle: the name its order went to is the best guess",
+            [_order("shop", 1, "tb947360894", "罗晨")],
+            "罗晨",
+            "highest_trust:role=recipient_name",
+        ),
+        (
+            "the name two orders went to beats a more trusted order's other name",
+            [
+                _order("crm", 1, "tb947360894", "王芳"),
+                _order("shop", 1, "tb947360894", "罗晨"),
+                _order("shop", 2, "快乐的布丁929", "罗晨"),
+            ],
+            "罗晨",
+            "highest_trust:role=order_name",
+        ),
+        (
+            "any full name on record beats every order's name",
+            [_order("shop", 1, "张伟", "李娜"), _order("shop", 2, "张伟", "李娜")],
+            "张伟",
+            "highest_trust:role=full_name",
+        ),
+        (
+            "an order's name is no witness: it never makes a name agreed",
+            [
+                _person("erp", "魏国佳"),
+                _person("tickets", "魏英秀"),
+                _order("shop", 1, "小猫咪491", "魏英秀"),
+            ],
+            "魏国佳",
+            "highest_trust:role=full_name",
+        ),
+    ],
+)  # fmt: skip
+def test_a_persons_order_names(
+    make_std: Builder,
+    make_xref: Builder,
+    case: str,
+    records: list[dict[str, Any]],
+    expected: str,
+    rule: str,
+) -> None:
+    row = _golden(make_std, make_xref, records)["name"]
+    assert (row["value"], row["rule"]) == (expected, rule), case
+
+
 def test_a_persons_recipient_is_never_their_contact(make_std: Builder, make_xref: Builder) -> None:
     records = [
         _order("crm", 1, "张伟", "李娜", phone="+8613800138000"),
