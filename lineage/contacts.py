@@ -6,8 +6,9 @@ contact, the ERP's 联系人, ticket requesters, shop buyers) become
 
 Per record of a company customer the contact is read as:
 
-- ``name``: ``contact_name``, else the record's ``name`` when the record itself says
-  ``person`` (a ticket without a company: the requester);
+- ``name``: the record's ``name`` when the record itself says ``person`` (a ticket
+  or shop order without a company: the requester; its ``contact_name`` is whom a
+  parcel went to), else its ``contact_name``;
 - ``email``: the record's valid e-mail unless it is a role mailbox (info@, sales@ ...);
 - ``phone``: the record's valid phone unless it is a main line (a fixed line, by
   libphonenumber's type) or the company's golden phone.
@@ -33,7 +34,7 @@ import polars as pl
 
 from connectors.canonical import RECORD_KEY_COLUMNS
 from lineage.linking import ROLE_MAILBOX, linked_components
-from lineage.roles import phone_number_type
+from lineage.roles import PARTIAL_PERSON_NAME, phone_number_type
 from lineage.trust import normalised_value
 
 CONTACT_COLUMNS: tuple[str, ...] = (
@@ -84,10 +85,11 @@ def _contact_values(records: pl.DataFrame, company_phone: pl.DataFrame) -> pl.Da
             "unified_id",
             *RECORD_KEY_COLUMNS,
             "source_updated_at",
-            pl.coalesce("contact_name", pl.when(requester).then("name")).alias("name"),
-            pl.when(pl.col("contact_name").is_not_null())
-            .then(_column_of("contact_name"))
-            .otherwise(_column_of("name"))
+            # A person's own record names whom its parcel went to, not a contact.
+            pl.when(requester).then("name").otherwise("contact_name").alias("name"),
+            pl.when(requester)
+            .then(_column_of("name"))
+            .otherwise(_column_of("contact_name"))
             .alias("name_column"),
             pl.when(valid_email).then("email").alias("email"),
             _column_of("email").alias("email_column"),
@@ -110,7 +112,13 @@ def _components(values: pl.DataFrame) -> pl.DataFrame:
             for prefix, expr in (
                 ("e", pl.col("email").str.to_lowercase()),
                 ("p", pl.col("phone")),
-                ("n", normalised_value(pl.col("name"))),
+                # A title or a lone given name (张先生, 'Jessie') is no one's identity.
+                (
+                    "n",
+                    pl.when(~pl.col("name").str.contains(PARTIAL_PERSON_NAME)).then(
+                        normalised_value(pl.col("name"))
+                    ),
+                ),
             )
         ]
     ).filter(~pl.col("_key").str.ends_with(":"))

@@ -238,6 +238,17 @@ def golden_column_lineage(
                     )
                     for column in mapping.source_columns
                 )
+            if field == "contact_name" and "name" in settings.role_fields:
+                # A person's order recipient is a name candidate (lineage.roles).
+                name_rule = settings.rules.get("name", "highest_trust")
+                for path in files:
+                    lineage.setdefault("name", []).extend(
+                        ColumnSource(
+                            source.name, path, column, "DIRECT", "TRANSFORMATION",
+                            f"{how}; a person's order recipient; {name_rule}",
+                        )
+                        for column in mapping.source_columns
+                    )  # fmt: skip
             leader = leader_of.get(field)
             if leader is not None and leader in source.fields:
                 for path in files:

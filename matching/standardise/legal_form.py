@@ -64,17 +64,22 @@ def name_key_expr(name: pl.Expr) -> pl.Expr:
 def split_legal_form(frame: pl.LazyFrame) -> pl.LazyFrame:
     """Step: add ``legal_form``, ``name_key`` and ``contact_key``; ``name`` is unchanged.
 
-    A person has no contact person: sources that repeat the person's own name
-    as contact (e-commerce, tickets) would otherwise count the name twice, as
-    name and as contact evidence, and put a contact on a person's golden record.
+    A person has no contact person: on a person's own record ``contact_name`` is
+    whom the order went to (a shop's 收货人: the person themself, or someone else
+    receiving the parcel). It gets no ``contact_key``, so matching never reads it:
+    sources that repeat the person's own name as contact would otherwise count the
+    name twice, as name and as contact evidence. The value itself is kept for
+    survivorship, which tells a parcel's other recipient by it
+    (``lineage.roles``: their phone and address are not the customer's) and puts
+    no contact on a person's golden record.
     """
     name = pl.col("name")
     is_person = pl.col("customer_type") == "person"
-    frame = frame.with_columns(
-        pl.when(is_person).then(None).otherwise(pl.col("contact_name")).alias("contact_name")
-    )
     return frame.with_columns(
         _legal_form_code(name).alias("legal_form"),
         name_key_expr(name).alias("name_key"),
-        name_key_expr(pl.col("contact_name")).alias("contact_key"),
+        pl.when(is_person)
+        .then(None)
+        .otherwise(name_key_expr(pl.col("contact_name")))
+        .alias("contact_key"),
     )

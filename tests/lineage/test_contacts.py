@@ -116,3 +116,26 @@ def test_a_new_record_keeps_the_existing_contact_ids(
     clusters = {**CLUSTERS, "U1": [*CLUSTERS["U1"], ("tickets", "T9")]}
     grown = _contacts(make_std, make_xref, [*RECORDS, later], clusters)
     assert set(grown.contacts["contact_id"]) == set(contacts.contacts["contact_id"])
+
+
+@pytest.mark.parametrize(
+    ("case", "first", "second", "rows"),
+    [
+        ("one full name is one person", "郭明", "郭明", 1),
+        ("a lone given name is no one's identity", "Jessie", "Jessie", 2),
+        ("a title is no one's identity", "郭先生", "郭先生", 2),
+        ("a handle is no one's identity", "jessie_2024", "jessie_2024", 2),
+    ],
+)  # fmt: skip
+def test_names_that_link_records_into_one_contact(
+    make_std: Builder, make_xref: Builder, case: str, first: str, second: str, rows: int
+) -> None:
+    """Two records of a company, different e-mails: only a whole name makes them one person."""
+    records = [
+        {"system": "crm", "id": "C1", "at": "2024-01-01", "customer_type": "company",
+         "name": "上海瑞凯软件有限公司", "contact_name": first, "email": "kang@ruikai.cn"},
+        {"system": "erp", "id": "E1", "at": "2024-02-01", "customer_type": "company",
+         "name": "上海瑞凯软件有限公司", "contact_name": second, "email": "jia@ruikai.cn"},
+    ]  # fmt: skip
+    clusters = {"U1": [("crm", "C1"), ("erp", "E1")]}
+    assert _contacts(make_std, make_xref, records, clusters).contacts.height == rows, case

@@ -295,6 +295,26 @@ def test_column_lineage_is_plain_data_too(config: TinyConfig) -> None:
     assert {i.transformations[0].subtype for i in contact} == {"AGGREGATION"}
 
 
+@pytest.mark.parametrize(
+    ("role_fields", "name_columns"),
+    [(("name",), {"full_name", "recipient"}), ((), {"full_name"})],
+)
+def test_a_persons_order_recipient_feeds_the_golden_name(
+    tmp_path: Path, role_fields: tuple[str, ...], name_columns: set[str]
+) -> None:
+    (tmp_path / "shop.csv").write_text("id,full_name,recipient\n", encoding="utf-8")
+    raw = [
+        {"name": "shop", "system": "ecommerce", "path": "shop.csv", "format": "csv",
+         "record_id": "id", "fields": {"name": "full_name", "contact_name": "recipient"},
+         "trust": {"default": 0.7}},
+    ]  # fmt: skip
+    sources = parse_sources(raw, base_dir=tmp_path)
+    settings = SurvivorshipSettings(role_fields=role_fields)
+    lineage = golden_column_lineage(sources, settings=settings)
+    assert {ref.column for ref in lineage["name"]} == name_columns
+    assert {ref.column for ref in lineage["contact_name"]} == {"recipient"}
+
+
 def test_a_field_matched_on_but_never_published_is_no_golden_column(tmp_path: Path) -> None:
     (tmp_path / "hr.csv").write_text("id,full_name,dob\n", encoding="utf-8")
     raw = [

@@ -353,6 +353,157 @@ def test_values_by_role(
     assert (row["value"], row["rule"]) == (expected, rule), case
 
 
+def _order(system: str, n: int, name: str, contact: str | None, **fields: Any) -> dict[str, Any]:
+    """A person's own record (a shop order): ``contact`` is whom the parcel went to."""
+    return {**_person(system, name, n=n), "contact_name": contact, **fields}
+
+
+@pytest.mark.parametrize(
+    ("case", "records", "field", "expected", "rule"),
+    [
+        (
+            "a parcel's other recipient: the person's own mobile beats the recipient's",
+            [
+                _order("crm", 1, "张伟", "李娜", phone="+8613800138000"),
+                _order("shop", 1, "张伟", None, phone="+8613900139000"),
+            ],
+            "phone",
+            "+8613900139000",
+            "highest_trust:role=mobile",
+        ),
+        (
+            "a parcel's other recipient: the person's own address beats the recipient's",
+            [
+                _order("crm", 1, "张伟", "李娜", address="长宁区复兴路1101号"),
+                _order("shop", 1, "张伟", None, address="南山区东风路401号"),
+            ],
+            "address",
+            "南山区东风路401号",
+            "highest_trust:role=address",
+        ),
+        (
+            "a parcel sent to oneself keeps its number: trust decides",
+            [
+                _order("crm", 1, "张伟", "张伟", phone="+8613800138000"),
+                _order("shop", 1, "张伟", None, phone="+8613900139000"),
+            ],
+            "phone",
+            "+8613800138000",
+            "highest_trust",
+        ),
+        (
+            "the customer's name in the other word order is the customer",
+            [
+                _order("crm", 1, "Wei Zhang", "ZHANG Wei", phone="+8613800138000"),
+                _order("shop", 1, "Wei Zhang", None, phone="+8613900139000"),
+            ],
+            "phone",
+            "+8613800138000",
+            "highest_trust",
+        ),
+        (
+            "only handles: the name two orders went to is the customer's, a third is not",
+            [
+                _order("crm", 1, "tb947360894", "王芳", phone="+8613700137000"),
+                _order("shop", 1, "tb947360894", "李娜", phone="+8613800138000"),
+                _order("shop", 2, "tb123456789", "李娜", phone="+8613800138000"),
+            ],
+            "phone",
+            "+8613800138000",
+            "highest_trust:role=mobile",
+        ),
+        (
+            "a company's contact is no recipient: its mobile keeps its role",
+            [
+                _company("crm", contact_name="李娜", phone="+8613800138000"),
+                _company("shop", contact_name="王芳", phone="+8613900139000"),
+            ],
+            "phone",
+            "+8613800138000",
+            "highest_trust",
+        ),
+    ],
+)  # fmt: skip
+def test_a_parcels_recipient(
+    make_std: Builder,
+    make_xref: Builder,
+    case: str,
+    records: list[dict[str, Any]],
+    field: str,
+    expected: str,
+    rule: str,
+) -> None:
+    row = _golden(make_std, make_xref, records)[field]
+    assert (row["value"], row["rule"]) == (expected, rule), case
+
+
+@pytest.mark.parametrize(
+    ("case", "records", "expected", "rule"),
+    [
+        (
+            "only a handle: the name its order went to is the best guess",
+            [_order("shop", 1, "tb947360894", "罗晨")],
+            "罗晨",
+            "highest_trust:role=recipient_name",
+        ),
+        (
+            "the name two orders went to beats a more trusted order's other name",
+            [
+                _order("crm", 1, "tb947360894", "王芳"),
+                _order("shop", 1, "tb947360894", "罗晨"),
+                _order("shop", 2, "快乐的布丁929", "罗晨"),
+            ],
+            "罗晨",
+            "highest_trust:role=order_name",
+        ),
+        (
+            "any full name on record beats every order's name",
+            [_order("shop", 1, "张伟", "李娜"), _order("shop", 2, "张伟", "李娜")],
+            "张伟",
+            "highest_trust:role=full_name",
+        ),
+        (
+            "an order's name is no witness: it never makes a name agreed",
+            [
+                _person("erp", "魏国佳"),
+                _person("tickets", "魏英秀"),
+                _order("shop", 1, "小猫咪491", "魏英秀"),
+            ],
+            "魏国佳",
+            "highest_trust:role=full_name",
+        ),
+    ],
+)  # fmt: skip
+def test_a_persons_order_names(
+    make_std: Builder,
+    make_xref: Builder,
+    case: str,
+    records: list[dict[str, Any]],
+    expected: str,
+    rule: str,
+) -> None:
+    row = _golden(make_std, make_xref, records)["name"]
+    assert (row["value"], row["rule"]) == (expected, rule), case
+
+
+def test_a_persons_recipient_is_never_their_contact(make_std: Builder, make_xref: Builder) -> None:
+    records = [
+        _order("crm", 1, "张伟", "李娜", phone="+8613800138000"),
+        _order("shop", 1, "张伟", "张伟"),
+    ]
+    assert "contact_name" not in _golden(make_std, make_xref, records)
+
+
+def test_recipient_roles_follow_role_fields(make_std: Builder, make_xref: Builder) -> None:
+    records = [
+        _order("crm", 1, "张伟", "李娜", phone="+8613800138000"),
+        _order("shop", 1, "张伟", None, phone="+8613900139000"),
+    ]
+    off = SurvivorshipSettings(decay_by_field={}, role_fields=("name",))
+    row = _golden(make_std, make_xref, records, off)["phone"]
+    assert (row["value"], row["rule"]) == ("+8613800138000", "highest_trust")
+
+
 def test_without_roles_trust_decides(make_std: Builder, make_xref: Builder) -> None:
     records = [_company("crm", phone="+8613800138000"), _company("erp", phone="+862172806681")]
     off = SurvivorshipSettings(decay_by_field={}, role_fields=())

@@ -40,6 +40,23 @@ def test_name_key_and_legal_form(make_frame, name, name_key, legal_form):  # typ
 
 
 @pytest.mark.parametrize(
+    ("customer_type", "contact_key", "contact_latin_sorted"),
+    [
+        ("company", "王伟", "wang wei"),
+        (None, "王伟", "wang wei"),
+        # A person's own record: whom the parcel went to, kept for survivorship only.
+        ("person", None, None),
+    ],
+)
+def test_a_persons_contact_name_is_no_matching_evidence(  # type: ignore[no-untyped-def]
+    make_frame, customer_type, contact_key, contact_latin_sorted
+):
+    row = _one(make_frame, customer_type=customer_type, name="x", contact_name="王伟")
+    assert row["contact_name"] == "王伟"
+    assert (row["contact_key"], row["contact_latin_sorted"]) == (contact_key, contact_latin_sorted)
+
+
+@pytest.mark.parametrize(
     ("key", "tokens"),
     [
         ("王小明", ["wang", "xiaoming"]),
