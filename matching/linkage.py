@@ -185,6 +185,27 @@ def score_pairs(
     return frame.with_columns(_decision(pl.col("match_probability"), settings).alias("decision"))
 
 
+def score_with_term_frequencies(
+    std: pl.DataFrame,
+    pairs: PairFrame,
+    levels: np.ndarray,
+    *,
+    model: FellegiSunterModel,
+    comparisons: tuple[Comparison, ...],
+    settings: MatchSettings,
+    tf_population: int | None,
+) -> pl.DataFrame:
+    """``score_pairs`` with the pairs' term-frequency shares among ``std``'s records."""
+    return score_pairs(
+        pairs,
+        levels,
+        model=model,
+        comparisons=comparisons,
+        settings=settings,
+        term_frequencies=pair_term_frequencies(std, pairs, comparisons, population=tf_population),
+    )
+
+
 def _score_chunk(
     left: np.ndarray,
     right: np.ndarray,
@@ -303,15 +324,14 @@ def match_records(
         std, pair_frame.left_index, pair_frame.right_index, name_vectors=None
     )
     del vectors
-    scored = score_pairs(
+    scored = score_with_term_frequencies(
+        std,
         pair_frame,
         levels,
         model=model,
         comparisons=comparisons,
         settings=settings,
-        term_frequencies=pair_term_frequencies(
-            std, pair_frame, comparisons, population=tf_population
-        ),
+        tf_population=tf_population,
     ).with_columns(candidates.pairs["blocking_rules"].cast(pl.Categorical))
     # Clustering is the last peak at 1M records: the candidate frame (with its
     # rule labels), the level matrix and the pair arrays are not needed for it.
@@ -396,15 +416,14 @@ def complete_thin_clusters(
     levels = comparison_levels(local, comparisons)
     del local
     pair_frame = PairFrame.build(std, left, right, name_vectors=None)
-    added = score_pairs(
+    added = score_with_term_frequencies(
+        std,
         pair_frame,
         levels,
         model=model,
         comparisons=comparisons,
         settings=settings,
-        term_frequencies=pair_term_frequencies(
-            std, pair_frame, comparisons, population=tf_population
-        ),
+        tf_population=tf_population,
     ).with_columns(pl.lit(COMPLETION_RULE).cast(pl.Categorical).alias("blocking_rules"))
     scored = clustered.scored_pairs.drop("steward_decision")
     scored = pl.concat([scored, added.select(scored.columns).cast(scored.schema)]).sort(
