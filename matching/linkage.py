@@ -19,6 +19,7 @@ from matching.blocking import CandidatePairs, generate_candidates
 from matching.cluster_completion import COMPLETION_RULE, thin_clusters, uncompared_pairs
 from matching.cluster_limits import empty_oversized, limit_cluster_sizes
 from matching.comparisons import Comparison, PairFrame, comparison_levels
+from matching.domain_owner import attach_to_domain_owners
 from matching.engines import MatchEngine, engine_for
 from matching.labels import (
     LABEL_ORIGIN,
@@ -30,7 +31,7 @@ from matching.model import FellegiSunterModel, fit_model, probability_from_weigh
 from matching.name_idf import PrecomputedVectors
 from matching.semantic import Embedder, TfidfCharNgramEmbedder, embed_names, name_embedding_text
 from matching.settings import MatchSettings
-from matching.steward import steward_pairs, with_steward_decisions
+from matching.steward import CANNOT_LINK, steward_pairs, with_steward_decisions
 
 
 @dataclass(frozen=True)
@@ -515,6 +516,16 @@ def cluster_under_decisions(
         max_cluster_size=settings.max_cluster_size,
         match_threshold=settings.model.match_threshold,
     )
+    if settings.clustering.attach_to_domain_owners:
+        cannot = pl.concat(
+            [
+                edges.filter(
+                    pl.col("match_probability") < settings.clustering.cannot_link_probability
+                ).select("left", "right"),
+                decided.filter(pl.col("steward_decision") == CANNOT_LINK).select("left", "right"),
+            ]
+        )
+        labels, _ = attach_to_domain_owners(std, labels, cannot)
     clusters = pl.DataFrame(
         {"record_index": np.arange(std.height, dtype=np.uint32), "cluster": labels}
     )

@@ -225,6 +225,14 @@ class ClusterSettings(BaseModel):
             "63 to 43 records."
         ),
     )
+    attach_to_domain_owners: bool = Field(
+        default=True,
+        description=(
+            "A cluster naming no customer (a ticket with a blank company) whose only company "
+            "e-mail domain every named record holding it shares with one cluster joins that "
+            "cluster (matching.domain_owner); a domain two clusters hold attaches nothing."
+        ),
+    )
     thin_cluster_min_records: int = Field(
         default=3,
         ge=3,
