@@ -189,18 +189,17 @@ def match_incrementally(
     changes = _Changes.between(previous.std, std)
     vectors = _carried_vectors(std, previous, changes, statistics)
 
-    old = previous.scored_pairs
-    old_left = changes.old_to_new[old["left"].to_numpy().astype(np.int64)]
-    old_right = changes.old_to_new[old["right"].to_numpy().astype(np.int64)]
-    carried = (old_left >= 0) & (old_right >= 0)
-    old = old.filter(pl.lit(carried)).with_columns(
-        pl.Series("left", old_left[carried], dtype=pl.UInt32),
-        pl.Series("right", old_right[carried], dtype=pl.UInt32),
-    )
-    was_mask = _label_masks(old["blocking_rules"], rules).to_numpy()
+    stored = previous.scored_pairs
+    # The carried pairs are rows of ``stored`` (``rows``) renumbered into this run's
+    # records; their columns are gathered once, into the result, and never copied
+    # whole before (each copy of 6.5M pairs at 1M records was 0.5 to 1.4 GiB).
+    old_left = changes.old_to_new[stored["left"].to_numpy().astype(np.int64)]
+    old_right = changes.old_to_new[stored["right"].to_numpy().astype(np.int64)]
+    rows = np.flatnonzero((old_left >= 0) & (old_right >= 0))
+    left, right = old_left[rows], old_right[rows]
+    del old_left, old_right
+    was_mask = _label_masks(stored["blocking_rules"], rules).to_numpy()[rows]
     mask = was_mask.copy()
-    left = old["left"].to_numpy().astype(np.int64)
-    right = old["right"].to_numpy().astype(np.int64)
     found = [pl.DataFrame(schema={**PAIR_SCHEMA, "mask": pl.UInt32})]
     neighbours = pl.DataFrame(schema=NEIGHBOUR_SCHEMA)
     touched_records = np.zeros(std.height, dtype=bool)
@@ -210,12 +209,10 @@ def match_incrementally(
             touched, neighbours, pairs = _semantic_update(
                 vectors, previous, changes, settings=blocking
             )
-            clear = touched[left] | touched[right]
         elif rule == SORTED_NEIGHBOURHOOD:
             touched, pairs = _sorted_neighbourhood_update(
                 std, previous.std, changes, settings=blocking
             )
-            clear = touched[left] | touched[right]
         else:
             spec = _rule_key(rule, blocking, name_aliases=settings.name_aliases)
             if spec is None:
@@ -230,49 +227,49 @@ def match_incrementally(
                 cap=spec[2],
                 settings=blocking,
             )
-            clear = touched[left] | touched[right]
-        mask[clear] &= ~bit
+        mask[touched[left] | touched[right]] &= ~bit
         touched_records |= touched
         found.append(pairs.with_columns(pl.lit(int(bit), dtype=pl.UInt32).alias("mask")))
+    carried = pl.DataFrame(
+        {"left": left, "right": right, "row": rows, "was": was_mask},
+        schema={**PAIR_SCHEMA, "row": pl.Int64, "was": pl.UInt32},
+    )
+    del left, right, rows, was_mask
     candidates = (
-        pl.concat([old.select("left", "right").with_columns(pl.Series("mask", mask)), *found])
+        pl.concat([carried.select("left", "right", pl.Series("mask", mask)), *found])
         .group_by("left", "right")
         .agg(pl.col("mask").bitwise_or())
         .filter(pl.col("mask") > 0)
         .sort("left", "right")
     )
+    del mask, found
 
     labels = {m: rules_label(m, rules) for m in candidates["mask"].unique().to_list()}
     # Pairs scored as before: carried, both records unchanged, no TF share moved, and
     # found by rules that imply the same evidence as before (a stored level of a
     # comparison the rules now imply, or no longer imply, is not the level to score).
-    score_columns = [c for c in old.columns if c not in ("blocking_rules", "steward_decision")]
-    reusable = (
-        old.select(score_columns)
-        .join(candidates.select("left", "right"), on=["left", "right"], how="semi")
-        .join(
-            _implied_evidence_changed(
-                old.select("left", "right").with_columns(pl.Series("was", was_mask)),
-                candidates,
-                rules=rules,
-                comparisons=comparisons,
-            ),
-            on=["left", "right"],
-            how="anti",
-        )
-    )
-    moved = np.zeros(len(reusable), dtype=bool)
+    both = carried.join(candidates, on=["left", "right"])
+    del carried
+    reusable = both.join(
+        _implied_evidence_changed(both, rules=rules, comparisons=comparisons),
+        on=["left", "right"],
+        how="anti",
+    ).select("left", "right", "row")
+    del both
+    moved = np.zeros(reusable.height, dtype=bool)
+    reusable_rows = reusable["row"].to_numpy()
     reusable_left = reusable["left"].to_numpy().astype(np.int64)
     for comparison in comparisons:
         if comparison.tf_column is None:
             continue
         shifted = _recounted_values(std, previous.std, changes, column=comparison.tf_column)
         holds = std[comparison.tf_column].is_in(shifted.implode()).fill_null(False).to_numpy()
-        at_top = (reusable[f"{comparison.name}_level"] == comparison.labels[-1]).to_numpy()
+        level = stored[f"{comparison.name}_level"].gather(reusable_rows)
+        at_top = (level.cast(pl.String) == comparison.labels[-1]).fill_null(False).to_numpy()
         moved |= holds[reusable_left] & at_top
     # A pair whose TF share moved keeps its levels (they depend on its two records
     # only): it is reweighed from its stored levels, not compared again.
-    reweighed = reusable.filter(pl.lit(moved))
+    reweighed = _stored_rows(stored, reusable.filter(pl.lit(moved)))
     todo = candidates.join(reusable.select("left", "right"), on=["left", "right"], how="anti")
     reusable = reusable.filter(pl.lit(~moved))
     compared = PairFrame.build(
@@ -299,15 +296,11 @@ def match_incrementally(
             std, pair_frame, comparisons, population=statistics.population
         ),
     )
-    scored = (
-        pl.concat([reusable.select(rescored.columns).cast(rescored.schema), rescored])
-        .sort("left", "right")
-        .with_columns(
-            candidates["mask"]
-            .replace_strict(labels, return_dtype=pl.String)
-            .cast(pl.Categorical)
-            .alias("blocking_rules")
-        )
+    scored = _carried_and_rescored(stored, reusable, rescored).with_columns(
+        candidates["mask"]
+        .replace_strict(labels, return_dtype=pl.String)
+        .cast(pl.Categorical)
+        .alias("blocking_rules")
     )
     clustered = complete_thin_clusters(
         std,
@@ -343,22 +336,51 @@ def match_incrementally(
     )
 
 
+def _stored_rows(stored: pl.DataFrame, carried: pl.DataFrame) -> pl.DataFrame:
+    """The stored pairs at ``carried``'s ``row``, under its (this run's) ``left`` and ``right``."""
+    rows = stored.select(pl.exclude("left", "right")).gather(carried["row"])
+    return rows.with_columns(carried["left"], carried["right"])
+
+
+def _carried_and_rescored(
+    stored: pl.DataFrame, carried: pl.DataFrame, rescored: pl.DataFrame
+) -> pl.DataFrame:
+    """The carried pairs' stored scores and the rescored pairs, in (left, right) order.
+
+    ``carried``: the rows of ``stored`` kept (``row``) with this run's ``left`` and
+    ``right``. Built column by column in ``rescored``'s types, so besides the
+    result only one column is copied at a time (the frame concatenated, then
+    sorted, held two more copies of every pair).
+    """
+    order = (
+        pl.DataFrame(
+            {
+                "left": pl.concat([carried["left"], rescored["left"]]),
+                "right": pl.concat([carried["right"], rescored["right"]]),
+            }
+        )
+        .select(pl.arg_sort_by("left", "right"))
+        .to_series()
+    )
+    columns = []
+    for name, dtype in rescored.schema.items():
+        kept = carried[name] if name in ("left", "right") else stored[name].gather(carried["row"])
+        columns.append(pl.concat([kept.cast(dtype), rescored[name]]).gather(order))
+    return pl.DataFrame(columns)
+
+
 def _implied_evidence_changed(
-    was: pl.DataFrame,
-    candidates: pl.DataFrame,
-    *,
-    rules: tuple[str, ...],
-    comparisons: tuple[Comparison, ...],
+    both: pl.DataFrame, *, rules: tuple[str, ...], comparisons: tuple[Comparison, ...]
 ) -> pl.DataFrame:
     """(left, right) of carried pairs whose rules now imply other comparisons than before.
 
-    ``was``: the carried pairs' previous rule masks; ``candidates``: this run's masks.
-    A pair a capped block no longer yields keeps only the rules that still find
-    it, and what those imply (``matching.blocked_evidence``) may differ: its
-    stored levels then hold a comparison as implied that must be counted, or
-    the reverse, and only comparing it again gives the full rebuild's score.
+    ``both``: the carried pairs this run finds too, with their previous rule
+    mask (``was``) and this run's (``mask``). A pair a capped block no longer
+    yields keeps only the rules that still find it, and what those imply
+    (``matching.blocked_evidence``) may differ: its stored levels then hold a
+    comparison as implied that must be counted, or the reverse, and only
+    comparing it again gives the full rebuild's score.
     """
-    both = was.join(candidates.select("left", "right", "mask"), on=["left", "right"])
     changes = both.select("was", "mask").unique().filter(pl.col("was") != pl.col("mask"))
     differ = [
         (int(w), int(m))

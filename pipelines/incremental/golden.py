@@ -13,7 +13,12 @@ from lineage.contact_points import CANDIDATE_COLUMNS_READ
 from lineage.golden import FIELD_ORDER, latest_update
 from matching.identity import resolve_unified_ids
 from pipelines.incremental.baseline import KEYS, Baseline, PreviousGolden
-from pipelines.warehouse.spill import SpilledGolden
+from pipelines.warehouse.spill import SpilledGolden, SpilledTable, SpillFolder
+
+# DuckDB's memory for sorting the carried field candidates with the recomputed ones
+# (8M rows at 1M records); past it the sort spills to disk. Its default
+# (writer.MERGE_MEMORY, 6 GB) let the golden step reach 9 GiB.
+CANDIDATE_MERGE_MEMORY = "1GB"
 
 
 def carried_unified_ids(
@@ -58,11 +63,13 @@ def carried_unified_ids(
 
 
 @dataclass(frozen=True)
-class IncrementalGolden(GoldenRecord):
-    """A golden record whose ``carried`` customers are the ``previous`` release's rows, unchanged.
+class IncrementalGolden(SpilledGolden):
+    """A spilled golden record whose ``carried`` customers are the ``previous`` release's rows.
 
     Later stages use it to touch only the other customers (contact points,
-    the tables published as changes).
+    the tables published as changes). Its candidates (8M rows at 1M records)
+    wait in the scratch folder as a whole build's do: held in memory, they and
+    the copies made of them took the run past 9 GiB.
     """
 
     carried: pl.Series = field(default_factory=lambda: pl.Series("unified_id", [], pl.String))
@@ -70,7 +77,11 @@ class IncrementalGolden(GoldenRecord):
 
     def recomputed(self, frame: pl.DataFrame) -> pl.DataFrame:
         """The rows of ``frame`` whose customer was not carried over."""
-        return frame.filter(~pl.col("unified_id").is_in(self.carried.implode()))
+        return frame.filter(self.not_carried())
+
+    def not_carried(self) -> pl.Expr:
+        """True for the rows of a customer not carried over (a recomputed or a new one)."""
+        return ~pl.col("unified_id").is_in(self.carried.implode())
 
 
 def with_contact_points(
@@ -82,49 +93,69 @@ def with_contact_points(
     a carried customer are its previous rows; the order is the function's own.
     Of spilled candidates, only the contact fields' are read back.
     """
-    if isinstance(golden, SpilledGolden):
-        wanted = pl.col("field").is_in(list(fields))
-        read = [c for c in golden.field_candidates.columns if c in CANDIDATE_COLUMNS_READ]
-        contact = golden.field_candidates.lazy().filter(wanted).select(read).collect()
-        return customer_contact_points(contact, fields=fields)
     previous = golden.previous if isinstance(golden, IncrementalGolden) else None
-    if previous is None or "customer_contact_points" not in previous.columns:
-        return customer_contact_points(golden.field_candidates, fields=fields)
-    assert isinstance(golden, IncrementalGolden)
-    fresh = customer_contact_points(golden.recomputed(golden.field_candidates), fields=fields)
-    kinds = ", ".join(f"'{kind}'" for kind in fields)
-    return previous.warehouse.rows_plus(
-        "customer_contact_points",
-        release=previous.release,
-        keep=golden.carried.to_frame("unified_id"),
-        new=fresh,
-        order_by=["unified_id", f"list_position([{kinds}], kind)", "is_primary DESC",
-                  "trust_score DESC", "value"],
-    )  # fmt: skip
+    if previous is not None and "customer_contact_points" in previous.columns:
+        assert isinstance(golden, IncrementalGolden)
+        recomputed = _contact_candidates(golden.field_candidates, fields, golden.not_carried())
+        kinds = ", ".join(f"'{kind}'" for kind in fields)
+        return previous.warehouse.rows_plus(
+            "customer_contact_points",
+            release=previous.release,
+            keep=golden.carried.to_frame("unified_id"),
+            new=customer_contact_points(recomputed, fields=fields),
+            order_by=["unified_id", f"list_position([{kinds}], kind)", "is_primary DESC",
+                      "trust_score DESC", "value"],
+        )  # fmt: skip
+    if isinstance(golden, SpilledGolden):
+        contact = _contact_candidates(golden.field_candidates, fields, pl.lit(True))
+        return customer_contact_points(contact, fields=fields)
+    return customer_contact_points(golden.field_candidates, fields=fields)
+
+
+def _contact_candidates(
+    candidates: SpilledTable, fields: Sequence[str], rows: pl.Expr
+) -> pl.DataFrame:
+    """Of spilled candidates, the contact fields' ``rows``, only the columns contact points read."""
+    read = [c for c in candidates.columns if c in CANDIDATE_COLUMNS_READ]
+    wanted = pl.col("field").is_in(list(fields)) & rows
+    return candidates.lazy().filter(wanted).select(read).collect()
 
 
 def combine_golden(
-    previous: PreviousGolden, carried: pl.Series, fresh: GoldenRecord
+    previous: PreviousGolden, carried: pl.Series, fresh: GoldenRecord, *, spill: SpillFolder
 ) -> IncrementalGolden:
     """The previous release's rows of ``carried`` customers plus the recomputed ones.
 
     In the order ``build_golden_record`` gives (customer, field, candidate
     rank), so the tables equal a full rebuild's row for row. DuckDB selects
-    the carried rows and sorts (``Warehouse.rows_plus``): the release's tables
-    are never loaded whole.
+    the carried rows and sorts (``Warehouse.rows_plus_parts``): the release's
+    tables are never loaded whole, and the candidates go to ``spill`` batch by
+    batch as DuckDB gives them (:data:`CANDIDATE_MERGE_MEMORY` for its sort).
+    ``fresh`` holds the steward overrides already (an overridden customer is
+    never carried).
     """
     keep = carried.to_frame("unified_id")
     field_order = ", ".join(f"'{f}'" for f in FIELD_ORDER)
     by_field = ["unified_id", f"list_position([{field_order}], field)"]
-
-    def merged(table: str, new: pl.DataFrame, order_by: list[str]) -> pl.DataFrame:
-        return previous.warehouse.rows_plus(
-            table, release=previous.release, keep=keep, new=new, order_by=order_by
-        )
-
+    warehouse, release = previous.warehouse, previous.release
+    candidates = warehouse.rows_plus_parts(
+        "field_candidates",
+        release=release,
+        keep=keep,
+        new=fresh.field_candidates,
+        # A steward row (no rank) follows its field's candidates, as apply_field_overrides puts it.
+        order_by=[*by_field, "rank IS NULL", "rank"],
+        memory=CANDIDATE_MERGE_MEMORY,
+    )
     return IncrementalGolden(
-        golden_customer=merged("golden_customer", fresh.golden_customer, by_field[:1]),
-        field_candidates=merged("field_candidates", fresh.field_candidates, [*by_field, "rank"]),
+        golden_customer=warehouse.rows_plus(
+            "golden_customer",
+            release=release,
+            keep=keep,
+            new=fresh.golden_customer,
+            order_by=by_field[:1],
+        ),
+        field_candidates=spill.write_parts("field_candidates", candidates),
         carried=carried,
         previous=previous,
     )

@@ -17,13 +17,13 @@ from pipelines.warehouse import (
     ReleaseTable,
     StagedTable,
     TableDelta,
+    staged_lazy,
     staged_rows,
-    table_rows,
 )
-from pipelines.warehouse.spill import SpilledGolden
+from pipelines.warehouse.spill import SpilledGolden, SpilledTable
 
-# field_lineage is derived from field_candidates when the release is written
-# (for the changed customers only: publish_plan).
+# field_lineage too: derived from field_candidates when the release is written,
+# or spilled with them (for the changed customers only: publish_plan).
 GOLDEN_DELTA_TABLES = ("golden_customer", "field_candidates", "customer_contact_points")
 
 
@@ -58,15 +58,17 @@ def publish_plan(
         assert isinstance(golden, IncrementalGolden)
         ids = previous.unified_ids
         removed = ids.filter(~ids.is_in(golden.carried.implode())).to_frame()
-        for name in GOLDEN_DELTA_TABLES:
-            frame = table_rows(tables, name)
-            known = previous.columns.get(name)
-            if known is None or set(known) != set(frame.columns):
-                continue
-            plan[name] = TableDelta(
-                ("unified_id",), removed=removed, added=golden.recomputed(frame)
-            )
         lineage = tables.get("field_lineage")
+        # A spilled lineage (the candidates are spilled) is per customer as they are.
+        spilled = ("field_lineage",) if isinstance(lineage, SpilledTable) else ()
+        for name in (*GOLDEN_DELTA_TABLES, *spilled):
+            rows = staged_lazy(tables[name])
+            known = previous.columns.get(name)
+            if known is None or set(known) != set(rows.collect_schema().names()):
+                continue
+            # Only the recomputed customers' rows are read (the candidates are spilled).
+            added = rows.filter(golden.not_carried()).collect()
+            plan[name] = TableDelta(("unified_id",), removed=removed, added=added)
         known = previous.columns.get("field_lineage")
         if (
             "field_candidates" in plan

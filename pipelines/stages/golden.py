@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 
 import polars as pl
@@ -18,7 +17,6 @@ from lineage.golden import (
 )
 from pipelines.incremental import (
     Baseline,
-    IncrementalGolden,
     carried_unified_ids,
     combine_golden,
 )
@@ -101,14 +99,14 @@ def build_golden(
             run_id=run_id,
             as_of=latest_update(std) if as_of is None else as_of,
         )
-        golden = combine_golden(baseline.golden, carried, fresh)
+        if overrides is not None:
+            # Overridden customers are never carried over: applied to the recomputed ones,
+            # the overrides are applied to the whole.
+            fresh = apply_field_overrides(fresh, overrides, history=identity.history, run_id=run_id)
+        return combine_golden(baseline.golden, carried, fresh, spill=spill)
     if overrides is None:
         return golden
-    overridden = apply_field_overrides(golden, overrides, history=identity.history, run_id=run_id)
-    if isinstance(golden, IncrementalGolden):
-        # Overridden customers are never carried over: the carried rows stand.
-        return replace(golden, **vars(overridden))
-    return overridden
+    return apply_field_overrides(golden, overrides, history=identity.history, run_id=run_id)
 
 
 def _spilled_golden(

@@ -218,7 +218,6 @@ def test_a_carried_pair_found_by_other_rules_is_compared_again_when_they_imply_o
             dtype=pl.UInt32,
         ),
     )
-    changed = _implied_evidence_changed(
-        was, candidates, rules=rules, comparisons=default_comparisons()
-    )
+    both = was.join(candidates, on=["left", "right"])
+    changed = _implied_evidence_changed(both, rules=rules, comparisons=default_comparisons())
     assert sorted(changed["left"].to_list()) == [0, 2]
