@@ -183,6 +183,7 @@ def build_stage_assets(config: FusionConfig) -> list[AssetsDefinition]:
                 "blocking": MetadataValue.md(result.blocking_report.to_pandas().to_markdown()),
                 "prior": result.model.prior,
                 "work": result.work,
+                "pairs_kept_on_spark": isinstance(result, PairsOnSparkResult),
             }
         )
         faults.checkpoint("after:match_result")

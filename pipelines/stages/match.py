@@ -71,7 +71,8 @@ def match(
     A full match with ``engine: spark`` keeps the candidate pairs on Spark
     (``matching.spark_indexed``), writing them to ``pairs_dir``, unless no
     ``pairs_dir`` is given or steward decisions or labels are in force: those
-    runs, and incremental ones, hold the pairs on the driver (the log says which).
+    runs hold the pairs on the driver and say why in a warning; incremental runs
+    (``match_incrementally``) hold them there too.
     """
     settings = config.matching
     model = None if baseline is None else baseline.model
@@ -96,7 +97,9 @@ def match(
             return match_in_full_on_spark(
                 std, settings=settings, statistics=statistics, model=model, pairs_dir=pairs_dir
             )
-        LOGGER.info("matching with engine spark, pairs on the driver (match_records): %s", reason)
+        LOGGER.warning(
+            "engine spark: the candidate pairs are held on the driver (match_records): %s", reason
+        )
     return match_in_full(
         std,
         settings=settings,

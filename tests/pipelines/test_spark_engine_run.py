@@ -11,6 +11,7 @@ record the settings.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from importlib import import_module
 from pathlib import Path
 
@@ -19,7 +20,10 @@ import yaml
 
 from matching.settings import SparkSettings
 from matching.spark_indexed import PairsOnSparkResult
-from tests.pipelines.conftest import run_samples
+from pipelines.settings import load_fusion_config
+from tests.matching.engines.test_spark_indexed import must_link
+from tests.matching.engines.test_spark_standalone import samples_std
+from tests.pipelines.conftest import SAMPLE_CONFIG, run_samples
 from tests.reliability.conftest import RUN_BOOKKEEPING, read_tables, table_hashes
 
 # The module, not the function ``pipelines.stages`` exports under the same name.
@@ -73,3 +77,23 @@ def test_spark_run_publishes_the_same_warehouse(
     for table in ("golden_customer", "customer_xref", "field_lineage", "match_evidence"):
         assert published[table].height > 0, table
     assert published["match_evidence"].height == on_spark[0].candidate_pairs
+
+
+def test_decisions_keep_the_pairs_on_the_driver_and_say_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With steward link decisions in force, engine spark matches with ``match_in_full``
+    (labelled candidates and constraints are made on the driver) and warns why."""
+    config = load_fusion_config(SAMPLE_CONFIG)
+    config = replace(config, matching=config.matching.model_copy(update={"engine": "spark"}))
+    std, _ = samples_std()
+    taken: list[str] = []
+    monkeypatch.setattr(match_stage, "match_in_full", lambda *a, **k: taken.append("driver"))
+    monkeypatch.setattr(
+        match_stage, "match_in_full_on_spark", lambda *a, **k: taken.append("spark")
+    )
+    match_stage.match(std, config=config, decisions=must_link(std), pairs_dir=tmp_path)
+    assert taken == ["driver"]
+    assert "steward link decisions" in caplog.text
+    match_stage.match(std, config=config, decisions=None, pairs_dir=tmp_path)
+    assert taken == ["driver", "spark"]

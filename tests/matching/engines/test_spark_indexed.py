@@ -90,10 +90,10 @@ def test_pairs_on_spark_give_what_match_in_full_gives(
     assert on_spark.record_match_probability.sort("record_index").equals(best)
 
 
-def test_decisions_and_labels_keep_the_driver_path() -> None:
-    std, _ = samples_std()
+def must_link(std: pl.DataFrame) -> pl.DataFrame:
+    """One steward must-link between the first two records (``DECISION_COLUMNS``)."""
     keys = std.select("source_system", "source_record_id").head(2).rows()
-    decision = pl.DataFrame(
+    return pl.DataFrame(
         {
             "left_source_system": [keys[0][0]],
             "left_source_record_id": [keys[0][1]],
@@ -103,6 +103,11 @@ def test_decisions_and_labels_keep_the_driver_path() -> None:
             "decided_at": [datetime(2026, 12, 1, tzinfo=UTC)],
         }
     )
+
+
+def test_decisions_and_labels_keep_the_driver_path() -> None:
+    std, _ = samples_std()
+    decision = must_link(std)
     answer = decision.drop("decision", "decided_at").with_columns(
         pl.lit("yes").alias("answer"), pl.lit(0).alias("labelled_at")
     )
