@@ -64,31 +64,37 @@ class PairsOnSparkResult(IndexedMatchResult):
     decision_counts: dict[str, int] = field(kw_only=True)
     record_match_probability: pl.DataFrame = field(kw_only=True)
 
-    def scored_pair_parts(self, part_pairs: int) -> Iterator[pl.DataFrame]:
+    def scored_pair_parts(
+        self, part_pairs: int, *, batch_rows: int = 65_536
+    ) -> Iterator[pl.DataFrame]:
         """The scored pairs in source-key order, ``part_pairs`` rows a part (at least one part).
 
-        Read file after file, batch after batch, so the driver holds one part;
-        typed as ``match_records``' scored pairs.
+        Read file after file in batches of ``batch_rows``, each typed as
+        ``match_records``' scored pairs at once (the level labels become one-byte
+        codes while the batch is small); a batch that crosses a part's end is
+        split, so the driver holds one part and one batch.
         """
         schema = self.scored_pairs.schema
-        files = sorted(self.scored_pairs_path.glob("*.parquet"))
         pending: list[pl.DataFrame] = []
         held = 0
         emitted = False
-        for path in files:
-            for batch in pq.ParquetFile(path).iter_batches(
-                batch_size=part_pairs, columns=list(schema.names())
-            ):
+        for path in sorted(self.scored_pairs_path.glob("*.parquet")):
+            batches = pq.ParquetFile(path).iter_batches(
+                batch_size=batch_rows, columns=list(schema.names())
+            )
+            for batch in batches:
                 frame = pl.from_arrow(batch)
                 assert isinstance(frame, pl.DataFrame)
-                pending.append(frame.cast(schema))
-                held += frame.height
-                while held >= part_pairs:
-                    whole = pl.concat(pending)
-                    yield whole.slice(0, part_pairs)
+                frame = frame.cast(schema)
+                while held + frame.height >= part_pairs:
+                    need = part_pairs - held
+                    yield pl.concat([*pending, frame.slice(0, need)])
                     emitted = True
-                    rest = whole.slice(part_pairs)
-                    pending, held = [rest], rest.height
+                    frame = frame.slice(need)
+                    pending, held = [], 0
+                if frame.height:
+                    pending.append(frame)
+                    held += frame.height
         if held or not emitted:
             yield pl.concat(pending) if pending else self.scored_pairs
 

@@ -76,7 +76,7 @@ def test_pairs_on_spark_give_what_match_in_full_gives(
         .sort("lr", "rr")
         .drop("lr", "rr")
     )
-    parts = list(on_spark.scored_pair_parts(400))
+    parts = list(on_spark.scored_pair_parts(400, batch_rows=150))  # batches cross part ends
     assert [p.height for p in parts[:-1]] == [400] * (len(parts) - 1)
     assert 0 < parts[-1].height <= 400
     read_back = pl.concat(parts)
