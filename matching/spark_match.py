@@ -15,8 +15,14 @@ What still runs on the driver and grows with the records (not the pairs):
 standardised records, name embedding and the semantic and sorted-neighbourhood
 rules (at most a window or neighbour list per record), each exact-key rule's
 keys, and the cluster labels. The clusters equal ``match_records``' for a run
-without steward decisions, labels or a stored model (which this path does not
-take).
+without steward decisions or labels (which this path does not take); a stored
+model is scored with as ``match_records`` does (no EM).
+
+``fusion run`` with ``engine: spark`` takes this path through
+``matching.spark_indexed`` (docs/SCALING.md): the scored pairs are then written
+in the match evidence's order (``record_order``), and the two things the run
+reads of every pair besides the evidence, the pairs per decision and each
+record's best link inside its cluster, are aggregated here on the executors.
 """
 
 from __future__ import annotations
@@ -70,6 +76,11 @@ class SparkMatchResult:
     scored_pairs_path: Path | None
     stage_seconds: dict[str, float] = field(default_factory=dict)
     stage_rows: dict[str, int] = field(default_factory=dict)
+    # Scored pairs per ``decision`` (match / review / non_match), counted on Spark.
+    decision_counts: dict[str, int] = field(default_factory=dict)
+    # Per record in a multi-record cluster: the highest ``match_probability`` of a scored
+    # pair inside its cluster (``record_index`` UInt32, ``match_probability`` Float64).
+    record_match_probability: pl.DataFrame = field(default_factory=pl.DataFrame)
 
 
 class _Clock:
@@ -92,12 +103,22 @@ def match_on_spark(
     embedder: Embedder | None = None,
     comparisons: tuple[Comparison, ...] | None = None,
     scored_pairs_out: Path | None = None,
+    model: FellegiSunterModel | None = None,
+    tf_population: int | None = None,
+    semantic_neighbours: tuple[np.ndarray, np.ndarray] | None = None,
+    record_order: pl.DataFrame | None = None,
 ) -> SparkMatchResult:
     """Block, compare, learn, score and cluster with the pairs on Spark executors.
 
     ``scored_pairs_out``: a directory Spark writes the scored pairs to (Parquet,
-    the columns of ``MatchResult.scored_pairs`` with levels and rules as text),
-    or None not to keep them.
+    the columns of ``MatchResult.scored_pairs`` with levels and rules as text,
+    plus ``weak_link``), or None not to keep them. ``record_order``
+    (``record_index``, ``rank``): write them sorted by their left then right
+    record's rank (one part file after another), else in no particular order.
+
+    ``model``, ``tf_population`` and ``semantic_neighbours`` are
+    ``match_records``' arguments of those names: a model that fits the
+    comparisons is scored with instead of learnt.
 
     Example::
 
@@ -115,6 +136,7 @@ def match_on_spark(
         name_vectors=vectors,
         settings=settings.blocking,
         name_aliases=settings.name_aliases,
+        semantic_neighbours=semantic_neighbours,
     )
     n_pairs = int(candidates.report["new_pairs"].sum())
     clock.lap("candidates")
@@ -127,37 +149,43 @@ def match_on_spark(
         std_schema=std.schema,
     ).localCheckpoint(eager=True)
     clock.lap("levels")
-    patterns, counts = pattern_counts(levels, comparisons)
-    u_left, u_right = random_pairs(
-        std.height, count=settings.model.u_sample_pairs, seed=settings.model.seed
-    )
-    u_levels = levels_on_spark(
-        spark,
-        PairFrame.build(std, u_left, u_right, name_vectors=vectors),
-        records,
-        comparisons=comparisons,
-    )
-    model = fit_model(
-        np.zeros((0, len(comparisons)), dtype=np.int8),
-        u_levels,
-        comparisons=comparisons,
-        settings=settings.model,
-        term_frequency_reference=term_frequency_reference(std, comparisons),
-        pattern_counts=(patterns, counts),
-    )
+    n_patterns = 0
+    u_pairs = 0
+    if model is None or not model.fits(comparisons):
+        patterns, counts = pattern_counts(levels, comparisons)
+        n_patterns = len(counts)
+        u_left, u_right = random_pairs(
+            std.height, count=settings.model.u_sample_pairs, seed=settings.model.seed
+        )
+        u_pairs = len(u_left)
+        u_levels = levels_on_spark(
+            spark,
+            PairFrame.build(std, u_left, u_right, name_vectors=vectors),
+            records,
+            comparisons=comparisons,
+        )
+        model = fit_model(
+            np.zeros((0, len(comparisons)), dtype=np.int8),
+            u_levels,
+            comparisons=comparisons,
+            settings=settings.model,
+            term_frequency_reference=term_frequency_reference(
+                std, comparisons, population=tf_population
+            ),
+            pattern_counts=(patterns, counts),
+        )
+        del u_levels
     records.frame.unpersist()
-    del vectors, u_levels
+    del vectors
     clock.lap("em")
     scored = scored_on_spark(
         levels,
-        to_spark(spark, term_frequency_shares(std, comparisons)),
+        to_spark(spark, term_frequency_shares(std, comparisons, population=tf_population)),
         model=model,
         comparisons=comparisons,
         settings=settings,
         labels=candidates.labels,
     ).localCheckpoint(eager=True)
-    if scored_pairs_out is not None:
-        scored.write.mode("overwrite").parquet(str(scored_pairs_out))
     clock.lap("scoring")
     edges = scored.select(*EDGE_COLUMNS)
     labels = cluster_on_spark(
@@ -176,6 +204,13 @@ def match_on_spark(
     clusters = pl.DataFrame(
         {"record_index": np.arange(std.height, dtype=np.uint32), "cluster": labels}
     )
+    decisions = {
+        str(r["decision"]): int(r["count"]) for r in scored.groupBy("decision").count().collect()
+    }
+    best = _record_match_probability(spark, scored, clusters)
+    if scored_pairs_out is not None:
+        _write_scored(spark, scored, scored_pairs_out, record_order=record_order)
+    clock.lap("pair_outputs")
     return SparkMatchResult(
         clusters=clusters,
         model=model,
@@ -187,9 +222,11 @@ def match_on_spark(
         stage_rows={
             "records": std.height,
             "candidate_pairs": n_pairs,
-            "level_patterns": len(counts),
-            "u_pairs": len(u_left),
+            "level_patterns": n_patterns,
+            "u_pairs": u_pairs,
         },
+        decision_counts=decisions,
+        record_match_probability=best,
     )
 
 
@@ -208,3 +245,49 @@ def _edges_of_oversized(
         return empty
     members = to_spark(spark, pl.DataFrame({"left": oversized.astype(np.int64)}))
     return from_spark(edges.join(members, on="left", how="left_semi"))
+
+
+def _write_scored(
+    spark: SparkSession, scored: DataFrame, out: Path, *, record_order: pl.DataFrame | None
+) -> None:
+    """The scored pairs as Parquet under ``out``, with a null ``steward_decision`` as
+    ``match_records`` gives pairs no steward decided; sorted by ``record_order`` if given."""
+    from pyspark.sql import functions as F
+
+    written = scored.withColumn("steward_decision", F.lit(None).cast("string"))
+    if record_order is not None:
+        ranks = to_spark(spark, record_order.select(pl.col("record_index", "rank").cast(pl.Int64)))
+        columns = written.columns
+        written = (
+            written.join(ranks.withColumnsRenamed({"record_index": "left", "rank": "__lr"}), "left")
+            .join(ranks.withColumnsRenamed({"record_index": "right", "rank": "__rr"}), "right")
+            .orderBy("__lr", "__rr")
+            .select(*columns)
+        )
+    written.write.mode("overwrite").parquet(str(out))
+
+
+def _record_match_probability(
+    spark: SparkSession, scored: DataFrame, clusters: pl.DataFrame
+) -> pl.DataFrame:
+    """Per record, the highest probability of a scored pair inside its own cluster.
+
+    What the unified-ID step reads of every pair, aggregated on the executors:
+    the driver receives one row per record that has such a pair.
+    """
+    from pyspark.sql import functions as F
+
+    labels = to_spark(spark, clusters.select(pl.col("record_index", "cluster").cast(pl.Int64)))
+    within = (
+        scored.select("left", "right", "match_probability")
+        .join(labels.withColumnsRenamed({"record_index": "left", "cluster": "lc"}), "left")
+        .join(labels.withColumnsRenamed({"record_index": "right", "cluster": "rc"}), "right")
+        .where(F.col("lc") == F.col("rc"))
+    )
+    ends = within.select(F.col("left").alias("record_index"), "match_probability").unionByName(
+        within.select(F.col("right").alias("record_index"), "match_probability")
+    )
+    best = ends.groupBy("record_index").agg(F.max("match_probability").alias("match_probability"))
+    return from_spark(best).select(
+        pl.col("record_index").cast(pl.UInt32), pl.col("match_probability").cast(pl.Float64)
+    )

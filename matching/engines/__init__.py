@@ -13,7 +13,8 @@ Standardisation (``matching.engines.spark_standardise``) and survivorship
 ``matching.spark_match.match_on_spark`` is the Spark path that also keeps the
 candidate pairs off the driver (blocking in ``spark_blocking``, EM pattern
 counts and scoring in ``matching.spark_scoring``); it lives beside
-``matching.linkage`` because it reuses its scoring functions.
+``matching.linkage`` because it reuses its scoring functions, and
+``fusion run`` reaches it through ``matching.spark_indexed``.
 """
 
 from __future__ import annotations

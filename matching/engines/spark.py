@@ -12,8 +12,9 @@
 
 docs/SCALING.md says which of the driver steps bound the scale and why.
 ``matching.spark_match.match_on_spark`` runs candidate generation, EM pattern
-counts and scoring on the executors too, for runs that need no scored pairs
-on the driver.
+counts and scoring on the executors too; ``fusion run`` takes it for a full
+match (``matching.spark_indexed``) and this engine for runs with steward
+decisions or labels and for incremental runs.
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import numpy as np
 import polars as pl
 
 from connectors.errors import ConfigError
@@ -148,8 +149,13 @@ def candidates_on_spark(
     name_vectors: object,
     settings: BlockingSettings,
     name_aliases: NameAliases | None = None,
+    semantic_neighbours: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> SparkCandidates:
-    """``generate_candidates`` with the pairs made and united on Spark (same pairs, same report)."""
+    """``generate_candidates`` with the pairs made and united on Spark (same pairs, same report).
+
+    ``semantic_neighbours``: the name-space neighbour lists when the caller has
+    them already, as ``generate_candidates`` takes them.
+    """
     from pyspark.sql import functions as F
 
     unknown = [r for r in settings.rules if r not in BLOCKING_RULES]
@@ -157,7 +163,11 @@ def candidates_on_spark(
         msg = f"matching.blocking.rules: unknown rule(s) {unknown}; known: {sorted(BLOCKING_RULES)}"
         raise ConfigError(msg)
     context = BlockingContext(
-        std=std, name_vectors=name_vectors, settings=settings, name_aliases=name_aliases
+        std=std,
+        name_vectors=name_vectors,
+        settings=settings,
+        name_aliases=name_aliases,
+        semantic_neighbours=semantic_neighbours,
     )
     found: list[DataFrame] = []
     skipped: list[tuple[int, int]] = []

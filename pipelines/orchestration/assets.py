@@ -23,6 +23,7 @@ from connectors.repeated_text import with_shared_text
 from lineage import GoldenRecord
 from lineage.openlineage import golden_column_lineage
 from matching import MatchResult
+from matching.spark_indexed import PairsOnSparkResult
 from pipelines import faults, stages
 from pipelines.clock import run_clock
 from pipelines.incremental import Baseline
@@ -167,16 +168,22 @@ def build_stage_assets(config: FusionConfig) -> list[AssetsDefinition]:
             decisions=steward_decisions.links,
             baseline=baseline,
             labels=steward_decisions.labels,
+            pairs_dir=fusion.warehouse().scratch(context.run_id).folder / "spark_scored_pairs",
         )
-        decisions = dict(result.scored_pairs.group_by("decision").len().iter_rows())
+        if isinstance(result, PairsOnSparkResult):  # the pairs stayed on Spark
+            decisions, pairs = result.decision_counts, result.candidate_pairs
+        else:
+            decisions = dict(result.scored_pairs.group_by("decision").len().iter_rows())
+            pairs = result.scored_pairs.height
         context.add_output_metadata(
             {
-                "candidate_pairs": result.scored_pairs.height,
+                "candidate_pairs": pairs,
                 "clusters": result.clusters["cluster"].n_unique(),
                 "decisions": decisions,
                 "blocking": MetadataValue.md(result.blocking_report.to_pandas().to_markdown()),
                 "prior": result.model.prior,
                 "work": result.work,
+                "pairs_kept_on_spark": isinstance(result, PairsOnSparkResult),
             }
         )
         faults.checkpoint("after:match_result")

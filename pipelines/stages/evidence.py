@@ -13,6 +13,7 @@ from matching.incremental import (
     IndexedMatchResult,
 )
 from matching.name_idf import NameIdf, vectors_to_frame
+from matching.spark_indexed import PairsOnSparkResult
 from pipelines.warehouse import (
     StagedTable,
     staged_lazy,
@@ -62,19 +63,14 @@ def match_evidence_parts(
     clusters = result.clusters.sort("record_index")
     for label, numbered in (("standardised records", records), ("clusters", clusters)):
         _check_row_numbers(label, numbered.get_column("record_index"))
-    pairs = result.scored_pairs
     rank, cluster = records.get_column("rank"), clusters.get_column("cluster")
-    order = (
-        pl.DataFrame({"left": rank.gather(pairs["left"]), "right": rank.gather(pairs["right"])})
-        .select(pl.arg_sort_by("left", "right"))
-        .to_series()
-    )
     text = records.select(KEY_TEXT)
     comparisons = [
-        c for c in pairs.columns if c.endswith(("_level", "_weight")) and c != "match_weight"
+        c
+        for c in result.scored_pairs.columns
+        if c.endswith(("_level", "_weight")) and c != "match_weight"
     ]
-    for start in range(0, max(order.len(), 1), part_pairs):
-        part = pairs[order.slice(start, part_pairs)]
+    for part in _pairs_in_key_order(result, rank, part_pairs=part_pairs):
         left, right = part.get_column("left"), part.get_column("right")
         keyed = pl.concat(
             [
@@ -88,6 +84,27 @@ def match_evidence_parts(
             how="horizontal",
         )
         yield keyed.select(*EVIDENCE_LEADING_COLUMNS, *comparisons, "run_id")
+
+
+def _pairs_in_key_order(
+    result: MatchResult, rank: pl.Series, *, part_pairs: int
+) -> Iterator[pl.DataFrame]:
+    """The scored pairs ordered by their records' key ``rank``, ``part_pairs`` at a time.
+
+    Pairs kept on Spark were written in this order there and are read back a
+    part at a time; otherwise only the order is computed over all pairs.
+    """
+    if isinstance(result, PairsOnSparkResult):
+        yield from result.scored_pair_parts(part_pairs)
+        return
+    pairs = result.scored_pairs
+    order = (
+        pl.DataFrame({"left": rank.gather(pairs["left"]), "right": rank.gather(pairs["right"])})
+        .select(pl.arg_sort_by("left", "right"))
+        .to_series()
+    )
+    for start in range(0, max(order.len(), 1), part_pairs):
+        yield pairs[order.slice(start, part_pairs)]
 
 
 def oversized_parts(std: StagedTable, result: MatchResult) -> pl.DataFrame:

@@ -9,6 +9,7 @@ import polars as pl
 
 from matching import IdAssignment, MatchResult, assign_unified_ids
 from matching.identity import PreviousIdentity
+from matching.spark_indexed import PairsOnSparkResult
 from pipelines.stages.run_tables import utc_now
 from pipelines.stewardship.labelling import LabelStore
 from pipelines.stewardship.store import StewardshipStore
@@ -108,6 +109,8 @@ def assign_identity(
 
 def _record_match_probability(result: MatchResult) -> pl.DataFrame:
     """Per record, the highest probability of a link inside its own cluster."""
+    if isinstance(result, PairsOnSparkResult):  # the pairs stayed on Spark, which computed it
+        return result.record_match_probability
     pairs = result.scored_pairs.select("left", "right", "match_probability")
     labels = result.clusters
     within = (

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
+
 import polars as pl
 
 from lineage.golden import (
@@ -13,11 +16,14 @@ from matching.incremental import (
     match_incrementally,
     supports_incremental,
 )
+from matching.spark_indexed import match_in_full_on_spark, pairs_on_spark_unsupported
 from matching.standardise.attributes import attribute_column
 from pipelines.incremental import (
     Baseline,
 )
 from pipelines.settings import FusionConfig
+
+LOGGER = logging.getLogger(__name__)
 
 # What matching reads of the standardised records (22 of 38 columns): the record keys,
 # the compared and blocked fields with their keys and validity flags, and the content
@@ -52,6 +58,7 @@ def match(
     decisions: pl.DataFrame | None = None,
     baseline: Baseline | None = None,
     labels: pl.DataFrame | None = None,
+    pairs_dir: Path | None = None,
 ) -> IndexedMatchResult:
     """Block, compare, score and cluster the standardised records under steward decisions.
 
@@ -60,6 +67,12 @@ def match(
     matches only what its new, changed and deleted records reach
     (``matching.incremental``). The first run and ``--retrain`` fit both, the
     model from ``labels`` (``fusion label`` answers) and the steward decisions too.
+
+    A full match with ``engine: spark`` keeps the candidate pairs on Spark
+    (``matching.spark_indexed``), writing them to ``pairs_dir``, unless no
+    ``pairs_dir`` is given or steward decisions or labels are in force: those
+    runs hold the pairs on the driver and say why in a warning; incremental runs
+    (``match_incrementally``) hold them there too.
     """
     settings = config.matching
     model = None if baseline is None else baseline.model
@@ -75,6 +88,17 @@ def match(
             statistics=statistics,
             model=model,
             steward_decisions=decisions,
+        )
+    if settings.engine == "spark":
+        reason = "no folder for the pairs" if pairs_dir is None else None
+        reason = reason or pairs_on_spark_unsupported(std, decisions=decisions, labels=labels)
+        if reason is None and pairs_dir is not None:
+            LOGGER.info("matching on Spark with the candidate pairs kept there (match_on_spark)")
+            return match_in_full_on_spark(
+                std, settings=settings, statistics=statistics, model=model, pairs_dir=pairs_dir
+            )
+        LOGGER.warning(
+            "engine spark: the candidate pairs are held on the driver (match_records): %s", reason
         )
     return match_in_full(
         std,
