@@ -52,8 +52,18 @@ def attach_to_domain_owners(
         >>> labels.tolist(), attached
         ([0, 0, 0, 3], 1)
     """
+    return apply_domain_moves(labels, domain_owner_moves(std, labels), cannot_link)
+
+
+def domain_owner_moves(std: pl.DataFrame, labels: np.ndarray) -> pl.DataFrame:
+    """``cluster`` -> ``owner``: the unnamed single-domain clusters and their domain's one owner.
+
+    Cannot-links are not yet read: ``apply_domain_moves`` does, so a caller whose
+    pairs live elsewhere (Spark) fetches only those among the moving clusters' records.
+    """
+    empty = pl.DataFrame(schema={"cluster": pl.Int64, "owner": pl.Int64})
     if not all(column in std.columns for column in _NEEDED) or not len(labels):
-        return labels, 0
+        return empty
     records = std.select(_NEEDED).with_columns(pl.Series("cluster", labels).cast(pl.Int64))
     per_cluster = records.group_by("cluster").agg(
         pl.col("name_key").is_not_null().any().alias("named"),
@@ -66,12 +76,19 @@ def attach_to_domain_owners(
         .filter(pl.col("owners").list.len() == 1)
         .select("company_domain", pl.col("owners").list.first().alias("owner"))
     )
-    moves = (
+    return (
         per_cluster.filter(~pl.col("named") & (pl.col("domains").list.len() == 1))
         .select("cluster", pl.col("domains").list.first().alias("company_domain"))
         .join(owners, on="company_domain")
         .select("cluster", "owner")
+        .sort("cluster")
     )
+
+
+def apply_domain_moves(
+    labels: np.ndarray, moves: pl.DataFrame, cannot_link: pl.DataFrame
+) -> tuple[np.ndarray, int]:
+    """``labels`` with the ``moves`` no cannot-link forbids applied; how many records moved."""
     if not moves.height:
         return labels, 0
     moves = moves.join(_forbidden(cannot_link, labels), on=["cluster", "owner"], how="anti")
@@ -79,6 +96,12 @@ def attach_to_domain_owners(
     moved = np.array([target.get(int(label), int(label)) for label in labels], dtype=np.int64)
     attached = int((moved != labels).sum())
     return smallest_member(moved).astype(labels.dtype, copy=False), attached
+
+
+def moving_records(labels: np.ndarray, moves: pl.DataFrame) -> np.ndarray:
+    """Record indices of the clusters ``moves`` would join (both sides)."""
+    clusters = np.concatenate([moves["cluster"].to_numpy(), moves["owner"].to_numpy()])
+    return np.flatnonzero(np.isin(labels, clusters))
 
 
 def _forbidden(cannot_link: pl.DataFrame, labels: np.ndarray) -> pl.DataFrame:

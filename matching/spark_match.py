@@ -38,6 +38,7 @@ import polars as pl
 from matching.attributes import run_comparisons
 from matching.cluster_limits import limit_cluster_sizes
 from matching.comparisons import Comparison, PairFrame
+from matching.domain_owner import apply_domain_moves, domain_owner_moves, moving_records
 from matching.engines.spark_blocking import candidates_on_spark
 from matching.engines.spark_clustering import cluster_on_spark
 from matching.engines.spark_compare import levels_on_spark, record_side
@@ -200,6 +201,8 @@ def match_on_spark(
         max_cluster_size=settings.max_cluster_size,
         match_threshold=settings.model.match_threshold,
     )
+    if settings.clustering.attach_to_domain_owners:
+        labels = _attached_to_domain_owners(spark, std, edges, labels, settings=settings)
     clock.lap("clustering")
     clusters = pl.DataFrame(
         {"record_index": np.arange(std.height, dtype=np.uint32), "cluster": labels}
@@ -228,6 +231,34 @@ def match_on_spark(
         decision_counts=decisions,
         record_match_probability=best,
     )
+
+
+def _attached_to_domain_owners(
+    spark: SparkSession,
+    std: pl.DataFrame,
+    edges: DataFrame,
+    labels: np.ndarray,
+    *,
+    settings: MatchSettings,
+) -> np.ndarray:
+    """``matching.domain_owner`` as ``cluster_under_decisions`` applies it, with only the
+    cannot-links among the moving clusters' records fetched from the executors."""
+    from pyspark.sql import functions as F
+
+    moves = domain_owner_moves(std, labels)
+    if not moves.height:
+        return labels
+    members = to_spark(
+        spark, pl.DataFrame({"record": moving_records(labels, moves).astype(np.int64)})
+    )
+    cannot = (
+        edges.where(F.col("match_probability") < settings.clustering.cannot_link_probability)
+        .join(members.withColumnRenamed("record", "left"), "left", "left_semi")
+        .join(members.withColumnRenamed("record", "right"), "right", "left_semi")
+        .select("left", "right")
+    )
+    moved, _ = apply_domain_moves(labels, moves, from_spark(cannot))
+    return moved
 
 
 def _edges_of_oversized(
