@@ -22,7 +22,7 @@ from connectors.repeated_text import with_shared_text
 from lineage.inferred_type import with_inferred_type
 from lineage.roles import classify_roles
 from lineage.settings import LineageError, SurvivorshipSettings
-from lineage.survivorship import select_winners
+from lineage.survivorship import ranked_candidates
 from lineage.trust import (
     CANDIDATE_COLUMNS,
     TRUST_COMPONENTS,
@@ -411,7 +411,7 @@ def _build_part(
     )
     chosen = with_shared_text(
         _sorted_by_field(
-            select_winners(scored, settings=settings).with_columns(
+            ranked_candidates(scored, settings=settings).with_columns(
                 run_id=pl.lit(run_id, pl.String)
             ),
             "rank",

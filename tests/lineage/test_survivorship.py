@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 
 from lineage import SurvivorshipSettings, score_candidates, select_winners
+from lineage.survivorship import TRUST, rank_candidates, rank_keys, ranked_candidates
 
 Builder = Callable[..., pl.DataFrame]
 ALL_TIED = "tie on trust, source_updated_at, authority; "
@@ -659,3 +660,90 @@ def test_every_rule_is_deterministic_under_row_order(rule: str, make_scored: Bui
     second = select_winners(make_scored(rows[::-1]), settings=settings)
     assert first.equals(second)
     assert first["is_winner"].sum() == 1
+
+
+def _with_roles(scored: pl.DataFrame, roles: list[tuple[str, int, int]]) -> pl.DataFrame:
+    """``scored`` plus ``role``, ``role_rank`` and ``agreement``, one tuple per row."""
+    role, role_rank, agreement = zip(*roles, strict=True)
+    return scored.with_columns(
+        pl.Series("role", role, pl.String),
+        pl.Series("role_rank", role_rank, pl.Int64),
+        pl.Series("agreement", agreement, pl.Int64),
+    )
+
+
+def test_rule_notes_follow_each_groups_winner_with_groups_interleaved(
+    make_scored: Builder,
+) -> None:
+    # Three customers' phone candidates, rows interleaved so no group is contiguous:
+    # U1's roles differ (the main line wins), U2's lone agreed value beats a higher-trust
+    # value of its role, U3 has one role and equal agreement (the rule alone decided).
+    rows = [
+        ("U1", "crm", 0.9, ("mobile", 1, 1)),
+        ("U2", "crm", 0.9, ("line", 0, 1)),
+        ("U3", "crm", 0.9, ("line", 0, 1)),
+        ("U1", "erp", 0.5, ("main_line", 0, 1)),
+        ("U2", "erp", 0.5, ("line", 0, 2)),
+        ("U3", "erp", 0.5, ("line", 0, 1)),
+        ("U2", "shop", 0.4, ("mobile", 1, 3)),
+    ]
+    scored = make_scored(
+        [
+            {"uid": uid, "field": "phone", "system": s, "id": f"{uid}-{s}", "value": f"{uid}{s}",
+             "at": "2024-01-01", "authority": 0.5, "trust": t}
+            for uid, s, t, _ in rows
+        ]
+    )  # fmt: skip
+    chosen = select_winners(
+        _with_roles(scored, [r for *_, r in rows]), settings=SurvivorshipSettings()
+    )
+    winners = chosen.filter("is_winner").select("unified_id", "source_system", "rule").rows()
+    assert sorted(winners) == [
+        ("U1", "erp", "highest_trust:role=main_line"),
+        ("U2", "erp", "highest_trust:role=line+agreement"),
+        ("U3", "crm", "highest_trust"),
+    ]
+    # The rule is the group's: every candidate of a group carries its winner's note.
+    assert chosen.group_by("unified_id").agg(pl.col("rule").n_unique())["rule"].to_list() == [
+        1,
+        1,
+        1,
+    ]
+
+
+def test_ranked_candidates_are_select_winners_rows_in_any_order(make_scored: Builder) -> None:
+    rows = [
+        {"uid": uid, "field": field, "system": s, "id": f"{uid}-{s}", "value": f"{s}{uid}",
+         "at": at, "authority": 0.5, "trust": t}
+        for uid in ("U2", "U1", "U3")
+        for field in ("address", "postcode", "tier")
+        for s, at, t in (("crm", "2024-01-01", 0.7), ("erp", "2023-01-01", 0.9),
+                         ("shop", None, 0.7))
+    ]  # fmt: skip
+    settings = SurvivorshipSettings(rules={"tier": "most_recent"})
+    scored = make_scored(rows[::-1])
+    unsorted = ranked_candidates(scored, settings=settings)
+    assert unsorted.sort("unified_id", "field", "rank").equals(
+        select_winners(scored, settings=settings)
+    )
+
+
+def test_ranks_count_from_one_in_every_group_nulls_included(make_scored: Builder) -> None:
+    # A null field is a group of its own, as ``over`` groups it: rank 1..n there too.
+    scored = make_scored(
+        [
+            {"uid": "U1", "field": f, "system": s, "id": f"{s}{i}", "value": "v", "at": None,
+             "authority": 0.5, "trust": t}
+            for i, (f, s, t) in enumerate(
+                [("tier", "crm", 0.2), (None, "erp", 0.3), ("tier", "erp", 0.9),
+                 (None, "crm", 0.8), ("tier", "shop", 0.5)]
+            )
+        ]
+    )  # fmt: skip
+    ranked = rank_candidates(scored, keys=rank_keys((TRUST,)))
+    ranks = ranked.group_by("field").agg(pl.col("trust_score"), pl.col("rank"), pl.col("is_winner"))
+    by_field = {f: (t, r, w) for f, t, r, w in ranks.rows()}
+    assert by_field["tier"] == ([0.9, 0.5, 0.2], [1, 2, 3], [True, False, False])
+    assert by_field[None] == ([0.8, 0.3], [1, 2], [True, False])
+    losers = ranked.filter(~pl.col("is_winner")).sort("trust_score")["lost_because"].to_list()
+    assert losers == ["lower trust 0.2 < 0.9", "lower trust 0.3 < 0.8", "lower trust 0.5 < 0.9"]
