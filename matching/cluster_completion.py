@@ -60,27 +60,25 @@ def thin_clusters(
         ...               max_records=100).rows()
         [(0, 5, 4)]
     """
-    clusters = pl.DataFrame({"cluster": labels})
-    sizes = clusters.group_by("cluster").agg(pl.len().cast(pl.Int64).alias("records"))
-    candidates = sizes.filter(
-        (pl.col("records") >= min_records) & (pl.col("records") <= max_records)
+    sizes = np.bincount(labels, minlength=len(labels))
+    # Cluster ids of both ends of every compared pair, 32-bit: at 7M pairs (1M records)
+    # these are the step's only arrays as long as the pairs.
+    label32 = labels.astype(np.int32)
+    left_cluster = label32[scored["left"].to_numpy()]
+    right_cluster = label32[scored["right"].to_numpy()]
+    compared = np.bincount(
+        left_cluster[left_cluster == right_cluster], minlength=len(labels)
+    ).astype(np.int64)
+    del left_cluster, right_cluster
+    records = sizes.astype(np.int64)
+    record_pairs = records * (records - 1) // 2
+    thin = np.flatnonzero(
+        (records >= min_records)
+        & (records <= max_records)
+        & (compared < compared_share * record_pairs)
     )
-    if not candidates.height:
-        return candidates.with_columns(pl.lit(0, dtype=pl.Int64).alias("compared"))
-    left_cluster = labels[scored["left"].to_numpy()]
-    right_cluster = labels[scored["right"].to_numpy()]
-    inside = left_cluster == right_cluster
-    compared = (
-        pl.DataFrame({"cluster": left_cluster[inside]})
-        .group_by("cluster")
-        .agg(pl.len().cast(pl.Int64).alias("compared"))
-    )
-    record_pairs = pl.col("records") * (pl.col("records") - 1) // 2
-    return (
-        candidates.join(compared, on="cluster", how="left")
-        .with_columns(pl.col("compared").fill_null(0))
-        .filter(pl.col("compared") < compared_share * record_pairs)
-        .sort("cluster")
+    return pl.DataFrame(
+        {"cluster": thin.astype(np.int64), "records": records[thin], "compared": compared[thin]}
     )
 
 
@@ -94,14 +92,19 @@ def uncompared_pairs(labels: np.ndarray, scored: pl.DataFrame, clusters: pl.Seri
         >>> uncompared_pairs(labels, scored, pl.Series([0])).rows()
         [(0, 2), (1, 2)]
     """
+    in_clusters = np.isin(labels, clusters.to_numpy())
     members = pl.DataFrame(
-        {"record_index": np.arange(len(labels), dtype=np.uint32), "cluster": labels}
-    ).filter(pl.col("cluster").is_in(clusters.implode()))
+        {
+            "record_index": np.flatnonzero(in_clusters).astype(np.uint32),
+            "cluster": labels[in_clusters],
+        }
+    )
     pairs = (
         members.join(members, on="cluster", suffix="_right")
         .filter(pl.col("record_index") < pl.col("record_index_right"))
         .select(pl.col("record_index").alias("left"), pl.col("record_index_right").alias("right"))
     )
-    return pairs.join(
-        scored.select("left", "right").cast(pl.UInt32), on=["left", "right"], how="anti"
-    ).sort("left", "right")
+    # Only the compared pairs inside these clusters can be among them (not all 7M at 1M records).
+    left = scored["left"].to_numpy()
+    inside = scored.select("left", "right").filter(pl.Series(in_clusters[left])).cast(pl.UInt32)
+    return pairs.join(inside, on=["left", "right"], how="anti").sort("left", "right")

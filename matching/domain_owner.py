@@ -64,25 +64,33 @@ def domain_owner_moves(std: pl.DataFrame, labels: np.ndarray) -> pl.DataFrame:
     empty = pl.DataFrame(schema={"cluster": pl.Int64, "owner": pl.Int64})
     if not all(column in std.columns for column in _NEEDED) or not len(labels):
         return empty
-    records = std.select(_NEEDED).with_columns(pl.Series("cluster", labels).cast(pl.Int64))
-    per_cluster = records.group_by("cluster").agg(
-        pl.col("name_key").is_not_null().any().alias("named"),
-        pl.col("company_domain").drop_nulls().unique().alias("domains"),
+    labels64 = labels.astype(np.int64, copy=False)
+    named = std["name_key"].is_not_null().to_numpy()
+    named_clusters = np.unique(labels64[named])
+    # Only records holding a company domain take part (a fraction of a person file).
+    with_domain = std["company_domain"].is_not_null().to_numpy()
+    records = pl.DataFrame(
+        {
+            "cluster": labels64[with_domain],
+            "named": named[with_domain],
+            "company_domain": std["company_domain"].filter(pl.Series(with_domain)),
+        }
     )
     owners = (
-        records.filter(pl.col("name_key").is_not_null() & pl.col("company_domain").is_not_null())
+        records.filter(pl.col("named"))
         .group_by("company_domain")
         .agg(pl.col("cluster").unique().alias("owners"))
         .filter(pl.col("owners").list.len() == 1)
         .select("company_domain", pl.col("owners").list.first().alias("owner"))
     )
-    return (
-        per_cluster.filter(~pl.col("named") & (pl.col("domains").list.len() == 1))
+    unnamed = (
+        records.filter(~pl.col("cluster").is_in(pl.Series(named_clusters).implode()))
+        .group_by("cluster")
+        .agg(pl.col("company_domain").unique().alias("domains"))
+        .filter(pl.col("domains").list.len() == 1)
         .select("cluster", pl.col("domains").list.first().alias("company_domain"))
-        .join(owners, on="company_domain")
-        .select("cluster", "owner")
-        .sort("cluster")
     )
+    return unnamed.join(owners, on="company_domain").select("cluster", "owner").sort("cluster")
 
 
 def apply_domain_moves(
@@ -92,8 +100,10 @@ def apply_domain_moves(
     if not moves.height:
         return labels, 0
     moves = moves.join(_forbidden(cannot_link, labels), on=["cluster", "owner"], how="anti")
-    target = dict(zip(moves["cluster"].to_list(), moves["owner"].to_list(), strict=True))
-    moved = np.array([target.get(int(label), int(label)) for label in labels], dtype=np.int64)
+    # Labels are record indices, so a lookup table over them maps every cluster at once.
+    target = np.arange(len(labels), dtype=np.int64)
+    target[moves["cluster"].to_numpy()] = moves["owner"].to_numpy()
+    moved = target[labels]
     attached = int((moved != labels).sum())
     return smallest_member(moved).astype(labels.dtype, copy=False), attached
 

@@ -115,6 +115,24 @@ def supports_incremental(settings: BlockingSettings) -> bool:
     )
 
 
+def names_and_neighbours(
+    std: pl.DataFrame, statistics: NameIdf | None, *, settings: MatchSettings
+) -> tuple[NameIdf, sp.csr_matrix, tuple[np.ndarray, np.ndarray]]:
+    """The name statistics (fitted on ``std`` when None), every record's name vector and the
+    semantic rule's directed neighbour lists: searched once, used by blocking and the index."""
+    texts = name_embedding_text(std)
+    if statistics is None:
+        statistics, vectors = NameIdf.fit_embed(texts)
+    else:
+        vectors = statistics.embed(texts)
+    del texts
+    blocking = settings.blocking
+    directed = sparse_neighbours(
+        vectors, neighbours=blocking.semantic_neighbours, max_df=blocking.semantic_max_df
+    )
+    return statistics, vectors, directed
+
+
 def match_in_full(
     std: pl.DataFrame,
     *,
@@ -131,17 +149,7 @@ def match_in_full(
     label`` answers) and the steward decisions too; ``statistics`` None fits them
     on ``std``'s names, as the first run and a retrain do.
     """
-    texts = name_embedding_text(std)
-    if statistics is None:
-        statistics, vectors = NameIdf.fit_embed(texts)
-    else:
-        vectors = statistics.embed(texts)
-    del texts
-    blocking = settings.blocking
-    # The index's neighbour lists are the semantic rule's: searched once, used twice.
-    directed = sparse_neighbours(
-        vectors, neighbours=blocking.semantic_neighbours, max_df=blocking.semantic_max_df
-    )
+    statistics, vectors, directed = names_and_neighbours(std, statistics, settings=settings)
     result = match_records(
         std,
         settings=settings,

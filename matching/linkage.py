@@ -19,7 +19,7 @@ from matching.blocking import CandidatePairs, generate_candidates
 from matching.cluster_completion import COMPLETION_RULE, thin_clusters, uncompared_pairs
 from matching.cluster_limits import empty_oversized, limit_cluster_sizes
 from matching.comparisons import Comparison, PairFrame, comparison_levels
-from matching.domain_owner import attach_to_domain_owners
+from matching.domain_owner import apply_domain_moves, domain_owner_moves, moving_records
 from matching.engines import MatchEngine, engine_for
 from matching.labels import (
     LABEL_ORIGIN,
@@ -517,19 +517,41 @@ def cluster_under_decisions(
         match_threshold=settings.model.match_threshold,
     )
     if settings.clustering.attach_to_domain_owners:
-        cannot = pl.concat(
-            [
-                edges.filter(
-                    pl.col("match_probability") < settings.clustering.cannot_link_probability
-                ).select("left", "right"),
-                decided.filter(pl.col("steward_decision") == CANNOT_LINK).select("left", "right"),
-            ]
-        )
-        labels, _ = attach_to_domain_owners(std, labels, cannot)
+        labels = _attached_to_domain_owners(std, labels, edges, decided, settings=settings)
     clusters = pl.DataFrame(
         {"record_index": np.arange(std.height, dtype=np.uint32), "cluster": labels}
     )
     return Clustered(scored_pairs=scored, clusters=clusters, oversized_clusters=oversized)
+
+
+def _attached_to_domain_owners(
+    std: pl.DataFrame,
+    labels: np.ndarray,
+    edges: pl.DataFrame,
+    decided: pl.DataFrame,
+    *,
+    settings: MatchSettings,
+) -> np.ndarray:
+    """``matching.domain_owner``'s attachments, reading only the cannot-links among the
+    records of the clusters that would move (most of the pairs are cannot-links)."""
+    moves = domain_owner_moves(std, labels)
+    if not moves.height:
+        return labels
+    involved = np.zeros(len(labels), dtype=bool)
+    involved[moving_records(labels, moves)] = True
+    among = pl.Series(involved[edges["left"].to_numpy()] & involved[edges["right"].to_numpy()])
+    cannot = pl.concat(
+        [
+            edges.filter(
+                among & (pl.col("match_probability") < settings.clustering.cannot_link_probability)
+            ).select(pl.col("left", "right").cast(pl.UInt32)),
+            decided.filter(pl.col("steward_decision") == CANNOT_LINK).select(
+                pl.col("left", "right").cast(pl.UInt32)
+            ),
+        ]
+    )
+    moved, _ = apply_domain_moves(labels, moves, cannot)
+    return moved
 
 
 def _training_record(training: pl.DataFrame, *, settings: MatchSettings) -> dict[str, float]:

@@ -37,13 +37,12 @@ import pyarrow.parquet as pq
 
 from matching.attributes import run_comparisons
 from matching.comparisons import Comparison, PairFrame
-from matching.incremental import IndexedMatchResult
+from matching.incremental import IndexedMatchResult, names_and_neighbours
 from matching.incremental_rules import _neighbour_frame
 from matching.labels import training_pairs
 from matching.linkage import score_pairs
 from matching.model import FellegiSunterModel
 from matching.name_idf import NameIdf, PrecomputedVectors
-from matching.semantic import name_embedding_text, sparse_neighbours
 from matching.settings import MatchSettings
 from matching.spark_match import match_on_spark
 from matching.steward import steward_pairs
@@ -147,16 +146,7 @@ def match_in_full_on_spark(
     written in the order of their records' keys.
     """
     comparisons = comparisons or run_comparisons(settings)
-    texts = name_embedding_text(std)
-    if statistics is None:
-        statistics, vectors = NameIdf.fit_embed(texts)
-    else:
-        vectors = statistics.embed(texts)
-    del texts
-    blocking = settings.blocking
-    directed = sparse_neighbours(
-        vectors, neighbours=blocking.semantic_neighbours, max_df=blocking.semantic_max_df
-    )
+    statistics, vectors, directed = names_and_neighbours(std, statistics, settings=settings)
     order = std.select("record_index", *KEY_TEXT).sort(*KEY_TEXT).with_row_index("rank")
     result = match_on_spark(
         std,

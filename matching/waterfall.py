@@ -18,7 +18,7 @@ import polars as pl
 
 from matching.blocked_evidence import IMPLIED, without_implied_evidence
 from matching.comparisons import MISSING, Comparison, PairFrame, comparison_levels
-from matching.linkage import pair_term_frequencies, score_pairs
+from matching.linkage import score_with_term_frequencies
 from matching.model import FellegiSunterModel
 from matching.name_idf import NameIdf, PrecomputedVectors
 from matching.semantic import TfidfCharNgramEmbedder, embed_names, name_embedding_text
@@ -96,13 +96,14 @@ def pair_waterfall(
     levels = without_implied_evidence(
         comparison_levels(pairs, comparisons), pl.Series([blocking_rules or ""]), comparisons
     )
-    scored = score_pairs(
+    scored = score_with_term_frequencies(
+        std,
         pairs,
         levels,
         model=model,
         comparisons=comparisons,
         settings=settings,
-        term_frequencies=pair_term_frequencies(std, pairs, comparisons, population=tf_population),
+        tf_population=tf_population,
     ).row(0, named=True)
     # The weight every pair starts from: the log2 prior odds of a match.
     prior = math.log2(model.prior / (1.0 - model.prior))
