@@ -427,9 +427,9 @@ def complete_thin_clusters(
         tf_population=tf_population,
     ).with_columns(pl.lit(COMPLETION_RULE).cast(pl.Categorical).alias("blocking_rules"))
     scored = clustered.scored_pairs.drop("steward_decision")
-    scored = pl.concat([scored, added.select(scored.columns).cast(scored.schema)]).sort(
-        "left", "right"
-    )
+    # Appended, not sorted in: sorting copied every column of every pair (1 GiB at 1M
+    # records); what reads the pairs in an order computes it (match_evidence's key order).
+    scored = pl.concat([scored, added.select(scored.columns).cast(scored.schema)], rechunk=False)
     return cluster_under_decisions(
         std, scored, steward_decisions=steward_decisions, settings=settings, engine=engine
     )
