@@ -274,7 +274,8 @@ def match_records(
     """
     engine = engine_for(settings)
     comparisons = comparisons or run_comparisons(settings)
-    vectors = embed_names(std, embedder=embedder or TfidfCharNgramEmbedder())
+    embedder = embedder or TfidfCharNgramEmbedder()
+    vectors = embed_names(std, embedder=embedder)
     candidates: CandidatePairs = generate_candidates(
         std,
         name_vectors=vectors,
@@ -341,7 +342,6 @@ def match_records(
     clustered = cluster_under_decisions(
         std, scored, steward_decisions=steward_decisions, settings=settings, engine=engine
     )
-    embedder = embedder or TfidfCharNgramEmbedder()
     clustered = complete_thin_clusters(
         std,
         clustered,
