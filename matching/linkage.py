@@ -16,6 +16,7 @@ import polars as pl
 from matching.attributes import run_comparisons
 from matching.blocked_evidence import IMPLIED, IMPLIED_LABEL, without_implied_evidence
 from matching.blocking import CandidatePairs, generate_candidates
+from matching.chunks import aligned_chunks
 from matching.cluster_completion import COMPLETION_RULE, thin_clusters, uncompared_pairs
 from matching.cluster_limits import empty_oversized, limit_cluster_sizes
 from matching.comparisons import Comparison, PairFrame, comparison_levels
@@ -183,7 +184,9 @@ def score_pairs(
             )
         )
     frame = pl.concat(chunks, rechunk=False)  # no second copy of 14M rows
-    return frame.with_columns(_decision(pl.col("match_probability"), settings).alias("decision"))
+    return aligned_chunks(
+        frame.with_columns(_decision(pl.col("match_probability"), settings).alias("decision"))
+    )
 
 
 def score_with_term_frequencies(
@@ -334,7 +337,10 @@ def match_records(
         comparisons=comparisons,
         settings=settings,
         tf_population=tf_population,
-    ).with_columns(candidates.pairs["blocking_rules"].cast(pl.Categorical))
+    )
+    scored = aligned_chunks(
+        scored.with_columns(candidates.pairs["blocking_rules"].cast(pl.Categorical))
+    )
     # Clustering is the last peak at 1M records: the candidate frame (with its
     # rule labels), the level matrix and the pair arrays are not needed for it.
     report = candidates.report
@@ -493,7 +499,7 @@ def cluster_under_decisions(
         decision = pl.repeat(
             None, scored.height, dtype=decided.schema["steward_decision"], eager=True
         )
-    scored = scored.with_columns(decision.alias("steward_decision"))
+    scored = aligned_chunks(scored.with_columns(decision.alias("steward_decision")))
     edges = with_steward_decisions(
         scored.select(
             "left",
