@@ -23,6 +23,7 @@ from connectors.errors import ConfigError
 from matching.aliases import NameAliases, alias_key_expr
 from matching.semantic import nearest_name_pairs
 from matching.settings import BlockingSettings
+from matching.unique import sorted_unique
 
 PAIR_SCHEMA = {"left": pl.UInt32, "right": pl.UInt32}
 LOGGER = logging.getLogger(__name__)
@@ -482,8 +483,9 @@ def generate_candidates(
         # frames (10M pairs) held beside the union were the matching's peak.
         outcome = BLOCKING_RULES[rule](context)
         skipped.append((outcome.skipped_blocks, outcome.skipped_records))
-        # numpy's sort-based unique: a hash unique over 4M keys left ~0.4 GiB with the allocator.
-        keys = np.unique(
+        # Sorted, not hashed (matching.unique): a hash unique over 4M keys was slower and left
+        # ~0.4 GiB with the allocator.
+        keys = sorted_unique(
             outcome.pairs["left"].to_numpy().astype(np.uint64) << np.uint64(32)
             | outcome.pairs["right"].to_numpy().astype(np.uint64)
         )

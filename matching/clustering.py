@@ -21,6 +21,8 @@ import polars as pl
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
+from matching.unique import sorted_unique
+
 
 class _ConstrainedUnionFind:
     """Union-find whose merges are refused when the two sets hold a cannot-link."""
@@ -159,7 +161,7 @@ def cluster_pairs(
     cannot_right = cannot["right"].to_numpy()
     inside = component[cannot_left] == component[cannot_right]
     weak_links = links["weak_link"].to_numpy()
-    conflicted = np.unique(
+    conflicted = sorted_unique(
         np.concatenate([component[cannot_left[inside]], component[link_left[weak_links]]])
     )
     labels = smallest_member(component)

@@ -24,6 +24,7 @@ import numpy as np
 import polars as pl
 
 from matching.clustering import smallest_member
+from matching.unique import sorted_unique
 
 _NEEDED = ("record_index", "name_key", "company_domain")
 
@@ -66,7 +67,7 @@ def domain_owner_moves(std: pl.DataFrame, labels: np.ndarray) -> pl.DataFrame:
         return empty
     labels64 = labels.astype(np.int64, copy=False)
     named = std["name_key"].is_not_null().to_numpy()
-    named_clusters = np.unique(labels64[named])
+    named_clusters = sorted_unique(labels64[named])
     # Only records holding a company domain take part (a fraction of a person file).
     with_domain = std["company_domain"].is_not_null().to_numpy()
     records = pl.DataFrame(

@@ -26,6 +26,7 @@ import polars as pl
 import scipy.sparse as sp
 
 from connectors.errors import ConfigError
+from matching.unique import sorted_unique, unique_with_codes
 
 _BITS = 21  # Unicode code points fit in 21 bits, so three of them pack into one uint64.
 
@@ -65,7 +66,7 @@ def _chunk_counts(
     vocabularies, matrices = [], []
     for n in range(ngram_range[0], ngram_range[1] + 1):
         word, key = _ngram_keys(codes, starts, lengths, n)
-        vocabulary, column = np.unique(key, return_inverse=True)
+        vocabulary, column = unique_with_codes(key)
         matrix = sp.csr_matrix(
             (np.ones(len(key), dtype=np.float32), (rows[word], column.ravel())),
             shape=(len(texts), len(vocabulary)),
@@ -164,7 +165,7 @@ class NgramCounts:
                 per_n[k].append((vocabulary, matrix))
         blocks, vocabularies_out = [], []
         for chunks in per_n:
-            vocabulary = np.unique(np.concatenate([v for v, _ in chunks]))
+            vocabulary = sorted_unique(np.concatenate([v for v, _ in chunks]))
             remapped = []
             for local, matrix in chunks:
                 columns = np.searchsorted(vocabulary, local)[matrix.indices]

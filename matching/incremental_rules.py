@@ -31,6 +31,7 @@ from matching.semantic import (
     sparse_neighbours_of_rows,
 )
 from matching.settings import BlockingSettings
+from matching.unique import sorted_unique
 
 KEYS = ["source_system", "source_record_id"]
 SORTED_NEIGHBOURHOOD = "sorted_name_neighbourhood"
@@ -162,7 +163,7 @@ def _window(order: pl.Series, names: pl.Series, half: int) -> pl.Series:
     if len(position) == 0:
         return order.head(0)
     near = (position[:, None] + np.arange(-half, half + 1)[None, :]).ravel()
-    near = np.unique(near[(near >= 0) & (near < len(order))])
+    near = sorted_unique(near[(near >= 0) & (near < len(order))])
     return order.gather(near)
 
 
@@ -232,8 +233,8 @@ def _semantic_update(
     # n-gram) or lose one (a removed record did): the top-k kernel keeps 2k + 1
     # candidates per row before breaking ties, so a lost candidate outside the
     # top k can still change it.
-    gained = np.unique(vectors[new_rows].indices)
-    lost_columns = np.unique(previous.name_vectors[np.flatnonzero(changes.delta_old)].indices)
+    gained = sorted_unique(vectors[new_rows].indices)
+    lost_columns = sorted_unique(previous.name_vectors[np.flatnonzero(changes.delta_old)].indices)
     reached = np.union1d(gained[now[gained]], lost_columns[before[lost_columns]])
     old = previous.neighbours
     old_left = changes.old_to_new[old["left"].to_numpy().astype(np.int64)]

@@ -22,6 +22,7 @@ import polars as pl
 import scipy.sparse as sp
 
 from matching.embedders import NgramCounts, _chunk_counts, distinct_texts, idf_of
+from matching.unique import sorted_unique
 
 CHUNK_TEXTS = 100_000
 
@@ -82,7 +83,7 @@ class NameIdf:
         vocabularies_out, idf_parts = [], []
         for chunks in found:
             vocabulary = (
-                np.unique(np.concatenate([v for v, _ in chunks]))
+                sorted_unique(np.concatenate([v for v, _ in chunks]))
                 if chunks
                 else np.zeros(0, np.uint64)
             )

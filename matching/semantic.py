@@ -19,6 +19,7 @@ import scipy.sparse as sp
 from sparse_dot_topn import sp_matmul_topn
 
 from matching.embedders import char_wb_tfidf
+from matching.unique import sorted_unique
 
 
 class Embedder(Protocol):
@@ -208,7 +209,7 @@ def _dense_neighbours(
             rights.append(order[offset:])
     left, right = np.concatenate(lefts), np.concatenate(rights)
     # The same pair sorts close along several directions: score it once.
-    packed = np.unique(np.minimum(left, right).astype(np.int64) * n + np.maximum(left, right))
+    packed = sorted_unique(np.minimum(left, right).astype(np.int64) * n + np.maximum(left, right))
     left, right = packed // n, packed % n
     scores = np.einsum("ij,ij->i", vectors[left], vectors[right])
     both_left = np.concatenate([left, right])
