@@ -108,9 +108,21 @@ def pairs_sharing_key(
         )
     )
     if keyed["record_index"].is_duplicated().any():
-        pairs = pairs.unique()
+        pairs = _distinct_pairs(pairs)
     skipped = too_big.select(pl.col("key").n_unique()).item() if too_big.height else 0
     return RuleOutcome(pairs, int(skipped), too_big.height)
+
+
+def _distinct_pairs(pairs: pl.DataFrame) -> pl.DataFrame:
+    """Each (left, right) once, sorted: packed into one 64-bit key and deduped by sorting
+    (twice as fast as a hash ``unique`` of the two columns on 7M pairs)."""
+    keys = sorted_unique(
+        pairs["left"].to_numpy().astype(np.uint64) << np.uint64(32)
+        | pairs["right"].to_numpy().astype(np.uint64)
+    )
+    return pl.DataFrame(
+        {"left": keys >> np.uint64(32), "right": keys & np.uint64(0xFFFFFFFF)}
+    ).cast(pl.UInt32)
 
 
 def block_on_email(context: BlockingContext) -> RuleOutcome:
