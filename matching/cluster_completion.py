@@ -60,17 +60,60 @@ def thin_clusters(
         ...               max_records=100).rows()
         [(0, 5, 4)]
     """
-    sizes = np.bincount(labels, minlength=len(labels))
+    return thin_clusters_of_counts(
+        labels,
+        compared_pairs_per_cluster(labels, scored),
+        min_records=min_records,
+        compared_share=compared_share,
+        max_records=max_records,
+    )
+
+
+def compared_pairs_per_cluster(labels: np.ndarray, scored: pl.DataFrame) -> np.ndarray:
+    """Per cluster label, how many of ``scored``'s pairs have both records in that cluster.
+
+    Example:
+        >>> labels = np.array([0, 0, 0, 3])
+        >>> scored = pl.DataFrame({"left": [0, 1, 2], "right": [1, 2, 3]})
+        >>> compared_pairs_per_cluster(labels, scored).tolist()
+        [2, 0, 0, 0]
+    """
     # Cluster ids of both ends of every compared pair, 32-bit: at 7M pairs (1M records)
     # these are the step's only arrays as long as the pairs.
     label32 = labels.astype(np.int32)
     left_cluster = label32[scored["left"].to_numpy()]
     right_cluster = label32[scored["right"].to_numpy()]
-    compared = np.bincount(
-        left_cluster[left_cluster == right_cluster], minlength=len(labels)
-    ).astype(np.int64)
-    del left_cluster, right_cluster
-    records = sizes.astype(np.int64)
+    inside = left_cluster[left_cluster == right_cluster]
+    return np.bincount(inside, minlength=len(labels)).astype(np.int64)
+
+
+def thin_clusters_of_counts(
+    labels: np.ndarray,
+    compared: np.ndarray,
+    *,
+    min_records: int,
+    compared_share: float,
+    max_records: int,
+) -> pl.DataFrame:
+    """``thin_clusters`` from each cluster's count of compared pairs inside it.
+
+    Split from ``thin_clusters`` so that the Spark path (``matching.spark_match``),
+    whose pairs stay on the executors, counts them there and sends only the counts.
+
+    Args:
+        labels: Cluster label per record_index.
+        compared: Per cluster label (array index), its compared pairs inside the
+            cluster (``compared_pairs_per_cluster``).
+        min_records: See ``thin_clusters``.
+        compared_share: See ``thin_clusters``.
+        max_records: See ``thin_clusters``.
+
+    Example:
+        >>> thin_clusters_of_counts(np.array([0, 0, 0, 0, 0]), np.array([4, 0, 0, 0, 0]),
+        ...                         min_records=3, compared_share=0.5, max_records=100).rows()
+        [(0, 5, 4)]
+    """
+    records = np.bincount(labels, minlength=len(labels)).astype(np.int64)
     record_pairs = records * (records - 1) // 2
     thin = np.flatnonzero(
         (records >= min_records)

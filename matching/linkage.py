@@ -351,7 +351,7 @@ def match_records(
     clustered = complete_thin_clusters(
         std,
         clustered,
-        name_vectors_of=lambda rows: _name_vectors_of(std, rows, embedder),
+        name_vectors_of=lambda rows: record_name_vectors(std, rows, embedder),
         model=model,
         comparisons=comparisons,
         settings=settings,
@@ -368,7 +368,7 @@ def match_records(
     )
 
 
-def _name_vectors_of(std: pl.DataFrame, rows: np.ndarray, embedder: Embedder) -> Any:
+def record_name_vectors(std: pl.DataFrame, rows: np.ndarray, embedder: Embedder) -> Any:
     """Name vectors of ``rows``: the run's own when precomputed, else embedded anew."""
     if isinstance(embedder, PrecomputedVectors):
         return embedder.vectors[rows]
@@ -411,7 +411,43 @@ def complete_thin_clusters(
     )
     if not thin.height:
         return clustered
-    pairs = uncompared_pairs(labels, clustered.scored_pairs, thin["cluster"])
+    added = score_completion_pairs(
+        std,
+        uncompared_pairs(labels, clustered.scored_pairs, thin["cluster"]),
+        name_vectors_of=name_vectors_of,
+        model=model,
+        comparisons=comparisons,
+        settings=settings,
+        tf_population=tf_population,
+    )
+    scored = clustered.scored_pairs.drop("steward_decision")
+    # Appended, not sorted in: sorting copied every column of every pair (1 GiB at 1M
+    # records); what reads the pairs in an order computes it (match_evidence's key order).
+    scored = pl.concat([scored, added.select(scored.columns).cast(scored.schema)], rechunk=False)
+    return cluster_under_decisions(
+        std, scored, steward_decisions=steward_decisions, settings=settings, engine=engine
+    )
+
+
+def score_completion_pairs(
+    std: pl.DataFrame,
+    pairs: pl.DataFrame,
+    *,
+    name_vectors_of: Callable[[np.ndarray], Any],
+    model: FellegiSunterModel,
+    comparisons: tuple[Comparison, ...],
+    settings: MatchSettings,
+    tf_population: int | None,
+) -> pl.DataFrame:
+    """Thin clusters' uncompared ``pairs`` (``left``, ``right``), compared and scored.
+
+    The columns of ``score_pairs`` plus ``blocking_rules`` 'cluster_completion'
+    (no rule found the pair, so no evidence is implied by one). Shared by
+    ``complete_thin_clusters`` and the Spark path (``matching.spark_match``), so a
+    completed pair scores the same whichever engine found its cluster thin.
+
+    ``name_vectors_of(rows)``: the name vectors of those record indices.
+    """
     left, right = pairs["left"].to_numpy(), pairs["right"].to_numpy()
     rows = np.unique(np.concatenate([left, right]))
     position = np.zeros(std.height, dtype=np.int64)
@@ -423,7 +459,7 @@ def complete_thin_clusters(
     levels = comparison_levels(local, comparisons)
     del local
     pair_frame = PairFrame.build(std, left, right, name_vectors=None)
-    added = score_with_term_frequencies(
+    return score_with_term_frequencies(
         std,
         pair_frame,
         levels,
@@ -432,13 +468,6 @@ def complete_thin_clusters(
         settings=settings,
         tf_population=tf_population,
     ).with_columns(pl.lit(COMPLETION_RULE).cast(pl.Categorical).alias("blocking_rules"))
-    scored = clustered.scored_pairs.drop("steward_decision")
-    # Appended, not sorted in: sorting copied every column of every pair (1 GiB at 1M
-    # records); what reads the pairs in an order computes it (match_evidence's key order).
-    scored = pl.concat([scored, added.select(scored.columns).cast(scored.schema)], rechunk=False)
-    return cluster_under_decisions(
-        std, scored, steward_decisions=steward_decisions, settings=settings, engine=engine
-    )
 
 
 def weak_links(scored: pl.DataFrame, *, corroborating_bits: float) -> pl.Expr:

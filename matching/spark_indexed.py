@@ -160,6 +160,8 @@ def match_in_full_on_spark(
         record_order=order.select("record_index", "rank"),
     )
     schema = scored_pairs_schema(result.model, comparisons, settings)
+    # What match_in_full counts of its scored pairs: the candidates and completion's pairs.
+    scored = result.candidate_pairs + result.completion_pairs
     return PairsOnSparkResult(
         scored_pairs=schema.to_frame(),
         clusters=result.clusters,
@@ -169,9 +171,9 @@ def match_in_full_on_spark(
         name_vectors=vectors,
         neighbours=_neighbour_frame(*directed),
         statistics=statistics,
-        work={"records": std.height, "rescored_pairs": result.candidate_pairs},
+        work={"records": std.height, "rescored_pairs": scored},
         scored_pairs_path=pairs_dir,
-        candidate_pairs=result.candidate_pairs,
+        candidate_pairs=scored,
         decision_counts=result.decision_counts,
         record_match_probability=result.record_match_probability,
     )

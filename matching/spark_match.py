@@ -11,6 +11,14 @@ the driver holds only per-record data (the standardised records, their name
 vectors, the cluster labels), the random pairs for u (a fixed
 ``u_sample_pairs``), and the level patterns.
 
+Thin-cluster completion (``matching.cluster_completion``) runs as in
+``match_records``: the executors count the scored pairs inside each cluster of
+a size it considers, the driver receives those counts and the pairs inside the
+thin clusters only, scores the uncompared pairs with the shared
+``score_completion_pairs`` (at most ``max_cluster_size`` choose 2 per thin
+cluster), and they are appended to the pairs on Spark, which cluster again and
+are written with them (rule 'cluster_completion').
+
 What still runs on the driver and grows with the records (not the pairs):
 standardised records, name embedding and the semantic and sorted-neighbourhood
 rules (at most a window or neighbour list per record), each exact-key rule's
@@ -36,6 +44,7 @@ import numpy as np
 import polars as pl
 
 from matching.attributes import run_comparisons
+from matching.cluster_completion import thin_clusters_of_counts, uncompared_pairs
 from matching.cluster_limits import limit_cluster_sizes
 from matching.comparisons import Comparison, PairFrame
 from matching.domain_owner import apply_domain_moves, domain_owner_moves, moving_records
@@ -44,7 +53,13 @@ from matching.engines.spark_clustering import cluster_on_spark
 from matching.engines.spark_compare import levels_on_spark, record_side
 from matching.engines.spark_frames import from_spark, to_spark
 from matching.engines.spark_session import spark_session
-from matching.linkage import random_pairs, term_frequency_reference
+from matching.linkage import (
+    random_pairs,
+    record_name_vectors,
+    score_completion_pairs,
+    term_frequency_reference,
+    weak_links,
+)
 from matching.model import FellegiSunterModel, fit_model
 from matching.semantic import Embedder, TfidfCharNgramEmbedder, embed_names
 from matching.settings import MatchSettings
@@ -82,6 +97,8 @@ class SparkMatchResult:
     # Per record in a multi-record cluster: the highest ``match_probability`` of a scored
     # pair inside its cluster (``record_index`` UInt32, ``match_probability`` Float64).
     record_match_probability: pl.DataFrame = field(default_factory=pl.DataFrame)
+    # Pairs thin-cluster completion added to the candidate pairs (in the scored pairs too).
+    completion_pairs: int = 0
 
 
 class _Clock:
@@ -129,7 +146,8 @@ def match_on_spark(
     clock = _Clock()
     spark = spark_session(settings.spark)
     comparisons = comparisons or run_comparisons(settings)
-    vectors = embed_names(std, embedder=embedder or TfidfCharNgramEmbedder())
+    embedder = embedder or TfidfCharNgramEmbedder()
+    vectors = embed_names(std, embedder=embedder)
     clock.lap("embed")
     candidates = candidates_on_spark(
         spark,
@@ -188,22 +206,24 @@ def match_on_spark(
         labels=candidates.labels,
     ).localCheckpoint(eager=True)
     clock.lap("scoring")
-    edges = scored.select(*EDGE_COLUMNS)
-    labels = cluster_on_spark(
-        std.height,
-        edges,
-        match_threshold=settings.model.match_threshold,
-        cannot_link_probability=settings.clustering.cannot_link_probability,
-    )
-    labels, oversized = limit_cluster_sizes(
-        labels,
-        _edges_of_oversized(spark, edges, labels, max_cluster_size=settings.max_cluster_size),
-        max_cluster_size=settings.max_cluster_size,
-        match_threshold=settings.model.match_threshold,
-    )
-    if settings.clustering.attach_to_domain_owners:
-        labels = _attached_to_domain_owners(spark, std, edges, labels, settings=settings)
+    labels, oversized = _clustered(spark, std, scored, settings=settings)
     clock.lap("clustering")
+    # Thin-cluster completion as ``complete_thin_clusters`` does it: the driver scores
+    # the thin clusters' uncompared pairs, Spark clusters again with them appended.
+    completion = _thin_clusters_uncompared(spark, scored, labels, settings=settings)
+    if completion.height:
+        added = score_completion_pairs(
+            std,
+            completion,
+            name_vectors_of=lambda rows: record_name_vectors(std, rows, embedder),
+            model=model,
+            comparisons=comparisons,
+            settings=settings,
+            tf_population=tf_population,
+        )
+        scored = _appended(spark, scored, added, settings=settings)
+        labels, oversized = _clustered(spark, std, scored, settings=settings)
+    clock.lap("completion")
     clusters = pl.DataFrame(
         {"record_index": np.arange(std.height, dtype=np.uint32), "cluster": labels}
     )
@@ -227,9 +247,95 @@ def match_on_spark(
             "candidate_pairs": n_pairs,
             "level_patterns": n_patterns,
             "u_pairs": u_pairs,
+            "completion_pairs": completion.height,
         },
         decision_counts=decisions,
         record_match_probability=best,
+        completion_pairs=completion.height,
+    )
+
+
+def _clustered(
+    spark: SparkSession, std: pl.DataFrame, scored: DataFrame, *, settings: MatchSettings
+) -> tuple[np.ndarray, pl.DataFrame]:
+    """Cluster labels of ``scored``'s pairs and the oversized report, as
+    ``cluster_under_decisions`` gives them with no steward decision: components and
+    constrained clustering, the size limit, then the domain owners.
+
+    One helper, as the default engine's one call: run once, and again after completion.
+    """
+    edges = scored.select(*EDGE_COLUMNS)
+    labels = cluster_on_spark(
+        std.height,
+        edges,
+        match_threshold=settings.model.match_threshold,
+        cannot_link_probability=settings.clustering.cannot_link_probability,
+    )
+    labels, oversized = limit_cluster_sizes(
+        labels,
+        _edges_of_oversized(spark, edges, labels, max_cluster_size=settings.max_cluster_size),
+        max_cluster_size=settings.max_cluster_size,
+        match_threshold=settings.model.match_threshold,
+    )
+    if settings.clustering.attach_to_domain_owners:
+        labels = _attached_to_domain_owners(spark, std, edges, labels, settings=settings)
+    return labels, oversized
+
+
+def _thin_clusters_uncompared(
+    spark: SparkSession, scored: DataFrame, labels: np.ndarray, *, settings: MatchSettings
+) -> pl.DataFrame:
+    """The thin clusters' uncompared pairs (``left``, ``right``; ``matching.cluster_completion``).
+
+    The executors count the scored pairs inside each cluster of a size completion
+    considers; the driver receives one count per such cluster, then only the pairs
+    inside the thin ones (fewer than ``thin_cluster_compared_share`` of at most
+    ``max_cluster_size`` choose 2 each). Empty when completion is off or no cluster
+    is thin.
+    """
+    cluster = settings.clustering
+    none = pl.DataFrame(schema={"left": pl.UInt32, "right": pl.UInt32})
+    if not cluster.complete_thin_clusters:
+        return none
+    sizes = np.bincount(labels, minlength=len(labels))[labels]
+    sized = np.flatnonzero(
+        (sizes >= cluster.thin_cluster_min_records) & (sizes <= settings.max_cluster_size)
+    )
+    if not len(sized):
+        return none
+    members = to_spark(
+        spark, pl.DataFrame({"record_index": sized.astype(np.int64), "cluster": labels[sized]})
+    )
+    within = _pairs_within_clusters(scored.select("left", "right"), members)
+    counts = from_spark(within.groupBy("cluster").count())
+    compared = np.zeros(len(labels), dtype=np.int64)
+    compared[counts["cluster"].to_numpy()] = counts["count"].to_numpy()
+    thin = thin_clusters_of_counts(
+        labels,
+        compared,
+        min_records=cluster.thin_cluster_min_records,
+        compared_share=cluster.thin_cluster_compared_share,
+        max_records=settings.max_cluster_size,
+    )
+    if not thin.height:
+        return none
+    inside = within.join(to_spark(spark, thin.select("cluster")), "cluster", "left_semi")
+    return uncompared_pairs(labels, from_spark(inside.select("left", "right")), thin["cluster"])
+
+
+def _appended(
+    spark: SparkSession, scored: DataFrame, added: pl.DataFrame, *, settings: MatchSettings
+) -> DataFrame:
+    """``scored`` with the completion pairs ``added`` after it, in ``scored_on_spark``'s
+    columns and types (levels, decision and rules as text, ``weak_link`` computed alike)."""
+    from pyspark.sql import functions as F
+
+    added = added.with_columns(
+        weak_links(added, corroborating_bits=settings.clustering.corroborating_bits)
+    )
+    extra = to_spark(spark, added.select(scored.columns))
+    return scored.unionByName(
+        extra.select(*(F.col(f.name).cast(f.dataType).alias(f.name) for f in scored.schema))
     )
 
 
@@ -309,16 +415,24 @@ def _record_match_probability(
     from pyspark.sql import functions as F
 
     labels = to_spark(spark, clusters.select(pl.col("record_index", "cluster").cast(pl.Int64)))
-    within = (
-        scored.select("left", "right", "match_probability")
-        .join(labels.withColumnsRenamed({"record_index": "left", "cluster": "lc"}), "left")
-        .join(labels.withColumnsRenamed({"record_index": "right", "cluster": "rc"}), "right")
-        .where(F.col("lc") == F.col("rc"))
-    )
+    within = _pairs_within_clusters(scored.select("left", "right", "match_probability"), labels)
     ends = within.select(F.col("left").alias("record_index"), "match_probability").unionByName(
         within.select(F.col("right").alias("record_index"), "match_probability")
     )
     best = ends.groupBy("record_index").agg(F.max("match_probability").alias("match_probability"))
     return from_spark(best).select(
         pl.col("record_index").cast(pl.UInt32), pl.col("match_probability").cast(pl.Float64)
+    )
+
+
+def _pairs_within_clusters(pairs: DataFrame, labels: DataFrame) -> DataFrame:
+    """``pairs`` whose two records share a cluster of ``labels`` (``record_index``,
+    ``cluster``), with that ``cluster``; a pair with a record outside ``labels`` is dropped."""
+    from pyspark.sql import functions as F
+
+    return (
+        pairs.join(labels.withColumnRenamed("record_index", "left"), "left")
+        .join(labels.withColumnsRenamed({"record_index": "right", "cluster": "__rc"}), "right")
+        .where(F.col("cluster") == F.col("__rc"))
+        .drop("__rc")
     )

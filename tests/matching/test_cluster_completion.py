@@ -58,20 +58,27 @@ def test_uncompared_pairs_are_those_of_the_thin_clusters_that_were_not_scored() 
     assert pairs.rows() == [(0, 2)]
 
 
-def _model(comparisons: tuple) -> FellegiSunterModel:  # type: ignore[type-arg]
-    """Every comparison: its lowest level -6 bits, its top level +6, the others 0."""
+def six_bit_model(comparisons: tuple) -> FellegiSunterModel:  # type: ignore[type-arg]
+    """Every comparison: its lowest level -6 bits, its top level +6, the others 0.
+
+    u gives each middle level 0.05 and splits the rest between the two ends 64:1,
+    so m = u * 2**bits sums to one as it is: the weights are exactly these bits
+    (normalising m afterwards would shift every level's weight).
+    """
     levels = []
     for comparison in comparisons:
         n = len(comparison.labels)
         bits = np.zeros(n)
         bits[0], bits[-1] = -6.0, 6.0
-        u = np.full(n, 1.0 / n)
+        u = np.full(n, 0.05)
+        ends = 1.0 - 0.05 * (n - 2)
+        u[0], u[-1] = ends * 64 / 65, ends / 65
         m = u * np.exp2(bits)
         levels.append(
             LevelParameters(
                 comparison=comparison.name,
                 labels=tuple(comparison.labels),
-                m=tuple(m / m.sum()),
+                m=tuple(m),
                 u=tuple(u),
             )
         )
@@ -111,7 +118,7 @@ def _completed(settings: MatchSettings) -> tuple[list[int], pl.DataFrame]:
         std,
         clustered,
         name_vectors_of=lambda rows: TfidfCharNgramEmbedder().embed(name_embedding_text(std[rows])),
-        model=_model(comparisons),
+        model=six_bit_model(comparisons),
         comparisons=comparisons,
         settings=settings,
         tf_population=None,
