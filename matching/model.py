@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import isotonic_regression
 
+from matching.anchored_m import anchored_m
 from matching.comparisons import Comparison
 from matching.labels import LabelledPatterns, with_labelled_patterns
 from matching.settings import ModelSettings
@@ -209,6 +210,19 @@ def level_frequencies(
         total = smoothed.sum()
         out.append(smoothed / total if total > 0 else np.full(n, 1.0 / n))
     return out
+
+
+def _pattern_contributions(
+    patterns: np.ndarray, m: list[np.ndarray], u: list[np.ndarray], groups: Sequence[str]
+) -> np.ndarray:
+    """Per pattern and comparison, log2(m/u) at its level (0 where missing or implied),
+    pooled within evidence groups as ``match_weights`` pools them."""
+    contributions = np.zeros(patterns.shape, dtype=np.float64)
+    for k, (mk, uk) in enumerate(zip(m, u, strict=True)):
+        column = patterns[:, k]
+        present = column >= 0
+        contributions[present, k] = np.log2(mk / uk)[column[present]]
+    return pooled_within_groups(contributions, groups)
 
 
 def _log_likelihood(level_matrix: np.ndarray, probabilities: list[np.ndarray]) -> np.ndarray:
@@ -501,6 +515,18 @@ def fit_model(
             _floored_agreement_levels,
         )  # fmt: skip
     m, u, prior, iterations = fit.m, fit.u, fit.prior, fit.iterations
+    if settings.anchored_m:
+        groups = [evidence_group(c) for c in comparisons]
+        m = anchored_m(
+            patterns,
+            counts,
+            m,
+            _pattern_contributions(patterns, m, u, groups),
+            prior_weight=math.log2(prior / (1.0 - prior)),
+            groups=groups,
+            anchor_bits=settings.anchor_bits,
+            pseudo_pairs=settings.anchor_pseudo_pairs,
+        )
     m = [_floored_every_level(mk, np.full(len(mk), settings.m_floor)) for mk in m]
     u = [_disagreement_never_favours_a_match(mk, uk) for mk, uk in zip(m, u, strict=True)]
     match_counts = level_frequencies(patterns, n_levels, weights=counts, smoothing=0.0)

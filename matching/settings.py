@@ -140,6 +140,28 @@ class ModelSettings(BaseModel):
         gt=0,
         description="Pseudo-count per level, so an unseen level never gets an infinite weight.",
     )
+    anchored_m: bool = Field(
+        default=False,
+        description=(
+            "After EM, re-estimate how often each comparison disagrees among matches on "
+            "the candidate pairs that the other comparisons alone make matches "
+            "(matching.anchored_m): EM's m is pulled towards namesakes who agree on "
+            "correlated fields. Off by default: it raised person files (people_1m "
+            "0.9614 -> 0.9647) and lowered company ones (B2B generator -0.002), "
+            "BENCHMARKS.md 'Anchored m'."
+        ),
+    )
+    anchor_bits: float = Field(
+        default=10.0,
+        gt=0,
+        description="Weight (bits, prior included) without a comparison's evidence group "
+        "from which a candidate pair anchors that comparison's m.",
+    )
+    anchor_pseudo_pairs: float = Field(
+        default=50.0,
+        gt=0,
+        description="Pairs EM's own m counts as when blended with the anchored estimate.",
+    )
     m_floor: float = Field(
         default=0.005,
         gt=0,

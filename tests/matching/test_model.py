@@ -337,3 +337,56 @@ def test_evidence_groups_are_learnt_stored_and_pool_the_weight() -> None:
     del document["evidence_groups"]
     ungrouped = type(model).from_dict(document)
     assert ungrouped.match_weights(both_agree)[0][0] - weight[0] == pytest.approx(factors[1][1])
+
+
+def _with_namesakes(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Candidates of (name, place, birth date, phone): true matches whose birth dates
+    differ 1 time in 200, plus namesakes in one place born on other days, whom
+    blocking on name and place proposes and who agree on the two correlated fields.
+    """
+    name_place_m = [np.array([0.05, 0.95]), np.array([0.1, 0.9])]
+    birth_m = np.array([0.005, 0.07, 0.925])
+    phone_m = np.array([0.2, 0.8])
+    matches = _simulate(rng, 4_000, [*name_place_m, birth_m, phone_m])
+    namesakes = _simulate(
+        rng, 3_000, [np.array([0.0, 1.0]), np.array([0.0, 1.0]),
+                     np.array([0.96, 0.03, 0.01]), np.array([0.999, 0.001])],
+    )  # fmt: skip
+    namesakes[rng.random(len(namesakes)) < 0.8, 3] = -1  # most give no phone
+    others = _simulate(
+        rng, 20_000, [np.array([0.6, 0.4]), np.array([0.7, 0.3]),
+                      np.array([0.96, 0.03, 0.01]), np.array([0.999, 0.001])],
+    )  # fmt: skip
+    random_pairs = _simulate(
+        rng, 50_000, [np.array([0.99, 0.01]), np.array([0.99, 0.01]),
+                      np.array([0.96, 0.03, 0.01]), np.array([0.9999, 0.0001])],
+    )  # fmt: skip
+    return np.vstack([matches, namesakes, others]), random_pairs
+
+
+NAMESAKE_COMPARISONS = (
+    _Levels("name", ("different", "exact")),
+    _Levels("place", ("different", "exact")),
+    _Levels("birth_date", ("different", "one_edit", "exact")),
+    _Levels("phone", ("different", "exact")),
+)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_anchored_m_is_not_pulled_towards_namesakes(seed: int) -> None:
+    """EM counts many namesakes half as matches, which raises m of a differing birth
+    date; re-estimated on the pairs the other comparisons establish, it is near the
+    true 0.005 and a namesake born on another day loses the link."""
+    candidates, random_pairs = _with_namesakes(np.random.default_rng(seed))
+    fitted = {
+        anchored: fit_model(candidates, random_pairs, comparisons=NAMESAKE_COMPARISONS,
+                            settings=ModelSettings(anchored_m=anchored))
+        for anchored in (False, True)
+    }  # fmt: skip
+    m_differs = {k: model.levels[2].m[0] for k, model in fitted.items()}
+    assert m_differs[True] < 0.02 < m_differs[False]
+    namesake = np.array([[1, 1, 0, 0]], dtype=np.int8)
+    assert probability_from_weight(fitted[True].match_weights(namesake)[0])[0] < 0.5
+    # The agreeing levels keep EM's proportions among themselves.
+    ratio = {k: model.levels[2].m[2] / model.levels[2].m[1] for k, model in fitted.items()}
+    assert ratio[True] == pytest.approx(ratio[False], rel=1e-6)
