@@ -24,6 +24,16 @@ inflate m; the anchored pairs, matched by strong other evidence, are also
 cleaner records than matches in general, and re-estimating every level from
 them made a near value (a typo, a one-digit date) look rarer among matches
 than it is: historical_50k lost 0.019 pairwise F1 that way.
+
+The anchored rate is therefore an *upper bound's* witness, not a replacement:
+EM's rate stands unless it exceeds ``allowance`` times the anchored one. The
+cleaner-records bias moved a rate by small factors where the truth is known
+(historical_50k with attributes: a differing birth date 0.027 by EM, 0.028
+among true matches, 0.019 anchored), while contamination by namesakes moves it
+by orders of magnitude (people_1m: 0.070 by EM, 0.00056 true, 0.00094
+anchored). Replacing EM's rate outright lowered the B2B generator and the
+historical set with attributes; capping it at twice the anchored rate lowered
+no set measured (BENCHMARKS.md, "Anchored m").
 """
 
 from __future__ import annotations
@@ -43,8 +53,9 @@ def anchored_m(
     groups: Sequence[str],
     anchor_bits: float,
     pseudo_pairs: float,
+    allowance: float,
 ) -> list[np.ndarray]:
-    """Each comparison's m with its lowest level re-estimated on the patterns matched without it.
+    """Each comparison's m, its lowest level capped by its rate on the patterns matched without it.
 
     Args:
         patterns: Distinct level patterns (pattern x comparison; -1 missing, -2 implied).
@@ -57,19 +68,26 @@ def anchored_m(
         anchor_bits: Weight without the comparison's group at or above which a
             pattern's pairs count as matches.
         pseudo_pairs: How many pairs EM's m counts as in the blend.
+        allowance: How many times the anchored rate EM's rate may be before it
+            is cut down to that multiple (1: the lower of the two).
 
     Example:
         Ten pairs agree on everything else and differ on comparison 0 once;
-        EM said it differs in half of the matches:
+        EM said it differs in half of the matches. The anchored rate, blended
+        with EM's by 10 pseudo-pairs, is 0.3; EM's 0.5 is within twice that and
+        stands, but not within 1.5 times:
 
         >>> patterns = np.array([[1, 1], [0, 1], [0, 0]])
         >>> counts = np.array([9.0, 1.0, 500.0])
         >>> parts = np.array([[5.0, 12.0], [-1.0, 12.0], [-1.0, -3.0]])
         >>> m = [np.array([0.5, 0.5]), np.array([0.1, 0.9])]
-        >>> fitted = anchored_m(patterns, counts, m, parts, prior_weight=-2.0,
-        ...                     groups=["a", "b"], anchor_bits=10.0, pseudo_pairs=10.0)
-        >>> fitted[0].round(3).tolist()
-        [0.3, 0.7]
+        >>> def fit(allowance):
+        ...     return anchored_m(patterns, counts, m, parts, prior_weight=-2.0, groups=["a", "b"],
+        ...                       anchor_bits=10.0, pseudo_pairs=10.0, allowance=allowance)
+        >>> fit(2.0)[0].round(3).tolist()
+        [0.5, 0.5]
+        >>> fit(1.5)[0].round(3).tolist()
+        [0.45, 0.55]
     """
     total = prior_weight + contributions.sum(axis=1)
     names = list(groups)
@@ -82,6 +100,7 @@ def anchored_m(
             patterns[anchored, k].astype(np.int64), weights=counts[anchored], minlength=len(mk)
         )
         blended = (seen + pseudo_pairs * mk) / (seen.sum() + pseudo_pairs)
-        rest = mk[1:] * (1.0 - blended[0]) / max(1.0 - mk[0], 1e-12)
-        fitted.append(np.concatenate([blended[:1], rest]))
+        lowest = min(float(mk[0]), allowance * float(blended[0]))
+        rest = mk[1:] * (1.0 - lowest) / max(1.0 - mk[0], 1e-12)
+        fitted.append(np.concatenate([[lowest], rest]))
     return fitted

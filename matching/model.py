@@ -526,6 +526,7 @@ def fit_model(
             groups=groups,
             anchor_bits=settings.anchor_bits,
             pseudo_pairs=settings.anchor_pseudo_pairs,
+            allowance=settings.anchor_allowance,
         )
     m = [_floored_every_level(mk, np.full(len(mk), settings.m_floor)) for mk in m]
     u = [_disagreement_never_favours_a_match(mk, uk) for mk, uk in zip(m, u, strict=True)]

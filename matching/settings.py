@@ -141,14 +141,14 @@ class ModelSettings(BaseModel):
         description="Pseudo-count per level, so an unseen level never gets an infinite weight.",
     )
     anchored_m: bool = Field(
-        default=False,
+        default=True,
         description=(
-            "After EM, re-estimate how often each comparison disagrees among matches on "
-            "the candidate pairs that the other comparisons alone make matches "
-            "(matching.anchored_m): EM's m is pulled towards namesakes who agree on "
-            "correlated fields. Off by default: it raised person files (people_1m "
-            "0.9614 -> 0.9647) and lowered company ones (B2B generator -0.002), "
-            "BENCHMARKS.md 'Anchored m'."
+            "After EM, check how often each comparison disagrees among matches on the "
+            "candidate pairs that the other comparisons alone make matches "
+            "(matching.anchored_m), and cut EM's rate down to anchor_allowance times "
+            "that: EM half-counts namesakes who agree on correlated fields, which on "
+            "the 1M person file let a differing birth date weigh -3.8 bits "
+            "(BENCHMARKS.md 'Anchored m')."
         ),
     )
     anchor_bits: float = Field(
@@ -156,6 +156,16 @@ class ModelSettings(BaseModel):
         gt=0,
         description="Weight (bits, prior included) without a comparison's evidence group "
         "from which a candidate pair anchors that comparison's m.",
+    )
+    anchor_allowance: float = Field(
+        default=2.0,
+        ge=1.0,
+        description=(
+            "How many times the anchored disagreement rate EM's may be before it is cut "
+            "to that multiple. The anchored pairs are cleaner records than matches in "
+            "general (their rate read 0.7x the true one where it is known), so 1 would "
+            "overcorrect; namesakes inflated EM's rate 75x on the 1M person file."
+        ),
     )
     anchor_pseudo_pairs: float = Field(
         default=50.0,

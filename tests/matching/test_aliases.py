@@ -165,9 +165,10 @@ def test_without_a_table_settings_and_their_json_are_unchanged() -> None:
     # when clustering gained corroborating_bits, blocking the company_domain rule and the
     # name-part rules, and survivorship its role and agreement settings, then its
     # common-spelling setting, then its infer_company_type setting, then clustering its
-    # thin-cluster completion and its domain owners, then the model its opt-in anchored m:
+    # thin-cluster completion and its domain owners, then the model its opt-in anchored m,
+    # then anchored m on by default as a cap with its allowance:
     # a release built under other settings must not be reused as if it were this one's).
-    assert load_fusion_config(SAMPLE_CONFIG).config_hash == "3f462592d6fbe7b9"
+    assert load_fusion_config(SAMPLE_CONFIG).config_hash == "d28122ff1fcb428e"
 
 
 def test_listing_the_rule_keeps_the_listed_order() -> None:
