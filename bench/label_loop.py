@@ -31,7 +31,7 @@ from typing import Any
 
 import polars as pl
 
-from bench.run import FUSION, ROOT
+from bench.run import FUSION, ROOT, child_environment
 from bench.shared_sets import (
     DEFAULT_DATASETS,
     SETS,
@@ -49,7 +49,9 @@ LABELLER = "simulated-from-truth"
 def _fusion(*args: str, log: Path) -> tuple[str, float]:
     """Run ``fusion ARGS``; its stdout and wall seconds (stderr to ``log``). Raises on failure."""
     started = time.perf_counter()
-    done = subprocess.run([str(FUSION), *args], cwd=ROOT, capture_output=True, text=True)
+    done = subprocess.run(
+        [str(FUSION), *args], cwd=ROOT, env=child_environment(), capture_output=True, text=True
+    )
     wall = round(time.perf_counter() - started, 1)
     with log.open("a", encoding="utf-8") as handle:
         handle.write(f"$ fusion {' '.join(args)}  ({wall} s, exit {done.returncode})\n")

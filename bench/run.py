@@ -41,6 +41,20 @@ SYSTEMS = ("fusion_match", "fusion_run", "splink", "fusion_match_spark", "fusion
 SAMPLE_EVERY_S = 0.25
 
 
+def child_environment() -> dict[str, str]:
+    """This environment with this checkout first on ``PYTHONPATH``, for a benchmark's children.
+
+    ``.venv`` is often a link to another checkout's environment, whose editable
+    install points at that checkout: ``.venv/bin/fusion`` then imported that
+    checkout's packages, not this tree's, so a run from a ``git archive``
+    snapshot measured whatever the other working tree held at the time, edits
+    in progress included. The standardisation workers inherit the variable,
+    so they import the same code.
+    """
+    paths = [str(ROOT), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+
+
 @dataclass(frozen=True)
 class ChildRun:
     """What one child process did: exit code, output, wall time and peak RSS."""
@@ -104,7 +118,9 @@ def run_child(command: list[str], *, log: Path) -> ChildRun:
     os.sync()
     started = time.perf_counter()
     with open(log, "w", encoding="utf-8") as err, open(log.with_suffix(".out"), "w+") as out:
-        process = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=err)
+        process = subprocess.Popen(
+            command, cwd=ROOT, stdout=out, stderr=err, env=child_environment()
+        )
         sampler = _TreeSampler(process.pid)
         sampler.start()
         _, status, usage = os.wait4(process.pid, 0)

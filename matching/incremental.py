@@ -48,7 +48,7 @@ The per-rule updates are in ``matching.incremental_rules`` and the kept state in
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import polars as pl
@@ -79,12 +79,14 @@ from matching.linkage import (
     complete_thin_clusters,
     match_records,
     pair_term_frequencies,
+    result_in_caller_order,
     score_pairs,
     stored_levels,
 )
 from matching.match_index import MatchIndex
 from matching.model import FellegiSunterModel
 from matching.name_idf import NameIdf, PrecomputedVectors
+from matching.record_order import directed_pairs_in_caller_order, key_order
 from matching.semantic import (
     name_embedding_text,
     sparse_neighbours,
@@ -148,7 +150,32 @@ def match_in_full(
     ``model`` None learns a model (first run, retrain), from ``labels`` (``fusion
     label`` answers) and the steward decisions too; ``statistics`` None fits them
     on ``std``'s names, as the first run and a retrain do.
+
+    Like ``match_records``, it matches the records in key order and gives the
+    result, name vectors and neighbour lists in ``std``'s ``record_index``
+    (``matching.record_order``): the semantic neighbours are searched in that
+    order too.
     """
+    key = key_order(std)
+    if key is not None:
+        in_key_order = match_in_full(
+            key.records(std),
+            settings=settings,
+            statistics=statistics,
+            model=model,
+            steward_decisions=steward_decisions,
+            comparisons=comparisons,
+            labels=labels,
+        )
+        mapped = result_in_caller_order(in_key_order, key)
+        return replace(
+            in_key_order,
+            scored_pairs=mapped.scored_pairs,
+            clusters=mapped.clusters,
+            oversized_clusters=mapped.oversized_clusters,
+            name_vectors=key.rows_by_index(in_key_order.name_vectors),
+            neighbours=directed_pairs_in_caller_order(in_key_order.neighbours, key),
+        )
     statistics, vectors, directed = names_and_neighbours(std, statistics, settings=settings)
     result = match_records(
         std,

@@ -30,6 +30,12 @@ from matching.labels import (
 )
 from matching.model import FellegiSunterModel, fit_model, probability_from_weight
 from matching.name_idf import PrecomputedVectors
+from matching.record_order import (
+    KeyOrder,
+    clusters_in_caller_order,
+    key_order,
+    pairs_in_caller_order,
+)
 from matching.semantic import Embedder, TfidfCharNgramEmbedder, embed_names, name_embedding_text
 from matching.settings import MatchSettings
 from matching.steward import CANNOT_LINK, steward_pairs, with_steward_decisions
@@ -268,6 +274,10 @@ def match_records(
     labelled pairs (semi-supervised EM, ``matching.labels``); a labelled pair that
     blocking did not propose becomes a candidate.
 
+    The records are matched in (source_system, source_record_id) order and the
+    result is given in ``std``'s ``record_index`` (``matching.record_order``), so
+    the same records in any row order give the same pairs and clusters.
+
     Example:
         >>> from connectors.canonical import empty_canonical_frame
         >>> from matching.standardise import standardise
@@ -275,6 +285,51 @@ def match_records(
         >>> match_records(std, settings=MatchSettings()).clusters.height
         0
     """
+    arguments: dict[str, Any] = {
+        "settings": settings,
+        "embedder": embedder,
+        "comparisons": comparisons,
+        "steward_decisions": steward_decisions,
+        "model": model,
+        "tf_population": tf_population,
+        "semantic_neighbours": semantic_neighbours,
+        "labels": labels,
+    }
+    key = key_order(std)
+    if key is None:
+        return _match_in_key_order(std, **arguments)
+    if isinstance(embedder, PrecomputedVectors):
+        arguments["embedder"] = PrecomputedVectors(key.rows_by_rank(embedder.vectors))
+    if semantic_neighbours is not None:
+        left, right = semantic_neighbours
+        arguments["semantic_neighbours"] = (key.ranks_of(left), key.ranks_of(right))
+    return result_in_caller_order(_match_in_key_order(key.records(std), **arguments), key)
+
+
+def result_in_caller_order(result: MatchResult, key: KeyOrder) -> MatchResult:
+    """A result computed on ``key.records(std)``, in the caller's ``record_index``."""
+    clusters, oversized = clusters_in_caller_order(result.clusters, result.oversized_clusters, key)
+    return replace(
+        result,
+        scored_pairs=pairs_in_caller_order(result.scored_pairs, key),
+        clusters=clusters,
+        oversized_clusters=oversized,
+    )
+
+
+def _match_in_key_order(
+    std: pl.DataFrame,
+    *,
+    settings: MatchSettings,
+    embedder: Embedder | None,
+    comparisons: tuple[Comparison, ...] | None,
+    steward_decisions: pl.DataFrame | None,
+    model: FellegiSunterModel | None,
+    tf_population: int | None,
+    semantic_neighbours: tuple[np.ndarray, np.ndarray] | None,
+    labels: pl.DataFrame | None,
+) -> MatchResult:
+    """``match_records`` on records already in key order (``record_order.key_order`` None)."""
     engine = engine_for(settings)
     comparisons = comparisons or run_comparisons(settings)
     embedder = embedder or TfidfCharNgramEmbedder()

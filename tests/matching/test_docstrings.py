@@ -14,6 +14,7 @@ MODULES = [
     "matching.comparisons",
     "matching.embedders",
     "matching.model",
+    "matching.record_order",
     "matching.semantic",
     "matching.standardise.batch",
     "matching.standardise.chinese",
