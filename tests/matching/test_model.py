@@ -339,6 +339,19 @@ def test_evidence_groups_are_learnt_stored_and_pool_the_weight() -> None:
     assert ungrouped.match_weights(both_agree)[0][0] - weight[0] == pytest.approx(factors[1][1])
 
 
+def _others_and_random_pairs(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Candidate non-matches of (name, place, birth date, phone), and random record pairs."""
+    others = _simulate(
+        rng, 20_000, [np.array([0.6, 0.4]), np.array([0.7, 0.3]),
+                      np.array([0.96, 0.03, 0.01]), np.array([0.999, 0.001])],
+    )  # fmt: skip
+    random_pairs = _simulate(
+        rng, 50_000, [np.array([0.99, 0.01]), np.array([0.99, 0.01]),
+                      np.array([0.96, 0.03, 0.01]), np.array([0.9999, 0.0001])],
+    )  # fmt: skip
+    return others, random_pairs
+
+
 def _with_namesakes(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Candidates of (name, place, birth date, phone): true matches whose birth dates
     differ 1 time in 200, plus namesakes in one place born on other days, whom
@@ -353,14 +366,7 @@ def _with_namesakes(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
                      np.array([0.96, 0.03, 0.01]), np.array([0.999, 0.001])],
     )  # fmt: skip
     namesakes[rng.random(len(namesakes)) < 0.8, 3] = -1  # most give no phone
-    others = _simulate(
-        rng, 20_000, [np.array([0.6, 0.4]), np.array([0.7, 0.3]),
-                      np.array([0.96, 0.03, 0.01]), np.array([0.999, 0.001])],
-    )  # fmt: skip
-    random_pairs = _simulate(
-        rng, 50_000, [np.array([0.99, 0.01]), np.array([0.99, 0.01]),
-                      np.array([0.96, 0.03, 0.01]), np.array([0.9999, 0.0001])],
-    )  # fmt: skip
+    others, random_pairs = _others_and_random_pairs(rng)
     return np.vstack([matches, namesakes, others]), random_pairs
 
 
@@ -410,14 +416,7 @@ def _with_noisy_records(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarra
         rng, 800, [np.array([0.3, 0.7]), np.array([0.3, 0.7]),
                    np.array([0.08, 0.3, 0.62]), np.array([0.4, 0.6])],
     )  # fmt: skip
-    others = _simulate(
-        rng, 20_000, [np.array([0.6, 0.4]), np.array([0.7, 0.3]),
-                      np.array([0.96, 0.03, 0.01]), np.array([0.999, 0.001])],
-    )  # fmt: skip
-    random_pairs = _simulate(
-        rng, 50_000, [np.array([0.99, 0.01]), np.array([0.99, 0.01]),
-                      np.array([0.96, 0.03, 0.01]), np.array([0.9999, 0.0001])],
-    )  # fmt: skip
+    others, random_pairs = _others_and_random_pairs(rng)
     return np.vstack([clean, noisy, others]), random_pairs
 
 
