@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -26,6 +25,7 @@ from typing import Any
 
 import yaml
 
+from bench.run import child_environment
 from pipelines.faults import ACTIONS, FAULT_ACTION, FAULT_AT
 from tests.reliability.conftest import (
     FUSION,
@@ -62,7 +62,12 @@ def fusion_run(
 ) -> subprocess.CompletedProcess[str]:
     command = [str(FUSION), "run", "--config", str(config), "--warehouse", str(warehouse)]
     return subprocess.run(
-        command, env={**os.environ, **env}, capture_output=True, text=True, timeout=600, check=False
+        command,
+        env={**child_environment(), **env},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import polars as pl
 
-from bench.run import FUSION
+from bench.run import FUSION, child_environment
 from pipelines import stages
 from pipelines.incremental import with_content_hash
 from pipelines.settings import load_fusion_config
@@ -45,11 +45,15 @@ def main(argv: list[str] | None = None) -> None:
         seconds[name] = round(time.perf_counter() - started, 2)
 
     started = time.perf_counter()
-    subprocess.run([str(FUSION), "--help"], capture_output=True, check=True)
+    subprocess.run(
+        [str(FUSION), "--help"], env=child_environment(), capture_output=True, check=True
+    )
     timed("cli_start", started)
     started = time.perf_counter()
     imports = "import dagster, duckdb, great_expectations, polars, pipelines.orchestration.graph"
-    subprocess.run([sys.executable, "-c", imports], capture_output=True, check=True)
+    subprocess.run(
+        [sys.executable, "-c", imports], env=child_environment(), capture_output=True, check=True
+    )
     timed("imports_of_a_run", started)
     config = load_fusion_config(config_path)
     started = time.perf_counter()
