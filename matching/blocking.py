@@ -21,6 +21,7 @@ import polars as pl
 
 from connectors.errors import ConfigError
 from matching.aliases import NameAliases, alias_key_expr
+from matching.comparisons import phone_digits
 from matching.semantic import nearest_name_pairs
 from matching.settings import BlockingSettings
 from matching.unique import sorted_unique
@@ -167,7 +168,7 @@ def block_on_phone(context: BlockingContext) -> RuleOutcome:
     is unknown. A number shared by more than ``max_block_size`` records (a
     placeholder) is skipped like any other key.
     """
-    digits = pl.col("phone").str.replace_all(r"\D", "")
+    digits = phone_digits()
     return pairs_sharing_key(
         pl.when(pl.col("phone_valid") | (digits.str.len_chars() >= 10)).then(digits), context
     )

@@ -290,6 +290,11 @@ class EmailAgreement:
         return level
 
 
+def phone_digits() -> pl.Expr:
+    """A phone's digits: what the phone comparison's "exact" level and the phone rule compare."""
+    return pl.col("phone").str.replace_all(r"\D", "")
+
+
 @dataclass(frozen=True)
 class PhoneAgreement:
     """Same E.164 number; else same last seven digits (a re-typed area code)."""
@@ -302,7 +307,7 @@ class PhoneAgreement:
         return ("different", "last7_equal", "exact")
 
     def levels(self, pairs: PairFrame) -> np.ndarray:
-        digits = pl.col("phone").str.replace_all(r"\D", "")
+        digits = phone_digits()
         level = np.zeros(len(pairs), dtype=np.int8)
         level[pairs.equal(pl.when(digits.str.len_chars() >= 7).then(digits.str.slice(-7)))] = 1
         level[pairs.equal(digits)] = 2

@@ -212,19 +212,6 @@ def level_frequencies(
     return out
 
 
-def _pattern_contributions(
-    patterns: np.ndarray, m: list[np.ndarray], u: list[np.ndarray], groups: Sequence[str]
-) -> np.ndarray:
-    """Per pattern and comparison, log2(m/u) at its level (0 where missing or implied),
-    pooled within evidence groups as ``match_weights`` pools them."""
-    contributions = np.zeros(patterns.shape, dtype=np.float64)
-    for k, (mk, uk) in enumerate(zip(m, u, strict=True)):
-        column = patterns[:, k]
-        present = column >= 0
-        contributions[present, k] = np.log2(mk / uk)[column[present]]
-    return pooled_within_groups(contributions, groups)
-
-
 def _log_likelihood(level_matrix: np.ndarray, probabilities: list[np.ndarray]) -> np.ndarray:
     total = np.zeros(level_matrix.shape[0])
     for k, p in enumerate(probabilities):
@@ -515,15 +502,36 @@ def fit_model(
             _floored_agreement_levels,
         )  # fmt: skip
     m, u, prior, iterations = fit.m, fit.u, fit.prior, fit.iterations
+
+    def learnt(m: list[np.ndarray], u: list[np.ndarray]) -> FellegiSunterModel:
+        return FellegiSunterModel(
+            levels=tuple(
+                LevelParameters(
+                    comparison=c.name,
+                    labels=c.labels,
+                    m=tuple(float(x) for x in mk),
+                    u=tuple(float(x) for x in uk),
+                )
+                for c, mk, uk in zip(comparisons, m, u, strict=True)
+            ),
+            prior=prior,
+            em_iterations=iterations,
+            term_frequency_reference=dict(term_frequency_reference or {}),
+            evidence_groups={
+                c.name: evidence_group(c) for c in comparisons if evidence_group(c) != c.name
+            },
+        )
+
     if settings.anchored_m:
-        groups = [evidence_group(c) for c in comparisons]
+        # Each pattern's parts of the weight as EM's model scores it (pooled within groups).
+        _, contributions = learnt(m, u).match_weights(patterns)
         m = anchored_m(
             patterns,
             counts,
             m,
-            _pattern_contributions(patterns, m, u, groups),
+            contributions,
             prior_weight=math.log2(prior / (1.0 - prior)),
-            groups=groups,
+            groups=[evidence_group(c) for c in comparisons],
             anchor_bits=settings.anchor_bits,
             pseudo_pairs=settings.anchor_pseudo_pairs,
             allowance=settings.anchor_allowance,
@@ -532,21 +540,4 @@ def fit_model(
     u = [_disagreement_never_favours_a_match(mk, uk) for mk, uk in zip(m, u, strict=True)]
     match_counts = level_frequencies(patterns, n_levels, weights=counts, smoothing=0.0)
     m = [_monotone(mk, uk, ck) for mk, uk, ck in zip(m, u, match_counts, strict=True)]
-    params = tuple(
-        LevelParameters(
-            comparison=c.name,
-            labels=c.labels,
-            m=tuple(float(x) for x in mk),
-            u=tuple(float(x) for x in uk),
-        )
-        for c, mk, uk in zip(comparisons, m, u, strict=True)
-    )
-    return FellegiSunterModel(
-        levels=params,
-        prior=prior,
-        em_iterations=iterations,
-        term_frequency_reference=dict(term_frequency_reference or {}),
-        evidence_groups={
-            c.name: evidence_group(c) for c in comparisons if evidence_group(c) != c.name
-        },
-    )
+    return learnt(m, u)

@@ -16,7 +16,8 @@ from matching.standardise.batch import map_distinct_pairs
 
 # Letters of any script (RFC 6531 addresses: rose.daňková@live.com, 张伟@例子.中国), digits,
 # and the usual punctuation; a space, a second '@' or a missing top-level domain is invalid.
-EMAIL_PATTERN = r"^[\p{L}\p{M}\p{N}._%+\-]+@[\p{L}\p{M}\p{N}\-]+(\.[\p{L}\p{M}\p{N}\-]+)*\.\p{L}{2,}$"
+_SCRIPT = r"\p{L}\p{M}\p{N}"  # letters, their combining marks, digits
+EMAIL_PATTERN = rf"^[{_SCRIPT}._%+\-]+@[{_SCRIPT}\-]+(\.[{_SCRIPT}\-]+)*\.\p{{L}}{{2,}}$"
 
 
 def normalise_email(frame: pl.LazyFrame) -> pl.LazyFrame:
